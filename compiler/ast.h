@@ -1,0 +1,207 @@
+// The Perk abstract syntax tree: what the program says, with source ranges, before names
+// and types are resolved. Built from the ANTLR parse tree by ast_builder.cpp (the only file
+// that sees generated code) and consumed by the checker.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compiler/diagnostics.h"
+
+namespace perk::ast {
+
+enum class TypeName { Int, Decimal, Money, Bool, String, Time, Date, Tier };
+struct TypeRef {
+  TypeName name = TypeName::Int;
+  SourceRange range;
+};
+
+enum class DurationUnit { Minute, Hour, Day, Week };
+struct Duration {
+  int64_t count = 0;  // as written: `30 days` is {30, Day}
+  DurationUnit unit = DurationUnit::Day;
+  SourceRange range;
+};
+
+enum class ExprKind {
+  Error,       // a part the parser could not build; the checker gives it no type, silently
+  IntLit,      // text: digits as written, '_' included ("1_000")
+  DecimalLit,  // text: "2.5"
+  PercentLit,  // text: the number before '%' ("30" for 30%, "2.5" for 2.5%)
+  MoneyLit,    // text: the number; currency: the code ("250.50", "USD")
+  StringLit,   // text: the value, escapes already decoded (valid UTF-8)
+  BoolLit,     // bool_value
+  DateLit,     // text: "2026-03-01"
+  TimeLit,     // text: "2026-03-01T10:00:00Z"
+  DurationLit, // duration (in `now - 30 days`)
+  Name,        // text: an identifier
+  ClientRef,   // the keyword `client`, only ever the base of a Field
+  Field,       // args[0] . text   (deposit.amount, client.birthdate)
+  Tier,        // the keyword `tier`: the client's current tier
+  PreviousTier,
+  Now,
+  Today,
+  Unary,       // uop args[0]
+  Binary,      // args[0] bop args[1]
+  In,          // args[0] in [args[1], args[2], ...]
+  If,          // if args[0] then args[1] else args[2]
+  Call,        // text(args...): min max abs floor ceil round date days_between anniversary
+               // has_badge lower upper starts_with contains (any name; the checker resolves)
+  Aggregate,   // agg(text[.field] [where where] [within within])
+};
+
+enum class UnaryOp { Neg, Not };
+enum class BinaryOp { Add, Sub, Mul, Div, Mod, Eq, Ne, Lt, Le, Gt, Ge, And, Or };
+enum class AggKind { Count, Sum, Avg, Highest, Lowest };
+
+struct Expr;
+using ExprPtr = std::unique_ptr<Expr>;
+
+struct Expr {
+  ExprKind kind = ExprKind::Error;
+  SourceRange range;  // the whole expression
+  std::string text;
+  std::string currency;       // MoneyLit
+  SourceRange name_range;     // Field: the field name; Aggregate: the event name; Call: callee
+  bool bool_value = false;    // BoolLit
+  UnaryOp uop = UnaryOp::Neg;
+  BinaryOp bop = BinaryOp::Add;
+  AggKind agg = AggKind::Count;
+  std::string field;          // Aggregate: the field ("" for count)
+  SourceRange field_range;    // Aggregate
+  ExprPtr where;              // Aggregate, optional
+  std::optional<Duration> within;  // Aggregate, optional
+  std::optional<Duration> duration;  // DurationLit
+  std::vector<ExprPtr> args;
+};
+
+struct FieldDecl {
+  std::string name;
+  SourceRange range;
+  TypeRef type;
+  ExprPtr default_value;  // optional
+};
+
+struct EventDecl {
+  std::string name;
+  SourceRange range;
+  std::vector<FieldDecl> fields;
+};
+
+struct WalletDecl {
+  std::string name;
+  SourceRange range;
+  TypeRef type;
+};
+
+struct VarDecl {
+  std::string name;
+  SourceRange range;
+  TypeRef type;
+  ExprPtr init;
+};
+
+struct ParamDecl {
+  std::string name;
+  SourceRange range;
+  std::optional<TypeRef> type;  // `param x: money = 10 USD`; usually inferred
+  ExprPtr value;
+};
+
+struct TierDecl {
+  std::string name;
+  SourceRange range;
+  ExprPtr when;  // null for the base tier
+  std::optional<Duration> hold;
+};
+
+struct SegmentDecl {
+  std::string name;
+  SourceRange range;
+  ExprPtr when;
+};
+
+enum class TriggerKind { Event, TierChanged, EveryDay };
+struct Trigger {
+  TriggerKind kind = TriggerKind::Event;
+  std::string event;  // TriggerKind::Event
+  SourceRange range;
+};
+
+struct Limit {
+  bool once = false;
+  ExprPtr count;  // null when once
+  std::optional<Duration> within;
+  SourceRange range;
+};
+
+struct Budget {
+  ExprPtr amount;
+  std::optional<Duration> within;
+  SourceRange range;
+};
+
+enum class ActionKind { Credit, Debit, Set, Notify, Grant, Emit, If };
+
+struct DataEntry {
+  std::string key;
+  SourceRange range;
+  ExprPtr value;
+};
+
+struct Action {
+  ActionKind kind = ActionKind::Credit;
+  SourceRange range;
+  // Credit/Debit: the wallet; Set: the var; Notify: the template; Grant: the badge;
+  // Emit: the name (string literals already decoded).
+  std::string target;
+  SourceRange target_range;
+  ExprPtr value;  // Credit/Debit: amount; Set: value; If: condition
+  std::vector<DataEntry> data;  // Notify/Emit
+  std::vector<Action> then_actions;  // If
+  std::vector<Action> else_actions;  // If
+  bool has_else = false;
+};
+
+struct RuleDecl {
+  std::string name;
+  SourceRange range;
+  std::string label;  // optional
+  Trigger trigger;
+  ExprPtr when;  // optional
+  std::optional<Limit> limit;
+  std::optional<Budget> budget;
+  std::vector<Action> actions;
+};
+
+struct Program {
+  std::string name;
+  SourceRange name_range;
+  std::optional<std::string> currency;
+  SourceRange currency_range;
+  std::vector<EventDecl> events;
+  std::vector<FieldDecl> client_fields;  // all `client { }` blocks, in order
+  std::vector<WalletDecl> wallets;
+  std::vector<VarDecl> vars;
+  std::vector<ParamDecl> params;
+  std::vector<TierDecl> tiers;
+  std::vector<SegmentDecl> segments;
+  std::vector<RuleDecl> rules;
+};
+
+// Parses a whole program. Syntax errors go to `diags` (every one, with ANTLR recovery);
+// the returned tree holds everything that parsed, with ExprKind::Error for broken parts,
+// so the checker can still report type errors elsewhere. Never throws.
+std::unique_ptr<Program> ParseProgram(std::string_view source, Diagnostics& diags);
+
+// Parses a single expression (the REPL); nullptr with diagnostics on error.
+ExprPtr ParseExpression(std::string_view source, Diagnostics& diags);
+
+// A readable dump of the tree, for `perk dump ast` golden tests.
+std::string Dump(const Program& program);
+
+}  // namespace perk::ast

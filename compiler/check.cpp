@@ -1,0 +1,1613 @@
+// The checker: resolves names, types every expression, enforces what each place may read,
+// folds constants, and produces the checked program. Keeps going after errors so one run
+// reports them all; an expression of Type::Error never causes a second diagnostic.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "compiler/compiler.h"
+#include "stdlib/stdlib.h"
+
+namespace perk {
+namespace {
+
+using checked::Expr;
+using checked::ExprKind;
+using checked::Program;
+using checked::Window;
+using checked::WindowUnit;
+
+// Where an expression stands decides what it may read (spec §3).
+enum class Place {
+  ParamInit,    // literals and operators only
+  Constant,     // + params (var initialisers, field defaults, limit, budget, `in` lists)
+  AggFilter,    // + the aggregate's event fields
+  TierCond,     // client state: attributes, wallets, vars, tier, segments, aggregates, now
+  SegmentCond,  // same as TierCond
+  RuleEvent,    // + the trigger event's fields
+  RuleTierChanged,  // + previous_tier
+  RuleDaily,    // client state only
+};
+
+struct Scope {
+  Place place;
+  int event = -1;  // RuleEvent and AggFilter: the event whose fields are readable
+};
+
+bool IsConstantPlace(Place p) { return p == Place::ParamInit || p == Place::Constant; }
+bool ReadsClientState(Place p) { return !IsConstantPlace(p) && p != Place::AggFilter; }
+
+bool IsNumeric(Type t) { return t == Type::Int || t == Type::Decimal || t == Type::Money; }
+// Types whose values order as int64 (everything but strings).
+bool IsOrdered(Type t) {
+  return t == Type::Int || t == Type::Decimal || t == Type::Money || t == Type::Time || t == Type::Date ||
+         t == Type::Tier;
+}
+
+Type FromTypeName(ast::TypeName n) {
+  switch (n) {
+    case ast::TypeName::Int: return Type::Int;
+    case ast::TypeName::Decimal: return Type::Decimal;
+    case ast::TypeName::Money: return Type::Money;
+    case ast::TypeName::Bool: return Type::Bool;
+    case ast::TypeName::String: return Type::String;
+    case ast::TypeName::Time: return Type::Time;
+    case ast::TypeName::Date: return Type::Date;
+    case ast::TypeName::Tier: return Type::Tier;
+  }
+  return Type::Error;
+}
+
+std::string Q(std::string_view s) { return fmt::format("`{}`", s); }
+std::string QT(Type t) { return Q(TypeName(t)); }
+
+Expr ErrorExpr(SourceRange r) {
+  Expr e;
+  e.kind = ExprKind::Const;
+  e.type = Type::Error;
+  e.range = r;
+  return e;
+}
+
+Expr ConstExpr(Type t, Value v, SourceRange r) {
+  Expr e;
+  e.kind = ExprKind::Const;
+  e.type = t;
+  e.value = std::move(v);
+  e.range = r;
+  return e;
+}
+
+int64_t DurationMicros(const ast::Duration& d) {
+  switch (d.unit) {
+    case ast::DurationUnit::Minute: return d.count * stdlib::kMicrosPerMinute;
+    case ast::DurationUnit::Hour: return d.count * stdlib::kMicrosPerHour;
+    case ast::DurationUnit::Day: return d.count * stdlib::kMicrosPerDay;
+    case ast::DurationUnit::Week: return d.count * 7 * stdlib::kMicrosPerDay;
+  }
+  return 0;
+}
+
+const char* StatusText(PerkStatus s) {
+  return s == PERK_DIV_BY_ZERO ? "divides by zero" : "overflows";
+}
+
+// Evaluates a constant expression (Const, Param and pure operations over them).
+std::optional<Value> FoldConstant(const Expr& e, const std::vector<checked::Param>& params,
+                                  PerkStatus* status) {
+  switch (e.kind) {
+    case ExprKind::Const: return e.value;
+    case ExprKind::Param: return params[e.index].value;
+    case ExprKind::Op: {
+      Value args[2];
+      for (size_t k = 0; k < e.args.size(); ++k) {
+        auto v = FoldConstant(e.args[k], params, status);
+        if (!v) return std::nullopt;
+        args[k] = std::move(*v);
+      }
+      Value out;
+      PerkStatus s = ApplyOp(e.op, args, &out);
+      if (s != PERK_OK) {
+        *status = s;
+        return std::nullopt;
+      }
+      return out;
+    }
+    case ExprKind::If: {
+      auto c = FoldConstant(e.args[0], params, status);
+      if (!c) return std::nullopt;
+      return FoldConstant(e.args[c->i ? 1 : 2], params, status);
+    }
+    case ExprKind::And:
+    case ExprKind::Or: {
+      auto a = FoldConstant(e.args[0], params, status);
+      if (!a) return std::nullopt;
+      if ((e.kind == ExprKind::And) != (a->i != 0)) return a;
+      return FoldConstant(e.args[1], params, status);
+    }
+    case ExprKind::In: {
+      auto x = FoldConstant(e.args[0], params, status);
+      if (!x) return std::nullopt;
+      for (size_t k = 1; k < e.args.size(); ++k) {
+        auto v = FoldConstant(e.args[k], params, status);
+        if (!v) return std::nullopt;
+        if (*v == *x) return Value::Int(1);
+      }
+      return Value::Int(0);
+    }
+    default: return std::nullopt;
+  }
+}
+
+bool IsFoldable(const Expr& e) {
+  switch (e.kind) {
+    case ExprKind::Const:
+    case ExprKind::Param: return true;
+    case ExprKind::Op:
+    case ExprKind::If:
+    case ExprKind::And:
+    case ExprKind::Or:
+    case ExprKind::In:
+      return std::all_of(e.args.begin(), e.args.end(), IsFoldable);
+    default: return false;
+  }
+}
+
+// A canonical text of a checked expression: equal texts mean equal filters.
+void KeyOf(const Expr& e, std::string& out) {
+  out += fmt::format("({} {} {} {} {}", static_cast<int>(e.kind), static_cast<int>(e.type),
+                     static_cast<int>(e.op), e.index, e.value.i);
+  if (!e.value.s.empty()) out += fmt::format(" {:?}", e.value.s);
+  for (const auto& a : e.args) KeyOf(a, out);
+  out += ")";
+}
+
+class Checker {
+ public:
+  Checker(const ast::Program& ast, Diagnostics& diags) : ast_(ast), diags_(diags) {}
+
+  std::unique_ptr<Program> Run();
+
+  // For the REPL: checks one expression against an already checked program.
+  std::optional<Expr> CheckStandalone(const Program& program, const ast::Expr& e, int event);
+
+ private:
+  enum class SymKind { Event, Wallet, Var, Param, Tier, Segment, Rule };
+  struct Symbol {
+    SymKind kind;
+    int index;
+    SourceRange range;
+  };
+
+  void Error(DiagKind k, SourceRange r, std::string msg) { diags_.Report(k, r, std::move(msg)); }
+
+  void Declare(const std::string& name, SymKind kind, int index, SourceRange range);
+  const Symbol* Lookup(const std::string& name) const;
+  std::vector<std::string> NamesOf(std::function<bool(SymKind)> keep) const;
+  std::string DidYouMean(const std::string& name, const std::vector<std::string>& candidates) const;
+  void Use(const std::string& name) { used_.insert(name); }
+
+  void CheckHeader();
+  void DeclareAll();
+  void CheckParams();
+  void CheckFields(const std::vector<ast::FieldDecl>& decls, bool client, std::vector<checked::Field>* out);
+  void CheckWallets();
+  void CheckVars();
+  void CheckTiers();
+  void CheckSegments();
+  void CheckRules();
+  void CheckActions(const std::vector<ast::Action>& in, const Scope& scope, const ast::RuleDecl& rule,
+                    std::vector<checked::Action>* out);
+  void WarnUnused();
+
+  bool RequireMoney(SourceRange r);
+  std::optional<Window> CheckWindow(const ast::Duration& d);
+  // Checks `e` in `scope` and converts it to `want` (int widens to decimal); reports
+  // TypeMismatch with `what` naming the place on failure.
+  Expr CheckAs(const ast::Expr& e, const Scope& scope, Type want, const std::string& what);
+  // A constant of type `want`: its expression (kept for refolding) and value.
+  std::optional<Value> CheckConstant(const ast::Expr& e, Place place, Type want, const std::string& what,
+                                     std::shared_ptr<const Expr>* keep);
+
+  Expr Check(const ast::Expr& e, const Scope& s);
+  Expr CheckName(const ast::Expr& e, const Scope& s);
+  Expr CheckField(const ast::Expr& e, const Scope& s);
+  Expr CheckUnary(const ast::Expr& e, const Scope& s);
+  Expr CheckBinary(const ast::Expr& e, const Scope& s);
+  Expr CheckIn(const ast::Expr& e, const Scope& s);
+  Expr CheckIf(const ast::Expr& e, const Scope& s);
+  Expr CheckCall(const ast::Expr& e, const Scope& s);
+  Expr CheckAggregate(const ast::Expr& e, const Scope& s);
+  Expr CheckLiteral(const ast::Expr& e, const Scope& s);
+
+  // Builds op(args) with the given result type, folding it when every argument is constant.
+  Expr MakeOp(OpCode op, Type type, SourceRange r, std::vector<Expr> args);
+  Expr Widen(Expr e);  // int -> decimal
+  // Brings two numeric operands to one type when int meets decimal; false when they differ.
+  bool Unify(Expr& a, Expr& b);
+  bool NeedState(const ast::Expr& e, const Scope& s, const char* what);
+
+  const ast::Program& ast_;
+  Diagnostics& diags_;
+  std::unique_ptr<Program> prog_;
+  std::unordered_map<std::string, Symbol> symbols_;
+  std::vector<std::string> symbol_order_;
+  std::set<std::string> used_;
+  std::map<std::string, int> slot_keys_;
+  bool money_error_reported_ = false;
+};
+
+void Checker::Declare(const std::string& name, SymKind kind, int index, SourceRange range) {
+  auto [it, inserted] = symbols_.emplace(name, Symbol{kind, index, range});
+  if (!inserted) {
+    Error(DiagKind::DuplicateName, range,
+          fmt::format("{} is already declared; every event, wallet, var, param, tier, segment and rule "
+                      "needs its own name",
+                      Q(name)));
+    diags_.Note(it->second.range, fmt::format("{} first declared here", Q(name)));
+    return;
+  }
+  symbol_order_.push_back(name);
+}
+
+const Checker::Symbol* Checker::Lookup(const std::string& name) const {
+  auto it = symbols_.find(name);
+  return it == symbols_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Checker::NamesOf(std::function<bool(SymKind)> keep) const {
+  std::vector<std::string> out;
+  for (const auto& n : symbol_order_)
+    if (keep(symbols_.at(n).kind)) out.push_back(n);
+  return out;
+}
+
+std::string Checker::DidYouMean(const std::string& name, const std::vector<std::string>& candidates) const {
+  std::string best = ClosestName(name, candidates);
+  return best.empty() ? "" : fmt::format("; did you mean {}?", Q(best));
+}
+
+bool Checker::RequireMoney(SourceRange r) {
+  if (!prog_->currency.empty()) return true;
+  if (!money_error_reported_) {
+    Error(DiagKind::MissingCurrency, r,
+          "money is used but the program declares no currency; add `currency USD` (or your code) after "
+          "`program`");
+    money_error_reported_ = true;
+  }
+  return false;
+}
+
+std::optional<Window> Checker::CheckWindow(const ast::Duration& d) {
+  if (d.count <= 0) {
+    Error(DiagKind::BadDuration, d.range, "a duration must be at least 1");
+    return std::nullopt;
+  }
+  Window w;
+  switch (d.unit) {
+    case ast::DurationUnit::Minute: w.unit = WindowUnit::Minute; w.count = d.count; break;
+    case ast::DurationUnit::Hour: w.unit = WindowUnit::Hour; w.count = d.count; break;
+    case ast::DurationUnit::Day: w.unit = WindowUnit::Day; w.count = d.count; break;
+    case ast::DurationUnit::Week: w.unit = WindowUnit::Day; w.count = d.count * 7; break;
+  }
+  // Bounded state: windows longer than ~27 years are certainly a mistake.
+  if (w.count > 10'000 * (w.unit == WindowUnit::Day ? 1 : w.unit == WindowUnit::Hour ? 24 : 1440)) {
+    Error(DiagKind::BadDuration, d.range, "this window is longer than 10000 days; leave out `within` to count the whole history");
+    return std::nullopt;
+  }
+  return w;
+}
+
+Expr Checker::Widen(Expr e) {
+  if (e.type != Type::Int) return e;
+  std::vector<Expr> args;
+  SourceRange r = e.range;
+  args.push_back(std::move(e));
+  return MakeOp(OpCode::WidenInt, Type::Decimal, r, std::move(args));
+}
+
+bool Checker::Unify(Expr& a, Expr& b) {
+  if (a.type == b.type) return true;
+  if (a.type == Type::Int && b.type == Type::Decimal) {
+    a = Widen(std::move(a));
+    return true;
+  }
+  if (a.type == Type::Decimal && b.type == Type::Int) {
+    b = Widen(std::move(b));
+    return true;
+  }
+  return false;
+}
+
+Expr Checker::MakeOp(OpCode op, Type type, SourceRange r, std::vector<Expr> args) {
+  bool all_const = std::all_of(args.begin(), args.end(), [](const Expr& a) { return a.kind == ExprKind::Const; });
+  if (all_const) {
+    Value vals[2];
+    for (size_t k = 0; k < args.size(); ++k) vals[k] = args[k].value;
+    Value out;
+    PerkStatus s = ApplyOp(op, vals, &out);
+    if (s != PERK_OK) {
+      Error(DiagKind::ConstantOverflow, r, fmt::format("this constant expression {}", StatusText(s)));
+      return ErrorExpr(r);
+    }
+    return ConstExpr(type, std::move(out), r);
+  }
+  Expr e;
+  e.kind = ExprKind::Op;
+  e.op = op;
+  e.type = type;
+  e.range = r;
+  e.args = std::move(args);
+  return e;
+}
+
+Expr Checker::CheckAs(const ast::Expr& e, const Scope& scope, Type want, const std::string& what) {
+  Expr x = Check(e, scope);
+  if (x.type == Type::Error || want == Type::Error) return x;
+  if (x.type == want) return x;
+  if (x.type == Type::Int && want == Type::Decimal) return Widen(std::move(x));
+  std::string hint;
+  if (want == Type::Int && x.type == Type::Decimal)
+    hint = "; wrap it in `floor()`, `ceil()` or `round()`";
+  else if (want == Type::Money && (x.type == Type::Int || x.type == Type::Decimal) && !prog_->currency.empty())
+    hint = fmt::format("; write amounts with the currency, e.g. `10 {}`", prog_->currency);
+  else if (want == Type::Int && x.type == Type::Money)
+    hint = "; divide by an amount (`x / 1 USD`) and round to get a number";
+  Error(DiagKind::TypeMismatch, e.range, fmt::format("{} needs {}, found {}{}", what, QT(want), QT(x.type), hint));
+  return ErrorExpr(e.range);
+}
+
+std::optional<Value> Checker::CheckConstant(const ast::Expr& e, Place place, Type want, const std::string& what,
+                                            std::shared_ptr<const Expr>* keep) {
+  Expr x = CheckAs(e, Scope{place}, want, what);
+  if (x.type == Type::Error) return std::nullopt;
+  if (!IsFoldable(x)) {
+    Error(DiagKind::NotConstant, e.range,
+          fmt::format("{} must be a constant: a literal{}, known when the program loads", what,
+                      place == Place::Constant ? " or a param" : ""));
+    return std::nullopt;
+  }
+  PerkStatus status = PERK_OK;
+  auto v = FoldConstant(x, prog_->params, &status);
+  if (!v) {
+    Error(DiagKind::ConstantOverflow, e.range, fmt::format("this constant expression {}", StatusText(status)));
+    return std::nullopt;
+  }
+  if (keep) *keep = std::make_shared<const Expr>(std::move(x));
+  return v;
+}
+
+bool Checker::NeedState(const ast::Expr& e, const Scope& s, const char* what) {
+  if (s.place == Place::AggFilter) {
+    Error(DiagKind::FilterReadsState, e.range,
+          fmt::format("an aggregate's `where` may read only the event's fields, params and constants, not {}", what));
+    return false;
+  }
+  if (IsConstantPlace(s.place)) {
+    Error(DiagKind::NotConstant, e.range,
+          fmt::format("this must be a constant known when the program loads, but {} changes per client", what));
+    return false;
+  }
+  return true;
+}
+
+Expr Checker::Check(const ast::Expr& e, const Scope& s) {
+  switch (e.kind) {
+    case ast::ExprKind::Error: return ErrorExpr(e.range);
+    case ast::ExprKind::IntLit:
+    case ast::ExprKind::DecimalLit:
+    case ast::ExprKind::PercentLit:
+    case ast::ExprKind::MoneyLit:
+    case ast::ExprKind::StringLit:
+    case ast::ExprKind::BoolLit:
+    case ast::ExprKind::DateLit:
+    case ast::ExprKind::TimeLit:
+    case ast::ExprKind::DurationLit: return CheckLiteral(e, s);
+    case ast::ExprKind::Name: return CheckName(e, s);
+    case ast::ExprKind::ClientRef:
+      Error(DiagKind::NotAValue, e.range, "`client` is not a value; read one of its attributes, like `client.id`");
+      return ErrorExpr(e.range);
+    case ast::ExprKind::Field: return CheckField(e, s);
+    case ast::ExprKind::Tier: {
+      if (prog_->tiers.empty() && !ast_.tiers.empty()) return ErrorExpr(e.range);
+      if (ast_.tiers.empty()) {
+        Error(DiagKind::TierUsedWithoutTiers, e.range, "`tier` is used but the program declares no tiers; add `tier NAME` declarations");
+        return ErrorExpr(e.range);
+      }
+      if (!NeedState(e, s, "the client's tier")) return ErrorExpr(e.range);
+      Expr x;
+      x.kind = ExprKind::CurrentTier;
+      x.type = Type::Tier;
+      x.range = e.range;
+      return x;
+    }
+    case ast::ExprKind::PreviousTier: {
+      if (s.place != Place::RuleTierChanged) {
+        Error(DiagKind::PreviousTierNotInScope, e.range, "`previous_tier` exists only in rules `on tier_changed`");
+        return ErrorExpr(e.range);
+      }
+      Expr x;
+      x.kind = ExprKind::PreviousTier;
+      x.type = Type::Tier;
+      x.range = e.range;
+      return x;
+    }
+    case ast::ExprKind::Now:
+    case ast::ExprKind::Today: {
+      bool now = e.kind == ast::ExprKind::Now;
+      if (!NeedState(e, s, now ? "`now`" : "`today`")) return ErrorExpr(e.range);
+      Expr x;
+      x.kind = now ? ExprKind::Now : ExprKind::Today;
+      x.type = now ? Type::Time : Type::Date;
+      x.range = e.range;
+      return x;
+    }
+    case ast::ExprKind::Unary: return CheckUnary(e, s);
+    case ast::ExprKind::Binary: return CheckBinary(e, s);
+    case ast::ExprKind::In: return CheckIn(e, s);
+    case ast::ExprKind::If: return CheckIf(e, s);
+    case ast::ExprKind::Call: return CheckCall(e, s);
+    case ast::ExprKind::Aggregate: return CheckAggregate(e, s);
+  }
+  return ErrorExpr(e.range);
+}
+
+Expr Checker::CheckLiteral(const ast::Expr& e, const Scope& s) {
+  std::string err;
+  switch (e.kind) {
+    case ast::ExprKind::IntLit: {
+      auto v = stdlib::ParseScaled(e.text, 0, true, false, &err);
+      if (!v) {
+        Error(DiagKind::BadLiteral, e.range, fmt::format("the number {} {}; an int is 64-bit", e.text, err));
+        return ErrorExpr(e.range);
+      }
+      return ConstExpr(Type::Int, Value::Int(*v), e.range);
+    }
+    case ast::ExprKind::DecimalLit: {
+      auto v = stdlib::ParseScaled(e.text, 6, true, false, &err);
+      if (!v) {
+        Error(DiagKind::BadLiteral, e.range, fmt::format("the decimal {} {}; decimals have at most 6 places", e.text, err));
+        return ErrorExpr(e.range);
+      }
+      return ConstExpr(Type::Decimal, Value::Int(*v), e.range);
+    }
+    case ast::ExprKind::PercentLit: {
+      // p% is p/100: parsing with 4 places gives micro-units directly.
+      auto v = stdlib::ParseScaled(e.text, 4, true, false, &err);
+      if (!v) {
+        Error(DiagKind::BadLiteral, e.range, fmt::format("the percentage {}% {}; percentages have at most 4 decimal places", e.text, err));
+        return ErrorExpr(e.range);
+      }
+      return ConstExpr(Type::Decimal, Value::Int(*v), e.range);
+    }
+    case ast::ExprKind::MoneyLit: {
+      if (!RequireMoney(e.range)) return ErrorExpr(e.range);
+      if (e.currency != prog_->currency) {
+        Error(DiagKind::WrongCurrency, e.range,
+              fmt::format("{} is not this program's currency; amounts are in {}", Q(e.currency), Q(prog_->currency)));
+        return ErrorExpr(e.range);
+      }
+      auto v = stdlib::ParseScaled(e.text, 2, true, false, &err);
+      if (!v) {
+        Error(DiagKind::BadLiteral, e.range, fmt::format("the amount {} {} {}; money has whole cents", e.text, e.currency, err));
+        return ErrorExpr(e.range);
+      }
+      return ConstExpr(Type::Money, Value::Int(*v), e.range);
+    }
+    case ast::ExprKind::StringLit: return ConstExpr(Type::String, Value::Str(e.text), e.range);
+    case ast::ExprKind::BoolLit: return ConstExpr(Type::Bool, Value::Int(e.bool_value ? 1 : 0), e.range);
+    case ast::ExprKind::DateLit: {
+      auto v = stdlib::ParseDate(e.text, &err);
+      if (!v) {
+        Error(DiagKind::BadLiteral, e.range, fmt::format("{} is not a valid date: {}", e.text, err));
+        return ErrorExpr(e.range);
+      }
+      return ConstExpr(Type::Date, Value::Int(*v), e.range);
+    }
+    case ast::ExprKind::TimeLit: {
+      auto v = stdlib::ParseTime(e.text, &err);
+      if (!v) {
+        Error(DiagKind::BadLiteral, e.range, fmt::format("{} is not a valid time: {}", e.text, err));
+        return ErrorExpr(e.range);
+      }
+      return ConstExpr(Type::Time, Value::Int(*v), e.range);
+    }
+    case ast::ExprKind::DurationLit: {
+      if (!e.duration || e.duration->count <= 0) {
+        Error(DiagKind::BadDuration, e.range, "a duration must be at least 1");
+        return ErrorExpr(e.range);
+      }
+      return ConstExpr(Type::Duration, Value::Int(DurationMicros(*e.duration)), e.range);
+    }
+    default: break;
+  }
+  (void)s;
+  return ErrorExpr(e.range);
+}
+
+Expr Checker::CheckName(const ast::Expr& e, const Scope& s) {
+  const Symbol* sym = Lookup(e.text);
+  if (!sym) {
+    Error(DiagKind::UnknownName, e.range,
+          fmt::format("{} is not declared{}", Q(e.text),
+                      DidYouMean(e.text, NamesOf([](SymKind k) { return k != SymKind::Rule && k != SymKind::Event; }))));
+    return ErrorExpr(e.range);
+  }
+  Use(e.text);
+  Expr x;
+  x.range = e.range;
+  x.index = sym->index;
+  switch (sym->kind) {
+    case SymKind::Event:
+      Error(DiagKind::NotAValue, e.range,
+            fmt::format("{} is an event, not a value; read one of its fields, like `{}.id`, or count it with `count({})`",
+                        Q(e.text), e.text, e.text));
+      return ErrorExpr(e.range);
+    case SymKind::Rule:
+      Error(DiagKind::NotAValue, e.range, fmt::format("{} is a rule, not a value", Q(e.text)));
+      return ErrorExpr(e.range);
+    case SymKind::Tier: return ConstExpr(Type::Tier, Value::Int(sym->index), e.range);
+    case SymKind::Param:
+      if (s.place == Place::ParamInit) {
+        Error(DiagKind::NotConstant, e.range,
+              fmt::format("a param's value must be a literal; it cannot use the param {}", Q(e.text)));
+        return ErrorExpr(e.range);
+      }
+      if (sym->index >= static_cast<int>(prog_->params.size()) || prog_->params[sym->index].type == Type::Error)
+        return ErrorExpr(e.range);
+      x.kind = ExprKind::Param;
+      x.type = prog_->params[sym->index].type;
+      return x;
+    case SymKind::Wallet:
+      if (!NeedState(e, s, fmt::format("the wallet {}", Q(e.text)).c_str())) return ErrorExpr(e.range);
+      x.kind = ExprKind::Wallet;
+      x.type = prog_->wallets[sym->index].type;
+      return x;
+    case SymKind::Var:
+      if (!NeedState(e, s, fmt::format("the var {}", Q(e.text)).c_str())) return ErrorExpr(e.range);
+      x.kind = ExprKind::Var;
+      x.type = prog_->vars[sym->index].type;
+      return x;
+    case SymKind::Segment:
+      if (!NeedState(e, s, fmt::format("the segment {}", Q(e.text)).c_str())) return ErrorExpr(e.range);
+      x.kind = ExprKind::Segment;
+      x.type = Type::Bool;
+      return x;
+  }
+  return ErrorExpr(e.range);
+}
+
+Expr Checker::CheckField(const ast::Expr& e, const Scope& s) {
+  if (e.args.empty()) return ErrorExpr(e.range);
+  const ast::Expr& base = *e.args[0];
+  Expr x;
+  x.range = e.range;
+  if (base.kind == ast::ExprKind::ClientRef) {
+    if (!NeedState(e, s, "a client attribute")) return ErrorExpr(e.range);
+    x.kind = ExprKind::ClientField;
+    if (e.text == "id") {
+      x.index = checked::kClientId;
+      x.type = Type::String;
+      return x;
+    }
+    if (e.text == "since") {
+      x.index = checked::kClientSince;
+      x.type = Type::Time;
+      return x;
+    }
+    for (size_t k = 0; k < prog_->client_fields.size(); ++k) {
+      if (prog_->client_fields[k].name == e.text) {
+        x.index = static_cast<int>(k);
+        x.type = prog_->client_fields[k].type;
+        return x;
+      }
+    }
+    std::vector<std::string> names{"id", "since"};
+    for (const auto& f : ast_.client_fields) names.push_back(f.name);
+    Error(DiagKind::UnknownField, e.name_range,
+          fmt::format("the client has no attribute {}{}; declare it in `client {{ ... }}`", Q(e.text),
+                      DidYouMean(e.text, names)));
+    return ErrorExpr(e.range);
+  }
+  if (base.kind == ast::ExprKind::Error) return ErrorExpr(e.range);
+  if (base.kind != ast::ExprKind::Name) {
+    Error(DiagKind::UnknownField, e.name_range, "only an event or `client` has fields");
+    return ErrorExpr(e.range);
+  }
+  const Symbol* sym = Lookup(base.text);
+  if (!sym || sym->kind != SymKind::Event) {
+    if (sym) {
+      Error(DiagKind::UnknownField, base.range, fmt::format("{} is not an event, so it has no fields", Q(base.text)));
+    } else {
+      Error(DiagKind::UnknownEvent, base.range,
+            fmt::format("there is no event {}{}", Q(base.text),
+                        DidYouMean(base.text, NamesOf([](SymKind k) { return k == SymKind::Event; }))));
+    }
+    return ErrorExpr(e.range);
+  }
+  Use(base.text);
+  const int ev = sym->index;
+  const checked::Event& event = prog_->events[ev];
+  int field = 0;
+  Type type = Type::Error;
+  if (e.text == "id") {
+    field = checked::kFieldId, type = Type::String;
+  } else if (e.text == "client") {
+    field = checked::kFieldClient, type = Type::String;
+  } else if (e.text == "time") {
+    field = checked::kFieldTime, type = Type::Time;
+  } else {
+    for (size_t k = 0; k < event.fields.size(); ++k)
+      if (event.fields[k].name == e.text) field = static_cast<int>(k), type = event.fields[k].type;
+    if (type == Type::Error) {
+      std::vector<std::string> names{"id", "client", "time"};
+      for (const auto& f : event.fields) names.push_back(f.name);
+      Error(DiagKind::UnknownField, e.name_range,
+            fmt::format("the event {} has no field {}{}", Q(event.name), Q(e.text), DidYouMean(e.text, names)));
+      return ErrorExpr(e.range);
+    }
+  }
+  if (!((s.place == Place::RuleEvent || s.place == Place::AggFilter) && s.event == ev)) {
+    std::string where;
+    if (s.place == Place::RuleEvent)
+      where = fmt::format("this rule runs `on {}`", prog_->events[s.event].name);
+    else if (s.place == Place::AggFilter)
+      where = fmt::format("this filter is over {} events", Q(prog_->events[s.event].name));
+    else if (s.place == Place::RuleDaily)
+      where = "`every day` rules see no event";
+    else if (s.place == Place::RuleTierChanged)
+      where = "`on tier_changed` rules see no event";
+    else if (s.place == Place::TierCond || s.place == Place::SegmentCond)
+      where = "tier and segment conditions see no event";
+    else
+      where = "constants cannot read events";
+    Error(DiagKind::EventNotInScope, e.range,
+          fmt::format("{}.{} can only be read in rules `on {}` or inside an aggregate like `count({} where ...)`; {}",
+                      event.name, e.text, event.name, event.name, where));
+    return ErrorExpr(e.range);
+  }
+  x.kind = ExprKind::EventField;
+  x.index = field;
+  x.type = type;
+  return x;
+}
+
+Expr Checker::CheckUnary(const ast::Expr& e, const Scope& s) {
+  Expr a = Check(*e.args[0], s);
+  if (a.type == Type::Error) return ErrorExpr(e.range);
+  std::vector<Expr> args;
+  if (e.uop == ast::UnaryOp::Not) {
+    if (a.type != Type::Bool) {
+      Error(DiagKind::BadOperands, e.range, fmt::format("`not` needs a `bool`, found {}", QT(a.type)));
+      return ErrorExpr(e.range);
+    }
+    args.push_back(std::move(a));
+    return MakeOp(OpCode::Not, Type::Bool, e.range, std::move(args));
+  }
+  if (!IsNumeric(a.type)) {
+    Error(DiagKind::BadOperands, e.range, fmt::format("`-` needs a number or money, found {}", QT(a.type)));
+    return ErrorExpr(e.range);
+  }
+  Type t = a.type;
+  args.push_back(std::move(a));
+  return MakeOp(OpCode::Neg, t, e.range, std::move(args));
+}
+
+Expr Checker::CheckBinary(const ast::Expr& e, const Scope& s) {
+  using B = ast::BinaryOp;
+  Expr a = Check(*e.args[0], s);
+  Expr b = Check(*e.args[1], s);
+  if (a.type == Type::Error || b.type == Type::Error) return ErrorExpr(e.range);
+  const B op = e.bop;
+  auto pair = [&](Expr x, Expr y) {
+    std::vector<Expr> v;
+    v.push_back(std::move(x));
+    v.push_back(std::move(y));
+    return v;
+  };
+  const char* sym = "";
+  switch (op) {
+    case B::Add: sym = "+"; break;
+    case B::Sub: sym = "-"; break;
+    case B::Mul: sym = "*"; break;
+    case B::Div: sym = "/"; break;
+    case B::Mod: sym = "mod"; break;
+    case B::Eq: sym = "=="; break;
+    case B::Ne: sym = "!="; break;
+    case B::Lt: sym = "<"; break;
+    case B::Le: sym = "<="; break;
+    case B::Gt: sym = ">"; break;
+    case B::Ge: sym = ">="; break;
+    case B::And: sym = "and"; break;
+    case B::Or: sym = "or"; break;
+  }
+  auto money_hint = [&]() -> std::string {
+    if ((a.type == Type::Money) != (b.type == Type::Money) && (IsNumeric(a.type) && IsNumeric(b.type)) &&
+        !prog_->currency.empty())
+      return fmt::format("; write the amount with its currency, e.g. `100 {}`", prog_->currency);
+    return "";
+  };
+  auto bad = [&](const std::string& extra) {
+    Error(DiagKind::BadOperands, e.range,
+          fmt::format("`{}` cannot take {} and {}{}", sym, QT(a.type), QT(b.type), extra));
+    return ErrorExpr(e.range);
+  };
+  if (a.type == Type::Duration || b.type == Type::Duration) {
+    if (op == B::Add || op == B::Sub) {
+      if (a.type == Type::Time && b.type == Type::Duration)
+        return MakeOp(op == B::Add ? OpCode::Add : OpCode::Sub, Type::Time, e.range, pair(std::move(a), std::move(b)));
+      if (op == B::Add && a.type == Type::Duration && b.type == Type::Time)
+        return MakeOp(OpCode::Add, Type::Time, e.range, pair(std::move(b), std::move(a)));
+    }
+    Error(DiagKind::DurationMisuse, e.range,
+          "a duration can only be added to or subtracted from a time (`now - 30 days`), or used in `within` and `hold`");
+    return ErrorExpr(e.range);
+  }
+  switch (op) {
+    case B::And:
+    case B::Or: {
+      if (a.type != Type::Bool || b.type != Type::Bool) return bad("; both sides must be `bool`");
+      Expr x;
+      x.kind = op == B::And ? ExprKind::And : ExprKind::Or;
+      x.type = Type::Bool;
+      x.range = e.range;
+      x.args = pair(std::move(a), std::move(b));
+      if (x.args[0].kind == ExprKind::Const && x.args[1].kind == ExprKind::Const) {
+        bool r = op == B::And ? (x.args[0].value.i && x.args[1].value.i) : (x.args[0].value.i || x.args[1].value.i);
+        return ConstExpr(Type::Bool, Value::Int(r), e.range);
+      }
+      return x;
+    }
+    case B::Add:
+    case B::Sub: {
+      OpCode code = op == B::Add ? OpCode::Add : OpCode::Sub;
+      if (IsNumeric(a.type) && IsNumeric(b.type) && Unify(a, b)) {
+        Type t = a.type;
+        return MakeOp(code, t, e.range, pair(std::move(a), std::move(b)));
+      }
+      if (a.type == Type::Time && b.type == Type::Time && op == B::Sub)
+        return bad("; use `days_between(a, b)` to count days between times");
+      return bad(money_hint());
+    }
+    case B::Mul: {
+      if (a.type == Type::Money && b.type == Type::Money)
+        return bad("; multiply money by a number or a percentage, e.g. `deposit.amount * 10%`");
+      if (a.type == Type::Money && b.type == Type::Int) return MakeOp(OpCode::MulMoneyInt, Type::Money, e.range, pair(std::move(a), std::move(b)));
+      if (a.type == Type::Int && b.type == Type::Money) return MakeOp(OpCode::MulMoneyInt, Type::Money, e.range, pair(std::move(b), std::move(a)));
+      if (a.type == Type::Money && b.type == Type::Decimal) return MakeOp(OpCode::MulMoneyDec, Type::Money, e.range, pair(std::move(a), std::move(b)));
+      if (a.type == Type::Decimal && b.type == Type::Money) return MakeOp(OpCode::MulMoneyDec, Type::Money, e.range, pair(std::move(b), std::move(a)));
+      if (a.type == Type::Int && b.type == Type::Int) return MakeOp(OpCode::MulInt, Type::Int, e.range, pair(std::move(a), std::move(b)));
+      if (IsNumeric(a.type) && IsNumeric(b.type) && Unify(a, b)) return MakeOp(OpCode::MulDec, Type::Decimal, e.range, pair(std::move(a), std::move(b)));
+      return bad("");
+    }
+    case B::Div: {
+      if (a.type == Type::Money && b.type == Type::Money) return MakeOp(OpCode::DivMoneyMoney, Type::Decimal, e.range, pair(std::move(a), std::move(b)));
+      if (a.type == Type::Money && b.type == Type::Int) return MakeOp(OpCode::DivMoneyInt, Type::Money, e.range, pair(std::move(a), std::move(b)));
+      if (a.type == Type::Money && b.type == Type::Decimal) return MakeOp(OpCode::DivMoneyDec, Type::Money, e.range, pair(std::move(a), std::move(b)));
+      if (a.type == Type::Int && b.type == Type::Int) return MakeOp(OpCode::DivInt, Type::Decimal, e.range, pair(std::move(a), std::move(b)));
+      if (a.type != Type::Money && b.type != Type::Money && IsNumeric(a.type) && IsNumeric(b.type) && Unify(a, b))
+        return MakeOp(OpCode::DivDec, Type::Decimal, e.range, pair(std::move(a), std::move(b)));
+      if (b.type == Type::Money && IsNumeric(a.type)) return bad("; only money can be divided by money");
+      return bad("");
+    }
+    case B::Mod:
+      if (a.type == Type::Int && b.type == Type::Int) return MakeOp(OpCode::ModInt, Type::Int, e.range, pair(std::move(a), std::move(b)));
+      return bad("; `mod` takes two `int`s");
+    case B::Eq:
+    case B::Ne:
+    case B::Lt:
+    case B::Le:
+    case B::Gt:
+    case B::Ge: {
+      if (IsNumeric(a.type) && IsNumeric(b.type)) Unify(a, b);
+      if (a.type != b.type) {
+        Error(DiagKind::BadComparison, e.range,
+              fmt::format("cannot compare {} with {}{}", QT(a.type), QT(b.type), money_hint()));
+        return ErrorExpr(e.range);
+      }
+      const bool equality = op == B::Eq || op == B::Ne;
+      if (!equality && !IsOrdered(a.type) && a.type != Type::String) {
+        Error(DiagKind::BadComparison, e.range, fmt::format("{} values have no order; use `==` or `!=`", QT(a.type)));
+        return ErrorExpr(e.range);
+      }
+      static const OpCode kInt[] = {OpCode::Eq, OpCode::Ne, OpCode::Lt, OpCode::Le, OpCode::Gt, OpCode::Ge};
+      static const OpCode kStr[] = {OpCode::EqStr, OpCode::NeStr, OpCode::LtStr, OpCode::LeStr, OpCode::GtStr, OpCode::GeStr};
+      int k = static_cast<int>(op) - static_cast<int>(B::Eq);
+      return MakeOp(a.type == Type::String ? kStr[k] : kInt[k], Type::Bool, e.range, pair(std::move(a), std::move(b)));
+    }
+  }
+  return ErrorExpr(e.range);
+}
+
+Expr Checker::CheckIn(const ast::Expr& e, const Scope& s) {
+  Expr x = Check(*e.args[0], s);
+  std::vector<Expr> items;
+  bool ok = x.type != Type::Error;
+  bool any_decimal = false;
+  for (size_t k = 1; k < e.args.size(); ++k) {
+    Expr it = Check(*e.args[k], Scope{IsConstantPlace(s.place) ? s.place : Place::Constant});
+    if (it.type == Type::Error) {
+      ok = false;
+      continue;
+    }
+    if (!IsFoldable(it)) {
+      Error(DiagKind::NotConstant, e.args[k]->range, "the list after `in` holds constants only: literals and params");
+      ok = false;
+      continue;
+    }
+    any_decimal |= it.type == Type::Decimal;
+    items.push_back(std::move(it));
+  }
+  if (!ok) return ErrorExpr(e.range);
+  if (x.type == Type::Duration) {
+    Error(DiagKind::DurationMisuse, e.range, "durations cannot be compared");
+    return ErrorExpr(e.range);
+  }
+  if (x.type == Type::Int && any_decimal) x = Widen(std::move(x));
+  Expr r;
+  r.kind = ExprKind::In;
+  r.type = Type::Bool;
+  r.range = e.range;
+  r.args.push_back(std::move(x));
+  for (auto& it : items) {
+    if (it.type == Type::Int && r.args[0].type == Type::Decimal) it = Widen(std::move(it));
+    if (it.type != r.args[0].type) {
+      Error(DiagKind::TypeMismatch, it.range,
+            fmt::format("the list after `in` must hold {} values like the left side, found {}", QT(r.args[0].type), QT(it.type)));
+      return ErrorExpr(e.range);
+    }
+    r.args.push_back(std::move(it));
+  }
+  return r;
+}
+
+Expr Checker::CheckIf(const ast::Expr& e, const Scope& s) {
+  Expr c = Check(*e.args[0], s);
+  Expr a = Check(*e.args[1], s);
+  Expr b = Check(*e.args[2], s);
+  if (c.type == Type::Error || a.type == Type::Error || b.type == Type::Error) return ErrorExpr(e.range);
+  if (c.type != Type::Bool) {
+    Error(DiagKind::TypeMismatch, e.args[0]->range, fmt::format("the condition of `if` needs a `bool`, found {}", QT(c.type)));
+    return ErrorExpr(e.range);
+  }
+  if (IsNumeric(a.type) && IsNumeric(b.type)) Unify(a, b);
+  if (a.type != b.type || a.type == Type::Duration) {
+    Error(DiagKind::BranchMismatch, e.range,
+          fmt::format("the branches of `if` must have one type, found {} and {}", QT(a.type), QT(b.type)));
+    return ErrorExpr(e.range);
+  }
+  if (c.kind == ExprKind::Const) return c.value.i ? std::move(a) : std::move(b);
+  Expr r;
+  r.kind = ExprKind::If;
+  r.type = a.type;
+  r.range = e.range;
+  r.args.push_back(std::move(c));
+  r.args.push_back(std::move(a));
+  r.args.push_back(std::move(b));
+  return r;
+}
+
+Expr Checker::CheckCall(const ast::Expr& e, const Scope& s) {
+  static const std::vector<std::string> kBuiltins = {"min", "max", "abs", "floor", "ceil", "round", "date",
+                                                     "days_between", "anniversary", "has_badge", "lower",
+                                                     "upper", "starts_with", "contains"};
+  const std::string& f = e.text;
+  if (std::find(kBuiltins.begin(), kBuiltins.end(), f) == kBuiltins.end()) {
+    Error(DiagKind::UnknownFunction, e.name_range,
+          fmt::format("there is no function {}{}", Q(f), DidYouMean(f, kBuiltins)));
+    return ErrorExpr(e.range);
+  }
+  std::vector<Expr> args;
+  bool ok = true;
+  for (const auto& a : e.args) {
+    args.push_back(Check(*a, s));
+    ok &= args.back().type != Type::Error;
+  }
+  if (!ok) return ErrorExpr(e.range);
+  auto arity = [&](size_t n) {
+    if (args.size() == n) return true;
+    Error(DiagKind::BadArguments, e.range, fmt::format("{} takes {} argument{}, found {}", Q(f), n, n == 1 ? "" : "s", args.size()));
+    return false;
+  };
+  auto want = [&](size_t k, std::initializer_list<Type> types, const char* what) {
+    for (Type t : types)
+      if (args[k].type == t) return true;
+    Error(DiagKind::BadArguments, args[k].range, fmt::format("{} takes {}, found {}", Q(f), what, QT(args[k].type)));
+    return false;
+  };
+  auto to_date = [&](Expr x) {
+    if (x.type != Type::Time) return x;
+    SourceRange r = x.range;
+    std::vector<Expr> v;
+    v.push_back(std::move(x));
+    return MakeOp(OpCode::DateOf, Type::Date, r, std::move(v));
+  };
+  if (f == "min" || f == "max") {
+    if (args.size() < 2) {
+      Error(DiagKind::BadArguments, e.range, fmt::format("{} takes at least 2 arguments, found {}", Q(f), args.size()));
+      return ErrorExpr(e.range);
+    }
+    bool any_decimal = std::any_of(args.begin(), args.end(), [](const Expr& a) { return a.type == Type::Decimal; });
+    for (auto& a : args)
+      if (any_decimal && a.type == Type::Int) a = Widen(std::move(a));
+    Type t = args[0].type;
+    for (const auto& a : args) {
+      if (a.type != t || !IsOrdered(t)) {
+        Error(DiagKind::BadArguments, e.range,
+              fmt::format("{} takes values of one ordered type (numbers, money, times, dates, tiers), found {} and {}", Q(f),
+                          QT(t), QT(a.type)));
+        return ErrorExpr(e.range);
+      }
+    }
+    Expr acc = std::move(args[0]);
+    for (size_t k = 1; k < args.size(); ++k) {
+      std::vector<Expr> v;
+      v.push_back(std::move(acc));
+      v.push_back(std::move(args[k]));
+      acc = MakeOp(f == "min" ? OpCode::Min : OpCode::Max, t, e.range, std::move(v));
+    }
+    acc.range = e.range;
+    return acc;
+  }
+  if (f == "abs") {
+    if (!arity(1) || !want(0, {Type::Int, Type::Decimal, Type::Money}, "a number or money")) return ErrorExpr(e.range);
+    Type t = args[0].type;
+    return MakeOp(OpCode::Abs, t, e.range, std::move(args));
+  }
+  if (f == "floor" || f == "ceil" || f == "round") {
+    if (!arity(1) || !want(0, {Type::Int, Type::Decimal, Type::Money}, "a decimal or money")) return ErrorExpr(e.range);
+    if (args[0].type == Type::Int) return std::move(args[0]);
+    bool money = args[0].type == Type::Money;
+    OpCode op = f == "floor" ? (money ? OpCode::FloorMoney : OpCode::FloorDec)
+                : f == "ceil" ? (money ? OpCode::CeilMoney : OpCode::CeilDec)
+                              : (money ? OpCode::RoundMoney : OpCode::RoundDec);
+    return MakeOp(op, money ? Type::Money : Type::Int, e.range, std::move(args));
+  }
+  if (f == "date") {
+    if (!arity(1) || !want(0, {Type::Time, Type::Date}, "a time")) return ErrorExpr(e.range);
+    return to_date(std::move(args[0]));
+  }
+  if (f == "days_between") {
+    if (!arity(2) || !want(0, {Type::Time, Type::Date}, "dates or times") || !want(1, {Type::Time, Type::Date}, "dates or times"))
+      return ErrorExpr(e.range);
+    std::vector<Expr> v;
+    v.push_back(to_date(std::move(args[0])));
+    v.push_back(to_date(std::move(args[1])));
+    return MakeOp(OpCode::DaysBetween, Type::Int, e.range, std::move(v));
+  }
+  if (f == "anniversary") {
+    if (!arity(1) || !want(0, {Type::Time, Type::Date}, "a date")) return ErrorExpr(e.range);
+    if (!NeedState(e, s, "`anniversary` (it depends on today)")) return ErrorExpr(e.range);
+    Expr today;
+    today.kind = ExprKind::Today;
+    today.type = Type::Date;
+    today.range = e.range;
+    std::vector<Expr> v;
+    v.push_back(to_date(std::move(args[0])));
+    v.push_back(std::move(today));
+    return MakeOp(OpCode::Anniversary, Type::Bool, e.range, std::move(v));
+  }
+  if (f == "has_badge") {
+    if (!arity(1) || !want(0, {Type::String}, "a badge name (a string)")) return ErrorExpr(e.range);
+    if (!NeedState(e, s, "the client's badges")) return ErrorExpr(e.range);
+    Expr x;
+    x.kind = ExprKind::HasBadge;
+    x.type = Type::Bool;
+    x.range = e.range;
+    x.args = std::move(args);
+    return x;
+  }
+  if (f == "lower" || f == "upper") {
+    if (!arity(1) || !want(0, {Type::String}, "a string")) return ErrorExpr(e.range);
+    return MakeOp(f == "lower" ? OpCode::Lower : OpCode::Upper, Type::String, e.range, std::move(args));
+  }
+  // starts_with, contains
+  if (!arity(2) || !want(0, {Type::String}, "strings") || !want(1, {Type::String}, "strings")) return ErrorExpr(e.range);
+  return MakeOp(f == "starts_with" ? OpCode::StartsWith : OpCode::Contains, Type::Bool, e.range, std::move(args));
+}
+
+Expr Checker::CheckAggregate(const ast::Expr& e, const Scope& s) {
+  static const char* kNames[] = {"count", "sum", "avg", "highest", "lowest"};
+  const char* agg_name = kNames[static_cast<int>(e.agg)];
+  if (s.place == Place::AggFilter) {
+    Error(DiagKind::FilterReadsState, e.range, "an aggregate's `where` cannot contain another aggregate");
+    return ErrorExpr(e.range);
+  }
+  if (IsConstantPlace(s.place)) {
+    Error(DiagKind::NotConstant, e.range, fmt::format("this must be a constant, but `{}` depends on the client's history", agg_name));
+    return ErrorExpr(e.range);
+  }
+  const Symbol* sym = Lookup(e.text);
+  if (!sym || sym->kind != SymKind::Event) {
+    Error(DiagKind::UnknownEvent, e.name_range,
+          fmt::format("`{}` needs an event type, and there is no event {}{}", agg_name, Q(e.text),
+                      DidYouMean(e.text, NamesOf([](SymKind k) { return k == SymKind::Event; }))));
+    return ErrorExpr(e.range);
+  }
+  Use(e.text);
+  const int ev = sym->index;
+  const checked::Event& event = prog_->events[ev];
+  int field = -1;
+  Type ftype = Type::Int;
+  if (e.agg == ast::AggKind::Count) {
+    if (!e.field.empty()) {
+      Error(DiagKind::BadAggregate, e.field_range,
+            fmt::format("`count` counts events: write `count({})`, or `sum({}.{})` to add up a field", e.text, e.text, e.field));
+      return ErrorExpr(e.range);
+    }
+  } else {
+    if (e.field.empty()) {
+      Error(DiagKind::BadAggregate, e.name_range,
+            fmt::format("`{}` needs a numeric field, like `{}({}.amount)`", agg_name, agg_name, e.text));
+      return ErrorExpr(e.range);
+    }
+    for (size_t k = 0; k < event.fields.size(); ++k)
+      if (event.fields[k].name == e.field) field = static_cast<int>(k), ftype = event.fields[k].type;
+    if (field < 0) {
+      std::vector<std::string> names;
+      for (const auto& f : event.fields) names.push_back(f.name);
+      Error(DiagKind::UnknownField, e.field_range,
+            fmt::format("the event {} has no field {}{}", Q(event.name), Q(e.field), DidYouMean(e.field, names)));
+      return ErrorExpr(e.range);
+    }
+    if (!IsNumeric(ftype)) {
+      Error(DiagKind::BadAggregate, e.field_range,
+            fmt::format("`{}` needs a numeric field (`int`, `decimal` or `money`), but {}.{} is {}", agg_name, event.name,
+                        e.field, QT(ftype)));
+      return ErrorExpr(e.range);
+    }
+  }
+  std::optional<Expr> where;
+  if (e.where) {
+    Expr w = CheckAs(*e.where, Scope{Place::AggFilter, ev}, Type::Bool, "`where`");
+    if (w.type == Type::Error) return ErrorExpr(e.range);
+    if (w.kind == ExprKind::Const && w.value.i == 1) {
+      // `where true` filters nothing.
+    } else {
+      where = std::move(w);
+    }
+  }
+  Window window;
+  if (e.within) {
+    auto w = CheckWindow(*e.within);
+    if (!w) return ErrorExpr(e.range);
+    window = *w;
+  }
+  // Share one slot between aggregates over the same events, field, filter and bucket unit.
+  std::string key = fmt::format("{}|{}|{}|", ev, field, static_cast<int>(window.unit));
+  if (where) KeyOf(*where, key);
+  int slot;
+  auto it = slot_keys_.find(key);
+  if (it != slot_keys_.end()) {
+    slot = it->second;
+  } else {
+    slot = static_cast<int>(prog_->agg_slots.size());
+    checked::AggSlot st;
+    st.event = ev;
+    st.field = field;
+    st.field_type = ftype;
+    st.where = std::move(where);
+    st.unit = window.unit;
+    prog_->agg_slots.push_back(std::move(st));
+    prog_->events[ev].agg_slots.push_back(slot);
+    slot_keys_.emplace(key, slot);
+  }
+  auto& st = prog_->agg_slots[slot];
+  st.max_count = std::max(st.max_count, window.count);
+  checked::AggUse use;
+  use.slot = slot;
+  use.kind = static_cast<checked::AggKind>(e.agg);
+  use.window = window;
+  switch (e.agg) {
+    case ast::AggKind::Count: use.type = Type::Int; break;
+    case ast::AggKind::Avg: use.type = ftype == Type::Int ? Type::Decimal : ftype; break;
+    default: use.type = ftype; break;
+  }
+  Expr x;
+  x.kind = ExprKind::Aggregate;
+  x.index = static_cast<int>(prog_->aggregates.size());
+  x.type = use.type;
+  x.range = e.range;
+  prog_->aggregates.push_back(use);
+  return x;
+}
+
+// ---- declarations ----
+
+void Checker::CheckHeader() {
+  prog_->name = ast_.name;
+  if (ast_.currency) {
+    const std::string& c = *ast_.currency;
+    bool ok = c.size() == 3 && std::all_of(c.begin(), c.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+    if (!ok) {
+      Error(DiagKind::BadCurrencyCode, ast_.currency_range,
+            fmt::format("{} is not a currency code; use three capital letters, like `USD` or `EUR`", Q(c)));
+    }
+    prog_->currency = c;
+  }
+}
+
+void Checker::DeclareAll() {
+  for (size_t k = 0; k < ast_.events.size(); ++k) Declare(ast_.events[k].name, SymKind::Event, k, ast_.events[k].range);
+  for (size_t k = 0; k < ast_.wallets.size(); ++k) Declare(ast_.wallets[k].name, SymKind::Wallet, k, ast_.wallets[k].range);
+  for (size_t k = 0; k < ast_.vars.size(); ++k) Declare(ast_.vars[k].name, SymKind::Var, k, ast_.vars[k].range);
+  for (size_t k = 0; k < ast_.params.size(); ++k) Declare(ast_.params[k].name, SymKind::Param, k, ast_.params[k].range);
+  for (size_t k = 0; k < ast_.tiers.size(); ++k) Declare(ast_.tiers[k].name, SymKind::Tier, k, ast_.tiers[k].range);
+  for (size_t k = 0; k < ast_.segments.size(); ++k) Declare(ast_.segments[k].name, SymKind::Segment, k, ast_.segments[k].range);
+  for (size_t k = 0; k < ast_.rules.size(); ++k) Declare(ast_.rules[k].name, SymKind::Rule, k, ast_.rules[k].range);
+}
+
+void Checker::CheckParams() {
+  for (const auto& p : ast_.params) {
+    checked::Param out;
+    out.name = p.name;
+    out.type = Type::Error;
+    if (p.type) {
+      Type want = FromTypeName(p.type->name);
+      if (want == Type::Money) RequireMoney(p.type->range);
+      if (want == Type::Tier) {
+        Error(DiagKind::BadFieldType, p.type->range, "a param cannot be a tier");
+        want = Type::Error;
+      }
+      if (want != Type::Error) {
+        auto v = CheckConstant(*p.value, Place::ParamInit, want, fmt::format("the param {}", Q(p.name)), nullptr);
+        if (v) out.type = want, out.value = *v;
+      }
+    } else {
+      Expr x = Check(*p.value, Scope{Place::ParamInit});
+      if (x.type == Type::Duration) {
+        Error(DiagKind::DurationMisuse, p.value->range, "a param cannot hold a duration; write durations in `within` and `hold` directly");
+      } else if (x.type == Type::Tier) {
+        Error(DiagKind::BadFieldType, p.value->range, "a param cannot be a tier");
+      } else if (x.type != Type::Error) {
+        PerkStatus st = PERK_OK;
+        auto v = IsFoldable(x) ? FoldConstant(x, prog_->params, &st) : std::nullopt;
+        if (v) {
+          out.type = x.type;
+          out.value = *v;
+        } else {
+          Error(DiagKind::NotConstant, p.value->range, fmt::format("the param {} must be a constant", Q(p.name)));
+        }
+      }
+    }
+    prog_->params.push_back(std::move(out));
+  }
+}
+
+void Checker::CheckFields(const std::vector<ast::FieldDecl>& decls, bool client, std::vector<checked::Field>* out) {
+  std::map<std::string, SourceRange> seen;
+  for (const auto& f : decls) {
+    static const std::set<std::string> kEventReserved = {"id", "client", "time", "type"};
+    static const std::set<std::string> kClientReserved = {"id", "since", "client", "time", "type"};
+    const auto& reserved = client ? kClientReserved : kEventReserved;
+    checked::Field cf;
+    cf.name = f.name;
+    cf.type = FromTypeName(f.type.name);
+    if (reserved.count(f.name)) {
+      Error(DiagKind::ReservedField, f.range,
+            fmt::format("{} is built in{}; choose another name", Q(f.name),
+                        client ? " (`client.id` and `client.since` always exist)" : " (every event has `id`, `client` and `time`)"));
+      cf.type = Type::Error;
+    } else if (auto [it, ok] = seen.emplace(f.name, f.range); !ok) {
+      Error(DiagKind::DuplicateField, f.range, fmt::format("the field {} is declared twice", Q(f.name)));
+      diags_.Note(it->second, "first declared here");
+      continue;
+    }
+    if (cf.type == Type::Tier) {
+      Error(DiagKind::BadFieldType, f.type.range, "a field cannot be a tier; records carry int, decimal, money, bool, string, time or date");
+      cf.type = Type::Error;
+    }
+    if (cf.type == Type::Money) RequireMoney(f.type.range);
+    if (f.default_value && cf.type != Type::Error) {
+      auto v = CheckConstant(*f.default_value, Place::Constant, cf.type, fmt::format("the default of {}", Q(f.name)),
+                             &cf.default_expr);
+      if (v) cf.has_default = true, cf.default_value = *v;
+    } else if (!f.default_value && client) {
+      // Client attributes without a default start at their type's zero (spec §3).
+      cf.has_default = true;
+    }
+    out->push_back(std::move(cf));
+  }
+}
+
+void Checker::CheckWallets() {
+  for (const auto& w : ast_.wallets) {
+    Type t = FromTypeName(w.type.name);
+    if (t != Type::Int && t != Type::Money) {
+      Error(DiagKind::BadWalletType, w.type.range,
+            fmt::format("a wallet holds `int` (points, stamps) or `money`, not {}; use a `var` for other values", QT(t)));
+      t = Type::Error;
+    }
+    if (t == Type::Money) RequireMoney(w.type.range);
+    prog_->wallets.push_back({w.name, t});
+  }
+}
+
+void Checker::CheckVars() {
+  for (const auto& v : ast_.vars) {
+    checked::Var out;
+    out.name = v.name;
+    out.type = FromTypeName(v.type.name);
+    if (out.type == Type::Money) RequireMoney(v.type.range);
+    if (v.init) {
+      auto val = CheckConstant(*v.init, Place::Constant, out.type, fmt::format("the initial value of {}", Q(v.name)), &out.init_expr);
+      if (val) out.init = *val;
+    }
+    prog_->vars.push_back(std::move(out));
+  }
+}
+
+void Checker::CheckTiers() {
+  // Register names first: conditions may compare with any tier (`tier >= Gold`).
+  for (size_t k = 0; k < ast_.tiers.size(); ++k) {
+    const auto& t = ast_.tiers[k];
+    checked::Tier out;
+    out.name = t.name;
+    if (k == 0 && t.when) {
+      Error(DiagKind::BaseTierHasCondition, t.when->range,
+            fmt::format("the first tier, {}, is the base tier every client starts in, so it takes no `when`; declare "
+                        "a tier without a condition first",
+                        Q(t.name)));
+    }
+    if (k > 0 && !t.when) {
+      Error(DiagKind::TierNeedsCondition, t.range,
+            fmt::format("the tier {} needs a `when` condition; only the first tier (the base) has none", Q(t.name)));
+    }
+    if (t.when && k > 0) out.when = CheckAs(*t.when, Scope{Place::TierCond}, Type::Bool, fmt::format("the condition of tier {}", Q(t.name)));
+    if (t.hold) {
+      if (t.hold->count <= 0) Error(DiagKind::BadDuration, t.hold->range, "a hold must be at least 1");
+      else out.hold_micros = DurationMicros(*t.hold);
+    }
+    prog_->tiers.push_back(std::move(out));
+  }
+}
+
+void Checker::CheckSegments() {
+  for (const auto& sg : ast_.segments) {
+    checked::Segment out;
+    out.name = sg.name;
+    if (sg.when) out.when = CheckAs(*sg.when, Scope{Place::SegmentCond}, Type::Bool, fmt::format("the condition of segment {}", Q(sg.name)));
+    else out.when = ConstExpr(Type::Bool, Value::Int(0), sg.range);
+    prog_->segments.push_back(std::move(out));
+  }
+}
+
+void Checker::CheckActions(const std::vector<ast::Action>& in, const Scope& scope, const ast::RuleDecl& rule,
+                           std::vector<checked::Action>* out) {
+  for (const auto& a : in) {
+    checked::Action c;
+    c.kind = static_cast<checked::ActionKind>(a.kind);
+    c.range = a.range;
+    c.name = a.target;
+    switch (a.kind) {
+      case ast::ActionKind::Credit:
+      case ast::ActionKind::Debit: {
+        const char* verb = a.kind == ast::ActionKind::Credit ? "credit" : "debit";
+        const Symbol* sym = Lookup(a.target);
+        if (!sym || sym->kind != SymKind::Wallet) {
+          if (sym)
+            Error(DiagKind::NotAssignable, a.target_range, fmt::format("`{}` needs a wallet, and {} is not one", verb, Q(a.target)));
+          else
+            Error(DiagKind::UnknownName, a.target_range,
+                  fmt::format("there is no wallet {}{}", Q(a.target), DidYouMean(a.target, NamesOf([](SymKind k) { return k == SymKind::Wallet; }))));
+          if (a.value) Check(*a.value, scope);
+          continue;
+        }
+        Use(a.target);
+        c.target = sym->index;
+        Type wt = prog_->wallets[sym->index].type;
+        if (a.value) c.value = CheckAs(*a.value, scope, wt, fmt::format("`{} {}`", verb, a.target));
+        if (a.kind == ast::ActionKind::Credit && wt == Type::Money && !rule.limit && !rule.budget) {
+          diags_.Report(DiagKind::UncappedCredit, a.range,
+                        fmt::format("rule {} credits money with neither `limit` nor `budget`; add one so a mistake "
+                                    "cannot pay out without bound",
+                                    Q(rule.name)));
+        }
+        break;
+      }
+      case ast::ActionKind::Set: {
+        const Symbol* sym = Lookup(a.target);
+        if (!sym || sym->kind != SymKind::Var) {
+          if (sym)
+            Error(DiagKind::NotAssignable, a.target_range, fmt::format("`set` changes a var, and {} is not one", Q(a.target)));
+          else
+            Error(DiagKind::UnknownName, a.target_range,
+                  fmt::format("there is no var {}{}", Q(a.target), DidYouMean(a.target, NamesOf([](SymKind k) { return k == SymKind::Var; }))));
+          if (a.value) Check(*a.value, scope);
+          continue;
+        }
+        Use(a.target);
+        c.target = sym->index;
+        if (a.value) c.value = CheckAs(*a.value, scope, prog_->vars[sym->index].type, fmt::format("`set {}`", a.target));
+        break;
+      }
+      case ast::ActionKind::Notify:
+      case ast::ActionKind::Emit: {
+        std::set<std::string> keys;
+        for (const auto& d : a.data) {
+          if (!keys.insert(d.key).second) {
+            Error(DiagKind::DuplicateField, d.range, fmt::format("the key {} appears twice", Q(d.key)));
+            continue;
+          }
+          Expr v = Check(*d.value, scope);
+          if (v.type == Type::Duration) {
+            Error(DiagKind::DurationMisuse, d.value->range, "a duration cannot be sent; send a time or a number");
+            continue;
+          }
+          c.data.push_back({d.key, std::move(v)});
+        }
+        break;
+      }
+      case ast::ActionKind::Grant: break;
+      case ast::ActionKind::If: {
+        if (a.value) c.value = CheckAs(*a.value, scope, Type::Bool, "the condition of `if`");
+        CheckActions(a.then_actions, scope, rule, &c.then_actions);
+        CheckActions(a.else_actions, scope, rule, &c.else_actions);
+        break;
+      }
+    }
+    out->push_back(std::move(c));
+  }
+}
+
+void Checker::CheckRules() {
+  prog_->rules_by_event.resize(prog_->events.size());
+  for (size_t k = 0; k < ast_.rules.size(); ++k) {
+    const auto& r = ast_.rules[k];
+    checked::Rule out;
+    out.name = r.name;
+    out.label = r.label;
+    out.range = r.range;
+    Scope scope{Place::RuleEvent};
+    switch (r.trigger.kind) {
+      case ast::TriggerKind::Event: {
+        out.trigger = checked::TriggerKind::Event;
+        const Symbol* sym = Lookup(r.trigger.event);
+        if (!sym || sym->kind != SymKind::Event) {
+          Error(DiagKind::UnknownEvent, r.trigger.range,
+                fmt::format("there is no event {}{}; declare it with `event {} {{ ... }}`", Q(r.trigger.event),
+                            DidYouMean(r.trigger.event, NamesOf([](SymKind kk) { return kk == SymKind::Event; })),
+                            r.trigger.event));
+          out.event = -1;
+          scope.place = Place::RuleDaily;  // check the rest without event fields
+        } else {
+          Use(r.trigger.event);
+          out.event = sym->index;
+          scope.event = sym->index;
+          prog_->rules_by_event[sym->index].push_back(static_cast<int>(k));
+        }
+        break;
+      }
+      case ast::TriggerKind::TierChanged:
+        out.trigger = checked::TriggerKind::TierChanged;
+        scope.place = Place::RuleTierChanged;
+        if (ast_.tiers.empty())
+          Error(DiagKind::TierUsedWithoutTiers, r.trigger.range, "`on tier_changed` needs tiers; the program declares none");
+        prog_->tier_changed_rules.push_back(static_cast<int>(k));
+        break;
+      case ast::TriggerKind::EveryDay:
+        out.trigger = checked::TriggerKind::EveryDay;
+        scope.place = Place::RuleDaily;
+        prog_->daily_rules.push_back(static_cast<int>(k));
+        break;
+    }
+    if (r.limit) {
+      out.has_limit = true;
+      if (r.limit->once) {
+        out.limit_count = 1;
+      } else if (r.limit->count) {
+        auto v = CheckConstant(*r.limit->count, Place::Constant, Type::Int, "`limit`", &out.limit_expr);
+        if (v && v->i <= 0)
+          Error(DiagKind::BadLimit, r.limit->count->range, "a `limit` must allow at least 1 firing; remove the rule to disable it");
+        if (v) out.limit_count = v->i;
+      }
+      if (r.limit->within) {
+        if (auto w = CheckWindow(*r.limit->within)) out.limit_window = *w;
+      }
+    }
+    if (r.budget) {
+      out.has_budget = true;
+      if (RequireMoney(r.budget->range) && r.budget->amount) {
+        auto v = CheckConstant(*r.budget->amount, Place::Constant, Type::Money, "`budget`", &out.budget_expr);
+        if (v && v->i <= 0) Error(DiagKind::BadBudget, r.budget->amount->range, "a `budget` must be more than zero");
+        if (v) out.budget_cents = v->i;
+      }
+      if (r.budget->within) {
+        if (auto w = CheckWindow(*r.budget->within)) out.budget_window = *w;
+      }
+    }
+    if (r.when) out.when = CheckAs(*r.when, scope, Type::Bool, "`when`");
+    CheckActions(r.actions, scope, r, &out.actions);
+    prog_->rules.push_back(std::move(out));
+  }
+}
+
+void Checker::WarnUnused() {
+  auto warn = [&](const std::string& name, SourceRange range, const char* what) {
+    if (used_.count(name) || symbols_.at(name).range.line != range.line || symbols_.at(name).range.column != range.column) return;
+    diags_.Report(DiagKind::UnusedDeclaration, range,
+                  fmt::format("the {} {} is declared but never used; remove it or use it in a rule", what, Q(name)));
+  };
+  for (const auto& e : ast_.events) warn(e.name, e.range, "event");
+  for (const auto& w : ast_.wallets) warn(w.name, w.range, "wallet");
+  for (const auto& v : ast_.vars) warn(v.name, v.range, "var");
+  for (const auto& p : ast_.params) warn(p.name, p.range, "param");
+}
+
+std::unique_ptr<Program> Checker::Run() {
+  prog_ = std::make_unique<Program>();
+  CheckHeader();
+  DeclareAll();
+  CheckParams();
+  for (const auto& e : ast_.events) {
+    checked::Event ev;
+    ev.name = e.name;
+    CheckFields(e.fields, false, &ev.fields);
+    prog_->events.push_back(std::move(ev));
+  }
+  CheckFields(ast_.client_fields, true, &prog_->client_fields);
+  CheckWallets();
+  CheckVars();
+  CheckTiers();
+  CheckSegments();
+  CheckRules();
+  WarnUnused();
+  if (diags_.HasErrors()) return nullptr;
+  return std::move(prog_);
+}
+
+std::optional<Expr> Checker::CheckStandalone(const Program& program, const ast::Expr& e, int event) {
+  // The REPL's program is already checked: rebuild the symbol table from it.
+  prog_ = std::make_unique<Program>(program);
+  for (size_t k = 0; k < program.events.size(); ++k) symbols_[program.events[k].name] = {SymKind::Event, static_cast<int>(k), {}};
+  for (size_t k = 0; k < program.wallets.size(); ++k) symbols_[program.wallets[k].name] = {SymKind::Wallet, static_cast<int>(k), {}};
+  for (size_t k = 0; k < program.vars.size(); ++k) symbols_[program.vars[k].name] = {SymKind::Var, static_cast<int>(k), {}};
+  for (size_t k = 0; k < program.params.size(); ++k) symbols_[program.params[k].name] = {SymKind::Param, static_cast<int>(k), {}};
+  for (size_t k = 0; k < program.tiers.size(); ++k) symbols_[program.tiers[k].name] = {SymKind::Tier, static_cast<int>(k), {}};
+  for (size_t k = 0; k < program.segments.size(); ++k) symbols_[program.segments[k].name] = {SymKind::Segment, static_cast<int>(k), {}};
+  for (size_t k = 0; k < program.rules.size(); ++k) symbols_[program.rules[k].name] = {SymKind::Rule, static_cast<int>(k), {}};
+  for (const auto& [name, sym] : symbols_) symbol_order_.push_back(name);
+  std::sort(symbol_order_.begin(), symbol_order_.end());
+  Expr x = Check(e, Scope{event >= 0 ? Place::RuleEvent : Place::RuleDaily, event});
+  if (diags_.HasErrors() || x.type == Type::Error) return std::nullopt;
+  return x;
+}
+
+}  // namespace
+
+std::unique_ptr<checked::Program> CheckProgram(const ast::Program& program, Diagnostics& diags) {
+  return Checker(program, diags).Run();
+}
+
+std::unique_ptr<checked::Program> CompileProgram(std::string_view source, Diagnostics& diags) {
+  auto ast = ast::ParseProgram(source, diags);
+  if (!ast) return nullptr;
+  auto checked = CheckProgram(*ast, diags);
+  if (diags.HasErrors()) return nullptr;
+  return checked;
+}
+
+std::optional<checked::Expr> CheckExpression(const checked::Program& program, const ast::Expr& expr, int event,
+                                             Diagnostics& diags) {
+  ast::Program empty;
+  return Checker(empty, diags).CheckStandalone(program, expr, event);
+}
+
+namespace {
+
+// Recomputes the constants that may depend on params, after overrides.
+bool Refold(checked::Program& p, std::string* error) {
+  auto fold = [&](const std::shared_ptr<const Expr>& e, Value* out, const std::string& what) {
+    if (!e) return true;
+    PerkStatus st = PERK_OK;
+    auto v = FoldConstant(*e, p.params, &st);
+    if (!v) {
+      *error = fmt::format("{} {} with this param value", what, StatusText(st));
+      return false;
+    }
+    *out = *v;
+    return true;
+  };
+  for (auto& ev : p.events)
+    for (auto& f : ev.fields)
+      if (!fold(f.default_expr, &f.default_value, "the default of `" + f.name + "`")) return false;
+  for (auto& f : p.client_fields)
+    if (!fold(f.default_expr, &f.default_value, "the default of `" + f.name + "`")) return false;
+  for (auto& v : p.vars)
+    if (!fold(v.init_expr, &v.init, "the initial value of `" + v.name + "`")) return false;
+  for (auto& r : p.rules) {
+    Value v;
+    if (r.limit_expr) {
+      if (!fold(r.limit_expr, &v, "the limit of rule `" + r.name + "`")) return false;
+      if (v.i <= 0) {
+        *error = fmt::format("the limit of rule `{}` must be at least 1", r.name);
+        return false;
+      }
+      r.limit_count = v.i;
+    }
+    if (r.budget_expr) {
+      if (!fold(r.budget_expr, &v, "the budget of rule `" + r.name + "`")) return false;
+      if (v.i <= 0) {
+        *error = fmt::format("the budget of rule `{}` must be more than zero", r.name);
+        return false;
+      }
+      r.budget_cents = v.i;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool OverrideParam(checked::Program& program, const std::string& name, const std::string& text, std::string* error) {
+  int idx = program.FindParam(name);
+  if (idx < 0) {
+    std::vector<std::string> names;
+    for (const auto& p : program.params) names.push_back(p.name);
+    std::string best = ClosestName(name, names);
+    *error = fmt::format("the program has no param `{}`{}", name, best.empty() ? "" : fmt::format("; did you mean `{}`?", best));
+    return false;
+  }
+  checked::Param& p = program.params[idx];
+  std::string err;
+  std::optional<int64_t> v;
+  std::string t = text;
+  auto strip = [](std::string s) {
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    while (!s.empty() && s.front() == ' ') s.erase(s.begin());
+    return s;
+  };
+  t = strip(t);
+  switch (p.type) {
+    case Type::Int: v = stdlib::ParseScaled(t, 0, true, false, &err); break;
+    case Type::Decimal:
+      if (!t.empty() && t.back() == '%') v = stdlib::ParseScaled(t.substr(0, t.size() - 1), 4, true, false, &err);
+      else v = stdlib::ParseScaled(t, 6, true, false, &err);
+      break;
+    case Type::Money: {
+      std::string num = t;
+      if (!program.currency.empty() && t.size() > 3 && t.compare(t.size() - 3, 3, program.currency) == 0)
+        num = strip(t.substr(0, t.size() - 3));
+      v = stdlib::ParseScaled(num, 2, true, false, &err);
+      break;
+    }
+    case Type::Bool:
+      if (t == "true") v = 1;
+      else if (t == "false") v = 0;
+      else err = "is not `true` or `false`";
+      break;
+    case Type::String: {
+      std::string s = text;
+      if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+      p.value = Value::Str(s);
+      return Refold(program, error);
+    }
+    case Type::Date: v = stdlib::ParseDate(t, &err); break;
+    case Type::Time: v = stdlib::ParseTime(t, &err); break;
+    default: err = "cannot be overridden"; break;
+  }
+  if (!v) {
+    *error = fmt::format("--param {}={}: {} (the param is {})", name, text, err.empty() ? "is not valid" : err, QT(p.type));
+    return false;
+  }
+  p.value = Value::Int(*v);
+  return Refold(program, error);
+}
+
+int checked::Program::FindEvent(std::string_view name) const {
+  for (size_t k = 0; k < events.size(); ++k)
+    if (events[k].name == name) return static_cast<int>(k);
+  return -1;
+}
+
+int checked::Program::FindParam(std::string_view name) const {
+  for (size_t k = 0; k < params.size(); ++k)
+    if (params[k].name == name) return static_cast<int>(k);
+  return -1;
+}
+
+}  // namespace perk

@@ -1,0 +1,193 @@
+// The checked program: every name resolved to a slot, every expression typed and lowered
+// to explicit operations (widenings inserted, constants folded). The interpreter walks it;
+// the JIT lowers it; the runtime sizes client state from it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "compiler/diagnostics.h"
+#include "stdlib/ops.h"
+#include "stdlib/value.h"
+
+namespace perk::checked {
+
+// Built-in fields every event has, as negative field indexes.
+constexpr int kFieldId = -1;
+constexpr int kFieldClient = -2;
+constexpr int kFieldTime = -3;
+// Built-in client attributes.
+constexpr int kClientId = -1;
+constexpr int kClientSince = -2;
+
+enum class ExprKind : uint8_t {
+  Const,         // value
+  Param,         // index: the param's value at load time (after --param overrides)
+  EventField,    // index: field of the trigger event (or kField*)
+  ClientField,   // index: client attribute (or kClient*)
+  Wallet,        // index: balance
+  Var,           // index
+  Segment,       // index: current membership
+  CurrentTier,   // the client's tier rank
+  PreviousTier,  // in `on tier_changed` rules
+  Now,
+  Today,
+  HasBadge,      // args[0]: the badge name
+  Aggregate,     // index: aggregate use (Program::aggregates)
+  Op,            // op(args...)
+  And,           // short-circuit
+  Or,
+  If,            // args[0] ? args[1] : args[2]
+  In,            // args[0] in args[1..] (int64-ordered or strings, by args[0]'s type)
+};
+
+struct Expr {
+  ExprKind kind = ExprKind::Const;
+  Type type = Type::Error;
+  OpCode op = OpCode::Add;
+  int index = 0;
+  Value value;
+  SourceRange range;  // for :explain and runtime error messages
+  std::string text;   // the source text of this sub-expression, for :explain
+  std::vector<Expr> args;
+};
+
+// A window over calendar buckets (spec §3): the last `count` units ending with the current one.
+enum class WindowUnit : uint8_t { Minute, Hour, Day, All };
+struct Window {
+  WindowUnit unit = WindowUnit::All;
+  int64_t count = 0;  // in units; weeks are already 7 days
+  bool operator==(const Window&) const = default;
+};
+
+enum class AggKind : uint8_t { Count, Sum, Avg, Highest, Lowest };
+
+// Where an event's values accumulate: one per distinct (event, field, filter, unit); its
+// buckets cover the longest window any use of it asks for.
+struct AggSlot {
+  int event = 0;
+  int field = -1;      // -1 for count-only slots
+  Type field_type = Type::Int;
+  std::optional<Expr> where;
+  WindowUnit unit = WindowUnit::All;
+  int64_t max_count = 0;  // buckets kept
+};
+
+// One use of an aggregate in an expression.
+struct AggUse {
+  int slot = 0;
+  AggKind kind = AggKind::Count;
+  Window window;
+  Type type = Type::Int;  // the result type
+};
+
+struct Field {
+  std::string name;
+  Type type = Type::Int;
+  bool has_default = false;
+  Value default_value;
+  std::shared_ptr<const Expr> default_expr;  // refolded after --param overrides
+};
+
+struct Event {
+  std::string name;
+  std::vector<Field> fields;
+  std::vector<int> agg_slots;  // slots fed by this event, in order
+};
+
+struct Wallet {
+  std::string name;
+  Type type = Type::Int;  // Int or Money
+};
+
+struct Var {
+  std::string name;
+  Type type = Type::Int;
+  Value init;
+  std::shared_ptr<const Expr> init_expr;  // refolded after --param overrides
+};
+
+struct Param {
+  std::string name;
+  Type type = Type::Int;
+  Value value;
+};
+
+struct Tier {
+  std::string name;
+  std::optional<Expr> when;  // none for the base tier
+  int64_t hold_micros = 0;   // 0: no hold
+};
+
+struct Segment {
+  std::string name;
+  Expr when;
+};
+
+enum class ActionKind : uint8_t { Credit, Debit, Set, Notify, Grant, Emit, If };
+
+struct DataEntry {
+  std::string key;
+  Expr value;
+};
+
+struct Action {
+  ActionKind kind = ActionKind::Credit;
+  int target = 0;          // wallet (Credit/Debit) or var (Set)
+  std::string name;        // template (Notify), badge (Grant), name (Emit)
+  std::optional<Expr> value;  // amount / value / condition
+  std::vector<DataEntry> data;
+  std::vector<Action> then_actions;
+  std::vector<Action> else_actions;
+  SourceRange range;
+};
+
+enum class TriggerKind : uint8_t { Event, TierChanged, EveryDay };
+
+struct Rule {
+  std::string name;
+  std::string label;
+  TriggerKind trigger = TriggerKind::Event;
+  int event = -1;  // TriggerKind::Event
+  std::optional<Expr> when;
+  // limit: at most limit_count completed firings per client in limit_window.
+  bool has_limit = false;
+  int64_t limit_count = 0;
+  Window limit_window;
+  // budget: money credited by this rule over all clients in budget_window.
+  bool has_budget = false;
+  int64_t budget_cents = 0;
+  Window budget_window;
+  // The constant expressions behind limit_count and budget_cents (refolded after overrides).
+  std::shared_ptr<const Expr> limit_expr;
+  std::shared_ptr<const Expr> budget_expr;
+  std::vector<Action> actions;
+  SourceRange range;
+};
+
+struct Program {
+  std::string name;
+  std::string currency;  // "" when the program uses no money
+  std::vector<Event> events;
+  std::vector<Field> client_fields;
+  std::vector<Wallet> wallets;
+  std::vector<Var> vars;
+  std::vector<Param> params;
+  std::vector<Tier> tiers;  // rank order; empty when the program declares none
+  std::vector<Segment> segments;
+  std::vector<Rule> rules;
+  std::vector<AggSlot> agg_slots;
+  std::vector<AggUse> aggregates;
+  // Rule indexes by trigger, in declaration order.
+  std::vector<std::vector<int>> rules_by_event;
+  std::vector<int> tier_changed_rules;
+  std::vector<int> daily_rules;
+
+  int FindEvent(std::string_view name) const;
+  int FindParam(std::string_view name) const;
+};
+
+}  // namespace perk::checked

@@ -1,0 +1,486 @@
+// The engine loop of spec §5: validation, the clock and day ticks, dedup, rules, tiers and
+// segments, budgets and limits, record atomicity, and the ledger encoding of §6.
+#include "runtime/engine.h"
+
+#include <fmt/format.h>
+
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "runtime/interp.h"
+#include "runtime/records.h"
+#include "stdlib/stdlib.h"
+
+namespace perk::runtime {
+
+std::string FormatValueJson(const checked::Program& program, Type type, const Value& v) {
+  switch (type) {
+    case Type::Int: return std::to_string(v.i);
+    case Type::Decimal: return "\"" + stdlib::FormatDecimal(v.i) + "\"";
+    case Type::Money: return "\"" + stdlib::FormatMoney(v.i) + "\"";
+    case Type::Bool: return v.i ? "true" : "false";
+    case Type::String: return stdlib::JsonQuote(v.s);
+    case Type::Time: return "\"" + stdlib::FormatTime(v.i) + "\"";
+    case Type::Date: return "\"" + stdlib::FormatDate(v.i) + "\"";
+    case Type::Tier:
+      if (v.i >= 0 && v.i < static_cast<int64_t>(program.tiers.size())) return stdlib::JsonQuote(program.tiers[v.i].name);
+      return "null";
+    default: return "null";
+  }
+}
+
+namespace {
+
+// Ids are remembered for 30 days of event time (spec §4).
+constexpr int64_t kDedupWindow = 30 * stdlib::kMicrosPerDay;
+
+// A runtime error inside a record: what failed and where, for the reject message.
+struct RuntimeError {
+  std::string message;
+};
+
+const char* StatusWords(PerkStatus s) { return s == PERK_DIV_BY_ZERO ? "division by zero" : "arithmetic overflow"; }
+
+}  // namespace
+
+struct Engine::Impl {
+  explicit Impl(const checked::Program& p) : program(p), decoder(MakeSchema(p)) {
+    budgets.resize(p.rules.size());
+  }
+
+  static InputSchema MakeSchema(const checked::Program& p) {
+    InputSchema s;
+    for (const auto& ev : p.events) {
+      EventSpec es;
+      es.name = ev.name;
+      for (const auto& f : ev.fields) es.fields.push_back({f.name, f.type, f.has_default, f.default_value});
+      s.events.push_back(std::move(es));
+    }
+    for (const auto& f : p.client_fields) s.client_fields.push_back({f.name, f.type, f.has_default, f.default_value});
+    return s;
+  }
+
+  const checked::Program& program;
+  RecordDecoder decoder;
+  std::string ledger_out;
+  std::string rejects_out;
+  RunStats stats;
+  uint64_t seq = 0;
+
+  bool has_clock = false;
+  int64_t clock = 0;
+
+  std::vector<ClientState> clients;  // in order of first appearance
+  std::unordered_map<std::string, uint32_t> client_index;
+  std::vector<Series> budgets;  // per rule, over all clients
+
+  std::unordered_set<std::string> seen_ids;
+  std::deque<std::pair<int64_t, std::string>> id_expiry;
+
+  // The trigger being processed: fixed fields of every ledger entry it writes.
+  std::string trigger_json;  // "\"d1\"" or "\"day:2026-01-05\""
+  std::string time_json;
+  int64_t now = 0;
+  uint64_t current_line = 0;
+
+  // Budget use made by the current unit of work, undone on rollback: (rule, bucket key, cents).
+  struct BudgetUse {
+    int rule;
+    int64_t key;
+    int64_t cents;
+  };
+  std::vector<BudgetUse> budget_undo;
+
+  // ---- ledger ----
+
+  void BeginEntry(const ClientState& c, const checked::Rule* rule, const char* action) {
+    ++seq;
+    fmt::format_to(std::back_inserter(ledger_out), "{{\"seq\":{},\"trigger\":{},\"client\":{},\"time\":{},\"rule\":{},\"action\":\"{}\"",
+                   seq, trigger_json, stdlib::JsonQuote(c.id), time_json,
+                   rule ? stdlib::JsonQuote(rule->name) : std::string("null"), action);
+  }
+  void EndEntry() {
+    ledger_out += "}\n";
+    ++stats.effects;
+  }
+
+  void Reject(uint64_t line, std::string_view error) {
+    rejects_out += fmt::format("{{\"line\":{},\"error\":{}}}\n", line, stdlib::JsonQuote(error));
+    ++stats.rejects;
+  }
+
+  void SetTrigger(std::string trigger, int64_t time) {
+    trigger_json = stdlib::JsonQuote(trigger);
+    time_json = "\"" + stdlib::FormatTime(time) + "\"";
+    now = time;
+  }
+
+  // ---- rules ----
+
+  EvalContext Context(const ClientState& c, const Record* event, int64_t previous_tier) const {
+    EvalContext ctx;
+    ctx.program = &program;
+    ctx.client = &c;
+    ctx.event = event;
+    ctx.now = now;
+    ctx.today = perk_time_date(now);
+    ctx.previous_tier = previous_tier;
+    return ctx;
+  }
+
+  Value MustEval(const checked::Expr& e, const EvalContext& ctx, const checked::Rule* rule, const char* part) {
+    Value v;
+    SourceRange where;
+    PerkStatus s = Eval(e, ctx, &v, &where);
+    if (s != PERK_OK) {
+      std::string who = rule ? fmt::format("rule `{}`", rule->name) : std::string(part);
+      throw RuntimeError{fmt::format("{}: {} at program line {}, column {}", who, StatusWords(s), where.line, where.column)};
+    }
+    return v;
+  }
+
+  int64_t BudgetUsed(int r) const {
+    const checked::Rule& rule = program.rules[r];
+    Bucket b;
+    budgets[r].Query(BucketKey(rule.budget_window.unit, now), rule.budget_window.count, &b);
+    return b.sum;
+  }
+
+  // Runs actions; returns false when a budget skip stopped the firing.
+  bool RunActions(const std::vector<checked::Action>& actions, ClientState& c, const Record* event, int64_t previous_tier,
+                  int r) {
+    const checked::Rule& rule = program.rules[r];
+    for (const auto& a : actions) {
+      EvalContext ctx = Context(c, event, previous_tier);
+      switch (a.kind) {
+        case checked::ActionKind::Credit: {
+          int64_t amount = MustEval(*a.value, ctx, &rule, "").i;
+          if (amount <= 0) break;
+          const checked::Wallet& w = program.wallets[a.target];
+          const bool money = w.type == Type::Money;
+          if (money && rule.has_budget) {
+            int64_t remaining = rule.budget_cents - BudgetUsed(r);
+            if (amount > remaining) {
+              BeginEntry(c, &rule, "skip");
+              ledger_out += fmt::format(",\"reason\":\"budget\",\"wallet\":{},\"amount\":{}", stdlib::JsonQuote(w.name),
+                                        FormatValueJson(program, w.type, Value::Int(amount)));
+              EndEntry();
+              return false;
+            }
+          }
+          int64_t balance;
+          if (perk_int_add(c.wallets[a.target], amount, &balance) != PERK_OK)
+            throw RuntimeError{fmt::format("rule `{}`: the balance of wallet `{}` would overflow", rule.name, w.name)};
+          if (money && rule.has_budget) {
+            int64_t key = BucketKey(rule.budget_window.unit, now);
+            if (!budgets[r].Add(key, amount, rule.budget_window.count))
+              throw RuntimeError{fmt::format("rule `{}`: budget use overflows", rule.name)};
+            budget_undo.push_back({r, key, amount});
+          }
+          c.wallets[a.target] = balance;
+          BeginEntry(c, &rule, "credit");
+          ledger_out += fmt::format(",\"wallet\":{},\"amount\":{},\"balance\":{}", stdlib::JsonQuote(w.name),
+                                    FormatValueJson(program, w.type, Value::Int(amount)),
+                                    FormatValueJson(program, w.type, Value::Int(balance)));
+          EndEntry();
+          break;
+        }
+        case checked::ActionKind::Debit: {
+          int64_t amount = MustEval(*a.value, ctx, &rule, "").i;
+          int64_t take = std::min(amount, c.wallets[a.target]);
+          if (take <= 0) break;
+          const checked::Wallet& w = program.wallets[a.target];
+          c.wallets[a.target] -= take;
+          BeginEntry(c, &rule, "debit");
+          ledger_out += fmt::format(",\"wallet\":{},\"amount\":{},\"balance\":{}", stdlib::JsonQuote(w.name),
+                                    FormatValueJson(program, w.type, Value::Int(take)),
+                                    FormatValueJson(program, w.type, Value::Int(c.wallets[a.target])));
+          EndEntry();
+          break;
+        }
+        case checked::ActionKind::Set: {
+          Value v = MustEval(*a.value, ctx, &rule, "");
+          const checked::Var& var = program.vars[a.target];
+          BeginEntry(c, &rule, "set");
+          ledger_out += fmt::format(",\"var\":{},\"value\":{}", stdlib::JsonQuote(var.name), FormatValueJson(program, var.type, v));
+          EndEntry();
+          c.vars[a.target] = std::move(v);
+          break;
+        }
+        case checked::ActionKind::Notify:
+        case checked::ActionKind::Emit: {
+          std::string data = "{";
+          for (size_t k = 0; k < a.data.size(); ++k) {
+            Value v = MustEval(a.data[k].value, ctx, &rule, "");
+            if (k) data += ",";
+            data += stdlib::JsonQuote(a.data[k].key);
+            data += ":";
+            data += FormatValueJson(program, a.data[k].value.type, v);
+          }
+          data += "}";
+          bool notify = a.kind == checked::ActionKind::Notify;
+          BeginEntry(c, &rule, notify ? "notify" : "emit");
+          ledger_out += fmt::format(",\"{}\":{},\"data\":{}", notify ? "template" : "name", stdlib::JsonQuote(a.name), data);
+          EndEntry();
+          break;
+        }
+        case checked::ActionKind::Grant: {
+          if (c.HasBadge(a.name)) break;
+          c.badges.push_back(a.name);
+          BeginEntry(c, &rule, "grant");
+          ledger_out += fmt::format(",\"badge\":{}", stdlib::JsonQuote(a.name));
+          EndEntry();
+          break;
+        }
+        case checked::ActionKind::If: {
+          bool cond = MustEval(*a.value, ctx, &rule, "").i != 0;
+          if (!RunActions(cond ? a.then_actions : a.else_actions, c, event, previous_tier, r)) return false;
+          break;
+        }
+      }
+    }
+    return true;
+  }
+
+  void RunRules(const std::vector<int>& rules, ClientState& c, const Record* event, int64_t previous_tier) {
+    for (int r : rules) {
+      const checked::Rule& rule = program.rules[r];
+      int64_t limit_key = 0;
+      if (rule.has_limit) {
+        limit_key = BucketKey(rule.limit_window.unit, now);
+        Bucket b;
+        c.limits[r].Query(limit_key, rule.limit_window.count, &b);
+        if (b.count >= rule.limit_count) continue;
+      }
+      if (rule.when) {
+        EvalContext ctx = Context(c, event, previous_tier);
+        if (MustEval(*rule.when, ctx, &rule, "").i == 0) continue;
+      }
+      if (!RunActions(rule.actions, c, event, previous_tier, r)) continue;
+      if (rule.has_limit) c.limits[r].Add(limit_key, 1, rule.limit_window.count);
+    }
+  }
+
+  // Step 4: tier, then `on tier_changed` rules, then segments.
+  void Reevaluate(ClientState& c, const Record* event) {
+    if (!program.tiers.empty()) {
+      int64_t best = 0;
+      for (size_t k = 1; k < program.tiers.size(); ++k) {
+        const checked::Tier& t = program.tiers[k];
+        EvalContext ctx = Context(c, event, 0);
+        std::string what = fmt::format("tier `{}`", t.name);
+        bool holds = MustEval(*t.when, ctx, nullptr, what.c_str()).i != 0;
+        if (holds && t.hold_micros > 0) {
+          int64_t end;
+          if (perk_int_add(now, t.hold_micros, &end) != PERK_OK) end = INT64_MAX;
+          c.hold_until[k] = end;
+        }
+        if (holds || (t.hold_micros > 0 && now < c.hold_until[k])) best = static_cast<int64_t>(k);
+      }
+      if (best != c.tier) {
+        int64_t previous = c.tier;
+        c.tier = best;
+        BeginEntry(c, nullptr, "tier");
+        ledger_out += fmt::format(",\"from\":{},\"to\":{}", stdlib::JsonQuote(program.tiers[previous].name),
+                                  stdlib::JsonQuote(program.tiers[best].name));
+        EndEntry();
+        RunRules(program.tier_changed_rules, c, nullptr, previous);
+      }
+    }
+    for (size_t k = 0; k < program.segments.size(); ++k) {
+      const checked::Segment& sg = program.segments[k];
+      EvalContext ctx = Context(c, event, 0);
+      std::string what = fmt::format("segment `{}`", sg.name);
+      uint8_t member = MustEval(sg.when, ctx, nullptr, what.c_str()).i != 0;
+      if (member != c.segments[k]) {
+        c.segments[k] = member;
+        BeginEntry(c, nullptr, "segment");
+        ledger_out += fmt::format(",\"segment\":{},\"member\":{}", stdlib::JsonQuote(sg.name), member ? "true" : "false");
+        EndEntry();
+      }
+    }
+  }
+
+  // ---- atomic units of work ----
+
+  struct Savepoint {
+    size_t ledger_size;
+    uint64_t seq;
+    uint64_t effects;
+    size_t budget_undo_size;
+  };
+  Savepoint Save() const { return {ledger_out.size(), seq, stats.effects, budget_undo.size()}; }
+  void Rollback(const Savepoint& sp) {
+    ledger_out.resize(sp.ledger_size);
+    seq = sp.seq;
+    stats.effects = sp.effects;
+    while (budget_undo.size() > sp.budget_undo_size) {
+      const BudgetUse& u = budget_undo.back();
+      for (auto& b : budgets[u.rule].buckets)
+        if (b.key == u.key) b.sum -= u.cents, b.count -= 1;
+      budget_undo.pop_back();
+    }
+  }
+
+  // A day tick at DAY T00:00:00Z: every known client, in order of first appearance. Each
+  // client's part is atomic on its own, so one failing client cannot block the others.
+  void DayTick(int64_t day) {
+    SetTrigger("day:" + stdlib::FormatDate(day), perk_date_start(day));
+    for (auto& c : clients) {
+      Savepoint sp = Save();
+      ClientState backup = c;
+      try {
+        RunRules(program.daily_rules, c, nullptr, 0);
+        Reevaluate(c, nullptr);
+      } catch (const RuntimeError& e) {
+        Rollback(sp);
+        c = std::move(backup);
+        Reject(current_line, fmt::format("day tick {} for client `{}`: {}", stdlib::FormatDate(day), c.id, e.message));
+      }
+    }
+    budget_undo.clear();
+  }
+
+  void AdvanceClock(int64_t time) {
+    if (!has_clock) {
+      has_clock = true;
+      clock = time;
+      return;
+    }
+    int64_t from = perk_time_date(clock), to = perk_time_date(time);
+    for (int64_t d = from + 1; d <= to; ++d) {
+      DayTick(d);
+      clock = perk_date_start(d);
+    }
+    if (time > clock) clock = time;
+    // Forget ids older than the dedup window.
+    while (!id_expiry.empty() && clock - id_expiry.front().first > kDedupWindow) {
+      seen_ids.erase(id_expiry.front().second);
+      id_expiry.pop_front();
+    }
+  }
+
+  ClientState& GetClient(const std::string& id, int64_t time, bool* created) {
+    auto it = client_index.find(id);
+    if (it != client_index.end()) {
+      *created = false;
+      return clients[it->second];
+    }
+    *created = true;
+    client_index.emplace(id, static_cast<uint32_t>(clients.size()));
+    clients.push_back(NewClient(program, id, time));
+    return clients.back();
+  }
+
+  void DropNewestClient() {
+    client_index.erase(clients.back().id);
+    clients.pop_back();
+  }
+
+  // Step 3: record into the aggregates the event feeds.
+  void Record(ClientState& c, const runtime::Record& rec) {
+    const checked::Event& ev = program.events[rec.event_index];
+    for (int s : ev.agg_slots) {
+      const checked::AggSlot& slot = program.agg_slots[s];
+      if (slot.where) {
+        EvalContext ctx = Context(c, &rec, 0);
+        std::string what = fmt::format("the `where` of an aggregate over `{}`", ev.name);
+        if (MustEval(*slot.where, ctx, nullptr, what.c_str()).i == 0) continue;
+      }
+      int64_t v = slot.field >= 0 ? rec.fields[slot.field].i : 0;
+      if (!c.aggs[s].Add(BucketKey(slot.unit, rec.time), v, slot.max_count))
+        throw RuntimeError{fmt::format("the running sum of `{}.{}` overflows", ev.name, ev.fields[slot.field].name)};
+    }
+  }
+
+  void ProcessEvent(const runtime::Record& rec) {
+    Savepoint sp = Save();
+    bool created = false;
+    ClientState* c = &GetClient(rec.client, rec.time, &created);
+    ClientState backup;
+    if (!created) backup = *c;
+    SetTrigger(rec.id, rec.time);
+    try {
+      Record(*c, rec);
+      RunRules(program.rules_by_event[rec.event_index], *c, &rec, 0);
+      Reevaluate(*c, &rec);
+    } catch (const RuntimeError& e) {
+      Rollback(sp);
+      if (created) DropNewestClient();
+      else *c = std::move(backup);
+      budget_undo.clear();
+      Reject(current_line, e.message);
+      return;
+    }
+    budget_undo.clear();
+    Remember(rec.id, rec.time);
+    ++stats.accepted;
+  }
+
+  void Remember(const std::string& id, int64_t time) {
+    if (id.empty()) return;
+    seen_ids.insert(id);
+    id_expiry.emplace_back(time, id);
+  }
+
+  void ProcessLine(std::string_view line, uint64_t line_number) {
+    current_line = line_number;
+    runtime::Record rec;
+    std::string error;
+    DecodeOutcome outcome = decoder.Decode(
+        line, [&](std::string_view id) { return seen_ids.count(std::string(id)) > 0; }, &rec, &error);
+    if (outcome == DecodeOutcome::Blank) return;
+    ++stats.records;
+    if (outcome == DecodeOutcome::Duplicate) {
+      ++stats.duplicates;
+      return;
+    }
+    if (outcome == DecodeOutcome::Reject) {
+      Reject(line_number, error);
+      return;
+    }
+    if (has_clock && rec.time < clock) {
+      Reject(line_number, fmt::format("out of order: time {} is earlier than the engine clock {}; records must come in time order",
+                                      stdlib::FormatTime(rec.time), stdlib::FormatTime(clock)));
+      return;
+    }
+    AdvanceClock(rec.time);
+    switch (rec.kind) {
+      case RecordKind::Tick: ++stats.accepted; return;
+      case RecordKind::Profile: {
+        bool created;
+        ClientState& c = GetClient(rec.client, rec.time, &created);
+        for (size_t k = 0; k < rec.fields.size(); ++k)
+          if (k < rec.present.size() && rec.present[k]) c.attrs[k] = rec.fields[k];
+        Remember(rec.id, rec.time);
+        ++stats.accepted;
+        return;
+      }
+      case RecordKind::Event: ProcessEvent(rec); return;
+    }
+  }
+};
+
+Engine::Engine(const checked::Program& program) : impl_(std::make_unique<Impl>(program)) {}
+Engine::~Engine() = default;
+
+void Engine::ProcessLine(std::string_view line, uint64_t line_number) { impl_->ProcessLine(line, line_number); }
+
+void Engine::AdvanceTo(int64_t time) {
+  if (!impl_->has_clock || time <= impl_->clock) return;
+  impl_->AdvanceClock(time);
+}
+
+std::string& Engine::ledger() { return impl_->ledger_out; }
+std::string& Engine::rejects() { return impl_->rejects_out; }
+const RunStats& Engine::stats() const { return impl_->stats; }
+const std::vector<ClientState>& Engine::clients() const { return impl_->clients; }
+const ClientState* Engine::FindClient(std::string_view id) const {
+  auto it = impl_->client_index.find(std::string(id));
+  return it == impl_->client_index.end() ? nullptr : &impl_->clients[it->second];
+}
+bool Engine::has_clock() const { return impl_->has_clock; }
+int64_t Engine::clock() const { return impl_->clock; }
+
+}  // namespace perk::runtime

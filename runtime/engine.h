@@ -1,0 +1,60 @@
+// The engine: feeds input records through a checked program in the order of spec §5 and
+// writes the ledger (§6) and rejects. The public entry point of runtime/.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "compiler/checked.h"
+#include "runtime/state.h"
+
+namespace perk::runtime {
+
+enum class EngineKind { Jit, Interp };
+
+struct RunStats {
+  uint64_t records = 0;     // non-blank input lines
+  uint64_t accepted = 0;
+  uint64_t effects = 0;     // ledger entries
+  uint64_t rejects = 0;
+  uint64_t duplicates = 0;
+};
+
+class Engine {
+ public:
+  // The program must outlive the engine.
+  explicit Engine(const checked::Program& program);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Feeds one input line (without its newline) with its 1-based line number. Complete ledger
+  // lines and reject lines are appended to ledger() and rejects(); drain them as you like.
+  void ProcessLine(std::string_view line, uint64_t line_number);
+
+  // Advances the clock to `time`, running every day tick it passes (`perk run --until`).
+  void AdvanceTo(int64_t time);
+
+  std::string& ledger();
+  std::string& rejects();
+  const RunStats& stats() const;
+
+  // Introspection (REPL, state dumps): clients in order of first appearance.
+  const std::vector<ClientState>& clients() const;
+  const ClientState* FindClient(std::string_view id) const;
+  bool has_clock() const;
+  int64_t clock() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Formats a value of a static type for the ledger: int as a number, money "75.00",
+// decimal "0.3", time, date and tier names as strings (spec §6).
+std::string FormatValueJson(const checked::Program& program, Type type, const Value& value);
+
+}  // namespace perk::runtime

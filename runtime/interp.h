@@ -1,0 +1,27 @@
+// The reference interpreter's expression evaluator over the checked AST.
+#pragma once
+
+#include "compiler/checked.h"
+#include "runtime/records.h"
+#include "runtime/state.h"
+#include "stdlib/stdlib.h"
+
+namespace perk::runtime {
+
+struct EvalContext {
+  const checked::Program* program = nullptr;
+  const ClientState* client = nullptr;
+  const Record* event = nullptr;  // the trigger event, when there is one
+  int64_t now = 0;
+  int64_t today = 0;
+  int64_t previous_tier = 0;
+};
+
+// Evaluates `e`. On a runtime error (overflow, division by zero) returns its status and
+// points *where at the sub-expression that failed.
+PerkStatus Eval(const checked::Expr& e, const EvalContext& ctx, Value* out, SourceRange* where);
+
+// Evaluates an aggregate use for the context's client at ctx.now.
+PerkStatus EvalAggregate(const checked::AggUse& use, const EvalContext& ctx, Value* out);
+
+}  // namespace perk::runtime

@@ -1,0 +1,90 @@
+// Input records: reading JSON Lines (spec §4) into typed records, with a reason for every
+// reject. The schema comes from the checked program; this file knows nothing of rules.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stdlib/value.h"
+
+namespace perk::runtime {
+
+struct FieldSpec {
+  std::string name;
+  Type type = Type::Int;  // Int Decimal Money Bool String Time Date
+  bool has_default = false;
+  Value default_value;
+};
+
+struct EventSpec {
+  std::string name;
+  std::vector<FieldSpec> fields;  // declared fields only (id, client, time are implicit)
+};
+
+struct InputSchema {
+  std::vector<EventSpec> events;
+  std::vector<FieldSpec> client_fields;  // declared profile attributes
+};
+
+enum class RecordKind { Event, Profile, Tick };
+
+struct Record {
+  RecordKind kind = RecordKind::Tick;
+  int event_index = -1;  // Event: index into InputSchema::events
+  std::string id;        // Event: required; Profile: optional ("" when absent)
+  std::string client;    // Event, Profile
+  int64_t time = 0;      // micros since epoch, UTC
+  // Event: one value per EventSpec field, defaults filled in.
+  // Profile: one value per client field; `present` says which ones the record names.
+  std::vector<Value> fields;
+  std::vector<bool> present;
+};
+
+enum class DecodeOutcome { Ok, Blank, Duplicate, Reject };
+
+class RecordDecoder {
+ public:
+  explicit RecordDecoder(const InputSchema& schema);
+  ~RecordDecoder();
+  RecordDecoder(const RecordDecoder&) = delete;
+  RecordDecoder& operator=(const RecordDecoder&) = delete;
+
+  // Decodes one line (without its newline). Blank (whitespace only) lines give Blank.
+  // As soon as the record's `id` is read, and before any other check, `is_duplicate(id)`
+  // is asked; true gives Duplicate. Reject sets *error to a message a person can act on,
+  // e.g. "field `amount`: money has at most 2 decimal places, got \"10.001\"".
+  DecodeOutcome Decode(std::string_view line, const std::function<bool(std::string_view)>& is_duplicate,
+                       Record* out, std::string* error);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads a JSON Lines input (a file, or "-" for stdin) line by line, in large blocks.
+// Lines are handed out as views valid until the next call, with their 1-based number.
+// A final line without a newline counts; "\r\n" endings are accepted.
+class LineReader {
+ public:
+  // nullptr with *error set when the file cannot be opened.
+  static std::unique_ptr<LineReader> Open(const std::string& path, std::string* error);
+  ~LineReader();
+  bool Next(std::string_view* line, uint64_t* line_number);
+  // Bytes read so far and the total size when known (-1 for pipes): for progress display.
+  uint64_t bytes_read() const;
+  int64_t total_bytes() const;
+  // After Next returned false: why reading stopped early (a read error), or "" at a clean end.
+  const std::string& error() const;
+
+ private:
+  LineReader() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace perk::runtime

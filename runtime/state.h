@@ -1,0 +1,58 @@
+// Per-client and program-wide state: wallets, vars, tier and holds, segments, badges, and the
+// calendar-bucket series behind windowed aggregates, limits and budgets.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compiler/checked.h"
+#include "stdlib/value.h"
+
+namespace perk::runtime {
+
+// One calendar bucket (a minute, an hour or a day, or the whole history for WindowUnit::All).
+struct Bucket {
+  int64_t key = 0;
+  int64_t count = 0;
+  int64_t sum = 0;
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
+// Non-empty buckets in increasing key order; only the last `keep` units are kept, so memory
+// is bounded by the longest window and by how many distinct units saw events.
+struct Series {
+  std::vector<Bucket> buckets;
+
+  // Adds a value at `key`; returns false when the sum overflows (nothing changed then).
+  bool Add(int64_t key, int64_t value, int64_t keep);
+  // Folds the buckets with keys in (key - count, key] (all of them when count == 0) into
+  // *out; returns false when their sum overflows.
+  bool Query(int64_t key, int64_t count, Bucket* out) const;
+};
+
+// The bucket key of a time for a window unit.
+int64_t BucketKey(checked::WindowUnit unit, int64_t time_micros);
+
+struct ClientState {
+  std::string id;
+  int64_t since = 0;
+  std::vector<Value> attrs;
+  std::vector<int64_t> wallets;
+  std::vector<Value> vars;
+  int64_t tier = 0;
+  std::vector<int64_t> hold_until;  // per tier: the hold lasts while now < hold_until
+  std::vector<uint8_t> segments;
+  std::vector<std::string> badges;  // in grant order
+  std::vector<Series> limits;       // per rule (empty series for rules without a limit)
+  std::vector<Series> aggs;         // per aggregate slot
+
+  bool HasBadge(std::string_view badge) const;
+};
+
+// A new client with every value at its start (wallets 0, vars at their initial values,
+// attributes at their defaults, the base tier, outside every segment).
+ClientState NewClient(const checked::Program& program, std::string id, int64_t since);
+
+}  // namespace perk::runtime
