@@ -503,7 +503,7 @@ Expr Checker::CheckLiteral(const ast::Expr& e, const Scope& s) {
     case ast::ExprKind::DateLit: {
       auto v = stdlib::ParseDate(e.text, &err);
       if (!v) {
-        Error(DiagKind::BadLiteral, e.range, fmt::format("{} is not a valid date: {}", e.text, err));
+        Error(DiagKind::BadLiteral, e.range, fmt::format("the date {} {}", Q(e.text), err));
         return ErrorExpr(e.range);
       }
       return ConstExpr(Type::Date, Value::Int(*v), e.range);
@@ -511,7 +511,7 @@ Expr Checker::CheckLiteral(const ast::Expr& e, const Scope& s) {
     case ast::ExprKind::TimeLit: {
       auto v = stdlib::ParseTime(e.text, &err);
       if (!v) {
-        Error(DiagKind::BadLiteral, e.range, fmt::format("{} is not a valid time: {}", e.text, err));
+        Error(DiagKind::BadLiteral, e.range, fmt::format("the time {} {}", Q(e.text), err));
         return ErrorExpr(e.range);
       }
       return ConstExpr(Type::Time, Value::Int(*v), e.range);
@@ -1368,10 +1368,9 @@ void Checker::CheckRules() {
         out.trigger = checked::TriggerKind::Event;
         const Symbol* sym = Lookup(r.trigger.event);
         if (!sym || sym->kind != SymKind::Event) {
-          Error(DiagKind::UnknownEvent, r.trigger.range,
-                fmt::format("there is no event {}{}; declare it with `event {} {{ ... }}`", Q(r.trigger.event),
-                            DidYouMean(r.trigger.event, NamesOf([](SymKind kk) { return kk == SymKind::Event; })),
-                            r.trigger.event));
+          std::string hint = DidYouMean(r.trigger.event, NamesOf([](SymKind kk) { return kk == SymKind::Event; }));
+          if (hint.empty()) hint = fmt::format("; declare it with `event {} {{ ... }}`", r.trigger.event);
+          Error(DiagKind::UnknownEvent, r.trigger.range, fmt::format("there is no event {}{}", Q(r.trigger.event), hint));
           out.event = -1;
           scope.place = Place::RuleDaily;  // check the rest without event fields
         } else {

@@ -32,7 +32,4 @@ bool OverrideParam(checked::Program& program, const std::string& name, const std
 std::optional<checked::Expr> CheckExpression(const checked::Program& program, const ast::Expr& expr,
                                              int event, Diagnostics& diags);
 
-// A readable dump of the checked program, for `perk dump checked` golden tests.
-std::string DumpChecked(const checked::Program& program);
-
 }  // namespace perk

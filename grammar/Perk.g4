@@ -62,10 +62,10 @@ dataEntry: key=fieldName COLON value=expr;
 
 // ---- expressions, lowest precedence first
 
-expr
-  : IF cond=expr THEN yes=expr ELSE no=expr  # IfExpr
-  | orExpr                                   # PlainExpr
-  ;
+// `if c then a else b` has the lowest precedence: its else branch runs to the end of the
+// expression. It is parsed as a primary (see below) so that `1 + if ...` parses too and the
+// builder can ask for parentheses in one clear error, instead of a cascade.
+expr: orExpr;
 orExpr: operands+=andExpr (ops+=OR operands+=andExpr)*;
 andExpr: operands+=notExpr (ops+=AND operands+=notExpr)*;
 notExpr
@@ -106,6 +106,7 @@ primary
   | NOW                                         # NowRef
   | TODAY                                       # TodayRef
   | LPAREN inner=expr RPAREN                    # Paren
+  | IF cond=expr THEN yes=expr ELSE no=expr     # IfExpr
   ;
 
 duration: count=INT_LIT unit=durationUnit;

@@ -45,7 +45,7 @@ const char* StatusWords(PerkStatus s) { return s == PERK_DIV_BY_ZERO ? "division
 }  // namespace
 
 struct Engine::Impl {
-  explicit Impl(const checked::Program& p) : program(p), decoder(MakeSchema(p)) {
+  Impl(const checked::Program& p, Evaluator* e) : program(p), decoder(MakeSchema(p)), evaluator(e ? e : &interp) {
     budgets.resize(p.rules.size());
   }
 
@@ -63,6 +63,8 @@ struct Engine::Impl {
 
   const checked::Program& program;
   RecordDecoder decoder;
+  InterpEvaluator interp;
+  Evaluator* evaluator;
   std::string ledger_out;
   std::string rejects_out;
   RunStats stats;
@@ -91,6 +93,16 @@ struct Engine::Impl {
     int64_t cents;
   };
   std::vector<BudgetUse> budget_undo;
+
+  // Copy-on-write snapshot of the client a unit of work changes: taken before its first
+  // change, so the common case (a day tick that changes nothing) copies nothing.
+  ClientState undo_copy;
+  bool undo_taken = false;
+  void Touch(const ClientState& c) {
+    if (undo_taken) return;
+    undo_copy = c;
+    undo_taken = true;
+  }
 
   // ---- ledger ----
 
@@ -132,7 +144,7 @@ struct Engine::Impl {
   Value MustEval(const checked::Expr& e, const EvalContext& ctx, const checked::Rule* rule, const char* part) {
     Value v;
     SourceRange where;
-    PerkStatus s = Eval(e, ctx, &v, &where);
+    PerkStatus s = evaluator->Evaluate(e, ctx, &v, &where);
     if (s != PERK_OK) {
       std::string who = rule ? fmt::format("rule `{}`", rule->name) : std::string(part);
       throw RuntimeError{fmt::format("{}: {} at program line {}, column {}", who, StatusWords(s), where.line, where.column)};
@@ -178,6 +190,7 @@ struct Engine::Impl {
               throw RuntimeError{fmt::format("rule `{}`: budget use overflows", rule.name)};
             budget_undo.push_back({r, key, amount});
           }
+          Touch(c);
           c.wallets[a.target] = balance;
           BeginEntry(c, &rule, "credit");
           ledger_out += fmt::format(",\"wallet\":{},\"amount\":{},\"balance\":{}", stdlib::JsonQuote(w.name),
@@ -191,6 +204,7 @@ struct Engine::Impl {
           int64_t take = std::min(amount, c.wallets[a.target]);
           if (take <= 0) break;
           const checked::Wallet& w = program.wallets[a.target];
+          Touch(c);
           c.wallets[a.target] -= take;
           BeginEntry(c, &rule, "debit");
           ledger_out += fmt::format(",\"wallet\":{},\"amount\":{},\"balance\":{}", stdlib::JsonQuote(w.name),
@@ -205,6 +219,7 @@ struct Engine::Impl {
           BeginEntry(c, &rule, "set");
           ledger_out += fmt::format(",\"var\":{},\"value\":{}", stdlib::JsonQuote(var.name), FormatValueJson(program, var.type, v));
           EndEntry();
+          Touch(c);
           c.vars[a.target] = std::move(v);
           break;
         }
@@ -227,6 +242,7 @@ struct Engine::Impl {
         }
         case checked::ActionKind::Grant: {
           if (c.HasBadge(a.name)) break;
+          Touch(c);
           c.badges.push_back(a.name);
           BeginEntry(c, &rule, "grant");
           ledger_out += fmt::format(",\"badge\":{}", stdlib::JsonQuote(a.name));
@@ -258,7 +274,10 @@ struct Engine::Impl {
         if (MustEval(*rule.when, ctx, &rule, "").i == 0) continue;
       }
       if (!RunActions(rule.actions, c, event, previous_tier, r)) continue;
-      if (rule.has_limit) c.limits[r].Add(limit_key, 1, rule.limit_window.count);
+      if (rule.has_limit) {
+        Touch(c);
+        c.limits[r].Add(limit_key, 1, rule.limit_window.count);
+      }
     }
   }
 
@@ -274,12 +293,16 @@ struct Engine::Impl {
         if (holds && t.hold_micros > 0) {
           int64_t end;
           if (perk_int_add(now, t.hold_micros, &end) != PERK_OK) end = INT64_MAX;
-          c.hold_until[k] = end;
+          if (c.hold_until[k] != end) {
+            Touch(c);
+            c.hold_until[k] = end;
+          }
         }
         if (holds || (t.hold_micros > 0 && now < c.hold_until[k])) best = static_cast<int64_t>(k);
       }
       if (best != c.tier) {
         int64_t previous = c.tier;
+        Touch(c);
         c.tier = best;
         BeginEntry(c, nullptr, "tier");
         ledger_out += fmt::format(",\"from\":{},\"to\":{}", stdlib::JsonQuote(program.tiers[previous].name),
@@ -294,6 +317,7 @@ struct Engine::Impl {
       std::string what = fmt::format("segment `{}`", sg.name);
       uint8_t member = MustEval(sg.when, ctx, nullptr, what.c_str()).i != 0;
       if (member != c.segments[k]) {
+        Touch(c);
         c.segments[k] = member;
         BeginEntry(c, nullptr, "segment");
         ledger_out += fmt::format(",\"segment\":{},\"member\":{}", stdlib::JsonQuote(sg.name), member ? "true" : "false");
@@ -326,20 +350,22 @@ struct Engine::Impl {
   // A day tick at DAY T00:00:00Z: every known client, in order of first appearance. Each
   // client's part is atomic on its own, so one failing client cannot block the others.
   void DayTick(int64_t day) {
+    // Nothing can happen at a tick without daily rules, tier conditions or segments.
+    if (program.daily_rules.empty() && program.tiers.size() <= 1 && program.segments.empty()) return;
     SetTrigger("day:" + stdlib::FormatDate(day), perk_date_start(day));
     for (auto& c : clients) {
       Savepoint sp = Save();
-      ClientState backup = c;
+      undo_taken = false;
       try {
         RunRules(program.daily_rules, c, nullptr, 0);
         Reevaluate(c, nullptr);
       } catch (const RuntimeError& e) {
         Rollback(sp);
-        c = std::move(backup);
+        if (undo_taken) c = std::move(undo_copy);
         Reject(current_line, fmt::format("day tick {} for client `{}`: {}", stdlib::FormatDate(day), c.id, e.message));
       }
+      budget_undo.clear();
     }
-    budget_undo.clear();
   }
 
   void AdvanceClock(int64_t time) {
@@ -389,6 +415,7 @@ struct Engine::Impl {
         if (MustEval(*slot.where, ctx, nullptr, what.c_str()).i == 0) continue;
       }
       int64_t v = slot.field >= 0 ? rec.fields[slot.field].i : 0;
+      Touch(c);
       if (!c.aggs[s].Add(BucketKey(slot.unit, rec.time), v, slot.max_count))
         throw RuntimeError{fmt::format("the running sum of `{}.{}` overflows", ev.name, ev.fields[slot.field].name)};
     }
@@ -398,8 +425,7 @@ struct Engine::Impl {
     Savepoint sp = Save();
     bool created = false;
     ClientState* c = &GetClient(rec.client, rec.time, &created);
-    ClientState backup;
-    if (!created) backup = *c;
+    undo_taken = false;
     SetTrigger(rec.id, rec.time);
     try {
       Record(*c, rec);
@@ -408,7 +434,7 @@ struct Engine::Impl {
     } catch (const RuntimeError& e) {
       Rollback(sp);
       if (created) DropNewestClient();
-      else *c = std::move(backup);
+      else if (undo_taken) *c = std::move(undo_copy);
       budget_undo.clear();
       Reject(current_line, e.message);
       return;
@@ -462,7 +488,8 @@ struct Engine::Impl {
   }
 };
 
-Engine::Engine(const checked::Program& program) : impl_(std::make_unique<Impl>(program)) {}
+Engine::Engine(const checked::Program& program, Evaluator* evaluator)
+    : impl_(std::make_unique<Impl>(program, evaluator)) {}
 Engine::~Engine() = default;
 
 void Engine::ProcessLine(std::string_view line, uint64_t line_number) { impl_->ProcessLine(line, line_number); }

@@ -23,10 +23,13 @@ struct RunStats {
   uint64_t duplicates = 0;
 };
 
+class Evaluator;
+
 class Engine {
  public:
-  // The program must outlive the engine.
-  explicit Engine(const checked::Program& program);
+  // The program must outlive the engine. Without an evaluator the engine uses the reference
+  // interpreter; with one (the JIT's), it must outlive the engine too.
+  explicit Engine(const checked::Program& program, Evaluator* evaluator = nullptr);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;

@@ -101,4 +101,8 @@ PerkStatus Eval(const checked::Expr& e, const EvalContext& ctx, Value* out, Sour
   return PERK_OK;
 }
 
+PerkStatus InterpEvaluator::Evaluate(const checked::Expr& e, const EvalContext& ctx, Value* out, SourceRange* where) {
+  return Eval(e, ctx, out, where);
+}
+
 }  // namespace perk::runtime

@@ -17,6 +17,22 @@ struct EvalContext {
   int64_t previous_tier = 0;
 };
 
+// How the engine evaluates checked expressions: the reference interpreter below, or native
+// code compiled by the JIT (compiler/jit). Both must give identical results.
+class Evaluator {
+ public:
+  virtual ~Evaluator() = default;
+  // Evaluates one top-level expression of the program (a `when`, an action's value, a data
+  // value, a tier or segment condition, an aggregate's `where`).
+  virtual PerkStatus Evaluate(const checked::Expr& e, const EvalContext& ctx, Value* out, SourceRange* where) = 0;
+};
+
+// The reference interpreter as an Evaluator.
+class InterpEvaluator final : public Evaluator {
+ public:
+  PerkStatus Evaluate(const checked::Expr& e, const EvalContext& ctx, Value* out, SourceRange* where) override;
+};
+
 // Evaluates `e`. On a runtime error (overflow, division by zero) returns its status and
 // points *where at the sub-expression that failed.
 PerkStatus Eval(const checked::Expr& e, const EvalContext& ctx, Value* out, SourceRange* where);
