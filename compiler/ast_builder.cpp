@@ -1,5 +1,6 @@
 // Builds the AST from ANTLR's parse tree and words ANTLR's syntax errors for Perk's users.
 // The only file that sees generated code: everything ANTLR stops at this file's boundary.
+#include <fmt/format.h>
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -1589,7 +1590,47 @@ void DumpFields(const std::vector<FieldDecl>& fields, std::string& out) {
 
 }  // namespace
 
+namespace {
+
+// ANTLR's generated parser recurses once per nesting level; thousands of `(` would overflow
+// the stack before any depth check after parsing could run. Refuse such input up front.
+constexpr int kMaxNesting = 128;
+bool NestingTooDeep(std::string_view source, Diagnostics& diags) {
+  int depth = 0;
+  uint32_t line = 1, column = 1;
+  bool in_string = false, in_comment = false;
+  for (size_t k = 0; k < source.size(); ++k) {
+    char c = source[k];
+    if (c == '\n') {
+      ++line, column = 1, in_comment = false;
+      continue;
+    }
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++column;
+    if (in_comment) continue;
+    if (in_string) {
+      if (c == '\\') ++k;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '#') in_comment = true;
+    else if (c == '"') in_string = true;
+    else if (c == '(' || c == '[' || c == '{') {
+      if (++depth > kMaxNesting) {
+        diags.Report(DiagKind::SyntaxError, {line, column - 1, 1},
+                     fmt::format("brackets nest more than {} deep here; split the expression into smaller parts", kMaxNesting));
+        return true;
+      }
+    } else if (c == ')' || c == ']' || c == '}') {
+      if (depth > 0) --depth;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 std::unique_ptr<Program> ParseProgram(std::string_view source, Diagnostics& diags) {
+  if (NestingTooDeep(source, diags)) return std::make_unique<Program>();
   try {
     Session session(source, diags, "program");
     P::ProgramContext* tree = session.parser().program();
@@ -1605,6 +1646,7 @@ std::unique_ptr<Program> ParseProgram(std::string_view source, Diagnostics& diag
 
 ExprPtr ParseExpression(std::string_view source, Diagnostics& diags) {
   int errors_before = diags.errors();
+  if (NestingTooDeep(source, diags)) return nullptr;
   try {
     Session session(source, diags, "expression");
     P::ExprOnlyContext* tree = session.parser().exprOnly();

@@ -239,6 +239,9 @@ class Checker {
   std::set<std::string> used_;
   std::map<std::string, int> slot_keys_;
   bool money_error_reported_ = false;
+  static constexpr int kMaxDepth = 256;
+  int depth_ = 0;
+  bool depth_reported_ = false;
 };
 
 void Checker::Declare(const std::string& name, SymKind kind, int index, SourceRange range) {
@@ -396,6 +399,20 @@ bool Checker::NeedState(const ast::Expr& e, const Scope& s, const char* what) {
 }
 
 Expr Checker::Check(const ast::Expr& e, const Scope& s) {
+  // Long operator chains make deep trees; bound the recursion of every later phase here.
+  struct DepthGuard {
+    int& d;
+    explicit DepthGuard(int& depth) : d(++depth) {}
+    ~DepthGuard() { --d; }
+  } guard(depth_);
+  if (depth_ > kMaxDepth) {
+    if (!depth_reported_) {
+      Error(DiagKind::SyntaxError, e.range,
+            fmt::format("this expression nests more than {} operations deep; split it into smaller parts", kMaxDepth));
+      depth_reported_ = true;
+    }
+    return ErrorExpr(e.range);
+  }
   switch (e.kind) {
     case ast::ExprKind::Error: return ErrorExpr(e.range);
     case ast::ExprKind::IntLit:

@@ -58,7 +58,8 @@ action
   ;
 
 dataMap: LBRACE (dataEntry COMMA?)* RBRACE;
-dataEntry: key=fieldName COLON value=expr;
+// A data key is any word (`{ tier: tier, from: previous_tier }`): keys are only ever sent out.
+dataEntry: key=word COLON value=expr;
 
 // ---- expressions, lowest precedence first
 
