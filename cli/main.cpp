@@ -157,6 +157,14 @@ int Run(const RunOptions& o) {
     if (engine.ledger().size() > (1 << 20)) ok &= ledger.Write(engine.ledger());
     if (engine.rejects().size() > (1 << 16)) ok &= rejects.Write(engine.rejects());
   }
+  if (!reader->error().empty()) {
+    // A read error mid-file must not look like the end of input: say so and fail.
+    ok &= ledger.Write(engine.ledger()) && rejects.Write(engine.rejects());
+    ledger.Flush();
+    rejects.Flush();
+    fmt::print(stderr, "perk: reading {} failed after line {}: {}\n", o.events, number, reader->error());
+    return 2;
+  }
   if (until) engine.AdvanceTo(*until);
   ok &= ledger.Write(engine.ledger());
   ok &= rejects.Write(engine.rejects());
