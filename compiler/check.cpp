@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <pthread.h>
+
 #include <functional>
 #include <map>
 #include <set>
@@ -648,6 +650,14 @@ Expr Checker::CheckField(const ast::Expr& e, const Scope& s) {
   }
   Use(base.text);
   const int ev = sym->index;
+  // Params are checked before events: a constant can never read an event anyway.
+  if (IsConstantPlace(s.place)) {
+    Error(DiagKind::NotConstant, e.range,
+          fmt::format("this must be a constant known when the program loads, but {}.{} is a field of each event",
+                      base.text, e.text));
+    return ErrorExpr(e.range);
+  }
+  if (ev >= static_cast<int>(prog_->events.size())) return ErrorExpr(e.range);
   const checked::Event& event = prog_->events[ev];
   int field = 0;
   Type type = Type::Error;
@@ -1047,6 +1057,7 @@ Expr Checker::CheckAggregate(const ast::Expr& e, const Scope& s) {
   }
   Use(e.text);
   const int ev = sym->index;
+  if (ev >= static_cast<int>(prog_->events.size())) return ErrorExpr(e.range);
   const checked::Event& event = prog_->events[ev];
   int field = -1;
   Type ftype = Type::Int;
@@ -1499,12 +1510,47 @@ std::unique_ptr<checked::Program> CheckProgram(const ast::Program& program, Diag
   return Checker(program, diags).Run();
 }
 
+namespace {
+
+// ANTLR's parser and prediction recurse once per nesting level of the input, and nesting can
+// come from chains no bracket count sees (`if c then if c then ...`, `not not ...`). Parsing
+// on a thread with a large stack, with the program's size capped, makes that recursion safe;
+// the checker then refuses expressions deeper than it allows, bounding every later phase.
+constexpr size_t kMaxProgramBytes = 1 << 20;
+constexpr size_t kCompileStackBytes = size_t{1} << 30;  // reserved, not committed
+
+struct CompileJob {
+  std::string_view source;
+  Diagnostics* diags;
+  std::unique_ptr<checked::Program> result;
+};
+
+void* RunCompile(void* arg) {
+  auto* job = static_cast<CompileJob*>(arg);
+  auto ast = ast::ParseProgram(job->source, *job->diags);
+  if (ast) job->result = CheckProgram(*ast, *job->diags);
+  return nullptr;
+}
+
+}  // namespace
+
 std::unique_ptr<checked::Program> CompileProgram(std::string_view source, Diagnostics& diags) {
-  auto ast = ast::ParseProgram(source, diags);
-  if (!ast) return nullptr;
-  auto checked = CheckProgram(*ast, diags);
+  if (source.size() > kMaxProgramBytes) {
+    diags.Report(DiagKind::SyntaxError, {1, 1, 1},
+                 fmt::format("the program is {} bytes; Perk reads programs of at most {} bytes", source.size(),
+                             kMaxProgramBytes));
+    return nullptr;
+  }
+  CompileJob job{source, &diags, nullptr};
+  pthread_attr_t attr;
+  pthread_t thread;
+  bool threaded = pthread_attr_init(&attr) == 0 && pthread_attr_setstacksize(&attr, kCompileStackBytes) == 0 &&
+                  pthread_create(&thread, &attr, RunCompile, &job) == 0;
+  pthread_attr_destroy(&attr);
+  if (threaded) pthread_join(thread, nullptr);
+  else RunCompile(&job);
   if (diags.HasErrors()) return nullptr;
-  return checked;
+  return std::move(job.result);
 }
 
 std::optional<checked::Expr> CheckExpression(const checked::Program& program, const ast::Expr& expr, int event,
