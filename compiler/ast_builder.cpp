@@ -18,6 +18,7 @@
 #include "antlr4-runtime.h"
 #include "compiler/ast.h"
 #include "compiler/diagnostics.h"
+#include "stdlib/stdlib.h"
 #include "perk_gen/PerkLexer.h"
 #include "perk_gen/PerkParser.h"
 
@@ -36,26 +37,6 @@ constexpr size_t kInvalidIndex = std::numeric_limits<size_t>::max();
 
 // ---------------------------------------------------------------- UTF-8
 
-// Decodes the code point at s[i] into *cp; returns its length in bytes, 0 if ill-formed.
-size_t DecodeUtf8(std::string_view s, size_t i, char32_t* cp) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char b0 = byte(i);
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  size_t len = b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC0 ? 2 : 0;
-  if (len == 0 || i + len > s.size()) return 0;
-  char32_t c = b0 & (0x7F >> len);
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    c = (c << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (c < kMin[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-  *cp = c;
-  return len;
-}
 
 void AppendUtf8(char32_t c, std::string* out) {
   if (c < 0x80) {
@@ -80,7 +61,7 @@ std::vector<char32_t> CodePoints(std::string_view s) {
   std::vector<char32_t> out;
   for (size_t i = 0; i < s.size();) {
     char32_t c = 0xFFFD;
-    size_t n = DecodeUtf8(s, i, &c);
+    size_t n = stdlib::DecodeUtf8(s, i, &c);
     out.push_back(n ? c : 0xFFFD);
     i += n ? n : 1;
   }
@@ -102,7 +83,7 @@ CleanSource SanitizeUtf8(std::string_view src) {
   uint32_t line = 1, column = 1;
   while (i < src.size()) {
     char32_t c = 0;
-    size_t n = DecodeUtf8(src, i, &c);
+    size_t n = stdlib::DecodeUtf8(src, i, &c);
     if (n == 0) {
       if (!out.bad_bytes.empty() && out.bad_bytes.back().line == line &&
           out.bad_bytes.back().column + out.bad_bytes.back().length == column) {

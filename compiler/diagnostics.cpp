@@ -1,6 +1,7 @@
 // Diagnostics: the registry of kinds from diagnostic_kinds.def, collection, and rendering
 // with the source line and a caret under the range.
 #include "compiler/diagnostics.h"
+#include "stdlib/stdlib.h"
 
 #include <algorithm>
 #include <numeric>
@@ -10,33 +11,13 @@
 namespace perk {
 namespace {
 
-// Decodes the code point at s[i]; returns its length in bytes, or 0 when ill-formed.
-size_t DecodeUtf8(std::string_view s, size_t i, char32_t* cp) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char b0 = byte(i);
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  size_t len = b0 >= 0xF0 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC0 ? 2 : 0;
-  if (len == 0 || i + len > s.size()) return 0;
-  char32_t c = b0 & (0x7F >> len);
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    c = (c << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr char32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (c < kMin[len] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-  *cp = c;
-  return len;
-}
 
 // The code points of `s`, one U+FFFD per ill-formed byte (as the parser counts columns).
 std::u32string CodePoints(std::string_view s) {
   std::u32string out;
   for (size_t i = 0; i < s.size();) {
     char32_t c = 0;
-    size_t n = DecodeUtf8(s, i, &c);
+    size_t n = stdlib::DecodeUtf8(s, i, &c);
     out.push_back(n ? c : U'\uFFFD');
     i += n ? n : 1;
   }
@@ -48,7 +29,7 @@ std::string CleanLine(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size();) {
     char32_t c = 0;
-    size_t n = DecodeUtf8(s, i, &c);
+    size_t n = stdlib::DecodeUtf8(s, i, &c);
     if (n == 0) {
       out += "\xEF\xBF\xBD";
       ++i;

@@ -121,6 +121,9 @@ std::string Lower(std::string_view s);
 std::string Upper(std::string_view s);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool Contains(std::string_view s, std::string_view part);
+// Decodes the code point at s[i] into *cp; returns its length in bytes, 0 if ill-formed
+// (overlong forms, surrogates and values past U+10FFFF included).
+size_t DecodeUtf8(std::string_view s, size_t i, char32_t* cp);
 // Is s well-formed UTF-8?
 bool IsValidUtf8(std::string_view s);
 // JSON string literal with quotes; non-ASCII UTF-8 is written as is, control characters
