@@ -432,7 +432,6 @@ Expr Checker::Check(const ast::Expr& e, const Scope& s) {
       return ErrorExpr(e.range);
     case ast::ExprKind::Field: return CheckField(e, s);
     case ast::ExprKind::Tier: {
-      if (prog_->tiers.empty() && !ast_.tiers.empty()) return ErrorExpr(e.range);
       if (ast_.tiers.empty()) {
         Error(DiagKind::TierUsedWithoutTiers, e.range, "`tier` is used but the program declares no tiers; add `tier NAME` declarations");
         return ErrorExpr(e.range);

@@ -77,7 +77,12 @@ struct Engine::Impl {
   std::unordered_map<std::string, uint32_t> client_index;
   std::vector<Series> budgets;  // per rule, over all clients
 
-  std::unordered_set<std::string> seen_ids;
+  // Transparent hashing lets the dedup check look up the decoder's string_view without a copy.
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, IdHash, std::equal_to<>> seen_ids;
   std::deque<std::pair<int64_t, std::string>> id_expiry;
 
   // The trigger being processed: fixed fields of every ledger entry it writes.
@@ -141,12 +146,15 @@ struct Engine::Impl {
     return ctx;
   }
 
-  Value MustEval(const checked::Expr& e, const EvalContext& ctx, const checked::Rule* rule, const char* part) {
+  // `what` and `name` say what is being evaluated when no rule is (e.g. "tier", "Gold"); the
+  // message is only formatted when evaluation fails, never on the per-record path.
+  Value MustEval(const checked::Expr& e, const EvalContext& ctx, const checked::Rule* rule, const char* what = "",
+                 std::string_view name = {}) {
     Value v;
     SourceRange where;
     PerkStatus s = evaluator->Evaluate(e, ctx, &v, &where);
     if (s != PERK_OK) {
-      std::string who = rule ? fmt::format("rule `{}`", rule->name) : std::string(part);
+      std::string who = rule ? fmt::format("rule `{}`", rule->name) : fmt::format(fmt::runtime(what), name);
       throw RuntimeError{fmt::format("{}: {} at program line {}, column {}", who, StatusWords(s), where.line, where.column)};
     }
     return v;
@@ -167,7 +175,7 @@ struct Engine::Impl {
       EvalContext ctx = Context(c, event, previous_tier);
       switch (a.kind) {
         case checked::ActionKind::Credit: {
-          int64_t amount = MustEval(*a.value, ctx, &rule, "").i;
+          int64_t amount = MustEval(*a.value, ctx, &rule).i;
           if (amount <= 0) break;
           const checked::Wallet& w = program.wallets[a.target];
           const bool money = w.type == Type::Money;
@@ -200,7 +208,7 @@ struct Engine::Impl {
           break;
         }
         case checked::ActionKind::Debit: {
-          int64_t amount = MustEval(*a.value, ctx, &rule, "").i;
+          int64_t amount = MustEval(*a.value, ctx, &rule).i;
           int64_t take = std::min(amount, c.wallets[a.target]);
           if (take <= 0) break;
           const checked::Wallet& w = program.wallets[a.target];
@@ -214,7 +222,7 @@ struct Engine::Impl {
           break;
         }
         case checked::ActionKind::Set: {
-          Value v = MustEval(*a.value, ctx, &rule, "");
+          Value v = MustEval(*a.value, ctx, &rule);
           const checked::Var& var = program.vars[a.target];
           BeginEntry(c, &rule, "set");
           ledger_out += fmt::format(",\"var\":{},\"value\":{}", stdlib::JsonQuote(var.name), FormatValueJson(program, var.type, v));
@@ -227,7 +235,7 @@ struct Engine::Impl {
         case checked::ActionKind::Emit: {
           std::string data = "{";
           for (size_t k = 0; k < a.data.size(); ++k) {
-            Value v = MustEval(a.data[k].value, ctx, &rule, "");
+            Value v = MustEval(a.data[k].value, ctx, &rule);
             if (k) data += ",";
             data += stdlib::JsonQuote(a.data[k].key);
             data += ":";
@@ -250,7 +258,7 @@ struct Engine::Impl {
           break;
         }
         case checked::ActionKind::If: {
-          bool cond = MustEval(*a.value, ctx, &rule, "").i != 0;
+          bool cond = MustEval(*a.value, ctx, &rule).i != 0;
           if (!RunActions(cond ? a.then_actions : a.else_actions, c, event, previous_tier, r)) return false;
           break;
         }
@@ -271,7 +279,7 @@ struct Engine::Impl {
       }
       if (rule.when) {
         EvalContext ctx = Context(c, event, previous_tier);
-        if (MustEval(*rule.when, ctx, &rule, "").i == 0) continue;
+        if (MustEval(*rule.when, ctx, &rule).i == 0) continue;
       }
       if (!RunActions(rule.actions, c, event, previous_tier, r)) continue;
       if (rule.has_limit) {
@@ -288,8 +296,7 @@ struct Engine::Impl {
       for (size_t k = 1; k < program.tiers.size(); ++k) {
         const checked::Tier& t = program.tiers[k];
         EvalContext ctx = Context(c, event, 0);
-        std::string what = fmt::format("tier `{}`", t.name);
-        bool holds = MustEval(*t.when, ctx, nullptr, what.c_str()).i != 0;
+        bool holds = MustEval(*t.when, ctx, nullptr, "tier `{}`", t.name).i != 0;
         if (holds && t.hold_micros > 0) {
           int64_t end;
           if (perk_int_add(now, t.hold_micros, &end) != PERK_OK) end = INT64_MAX;
@@ -314,8 +321,7 @@ struct Engine::Impl {
     for (size_t k = 0; k < program.segments.size(); ++k) {
       const checked::Segment& sg = program.segments[k];
       EvalContext ctx = Context(c, event, 0);
-      std::string what = fmt::format("segment `{}`", sg.name);
-      uint8_t member = MustEval(sg.when, ctx, nullptr, what.c_str()).i != 0;
+      uint8_t member = MustEval(sg.when, ctx, nullptr, "segment `{}`", sg.name).i != 0;
       if (member != c.segments[k]) {
         Touch(c);
         c.segments[k] = member;
@@ -411,8 +417,7 @@ struct Engine::Impl {
       const checked::AggSlot& slot = program.agg_slots[s];
       if (slot.where) {
         EvalContext ctx = Context(c, &rec, 0);
-        std::string what = fmt::format("the `where` of an aggregate over `{}`", ev.name);
-        if (MustEval(*slot.where, ctx, nullptr, what.c_str()).i == 0) continue;
+        if (MustEval(*slot.where, ctx, nullptr, "the `where` of an aggregate over `{}`", ev.name).i == 0) continue;
       }
       int64_t v = slot.field >= 0 ? rec.fields[slot.field].i : 0;
       Touch(c);
@@ -455,7 +460,7 @@ struct Engine::Impl {
     runtime::Record rec;
     std::string error;
     DecodeOutcome outcome = decoder.Decode(
-        line, [&](std::string_view id) { return seen_ids.count(std::string(id)) > 0; }, &rec, &error);
+        line, [&](std::string_view id) { return seen_ids.find(id) != seen_ids.end(); }, &rec, &error);
     if (outcome == DecodeOutcome::Blank) return;
     ++stats.records;
     if (outcome == DecodeOutcome::Duplicate) {
