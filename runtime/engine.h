@@ -25,6 +25,12 @@ struct RunStats {
 
 class Evaluator;
 
+// The evaluator behind an engine kind: the reference interpreter, or the program compiled to
+// native code. Returns nullptr with *error set when the JIT cannot compile the program. The
+// program must outlive the evaluator, and must not change after it is created (params
+// overridden first).
+std::unique_ptr<Evaluator> CreateEvaluator(EngineKind kind, const checked::Program& program, std::string* error);
+
 class Engine {
  public:
   // The program must outlive the engine. Without an evaluator the engine uses the reference

@@ -1,0 +1,67 @@
+// What the `perk` subcommands share: reading files, loading a checked program with its
+// diagnostics, and writing output streams.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compiler/checked.h"
+
+namespace perk::cli {
+
+bool ReadFile(const std::string& path, std::string* out);
+
+// Loads and checks a program, printing diagnostics to stderr. Warnings are printed only when
+// `show_warnings` (check prints them; run stays quiet unless something is wrong). On failure
+// returns nullptr with *exit_code set (1: the program has errors, 2: it cannot be read).
+std::unique_ptr<checked::Program> Load(const std::string& path, bool show_warnings, int* exit_code);
+
+// Applies `--param NAME=VALUE` overrides; prints the problem and returns false on a bad one.
+bool ApplyParams(checked::Program& program, const std::vector<std::string>& params);
+
+// An output stream: a file, or stdout/stderr for "" and "-".
+class Output {
+ public:
+  bool Open(const std::string& path, FILE* fallback) {
+    if (path.empty() || path == "-") {
+      file_ = fallback;
+      return true;
+    }
+    file_ = std::fopen(path.c_str(), "wb");
+    owned_ = file_ != nullptr;
+    return file_ != nullptr;
+  }
+  ~Output() {
+    if (owned_) std::fclose(file_);
+  }
+  bool Write(std::string& buffer) {
+    if (buffer.empty()) return true;
+    bool ok = std::fwrite(buffer.data(), 1, buffer.size(), file_) == buffer.size();
+    buffer.clear();
+    return ok;
+  }
+  bool Flush() { return std::fflush(file_) == 0; }
+
+ private:
+  FILE* file_ = nullptr;
+  bool owned_ = false;
+};
+
+
+struct RunOptions {
+  std::string program;
+  std::string events;
+  std::string ledger;
+  std::string rejects;
+  std::string state;
+  std::string engine = "jit";
+  std::vector<std::string> params;
+  std::string until;
+  bool explain = false;
+};
+
+int Run(const RunOptions& options);
+
+}  // namespace perk::cli
