@@ -2,8 +2,6 @@
 // expression means; the JIT is tested against it.
 #include "runtime/interp.h"
 
-#include "runtime/engine.h"
-
 namespace perk::runtime {
 
 PerkStatus EvalAggregate(const checked::AggUse& use, const EvalContext& ctx, Value* out) {
@@ -105,12 +103,6 @@ PerkStatus Eval(const checked::Expr& e, const EvalContext& ctx, Value* out, Sour
 
 PerkStatus InterpEvaluator::Evaluate(const checked::Expr& e, const EvalContext& ctx, Value* out, SourceRange* where) {
   return Eval(e, ctx, out, where);
-}
-
-std::unique_ptr<Evaluator> CreateEvaluator(EngineKind kind, const checked::Program& program, std::string* error) {
-  if (kind == EngineKind::Interp) return std::make_unique<InterpEvaluator>();
-  *error = "the JIT engine is not available in this build yet; run with `--engine interp`";
-  return nullptr;
 }
 
 }  // namespace perk::runtime

@@ -1,0 +1,630 @@
+// Lowering of checked expressions to LLVM IR and their compilation with ORC LLJIT.
+//
+// Each top-level expression becomes `i32 @perk_eN(ptr %ctx, ptr %out)`. Values are i64 (every
+// non-string type, at the scales of stdlib.h) or a (ptr, i64) string slice. The lowering follows
+// the reference interpreter (runtime/interp.cpp) step for step: operands left to right, `and`,
+// `or`, `if` and `in` evaluated lazily, and a failing operation reports the range of the same
+// sub-expression, so both engines reject the same records with the same words.
+#include "compiler/jit.h"
+
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/MDBuilder.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstring>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+
+namespace perk::jit {
+
+Str StringArena::Keep(std::string s) {
+  strings_.push_back(std::make_unique<std::string>(std::move(s)));
+  const std::string& kept = *strings_.back();
+  return Str{kept.data(), static_cast<int64_t>(kept.size())};
+}
+
+namespace {
+
+// ---- helpers native code calls (plain C signatures; their addresses are given to the JIT) ----
+
+int32_t StrCompare(const char* a, int64_t an, const char* b, int64_t bn) {
+  int c = std::string_view(a, an).compare(std::string_view(b, bn));
+  return c < 0 ? -1 : c > 0 ? 1 : 0;
+}
+int32_t StrStartsWith(const char* a, int64_t an, const char* b, int64_t bn) {
+  return stdlib::StartsWith(std::string_view(a, an), std::string_view(b, bn)) ? 1 : 0;
+}
+int32_t StrContains(const char* a, int64_t an, const char* b, int64_t bn) {
+  return stdlib::Contains(std::string_view(a, an), std::string_view(b, bn)) ? 1 : 0;
+}
+void StrLower(void* arena, const char* a, int64_t an, Str* out) {
+  *out = static_cast<StringArena*>(arena)->Keep(stdlib::Lower(std::string_view(a, an)));
+}
+void StrUpper(void* arena, const char* a, int64_t an, Str* out) {
+  *out = static_cast<StringArena*>(arena)->Keep(stdlib::Upper(std::string_view(a, an)));
+}
+
+enum class Sig { Status1, Status2, Pure1, Pure2, StrCmp, StrMap };
+
+struct Helper {
+  const char* name;
+  void* address;
+  Sig sig;
+};
+
+const Helper kHelpers[] = {
+    {"perk_int_div", reinterpret_cast<void*>(&perk_int_div), Sig::Status2},
+    {"perk_int_mod", reinterpret_cast<void*>(&perk_int_mod), Sig::Status2},
+    {"perk_dec_mul", reinterpret_cast<void*>(&perk_dec_mul), Sig::Status2},
+    {"perk_dec_div", reinterpret_cast<void*>(&perk_dec_div), Sig::Status2},
+    {"perk_dec_floor", reinterpret_cast<void*>(&perk_dec_floor), Sig::Status1},
+    {"perk_dec_ceil", reinterpret_cast<void*>(&perk_dec_ceil), Sig::Status1},
+    {"perk_dec_round", reinterpret_cast<void*>(&perk_dec_round), Sig::Status1},
+    {"perk_money_mul_int", reinterpret_cast<void*>(&perk_money_mul_int), Sig::Status2},
+    {"perk_money_mul_dec", reinterpret_cast<void*>(&perk_money_mul_dec), Sig::Status2},
+    {"perk_money_div_int", reinterpret_cast<void*>(&perk_money_div_int), Sig::Status2},
+    {"perk_money_div_dec", reinterpret_cast<void*>(&perk_money_div_dec), Sig::Status2},
+    {"perk_money_div_money", reinterpret_cast<void*>(&perk_money_div_money), Sig::Status2},
+    {"perk_money_floor", reinterpret_cast<void*>(&perk_money_floor), Sig::Status1},
+    {"perk_money_ceil", reinterpret_cast<void*>(&perk_money_ceil), Sig::Status1},
+    {"perk_money_round", reinterpret_cast<void*>(&perk_money_round), Sig::Status1},
+    {"perk_time_date", reinterpret_cast<void*>(&perk_time_date), Sig::Pure1},
+    {"perk_days_between", reinterpret_cast<void*>(&perk_days_between), Sig::Pure2},
+    {"perk_anniversary", reinterpret_cast<void*>(&perk_anniversary), Sig::Pure2},
+    {"perk_jit_str_compare", reinterpret_cast<void*>(&StrCompare), Sig::StrCmp},
+    {"perk_jit_str_starts_with", reinterpret_cast<void*>(&StrStartsWith), Sig::StrCmp},
+    {"perk_jit_str_contains", reinterpret_cast<void*>(&StrContains), Sig::StrCmp},
+    {"perk_jit_str_lower", reinterpret_cast<void*>(&StrLower), Sig::StrMap},
+    {"perk_jit_str_upper", reinterpret_cast<void*>(&StrUpper), Sig::StrMap},
+};
+
+// Where perk::Value keeps its parts. Native code reads Values in place, so the layout of
+// std::string (pointer, then length) is checked on this build before anything is compiled.
+struct ValueLayout {
+  int64_t size = sizeof(Value);
+  int64_t str = 0;  // offset of the std::string's data pointer; its length follows it
+};
+
+bool CheckValueLayout(ValueLayout* layout) {
+  for (const char* text : {"short", "a string long enough to live outside any small-string buffer"}) {
+    Value v = Value::Str(text);
+    v.i = 42;
+    const char* base = reinterpret_cast<const char*>(&v);
+    layout->str = reinterpret_cast<const char*>(&v.s) - base;
+    const char* data;
+    int64_t size;
+    std::memcpy(&data, base + layout->str, sizeof data);
+    std::memcpy(&size, base + layout->str + 8, sizeof size);
+    int64_t i;
+    std::memcpy(&i, base, sizeof i);
+    if (data != v.s.data() || size != static_cast<int64_t>(v.s.size()) || i != 42) return false;
+  }
+  return true;
+}
+
+double Millis(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+}
+
+// ---- lowering ----
+
+class Lowering {
+ public:
+  Lowering(const checked::Program& program, llvm::Module& module, const ValueLayout& layout,
+           std::vector<SourceRange>* sites)
+      : program_(program),
+        module_(module),
+        c_(module.getContext()),
+        b_(c_),
+        layout_(layout),
+        sites_(sites),
+        i1_(llvm::Type::getInt1Ty(c_)),
+        i8_(llvm::Type::getInt8Ty(c_)),
+        i32_(llvm::Type::getInt32Ty(c_)),
+        i64_(llvm::Type::getInt64Ty(c_)),
+        ptr_(llvm::PointerType::get(c_, 0)) {}
+
+  void Function(const checked::Expr& e, const std::string& name) {
+    auto* type = llvm::FunctionType::get(i32_, {ptr_, ptr_}, false);
+    fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, module_);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    ctx_ = fn_->getArg(0);
+    llvm::Value* out = fn_->getArg(1);
+    entry_ = llvm::BasicBlock::Create(c_, "entry", fn_);
+    b_.SetInsertPoint(entry_);
+    V v = Lower(e);
+    if (e.type == Type::String) {
+      b_.CreateStore(v.p, Field(out, offsetof(Result, data)));
+      b_.CreateStore(v.n, Field(out, offsetof(Result, size)));
+    } else {
+      b_.CreateStore(v.i, Field(out, offsetof(Result, i)));
+    }
+    b_.CreateRet(b_.getInt32(PERK_OK));
+  }
+
+ private:
+  // A lowered value: `i` for every type but string, `p` and `n` for strings.
+  struct V {
+    llvm::Value* i = nullptr;
+    llvm::Value* p = nullptr;
+    llvm::Value* n = nullptr;
+  };
+
+  llvm::Value* Field(llvm::Value* base, int64_t offset) {
+    return offset == 0 ? base : b_.CreateConstInBoundsGEP1_64(i8_, base, offset);
+  }
+  llvm::Value* LoadCtx(llvm::Type* type, size_t offset) { return b_.CreateLoad(type, Field(ctx_, offset)); }
+
+  // An element of a Value array held by the context at `array_offset`.
+  V LoadValue(size_t array_offset, int index, Type type) {
+    llvm::Value* base = LoadCtx(ptr_, array_offset);
+    llvm::Value* at = Field(base, static_cast<int64_t>(index) * layout_.size);
+    if (type == Type::String)
+      return V{nullptr, b_.CreateLoad(ptr_, Field(at, layout_.str)), b_.CreateLoad(i64_, Field(at, layout_.str + 8))};
+    return V{b_.CreateLoad(i64_, at)};
+  }
+  V LoadStr(size_t offset) {
+    return V{nullptr, LoadCtx(ptr_, offset + offsetof(Str, data)), LoadCtx(i64_, offset + offsetof(Str, size))};
+  }
+
+  llvm::Value* EntryAlloca(llvm::Type* type) {
+    llvm::IRBuilder<> at(entry_, entry_->begin());
+    return at.CreateAlloca(type);
+  }
+
+  // Leaves the function with `status` (an i32) when it is not PERK_OK, naming `where`.
+  void FailIf(llvm::Value* status, const SourceRange& where) {
+    int site = static_cast<int>(sites_->size());
+    sites_->push_back(where);
+    auto* fail = llvm::BasicBlock::Create(c_, "fail", fn_);
+    auto* ok = llvm::BasicBlock::Create(c_, "ok", fn_);
+    llvm::MDBuilder md(c_);
+    b_.CreateCondBr(b_.CreateICmpNE(status, b_.getInt32(PERK_OK)), fail, ok, md.createUnlikelyBranchWeights());
+    b_.SetInsertPoint(fail);
+    b_.CreateStore(b_.getInt32(site), Field(ctx_, offsetof(Context, error_site)));
+    b_.CreateRet(status);
+    b_.SetInsertPoint(ok);
+  }
+  void FailOnOverflow(llvm::Value* overflowed, const SourceRange& where) {
+    FailIf(b_.CreateSelect(overflowed, b_.getInt32(PERK_OVERFLOW), b_.getInt32(PERK_OK)), where);
+  }
+
+  llvm::FunctionCallee Declare(const char* name) {
+    for (const Helper& h : kHelpers) {
+      if (std::strcmp(h.name, name) != 0) continue;
+      llvm::FunctionType* type = nullptr;
+      switch (h.sig) {
+        case Sig::Status1: type = llvm::FunctionType::get(i32_, {i64_, ptr_}, false); break;
+        case Sig::Status2: type = llvm::FunctionType::get(i32_, {i64_, i64_, ptr_}, false); break;
+        case Sig::Pure1: type = llvm::FunctionType::get(i64_, {i64_}, false); break;
+        case Sig::Pure2: type = llvm::FunctionType::get(i64_, {i64_, i64_}, false); break;
+        case Sig::StrCmp: type = llvm::FunctionType::get(i32_, {ptr_, i64_, ptr_, i64_}, false); break;
+        case Sig::StrMap: type = llvm::FunctionType::get(llvm::Type::getVoidTy(c_), {ptr_, ptr_, i64_, ptr_}, false); break;
+      }
+      llvm::FunctionCallee callee = module_.getOrInsertFunction(name, type);
+      if (auto* f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
+        f->addFnAttr(llvm::Attribute::NoUnwind);
+        // Pure helpers read nothing but their arguments: let LLVM merge and hoist calls to them.
+        if (h.sig == Sig::Pure1 || h.sig == Sig::Pure2) f->setDoesNotAccessMemory();
+        if (h.sig == Sig::StrCmp) f->setOnlyReadsMemory();
+      }
+      return callee;
+    }
+    return {};
+  }
+
+  // A stdlib function that returns a PerkStatus and writes an int64.
+  llvm::Value* CallChecked(const char* name, std::initializer_list<llvm::Value*> args, const SourceRange& where) {
+    llvm::Value* slot = EntryAlloca(i64_);
+    std::vector<llvm::Value*> all(args);
+    all.push_back(slot);
+    llvm::Value* status = b_.CreateCall(Declare(name), all);
+    FailIf(status, where);
+    return b_.CreateLoad(i64_, slot);
+  }
+
+  llvm::Value* WithOverflow(llvm::Intrinsic::ID id, llvm::Value* x, llvm::Value* y, const SourceRange& where) {
+    llvm::Value* pair = b_.CreateBinaryIntrinsic(id, x, y);
+    FailOnOverflow(b_.CreateExtractValue(pair, 1), where);
+    return b_.CreateExtractValue(pair, 0);
+  }
+
+  llvm::Value* Bool(llvm::Value* bit) { return b_.CreateZExt(bit, i64_); }
+
+  llvm::Value* StrCall(const char* name, const V& a, const V& b) {
+    return b_.CreateCall(Declare(name), {a.p, a.n, b.p, b.n});
+  }
+
+  V StrMap(const char* name, const V& a) {
+    llvm::Value* slot = EntryAlloca(llvm::StructType::get(c_, {ptr_, i64_}));
+    b_.CreateCall(Declare(name), {LoadCtx(ptr_, offsetof(Context, arena)), a.p, a.n, slot});
+    return V{nullptr, b_.CreateLoad(ptr_, Field(slot, offsetof(Str, data))),
+             b_.CreateLoad(i64_, Field(slot, offsetof(Str, size)))};
+  }
+
+  V Op(const checked::Expr& e) {
+    V a[2];
+    for (size_t k = 0; k < e.args.size() && k < 2; ++k) a[k] = Lower(e.args[k]);
+    llvm::Value* x = a[0].i;
+    llvm::Value* y = a[1].i;
+    const SourceRange& at = e.range;
+    using llvm::Intrinsic::ID;
+    switch (e.op) {
+      case OpCode::Add: return V{WithOverflow(llvm::Intrinsic::sadd_with_overflow, x, y, at)};
+      case OpCode::Sub: return V{WithOverflow(llvm::Intrinsic::ssub_with_overflow, x, y, at)};
+      case OpCode::Neg: return V{WithOverflow(llvm::Intrinsic::ssub_with_overflow, b_.getInt64(0), x, at)};
+      case OpCode::Abs: {
+        llvm::Value* negated = WithOverflow(llvm::Intrinsic::ssub_with_overflow, b_.getInt64(0), x, at);
+        return V{b_.CreateSelect(b_.CreateICmpSLT(x, b_.getInt64(0)), negated, x)};
+      }
+      case OpCode::MulInt: return V{WithOverflow(llvm::Intrinsic::smul_with_overflow, x, y, at)};
+      case OpCode::WidenInt:
+        return V{WithOverflow(llvm::Intrinsic::smul_with_overflow, x, b_.getInt64(stdlib::kDecimalScale), at)};
+      case OpCode::DivInt: return V{CallChecked("perk_int_div", {x, y}, at)};
+      case OpCode::ModInt: return V{CallChecked("perk_int_mod", {x, y}, at)};
+      case OpCode::MulDec: return V{CallChecked("perk_dec_mul", {x, y}, at)};
+      case OpCode::DivDec: return V{CallChecked("perk_dec_div", {x, y}, at)};
+      case OpCode::MulMoneyInt: return V{CallChecked("perk_money_mul_int", {x, y}, at)};
+      case OpCode::MulMoneyDec: return V{CallChecked("perk_money_mul_dec", {x, y}, at)};
+      case OpCode::DivMoneyInt: return V{CallChecked("perk_money_div_int", {x, y}, at)};
+      case OpCode::DivMoneyDec: return V{CallChecked("perk_money_div_dec", {x, y}, at)};
+      case OpCode::DivMoneyMoney: return V{CallChecked("perk_money_div_money", {x, y}, at)};
+      case OpCode::FloorDec: return V{CallChecked("perk_dec_floor", {x}, at)};
+      case OpCode::CeilDec: return V{CallChecked("perk_dec_ceil", {x}, at)};
+      case OpCode::RoundDec: return V{CallChecked("perk_dec_round", {x}, at)};
+      case OpCode::FloorMoney: return V{CallChecked("perk_money_floor", {x}, at)};
+      case OpCode::CeilMoney: return V{CallChecked("perk_money_ceil", {x}, at)};
+      case OpCode::RoundMoney: return V{CallChecked("perk_money_round", {x}, at)};
+      case OpCode::Min: return V{b_.CreateSelect(b_.CreateICmpSLT(x, y), x, y)};
+      case OpCode::Max: return V{b_.CreateSelect(b_.CreateICmpSGT(x, y), x, y)};
+      case OpCode::Eq: return V{Bool(b_.CreateICmpEQ(x, y))};
+      case OpCode::Ne: return V{Bool(b_.CreateICmpNE(x, y))};
+      case OpCode::Lt: return V{Bool(b_.CreateICmpSLT(x, y))};
+      case OpCode::Le: return V{Bool(b_.CreateICmpSLE(x, y))};
+      case OpCode::Gt: return V{Bool(b_.CreateICmpSGT(x, y))};
+      case OpCode::Ge: return V{Bool(b_.CreateICmpSGE(x, y))};
+      case OpCode::EqStr:
+      case OpCode::NeStr:
+      case OpCode::LtStr:
+      case OpCode::LeStr:
+      case OpCode::GtStr:
+      case OpCode::GeStr: {
+        llvm::Value* c = StrCall("perk_jit_str_compare", a[0], a[1]);
+        llvm::Value* zero = b_.getInt32(0);
+        switch (e.op) {
+          case OpCode::EqStr: return V{Bool(b_.CreateICmpEQ(c, zero))};
+          case OpCode::NeStr: return V{Bool(b_.CreateICmpNE(c, zero))};
+          case OpCode::LtStr: return V{Bool(b_.CreateICmpSLT(c, zero))};
+          case OpCode::LeStr: return V{Bool(b_.CreateICmpSLE(c, zero))};
+          case OpCode::GtStr: return V{Bool(b_.CreateICmpSGT(c, zero))};
+          default: return V{Bool(b_.CreateICmpSGE(c, zero))};
+        }
+      }
+      case OpCode::Not: return V{Bool(b_.CreateICmpEQ(x, b_.getInt64(0)))};
+      case OpCode::DateOf: return V{b_.CreateCall(Declare("perk_time_date"), {x})};
+      case OpCode::DaysBetween: return V{b_.CreateCall(Declare("perk_days_between"), {x, y})};
+      case OpCode::Anniversary: return V{b_.CreateCall(Declare("perk_anniversary"), {x, y})};
+      case OpCode::Lower: return StrMap("perk_jit_str_lower", a[0]);
+      case OpCode::Upper: return StrMap("perk_jit_str_upper", a[0]);
+      case OpCode::StartsWith:
+        return V{Bool(b_.CreateICmpNE(StrCall("perk_jit_str_starts_with", a[0], a[1]), b_.getInt32(0)))};
+      case OpCode::Contains:
+        return V{Bool(b_.CreateICmpNE(StrCall("perk_jit_str_contains", a[0], a[1]), b_.getInt32(0)))};
+    }
+    return V{b_.getInt64(0)};
+  }
+
+  V Const(const Value& value, Type type) {
+    if (type == Type::String)
+      return V{nullptr, b_.CreateGlobalStringPtr(value.s, "str"), b_.getInt64(static_cast<int64_t>(value.s.size()))};
+    return V{b_.getInt64(value.i)};
+  }
+
+  // Merges the values two or more paths bring to `join`.
+  V Phi(Type type, const std::vector<std::pair<V, llvm::BasicBlock*>>& incoming) {
+    auto n = static_cast<unsigned>(incoming.size());
+    if (type == Type::String) {
+      llvm::PHINode* p = b_.CreatePHI(ptr_, n);
+      llvm::PHINode* len = b_.CreatePHI(i64_, n);
+      for (const auto& [v, from] : incoming) {
+        p->addIncoming(v.p, from);
+        len->addIncoming(v.n, from);
+      }
+      return V{nullptr, p, len};
+    }
+    llvm::PHINode* i = b_.CreatePHI(i64_, n);
+    for (const auto& [v, from] : incoming) i->addIncoming(v.i, from);
+    return V{i};
+  }
+
+  V Lower(const checked::Expr& e) {
+    using K = checked::ExprKind;
+    switch (e.kind) {
+      case K::Const: return Const(e.value, e.type);
+      case K::Param: return Const(program_.params[e.index].value, e.type);
+      case K::EventField:
+        switch (e.index) {
+          case checked::kFieldId: return LoadStr(offsetof(Context, event_id));
+          case checked::kFieldClient: return LoadStr(offsetof(Context, event_client));
+          case checked::kFieldTime: return V{LoadCtx(i64_, offsetof(Context, event_time))};
+          default: return LoadValue(offsetof(Context, event_fields), e.index, e.type);
+        }
+      case K::ClientField:
+        if (e.index == checked::kClientId) return LoadStr(offsetof(Context, client_id));
+        if (e.index == checked::kClientSince) return V{LoadCtx(i64_, offsetof(Context, client_since))};
+        return LoadValue(offsetof(Context, attrs), e.index, e.type);
+      case K::Wallet: {
+        llvm::Value* wallets = LoadCtx(ptr_, offsetof(Context, wallets));
+        return V{b_.CreateLoad(i64_, Field(wallets, static_cast<int64_t>(e.index) * 8))};
+      }
+      case K::Var: return LoadValue(offsetof(Context, vars), e.index, e.type);
+      case K::Segment: {
+        llvm::Value* segments = LoadCtx(ptr_, offsetof(Context, segments));
+        return V{b_.CreateZExt(b_.CreateLoad(i8_, Field(segments, e.index)), i64_)};
+      }
+      case K::CurrentTier: return V{LoadCtx(i64_, offsetof(Context, tier))};
+      case K::PreviousTier: return V{LoadCtx(i64_, offsetof(Context, previous_tier))};
+      case K::Now: return V{LoadCtx(i64_, offsetof(Context, now))};
+      case K::Today: return V{LoadCtx(i64_, offsetof(Context, today))};
+      case K::HasBadge: {
+        V name = Lower(e.args[0]);
+        auto* type = llvm::FunctionType::get(i32_, {ptr_, ptr_, i64_}, false);
+        llvm::Value* callback = LoadCtx(ptr_, offsetof(Context, has_badge));
+        llvm::Value* has = b_.CreateCall(type, callback, {LoadCtx(ptr_, offsetof(Context, runtime)), name.p, name.n});
+        return V{Bool(b_.CreateICmpNE(has, b_.getInt32(0)))};
+      }
+      case K::Aggregate: {
+        auto* type = llvm::FunctionType::get(i32_, {ptr_, i32_, ptr_}, false);
+        llvm::Value* callback = LoadCtx(ptr_, offsetof(Context, aggregate));
+        llvm::Value* slot = EntryAlloca(i64_);
+        llvm::Value* status =
+            b_.CreateCall(type, callback, {LoadCtx(ptr_, offsetof(Context, runtime)), b_.getInt32(e.index), slot});
+        FailIf(status, e.range);
+        return V{b_.CreateLoad(i64_, slot)};
+      }
+      case K::Op: return Op(e);
+      case K::And:
+      case K::Or: {
+        V left = Lower(e.args[0]);
+        llvm::BasicBlock* left_end = b_.GetInsertBlock();
+        auto* right_block = llvm::BasicBlock::Create(c_, e.kind == K::And ? "and.rhs" : "or.rhs", fn_);
+        auto* join = llvm::BasicBlock::Create(c_, "join", fn_);
+        llvm::Value* truthy = b_.CreateICmpNE(left.i, b_.getInt64(0));
+        if (e.kind == K::And) b_.CreateCondBr(truthy, right_block, join);
+        else b_.CreateCondBr(truthy, join, right_block);
+        b_.SetInsertPoint(right_block);
+        V right = Lower(e.args[1]);
+        llvm::BasicBlock* right_end = b_.GetInsertBlock();
+        b_.CreateBr(join);
+        b_.SetInsertPoint(join);
+        return Phi(Type::Bool, {{left, left_end}, {right, right_end}});
+      }
+      case K::If: {
+        V cond = Lower(e.args[0]);
+        auto* then_block = llvm::BasicBlock::Create(c_, "then", fn_);
+        auto* else_block = llvm::BasicBlock::Create(c_, "else", fn_);
+        auto* join = llvm::BasicBlock::Create(c_, "join", fn_);
+        b_.CreateCondBr(b_.CreateICmpNE(cond.i, b_.getInt64(0)), then_block, else_block);
+        b_.SetInsertPoint(then_block);
+        V then_value = Lower(e.args[1]);
+        llvm::BasicBlock* then_end = b_.GetInsertBlock();
+        b_.CreateBr(join);
+        b_.SetInsertPoint(else_block);
+        V else_value = Lower(e.args[2]);
+        llvm::BasicBlock* else_end = b_.GetInsertBlock();
+        b_.CreateBr(join);
+        b_.SetInsertPoint(join);
+        return Phi(e.type, {{then_value, then_end}, {else_value, else_end}});
+      }
+      case K::In: {
+        V x = Lower(e.args[0]);
+        const bool strings = e.args[0].type == Type::String;
+        auto* join = llvm::BasicBlock::Create(c_, "in.join", fn_);
+        std::vector<std::pair<V, llvm::BasicBlock*>> incoming;
+        for (size_t k = 1; k < e.args.size(); ++k) {
+          V item = Lower(e.args[k]);
+          llvm::Value* equal = strings ? b_.CreateICmpEQ(StrCall("perk_jit_str_compare", x, item), b_.getInt32(0))
+                                       : b_.CreateICmpEQ(x.i, item.i);
+          auto* next = llvm::BasicBlock::Create(c_, "in.next", fn_);
+          incoming.push_back({V{b_.getInt64(1)}, b_.GetInsertBlock()});
+          b_.CreateCondBr(equal, join, next);
+          b_.SetInsertPoint(next);
+        }
+        incoming.push_back({V{b_.getInt64(0)}, b_.GetInsertBlock()});
+        b_.CreateBr(join);
+        b_.SetInsertPoint(join);
+        return Phi(Type::Bool, incoming);
+      }
+    }
+    return V{b_.getInt64(0)};
+  }
+
+  const checked::Program& program_;
+  llvm::Module& module_;
+  llvm::LLVMContext& c_;
+  llvm::IRBuilder<> b_;
+  const ValueLayout& layout_;
+  std::vector<SourceRange>* sites_;
+  llvm::Type* i1_;
+  llvm::Type* i8_;
+  llvm::Type* i32_;
+  llvm::Type* i64_;
+  llvm::PointerType* ptr_;
+  llvm::Function* fn_ = nullptr;
+  llvm::Value* ctx_ = nullptr;
+  llvm::BasicBlock* entry_ = nullptr;
+};
+
+// Every expression the engine evaluates through an Evaluator, in a fixed order.
+void CollectActions(const std::vector<checked::Action>& actions, std::vector<const checked::Expr*>* out) {
+  for (const auto& a : actions) {
+    if (a.value) out->push_back(&*a.value);
+    for (const auto& d : a.data) out->push_back(&d.value);
+    CollectActions(a.then_actions, out);
+    CollectActions(a.else_actions, out);
+  }
+}
+
+std::vector<const checked::Expr*> TopLevelExpressions(const checked::Program& p) {
+  std::vector<const checked::Expr*> out;
+  for (const auto& r : p.rules) {
+    if (r.when) out.push_back(&*r.when);
+    CollectActions(r.actions, &out);
+  }
+  for (const auto& t : p.tiers)
+    if (t.when) out.push_back(&*t.when);
+  for (const auto& s : p.segments) out.push_back(&s.when);
+  for (const auto& slot : p.agg_slots)
+    if (slot.where) out.push_back(&*slot.where);
+  return out;
+}
+
+std::string ErrorText(llvm::Error e) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << e;
+  return os.str();
+}
+
+}  // namespace
+
+struct CompiledProgram::Impl {
+  std::unique_ptr<llvm::orc::LLJIT> jit;
+  std::unordered_map<const checked::Expr*, NativeFn> functions;
+  std::vector<SourceRange> sites;
+  LoadStats stats;
+  std::string ir;
+};
+
+CompiledProgram::CompiledProgram(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CompiledProgram::~CompiledProgram() = default;
+
+NativeFn CompiledProgram::Find(const checked::Expr* e) const {
+  auto it = impl_->functions.find(e);
+  return it == impl_->functions.end() ? nullptr : it->second;
+}
+const SourceRange& CompiledProgram::ErrorSite(int32_t site) const { return impl_->sites.at(site); }
+const LoadStats& CompiledProgram::stats() const { return impl_->stats; }
+const std::string& CompiledProgram::ir() const { return impl_->ir; }
+
+std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program& program, const Options& options,
+                                                          std::string* error) {
+  static std::once_flag init_once;
+  std::call_once(init_once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  ValueLayout layout;
+  if (!CheckValueLayout(&layout)) {
+    *error = "the JIT does not support this C++ standard library's string layout; run with `--engine interp`";
+    return nullptr;
+  }
+  auto impl = std::make_unique<Impl>();
+  auto start = std::chrono::steady_clock::now();
+
+  auto host = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!host) {
+    *error = "the JIT cannot target this machine: " + ErrorText(host.takeError());
+    return nullptr;
+  }
+  llvm::CodeGenOptLevel level = options.opt_level <= 0   ? llvm::CodeGenOptLevel::None
+                                : options.opt_level == 1 ? llvm::CodeGenOptLevel::Less
+                                : options.opt_level == 2 ? llvm::CodeGenOptLevel::Default
+                                                         : llvm::CodeGenOptLevel::Aggressive;
+  host->setCodeGenOptLevel(level);
+  auto machine = host->createTargetMachine();
+  if (!machine) {
+    *error = "the JIT cannot target this machine: " + ErrorText(machine.takeError());
+    return nullptr;
+  }
+
+  auto context = std::make_unique<llvm::LLVMContext>();
+  auto module = std::make_unique<llvm::Module>("perk", *context);
+  module->setDataLayout((*machine)->createDataLayout());
+  module->setTargetTriple((*machine)->getTargetTriple().str());
+
+  std::vector<const checked::Expr*> exprs = TopLevelExpressions(program);
+  std::vector<std::string> names;
+  Lowering lowering(program, *module, layout, &impl->sites);
+  for (size_t k = 0; k < exprs.size(); ++k) {
+    names.push_back("perk_e" + std::to_string(k));
+    lowering.Function(*exprs[k], names.back());
+  }
+  std::string broken;
+  llvm::raw_string_ostream broken_os(broken);
+  if (llvm::verifyModule(*module, &broken_os)) {
+    *error = "internal error: the JIT built invalid code: " + broken_os.str();
+    return nullptr;
+  }
+  impl->stats.functions = static_cast<int>(exprs.size());
+  impl->stats.lower_ms = Millis(start);
+
+  start = std::chrono::steady_clock::now();
+  if (options.opt_level > 0) {
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PassBuilder builder(machine->get());
+    builder.registerModuleAnalyses(mam);
+    builder.registerCGSCCAnalyses(cgam);
+    builder.registerFunctionAnalyses(fam);
+    builder.registerLoopAnalyses(lam);
+    builder.crossRegisterProxies(lam, fam, cgam, mam);
+    llvm::OptimizationLevel opt = options.opt_level == 1   ? llvm::OptimizationLevel::O1
+                                  : options.opt_level == 2 ? llvm::OptimizationLevel::O2
+                                                           : llvm::OptimizationLevel::O3;
+    llvm::ModulePassManager passes = builder.buildPerModuleDefaultPipeline(opt);
+    passes.run(*module, mam);
+  }
+  if (options.keep_ir) {
+    llvm::raw_string_ostream os(impl->ir);
+    module->print(os, nullptr);
+  }
+  impl->stats.optimize_ms = Millis(start);
+
+  start = std::chrono::steady_clock::now();
+  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*host)).create();
+  if (!jit) {
+    *error = "the JIT cannot start: " + ErrorText(jit.takeError());
+    return nullptr;
+  }
+  impl->jit = std::move(*jit);
+  llvm::orc::SymbolMap helpers;
+  for (const Helper& h : kHelpers)
+    helpers[impl->jit->mangleAndIntern(h.name)] = {llvm::orc::ExecutorAddr::fromPtr(h.address),
+                                                    llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  if (auto e = impl->jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(helpers)))) {
+    *error = "the JIT cannot start: " + ErrorText(std::move(e));
+    return nullptr;
+  }
+  if (auto e = impl->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(context)))) {
+    *error = "the JIT cannot compile the program: " + ErrorText(std::move(e));
+    return nullptr;
+  }
+  for (size_t k = 0; k < exprs.size(); ++k) {
+    auto address = impl->jit->lookup(names[k]);
+    if (!address) {
+      *error = "the JIT cannot compile the program: " + ErrorText(address.takeError());
+      return nullptr;
+    }
+    impl->functions[exprs[k]] = address->toPtr<NativeFn>();
+  }
+  impl->stats.codegen_ms = Millis(start);
+  return std::unique_ptr<CompiledProgram>(new CompiledProgram(std::move(impl)));
+}
+
+}  // namespace perk::jit

@@ -1,0 +1,107 @@
+// The JIT: lowers a checked program's expressions to LLVM IR, optimises them with LLVM's new
+// pass manager and compiles them to native code with ORC LLJIT. One native function per
+// top-level expression (a `when`, an action's value, a data value, a tier or segment
+// condition, an aggregate's `where`); the runtime calls them through the ABI below, which it
+// fills from its own state. Nothing here knows the runtime's types.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "compiler/checked.h"
+#include "stdlib/stdlib.h"
+
+namespace perk::jit {
+
+// A string slice: native code reads strings in place and never owns them.
+struct Str {
+  const char* data;
+  int64_t size;
+};
+
+// What native code reads, filled by the runtime before each call. Value arrays are read in
+// place (their int64 at offset 0, their std::string's pointer and length), so the layout of
+// perk::Value is checked once when the JIT starts.
+struct Context {
+  const Value* event_fields;  // the trigger record's fields; null without a trigger event
+  const Value* attrs;         // client attributes
+  const int64_t* wallets;
+  const Value* vars;
+  const uint8_t* segments;
+  int64_t event_time;
+  int64_t client_since;
+  int64_t tier;
+  int64_t previous_tier;
+  int64_t now;
+  int64_t today;
+  Str event_id;
+  Str event_client;
+  Str client_id;
+  // Callbacks into the runtime for what lives in its own structures.
+  const void* runtime;
+  PerkStatus (*aggregate)(const void* runtime, int32_t use, int64_t* out);
+  int32_t (*has_badge)(const void* runtime, const char* data, int64_t size);
+  // Strings made during a call (lower, upper) live here until the runtime has copied the result.
+  void* arena;
+  // Out: on failure, the index of the failing sub-expression (see CompiledProgram::ErrorSite).
+  int32_t error_site;
+};
+
+struct Result {
+  int64_t i;
+  const char* data;  // string results
+  int64_t size;
+};
+
+// Returns a PerkStatus; on PERK_OK the result is in *out.
+using NativeFn = int32_t (*)(Context* ctx, Result* out);
+
+// Owns the strings `lower` and `upper` make during one call.
+class StringArena {
+ public:
+  Str Keep(std::string s);
+  void Clear() { strings_.clear(); }
+
+ private:
+  std::vector<std::unique_ptr<std::string>> strings_;
+};
+
+struct Options {
+  int opt_level = 2;     // 0..3, LLVM's pipelines
+  bool keep_ir = false;  // keep the optimised module's text for ir()
+};
+
+struct LoadStats {
+  int functions = 0;
+  double lower_ms = 0;     // checked AST -> LLVM IR
+  double optimize_ms = 0;  // new pass manager
+  double codegen_ms = 0;   // ORC: machine code, linked in memory
+};
+
+class CompiledProgram {
+ public:
+  // Compiles every top-level expression of `program`, which must outlive the result and not
+  // change after (params are folded in as constants). Returns nullptr with *error set when
+  // LLVM cannot compile for this machine.
+  static std::unique_ptr<CompiledProgram> Compile(const checked::Program& program, const Options& options,
+                                                  std::string* error);
+  ~CompiledProgram();
+
+  // The native function for a top-level expression of the program, or nullptr.
+  NativeFn Find(const checked::Expr* e) const;
+  // Where a failing native call stopped: the source range of that sub-expression.
+  const SourceRange& ErrorSite(int32_t site) const;
+  const LoadStats& stats() const;
+  // The optimised module as LLVM IR text when Options::keep_ir (for `perk dump ir`).
+  const std::string& ir() const;
+
+  struct Impl;
+
+ private:
+  explicit CompiledProgram(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace perk::jit

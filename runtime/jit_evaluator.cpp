@@ -1,0 +1,92 @@
+// The JIT's native functions as an Evaluator: fills the ABI context of compiler/jit.h from the
+// engine's state, calls, and copies the result out.
+#include "compiler/jit.h"
+#include "runtime/engine.h"
+#include "runtime/interp.h"
+
+namespace perk::runtime {
+namespace {
+
+PerkStatus AggregateCallback(const void* runtime, int32_t use, int64_t* out) {
+  const auto* ctx = static_cast<const EvalContext*>(runtime);
+  Value v;
+  PerkStatus s = EvalAggregate(ctx->program->aggregates[use], *ctx, &v);
+  *out = v.i;
+  return s;
+}
+
+int32_t HasBadgeCallback(const void* runtime, const char* data, int64_t size) {
+  const auto* ctx = static_cast<const EvalContext*>(runtime);
+  return ctx->client->HasBadge(std::string_view(data, static_cast<size_t>(size))) ? 1 : 0;
+}
+
+jit::Str Slice(const std::string& s) { return jit::Str{s.data(), static_cast<int64_t>(s.size())}; }
+
+class JitEvaluator final : public Evaluator {
+ public:
+  explicit JitEvaluator(std::unique_ptr<jit::CompiledProgram> code) : code_(std::move(code)) {}
+
+  PerkStatus Evaluate(const checked::Expr& e, const EvalContext& ctx, Value* out, SourceRange* where) override {
+    jit::NativeFn fn = code_->Find(&e);
+    // Only expressions from outside the program (the REPL's) are not compiled.
+    if (!fn) return Eval(e, ctx, out, where);
+    jit::Context c;
+    const ClientState& client = *ctx.client;
+    if (ctx.event) {
+      c.event_fields = ctx.event->fields.data();
+      c.event_time = ctx.event->time;
+      c.event_id = Slice(ctx.event->id);
+      c.event_client = Slice(ctx.event->client);
+    } else {
+      c.event_fields = nullptr;
+      c.event_time = 0;
+      c.event_id = c.event_client = jit::Str{"", 0};
+    }
+    c.attrs = client.attrs.data();
+    c.wallets = client.wallets.data();
+    c.vars = client.vars.data();
+    c.segments = client.segments.data();
+    c.client_since = client.since;
+    c.tier = client.tier;
+    c.previous_tier = ctx.previous_tier;
+    c.now = ctx.now;
+    c.today = ctx.today;
+    c.client_id = Slice(client.id);
+    c.runtime = &ctx;
+    c.aggregate = &AggregateCallback;
+    c.has_badge = &HasBadgeCallback;
+    c.arena = &arena_;
+    c.error_site = -1;
+    jit::Result r;
+    auto status = static_cast<PerkStatus>(fn(&c, &r));
+    if (status != PERK_OK) {
+      *where = code_->ErrorSite(c.error_site);
+      arena_.Clear();
+      return status;
+    }
+    if (e.type == Type::String) {
+      out->i = 0;
+      out->s.assign(r.data, static_cast<size_t>(r.size));
+      arena_.Clear();
+    } else {
+      out->i = r.i;
+      out->s.clear();
+    }
+    return PERK_OK;
+  }
+
+ private:
+  std::unique_ptr<jit::CompiledProgram> code_;
+  jit::StringArena arena_;
+};
+
+}  // namespace
+
+std::unique_ptr<Evaluator> CreateEvaluator(EngineKind kind, const checked::Program& program, std::string* error) {
+  if (kind == EngineKind::Interp) return std::make_unique<InterpEvaluator>();
+  auto code = jit::CompiledProgram::Compile(program, jit::Options{}, error);
+  if (!code) return nullptr;
+  return std::make_unique<JitEvaluator>(std::move(code));
+}
+
+}  // namespace perk::runtime
