@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <string_view>
 #include <unordered_map>
 
@@ -124,13 +125,14 @@ double Millis(std::chrono::steady_clock::time_point since) {
 class Lowering {
  public:
   Lowering(const checked::Program& program, llvm::Module& module, const ValueLayout& layout,
-           std::vector<SourceRange>* sites)
+           std::vector<SourceRange>* sites, int32_t site_base)
       : program_(program),
         module_(module),
         c_(module.getContext()),
         b_(c_),
         layout_(layout),
         sites_(sites),
+        site_base_(site_base),
         i1_(llvm::Type::getInt1Ty(c_)),
         i8_(llvm::Type::getInt8Ty(c_)),
         i32_(llvm::Type::getInt32Ty(c_)),
@@ -187,7 +189,7 @@ class Lowering {
 
   // Leaves the function with `status` (an i32) when it is not PERK_OK, naming `where`.
   void FailIf(llvm::Value* status, const SourceRange& where) {
-    int site = static_cast<int>(sites_->size());
+    int32_t site = site_base_ + static_cast<int32_t>(sites_->size());
     sites_->push_back(where);
     auto* fail = llvm::BasicBlock::Create(c_, "fail", fn_);
     auto* ok = llvm::BasicBlock::Create(c_, "ok", fn_);
@@ -458,6 +460,7 @@ class Lowering {
   llvm::IRBuilder<> b_;
   const ValueLayout& layout_;
   std::vector<SourceRange>* sites_;
+  int32_t site_base_;
   llvm::Type* i1_;
   llvm::Type* i8_;
   llvm::Type* i32_;
@@ -504,7 +507,7 @@ std::string ErrorText(llvm::Error e) {
 struct CompiledProgram::Impl {
   std::unique_ptr<llvm::orc::LLJIT> jit;
   std::unordered_map<const checked::Expr*, NativeFn> functions;
-  std::vector<SourceRange> sites;
+  std::vector<std::vector<SourceRange>> sites;  // per module
   LoadStats stats;
   std::string ir;
 };
@@ -516,9 +519,45 @@ NativeFn CompiledProgram::Find(const checked::Expr* e) const {
   auto it = impl_->functions.find(e);
   return it == impl_->functions.end() ? nullptr : it->second;
 }
-const SourceRange& CompiledProgram::ErrorSite(int32_t site) const { return impl_->sites.at(site); }
 const LoadStats& CompiledProgram::stats() const { return impl_->stats; }
 const std::string& CompiledProgram::ir() const { return impl_->ir; }
+
+namespace {
+
+// LLVM's IR pipeline at `level` over one module, tuned for `machine`.
+void Optimize(llvm::Module& module, int level, llvm::TargetMachine* machine) {
+  if (level <= 0) return;
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder builder(machine);
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  llvm::OptimizationLevel opt = level == 1   ? llvm::OptimizationLevel::O1
+                                : level == 2 ? llvm::OptimizationLevel::O2
+                                             : llvm::OptimizationLevel::O3;
+  builder.buildPerModuleDefaultPipeline(opt).run(module, mam);
+}
+
+llvm::CodeGenOptLevel CodegenLevel(int level) {
+  return level <= 0 ? llvm::CodeGenOptLevel::None
+         : level == 1 ? llvm::CodeGenOptLevel::Less
+         : level == 2 ? llvm::CodeGenOptLevel::Default
+                      : llvm::CodeGenOptLevel::Aggressive;
+}
+
+// Error sites are numbered per module: the module's index in the high bits.
+constexpr int kSiteBits = 24;
+
+}  // namespace
+
+const SourceRange& CompiledProgram::ErrorSite(int32_t site) const {
+  return impl_->sites.at(site >> kSiteBits).at(site & ((1 << kSiteBits) - 1));
+}
 
 std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program& program, const Options& options,
                                                           std::string* error) {
@@ -540,69 +579,76 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
     *error = "the JIT cannot target this machine: " + ErrorText(host.takeError());
     return nullptr;
   }
-  llvm::CodeGenOptLevel level = options.opt_level <= 0   ? llvm::CodeGenOptLevel::None
-                                : options.opt_level == 1 ? llvm::CodeGenOptLevel::Less
-                                : options.opt_level == 2 ? llvm::CodeGenOptLevel::Default
-                                                         : llvm::CodeGenOptLevel::Aggressive;
-  host->setCodeGenOptLevel(level);
+  host->setCodeGenOptLevel(CodegenLevel(options.codegen_level));
   auto machine = host->createTargetMachine();
   if (!machine) {
     *error = "the JIT cannot target this machine: " + ErrorText(machine.takeError());
     return nullptr;
   }
 
-  auto context = std::make_unique<llvm::LLVMContext>();
-  auto module = std::make_unique<llvm::Module>("perk", *context);
-  module->setDataLayout((*machine)->createDataLayout());
-  module->setTargetTriple((*machine)->getTargetTriple().str());
-
+  // Large programs are split into modules that optimise and compile on parallel threads; each
+  // module has its own LLVMContext, as concurrent compilation requires.
   std::vector<const checked::Expr*> exprs = TopLevelExpressions(program);
+  const unsigned cores = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+  const size_t parts = std::max<size_t>(1, std::min<size_t>(cores, exprs.size() / 64));
   std::vector<std::string> names;
-  Lowering lowering(program, *module, layout, &impl->sites);
-  for (size_t k = 0; k < exprs.size(); ++k) {
-    names.push_back("perk_e" + std::to_string(k));
-    lowering.Function(*exprs[k], names.back());
-  }
-  std::string broken;
-  llvm::raw_string_ostream broken_os(broken);
-  if (llvm::verifyModule(*module, &broken_os)) {
-    *error = "internal error: the JIT built invalid code: " + broken_os.str();
-    return nullptr;
+  std::vector<llvm::orc::ThreadSafeModule> modules;
+  impl->sites.resize(parts);
+  for (size_t part = 0; part < parts; ++part) {
+    auto context = std::make_unique<llvm::LLVMContext>();
+    auto module = std::make_unique<llvm::Module>("perk" + std::to_string(part), *context);
+    module->setDataLayout((*machine)->createDataLayout());
+    module->setTargetTriple((*machine)->getTargetTriple().str());
+    Lowering lowering(program, *module, layout, &impl->sites[part], static_cast<int32_t>(part) << kSiteBits);
+    for (size_t k = part; k < exprs.size(); k += parts) {
+      names.push_back("perk_e" + std::to_string(k));
+      lowering.Function(*exprs[k], "perk_e" + std::to_string(k));
+    }
+    std::string broken;
+    llvm::raw_string_ostream broken_os(broken);
+    if (llvm::verifyModule(*module, &broken_os)) {
+      *error = "internal error: the JIT built invalid code: " + broken_os.str();
+      return nullptr;
+    }
+    modules.emplace_back(std::move(module), std::move(context));
   }
   impl->stats.functions = static_cast<int>(exprs.size());
+  impl->stats.modules = static_cast<int>(parts);
   impl->stats.lower_ms = Millis(start);
 
   start = std::chrono::steady_clock::now();
-  if (options.opt_level > 0) {
-    llvm::LoopAnalysisManager lam;
-    llvm::FunctionAnalysisManager fam;
-    llvm::CGSCCAnalysisManager cgam;
-    llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder builder(machine->get());
-    builder.registerModuleAnalyses(mam);
-    builder.registerCGSCCAnalyses(cgam);
-    builder.registerFunctionAnalyses(fam);
-    builder.registerLoopAnalyses(lam);
-    builder.crossRegisterProxies(lam, fam, cgam, mam);
-    llvm::OptimizationLevel opt = options.opt_level == 1   ? llvm::OptimizationLevel::O1
-                                  : options.opt_level == 2 ? llvm::OptimizationLevel::O2
-                                                           : llvm::OptimizationLevel::O3;
-    llvm::ModulePassManager passes = builder.buildPerModuleDefaultPipeline(opt);
-    passes.run(*module, mam);
-  }
-  if (options.keep_ir) {
-    llvm::raw_string_ostream os(impl->ir);
-    module->print(os, nullptr);
-  }
-  impl->stats.optimize_ms = Millis(start);
-
-  start = std::chrono::steady_clock::now();
-  auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*host)).create();
+  llvm::orc::LLJITBuilder builder;
+  builder.setJITTargetMachineBuilder(*host);
+  if (parts > 1) builder.setNumCompileThreads(static_cast<unsigned>(parts));
+  auto jit = builder.create();
   if (!jit) {
     *error = "the JIT cannot start: " + ErrorText(jit.takeError());
     return nullptr;
   }
   impl->jit = std::move(*jit);
+  // The IR pipeline runs inside materialisation, so each module is optimised on the thread
+  // that compiles it.
+  auto ir_lock = std::make_shared<std::mutex>();
+  std::vector<std::string> irs(parts);
+  impl->jit->getIRTransformLayer().setTransform(
+      [&, host = *host, ir_lock](llvm::orc::ThreadSafeModule tsm, const llvm::orc::MaterializationResponsibility&)
+          -> llvm::Expected<llvm::orc::ThreadSafeModule> {
+        // A copy per call: compile threads must not share a builder.
+        llvm::orc::JITTargetMachineBuilder local = host;
+        auto tuned = local.createTargetMachine();
+        if (!tuned) return tuned.takeError();
+        tsm.withModuleDo([&](llvm::Module& m) {
+          Optimize(m, options.opt_level, tuned->get());
+          if (options.keep_ir) {
+            std::string text;
+            llvm::raw_string_ostream os(text);
+            m.print(os, nullptr);
+            std::lock_guard<std::mutex> hold(*ir_lock);
+            irs[std::stoul(m.getName().substr(4).str())] = std::move(os.str());
+          }
+        });
+        return std::move(tsm);
+      });
   llvm::orc::SymbolMap helpers;
   for (const Helper& h : kHelpers)
     helpers[impl->jit->mangleAndIntern(h.name)] = {llvm::orc::ExecutorAddr::fromPtr(h.address),
@@ -611,19 +657,25 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
     *error = "the JIT cannot start: " + ErrorText(std::move(e));
     return nullptr;
   }
-  if (auto e = impl->jit->addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(context)))) {
-    *error = "the JIT cannot compile the program: " + ErrorText(std::move(e));
-    return nullptr;
-  }
-  for (size_t k = 0; k < exprs.size(); ++k) {
-    auto address = impl->jit->lookup(names[k]);
-    if (!address) {
-      *error = "the JIT cannot compile the program: " + ErrorText(address.takeError());
+  for (auto& module : modules) {
+    if (auto e = impl->jit->addIRModule(std::move(module))) {
+      *error = "the JIT cannot compile the program: " + ErrorText(std::move(e));
       return nullptr;
     }
-    impl->functions[exprs[k]] = address->toPtr<NativeFn>();
   }
-  impl->stats.codegen_ms = Millis(start);
+  // One lookup of every function, so the modules compile concurrently.
+  llvm::orc::SymbolLookupSet wanted;
+  for (const auto& name : names) wanted.add(impl->jit->mangleAndIntern(name));
+  auto found = impl->jit->getExecutionSession().lookup(
+      llvm::orc::makeJITDylibSearchOrder(&impl->jit->getMainJITDylib()), std::move(wanted));
+  if (!found) {
+    *error = "the JIT cannot compile the program: " + ErrorText(found.takeError());
+    return nullptr;
+  }
+  for (size_t k = 0; k < exprs.size(); ++k)
+    impl->functions[exprs[k]] = (*found)[impl->jit->mangleAndIntern("perk_e" + std::to_string(k))].getAddress().toPtr<NativeFn>();
+  for (auto& text : irs) impl->ir += text;
+  impl->stats.compile_ms = Millis(start);
   return std::unique_ptr<CompiledProgram>(new CompiledProgram(std::move(impl)));
 }
 
