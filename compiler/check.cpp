@@ -1549,7 +1549,38 @@ std::unique_ptr<checked::Program> CompileProgram(std::string_view source, Diagno
   if (threaded) pthread_join(thread, nullptr);
   else RunCompile(&job);
   if (diags.HasErrors()) return nullptr;
+  if (job.result) {
+    std::vector<const checked::Expr*> top = checked::TopLevelExpressions(*job.result);
+    for (size_t k = 0; k < top.size(); ++k) const_cast<checked::Expr*>(top[k])->top_index = static_cast<int>(k);
+  }
   return std::move(job.result);
+}
+
+namespace {
+
+void CollectActions(const std::vector<checked::Action>& actions, std::vector<const checked::Expr*>* out) {
+  for (const auto& a : actions) {
+    if (a.value) out->push_back(&*a.value);
+    for (const auto& d : a.data) out->push_back(&d.value);
+    CollectActions(a.then_actions, out);
+    CollectActions(a.else_actions, out);
+  }
+}
+
+}  // namespace
+
+std::vector<const checked::Expr*> checked::TopLevelExpressions(const checked::Program& p) {
+  std::vector<const Expr*> out;
+  for (const auto& r : p.rules) {
+    if (r.when) out.push_back(&*r.when);
+    CollectActions(r.actions, &out);
+  }
+  for (const auto& t : p.tiers)
+    if (t.when) out.push_back(&*t.when);
+  for (const auto& s : p.segments) out.push_back(&s.when);
+  for (const auto& slot : p.agg_slots)
+    if (slot.where) out.push_back(&*slot.where);
+  return out;
 }
 
 std::optional<checked::Expr> CheckExpression(const checked::Program& program, const ast::Expr& expr, int event,

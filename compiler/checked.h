@@ -53,6 +53,9 @@ struct Expr {
   SourceRange range;  // for :explain and runtime error messages
   std::string text;   // the source text of this sub-expression, for :explain
   std::vector<Expr> args;
+  // Position among TopLevelExpressions(program), -1 for sub-expressions: lets an evaluator
+  // find its compiled code for an expression without a lookup.
+  int top_index = -1;
 };
 
 // A window over calendar buckets (spec §3): the last `count` units ending with the current one.
@@ -189,5 +192,10 @@ struct Program {
   int FindEvent(std::string_view name) const;
   int FindParam(std::string_view name) const;
 };
+
+// Every expression the engine evaluates on its own, in a fixed order: each rule's `when` and
+// action values and data (nested `if`s included), then tier conditions, segment conditions and
+// aggregate `where` filters.
+std::vector<const Expr*> TopLevelExpressions(const Program& program);
 
 }  // namespace perk::checked

@@ -471,30 +471,6 @@ class Lowering {
   llvm::BasicBlock* entry_ = nullptr;
 };
 
-// Every expression the engine evaluates through an Evaluator, in a fixed order.
-void CollectActions(const std::vector<checked::Action>& actions, std::vector<const checked::Expr*>* out) {
-  for (const auto& a : actions) {
-    if (a.value) out->push_back(&*a.value);
-    for (const auto& d : a.data) out->push_back(&d.value);
-    CollectActions(a.then_actions, out);
-    CollectActions(a.else_actions, out);
-  }
-}
-
-std::vector<const checked::Expr*> TopLevelExpressions(const checked::Program& p) {
-  std::vector<const checked::Expr*> out;
-  for (const auto& r : p.rules) {
-    if (r.when) out.push_back(&*r.when);
-    CollectActions(r.actions, &out);
-  }
-  for (const auto& t : p.tiers)
-    if (t.when) out.push_back(&*t.when);
-  for (const auto& s : p.segments) out.push_back(&s.when);
-  for (const auto& slot : p.agg_slots)
-    if (slot.where) out.push_back(&*slot.where);
-  return out;
-}
-
 std::string ErrorText(llvm::Error e) {
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -506,7 +482,8 @@ std::string ErrorText(llvm::Error e) {
 
 struct CompiledProgram::Impl {
   std::unique_ptr<llvm::orc::LLJIT> jit;
-  std::unordered_map<const checked::Expr*, NativeFn> functions;
+  std::vector<const checked::Expr*> exprs;  // by top_index
+  std::vector<NativeFn> functions;          // by top_index
   std::vector<std::vector<SourceRange>> sites;  // per module
   LoadStats stats;
   std::string ir;
@@ -516,8 +493,10 @@ CompiledProgram::CompiledProgram(std::unique_ptr<Impl> impl) : impl_(std::move(i
 CompiledProgram::~CompiledProgram() = default;
 
 NativeFn CompiledProgram::Find(const checked::Expr* e) const {
-  auto it = impl_->functions.find(e);
-  return it == impl_->functions.end() ? nullptr : it->second;
+  // The pointer check keeps expressions from elsewhere (a REPL line, a copy of the program)
+  // from running code compiled for another expression.
+  size_t k = static_cast<size_t>(e->top_index);
+  return e->top_index >= 0 && k < impl_->exprs.size() && impl_->exprs[k] == e ? impl_->functions[k] : nullptr;
 }
 const LoadStats& CompiledProgram::stats() const { return impl_->stats; }
 const std::string& CompiledProgram::ir() const { return impl_->ir; }
@@ -588,7 +567,7 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
 
   // Large programs are split into modules that optimise and compile on parallel threads; each
   // module has its own LLVMContext, as concurrent compilation requires.
-  std::vector<const checked::Expr*> exprs = TopLevelExpressions(program);
+  std::vector<const checked::Expr*> exprs = checked::TopLevelExpressions(program);
   const unsigned cores = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
   const size_t parts = std::max<size_t>(1, std::min<size_t>(cores, exprs.size() / 64));
   std::vector<std::string> names;
@@ -672,8 +651,10 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
     *error = "the JIT cannot compile the program: " + ErrorText(found.takeError());
     return nullptr;
   }
+  impl->exprs = exprs;
+  impl->functions.resize(exprs.size());
   for (size_t k = 0; k < exprs.size(); ++k)
-    impl->functions[exprs[k]] = (*found)[impl->jit->mangleAndIntern("perk_e" + std::to_string(k))].getAddress().toPtr<NativeFn>();
+    impl->functions[k] = (*found)[impl->jit->mangleAndIntern("perk_e" + std::to_string(k))].getAddress().toPtr<NativeFn>();
   for (auto& text : irs) impl->ir += text;
   impl->stats.compile_ms = Millis(start);
   return std::unique_ptr<CompiledProgram>(new CompiledProgram(std::move(impl)));

@@ -44,21 +44,21 @@ const char* StatusWords(PerkStatus s) { return s == PERK_DIV_BY_ZERO ? "division
 
 }  // namespace
 
-struct Engine::Impl {
-  Impl(const checked::Program& p, Evaluator* e) : program(p), decoder(MakeSchema(p)), evaluator(e ? e : &interp) {
-    budgets.resize(p.rules.size());
+InputSchema InputSchemaOf(const checked::Program& p) {
+  InputSchema s;
+  for (const auto& ev : p.events) {
+    EventSpec es;
+    es.name = ev.name;
+    for (const auto& f : ev.fields) es.fields.push_back({f.name, f.type, f.has_default, f.default_value});
+    s.events.push_back(std::move(es));
   }
+  for (const auto& f : p.client_fields) s.client_fields.push_back({f.name, f.type, f.has_default, f.default_value});
+  return s;
+}
 
-  static InputSchema MakeSchema(const checked::Program& p) {
-    InputSchema s;
-    for (const auto& ev : p.events) {
-      EventSpec es;
-      es.name = ev.name;
-      for (const auto& f : ev.fields) es.fields.push_back({f.name, f.type, f.has_default, f.default_value});
-      s.events.push_back(std::move(es));
-    }
-    for (const auto& f : p.client_fields) s.client_fields.push_back({f.name, f.type, f.has_default, f.default_value});
-    return s;
+struct Engine::Impl {
+  Impl(const checked::Program& p, Evaluator* e) : program(p), decoder(InputSchemaOf(p)), evaluator(e ? e : &interp) {
+    budgets.resize(p.rules.size());
   }
 
   const checked::Program& program;
@@ -471,6 +471,21 @@ struct Engine::Impl {
       Reject(line_number, error);
       return;
     }
+    Dispatch(rec, line_number);
+  }
+
+  void ProcessDecoded(const runtime::Record& rec, uint64_t line_number) {
+    current_line = line_number;
+    ++stats.records;
+    if (!rec.id.empty() && seen_ids.find(std::string_view(rec.id)) != seen_ids.end()) {
+      ++stats.duplicates;
+      return;
+    }
+    Dispatch(rec, line_number);
+  }
+
+  // A decoded record that is not a duplicate: clock, then the record's kind.
+  void Dispatch(const runtime::Record& rec, uint64_t line_number) {
     if (has_clock && rec.time < clock) {
       Reject(line_number, fmt::format("out of order: time {} is earlier than the engine clock {}; records must come in time order",
                                       stdlib::FormatTime(rec.time), stdlib::FormatTime(clock)));
@@ -498,6 +513,7 @@ Engine::Engine(const checked::Program& program, Evaluator* evaluator)
 Engine::~Engine() = default;
 
 void Engine::ProcessLine(std::string_view line, uint64_t line_number) { impl_->ProcessLine(line, line_number); }
+void Engine::ProcessDecoded(const Record& record, uint64_t line_number) { impl_->ProcessDecoded(record, line_number); }
 
 void Engine::AdvanceTo(int64_t time) {
   if (!impl_->has_clock || time <= impl_->clock) return;

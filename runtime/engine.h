@@ -24,6 +24,11 @@ struct RunStats {
 };
 
 class Evaluator;
+struct Record;
+struct InputSchema;
+
+// What the decoder expects of records for a program: its events and client fields.
+InputSchema InputSchemaOf(const checked::Program& program);
 
 // The evaluator behind an engine kind: the reference interpreter, or the program compiled to
 // native code. Returns nullptr with *error set when the JIT cannot compile the program. The
@@ -43,6 +48,11 @@ class Engine {
   // Feeds one input line (without its newline) with its 1-based line number. Complete ledger
   // lines and reject lines are appended to ledger() and rejects(); drain them as you like.
   void ProcessLine(std::string_view line, uint64_t line_number);
+
+  // Feeds one record decoded beforehand (by a RecordDecoder over InputSchemaOf(program)):
+  // the path of ProcessLine after decoding. For benchmarks of the evaluation core and for
+  // embedders that decode themselves.
+  void ProcessDecoded(const Record& record, uint64_t line_number);
 
   // Advances the clock to `time`, running every day tick it passes (`perk run --until`).
   void AdvanceTo(int64_t time);
