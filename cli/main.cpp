@@ -7,6 +7,7 @@
 
 #include "cli/common.h"
 #include "compiler/compiler.h"
+#include "compiler/jit.h"
 #include "runtime/engine.h"
 #include "runtime/records.h"
 #include "stdlib/stdlib.h"
@@ -35,6 +36,21 @@ int Dump(const std::string& what, const std::string& path) {
   auto ast = perk::ast::ParseProgram(source, diags);
   if (what == "ast") {
     if (ast) fmt::print("{}", perk::ast::Dump(*ast));
+  }
+  if (what == "ir") {
+    int code = 0;
+    auto program = Load(path, false, &code);
+    if (!program) return code;
+    perk::jit::Options options;
+    options.keep_ir = true;
+    std::string error;
+    auto compiled = perk::jit::CompiledProgram::Compile(*program, options, &error);
+    if (!compiled) {
+      fmt::print(stderr, "perk: {}\n", error);
+      return 2;
+    }
+    fmt::print("{}", compiled->ir());
+    return 0;
   }
   if (diags.HasErrors()) {
     fmt::print(stderr, "{}", diags.Render(false));
@@ -66,8 +82,8 @@ int main(int argc, char** argv) {
   run->add_flag("--explain", run_opts.explain, "explain each rule's decision (not yet available)");
 
   std::string dump_what, dump_path;
-  auto* dump = app.add_subcommand("dump", "print a phase's output: ast");
-  dump->add_option("WHAT", dump_what, "ast")->required()->check(CLI::IsMember({"ast"}));
+  auto* dump = app.add_subcommand("dump", "print a phase's output: ast, or ir (the JIT's optimised LLVM IR)");
+  dump->add_option("WHAT", dump_what, "ast or ir")->required()->check(CLI::IsMember({"ast", "ir"}));
   dump->add_option("PROGRAM", dump_path, "the .perk program")->required();
 
   try {

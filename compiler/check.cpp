@@ -41,7 +41,6 @@ struct Scope {
 };
 
 bool IsConstantPlace(Place p) { return p == Place::ParamInit || p == Place::Constant; }
-bool ReadsClientState(Place p) { return !IsConstantPlace(p) && p != Place::AggFilter; }
 
 bool IsNumeric(Type t) { return t == Type::Int || t == Type::Decimal || t == Type::Money; }
 // Types whose values order as int64 (everything but strings).
