@@ -6,7 +6,7 @@ import sys
 from collections import defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "examples"))
-from perkmodel import Example, Checker, Window, Tiers, entry, money, day_start  # noqa: E402
+from perkmodel import Example, Checker, Window, Tiers, anniversary, entry, money, day_start  # noqa: E402
 
 TIERS = ["Insider", "Circle", "InnerCircle"]
 HOLD = dt.timedelta(days=90)
@@ -18,12 +18,6 @@ tiers = defaultdict(lambda: Tiers([None, HOLD, HOLD]))
 spend, big = defaultdict(Window), defaultdict(Window)
 fired = defaultdict(list)
 want = []
-
-
-def anniversary(birth, today):
-    b = dt.date.fromisoformat(birth)
-    month, day = (2, 28) if (b.month, b.day) == (2, 29) and not (today.year % 4 == 0 and (today.year % 100 or today.year % 400 == 0)) else (b.month, b.day)
-    return (today.month, today.day) == (month, day) and today.year > b.year
 
 
 def reevaluate(c, now, e):
