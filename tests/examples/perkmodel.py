@@ -128,6 +128,15 @@ class Window:
         return sum(self._in(today, days), Decimal(0))
 
 
+def anniversary(birth, today):
+    """Spec §2: today's month and day equal the date's (29 February counts as 28 February in
+    other years) and today's year is later."""
+    b = dt.date.fromisoformat(birth) if isinstance(birth, str) else birth
+    leap = today.year % 4 == 0 and (today.year % 100 != 0 or today.year % 400 == 0)
+    month, day = (2, 28) if (b.month, b.day) == (2, 29) and not leap else (b.month, b.day)
+    return (today.month, today.day) == (month, day) and today.year > b.year
+
+
 def entry(trigger, client, time, rule, action, **kw):
     e = {"trigger": trigger, "client": client, "time": time, "rule": rule, "action": action}
     e.update(kw)
