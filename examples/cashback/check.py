@@ -15,7 +15,7 @@ CAP, MIN_PAYOUT, PROMO_BUDGET = Decimal("25"), Decimal("10"), Decimal("30")
 PROMO = (dt.date(2026, 3, 1), dt.date(2026, 3, 31))
 
 ex = Example(os.path.dirname(os.path.abspath(__file__)))
-chk = Checker(ex)
+chk = Checker(ex, rejected=[51, 121])
 wallet = defaultdict(Decimal)
 start = defaultdict(lambda: dt.date(1970, 1, 1))
 paid = defaultdict(Decimal)

@@ -12,7 +12,7 @@ TIERS = ["Insider", "Circle", "InnerCircle"]
 HOLD = dt.timedelta(days=90)
 PREVIEW = dt.date(2026, 5, 28)
 ex = Example(os.path.dirname(os.path.abspath(__file__)))
-chk = Checker(ex)
+chk = Checker(ex, rejected=[31])
 attrs = defaultdict(lambda: {"name": "client", "birthdate": "1970-01-01", "boutique": "Paris"})
 tiers = defaultdict(lambda: Tiers([None, HOLD, HOLD]))
 spend, big = defaultdict(Window), defaultdict(Window)

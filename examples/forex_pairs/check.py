@@ -12,7 +12,7 @@ from perkmodel import Example, Checker, Window, entry, money, cents, fmt_money, 
 EXOTIC = {"USDTRY", "USDZAR", "USDMXN", "EURTRY", "USDPLN", "USDHUF"}
 MAJORS = ("EURUSD", "GBPUSD", "USDJPY", "USDCHF")
 ex = Example(os.path.dirname(os.path.abspath(__file__)))
-chk = Checker(ex)
+chk = Checker(ex, rejected=[201])
 points, cash = defaultdict(int), defaultdict(Decimal)
 names = defaultdict(lambda: "trader")
 majors, gold, silver = defaultdict(Window), defaultdict(Window), defaultdict(Window)

@@ -11,7 +11,7 @@ from perkmodel import Example, Checker, Window, entry, money, fmt_money, fmt_tim
 
 SEGMENTS = ["loyal", "potential", "at_risk", "lost"]
 ex = Example(os.path.dirname(os.path.abspath(__file__)))
-chk = Checker(ex)
+chk = Checker(ex, rejected=[201])
 attrs = defaultdict(lambda: {"name": "trader", "opened": "1970-01-01"})
 trades, deposits, logins = defaultdict(Window), defaultdict(Window), defaultdict(Window)
 member = defaultdict(lambda: dict.fromkeys(SEGMENTS, False))

@@ -13,7 +13,7 @@ TIERS = ["Standard", "Silver", "Gold", "VIP"]
 LINE = [0, 20, 100, 400]
 RATE = [Decimal(0), Decimal(1), Decimal("2.5"), Decimal(4)]
 ex = Example(os.path.dirname(os.path.abspath(__file__)))
-chk = Checker(ex)
+chk = Checker(ex, rejected=[301])
 rebate = defaultdict(Decimal)
 names = defaultdict(lambda: "trader")
 tiers = defaultdict(lambda: Tiers([None, None, dt.timedelta(days=30), dt.timedelta(days=60)]))

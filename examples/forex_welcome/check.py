@@ -11,7 +11,7 @@ from perkmodel import Example, Checker, Window, Tiers, entry, money, cents, fmt_
 
 TIERS = ["Bronze", "Silver", "Gold", "Platinum"]
 ex = Example(os.path.dirname(os.path.abspath(__file__)))
-chk = Checker(ex)
+chk = Checker(ex, rejected=[23])
 bonus, points = defaultdict(Decimal), defaultdict(int)
 attrs = defaultdict(lambda: {"country": "CY", "name": "trader"})
 tiers = defaultdict(lambda: Tiers([None, None, dt.timedelta(days=14), dt.timedelta(days=30)]))

@@ -12,7 +12,7 @@ from perkmodel import (Example, Checker, Window, Tiers, anniversary, entry, mone
 
 TIERS = ["Blue", "Silver", "Gold"]
 ex = Example(os.path.dirname(os.path.abspath(__file__)))
-chk = Checker(ex)
+chk = Checker(ex, rejected=[151])
 points, vouchers, cashback = defaultdict(int), defaultdict(Decimal), defaultdict(Decimal)
 attrs = defaultdict(lambda: {"name": "shopper", "birthdate": "1970-01-01"})
 tiers = defaultdict(lambda: Tiers([None, None, dt.timedelta(days=30)]))

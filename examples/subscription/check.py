@@ -12,7 +12,7 @@ from perkmodel import Example, Checker, entry, money, floor_int, fmt_money, fmt_
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 PREVIEW = dt.date(2026, 4, 20)
 ex = Example(os.path.dirname(os.path.abspath(__file__)))
-chk = Checker(ex)
+chk = Checker(ex, rejected=[41, 92])
 points, credit = defaultdict(int), defaultdict(Decimal)
 until = defaultdict(lambda: EPOCH)
 renew = defaultdict(bool)

@@ -146,10 +146,14 @@ def entry(trigger, client, time, rule, action, **kw):
 class Checker:
     """Collects mismatches between a model's entries and the ledger; exits 1 on any."""
 
-    def __init__(self, example):
+    def __init__(self, example, rejected):
+        """`rejected`: the input lines the example plants as bad. Example drops the lines that
+        case.json lists as rejected; this keeps that list from following an engine change."""
         self.ex = example
         self.errors = []
         self.checked = 0
+        self.expect(sorted(example.spec.get("rejected_lines", [])) == sorted(rejected),
+                    f"case.json rejects lines {example.spec.get('rejected_lines', [])}, the example plants {rejected}")
 
     def same_entries(self, what, want, got):
         """Compares two entry lists in order and reports the first differences."""
