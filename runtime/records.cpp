@@ -549,6 +549,13 @@ DecodeOutcome RecordDecoder::Impl::Decode(std::string_view line,
     return Reject(error, "not a JSON object: invalid JSON (" + JsonProblem(e) + ")");
   }
   if (doc_kind != od::json_type::object) {
+    // type() looks at the first character only: `nope` would pass for null and `tru` for a
+    // bool. Read such a scalar in full before naming it.
+    bool scalar = false;
+    if ((doc_kind == od::json_type::boolean && doc.get_bool().get(scalar)) ||
+        (doc_kind == od::json_type::null && (doc.is_null().get(scalar) || !scalar))) {
+      return Reject(error, "not a JSON object: invalid JSON (the line is not JSON text)");
+    }
     const char* what = doc_kind == od::json_type::array    ? "an array"
                        : doc_kind == od::json_type::string ? "a string"
                        : doc_kind == od::json_type::number ? "a number"
