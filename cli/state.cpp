@@ -92,6 +92,13 @@ int RunDurable(const RunOptions& o, const checked::Program& program, runtime::Li
                info.ledger_unconfirmed, info.rejects_unconfirmed);
     return 2;
   }
+  if (std::getenv("PERK_STATE_TIMING"))
+    fmt::print(stderr,
+               "perk: state: {} commits; engine thread packing batches {:.0f} ms; writer thread: outputs written "
+               "and synced {:.0f} ms, transactions {:.0f} ms; {} client rows written ({} bytes); state {} bytes for {} "
+               "clients\n",
+               info.commits, info.collect_millis, info.output_millis, info.sql_millis, info.client_rows,
+               info.client_bytes, info.file_bytes, info.clients);
   const runtime::RunStats& s = store->engine().stats();
   fmt::print(stderr, "perk: {} records, {} effects, {} rejects, {} duplicates\n", s.records - before.records,
              s.effects - before.effects, s.rejects - before.rejects, s.duplicates - before.duplicates);
@@ -172,11 +179,11 @@ int State(const StateOptions& o) {
       "{{\"program\":{},\"identity\":\"{}\",\"clients\":{},\"records\":{},\"accepted\":{},\"effects\":{},"
       "\"rejects\":{},\"duplicates\":{},\"seq\":{},\"clock\":{},\"dedup_ids\":{},\"ledger_bytes\":{},"
       "\"rejects_bytes\":{},\"commits\":{},\"input\":{{\"line\":{},\"offset\":{}}},\"state_bytes\":{},"
-      "\"state_bytes_per_client\":{},\"wallet_totals\":{{{}}},\"tiers\":{{{}}}}}\n",
+      "\"state_live_bytes\":{},\"state_bytes_per_client\":{},\"wallet_totals\":{{{}}},\"tiers\":{{{}}}}}\n",
       stdlib::JsonQuote(info.program), info.identity, info.clients, s.records, s.accepted, s.effects, s.rejects,
       s.duplicates, es.seq, es.has_clock ? "\"" + stdlib::FormatTime(es.clock) + "\"" : std::string("null"),
       info.remembered_ids, info.ledger_bytes, info.rejects_bytes, info.commits, info.input.line, info.input.offset,
-      info.file_bytes, info.clients ? info.file_bytes / info.clients : 0, totals, tiers);
+      info.file_bytes, info.live_bytes, info.clients ? info.live_bytes / info.clients : 0, totals, tiers);
   return 0;
 }
 

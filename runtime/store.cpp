@@ -36,6 +36,11 @@ constexpr int32_t kApplicationId = 0x5045524B;
 constexpr int32_t kFormatVersion = 1;
 // How much of each output's end the state keeps to recognise the file.
 constexpr size_t kTailBytes = 256;
+// Client log rows are cut at this size (SQLite's blobs are limited to 1 GB).
+constexpr size_t kLogRowBytes = 32u << 20;
+// A full snapshot of the clients replaces the log once the log since the last one has grown
+// past twice its size (and past this floor, so that small states are not rewritten often).
+constexpr uint64_t kSnapshotFloorBytes = 4u << 20;
 
 uint64_t Fnv(std::string_view s) {
   uint64_t h = 1469598103934665603ull;
@@ -144,7 +149,11 @@ struct Store::Impl {
   std::chrono::steady_clock::time_point batch_start = std::chrono::steady_clock::now();
   std::string error;
 
-  sqlite3_stmt* put_client = nullptr;
+  sqlite3_stmt* put_log = nullptr;
+  sqlite3_stmt* del_log = nullptr;
+  uint64_t log_seq = 0;        // the last client_log row
+  uint64_t log_bytes = 0;      // client bytes logged since the last full snapshot
+  uint64_t snapshot_bytes = 0;  // the last full snapshot's size
   sqlite3_stmt* put_meta = nullptr;
   sqlite3_stmt* put_seen = nullptr;
   sqlite3_stmt* del_seen = nullptr;
@@ -153,7 +162,7 @@ struct Store::Impl {
 
   ~Impl() {
     StopWriter();
-    for (sqlite3_stmt* s : {put_client, put_meta, put_seen, del_seen}) sqlite3_finalize(s);
+    for (sqlite3_stmt* s : {put_log, del_log, put_meta, put_seen, del_seen}) sqlite3_finalize(s);
     if (db) sqlite3_close(db);
     // Closed after SQLite: closing any descriptor of the file drops the process's POSIX locks.
     if (lock_fd >= 0) ::close(lock_fd);
@@ -330,7 +339,8 @@ struct Store::Impl {
   }
 
   bool PrepareWrites() {
-    return Prepare("INSERT OR REPLACE INTO clients(n, data) VALUES (?, ?)", &put_client) &&
+    return Prepare("INSERT INTO client_log(seq, full, data) VALUES (?, ?, ?)", &put_log) &&
+           Prepare("DELETE FROM client_log WHERE seq < ?", &del_log) &&
            Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &put_meta) &&
            Prepare("INSERT INTO seen(last, data) VALUES (?, ?)", &put_seen) &&
            Prepare("DELETE FROM seen WHERE last <= ?", &del_seen);
@@ -339,7 +349,11 @@ struct Store::Impl {
   bool Create() {
     if (!Exec("BEGIN IMMEDIATE")) return false;
     bool ok = Exec("CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL)") &&
-              Exec("CREATE TABLE clients(n INTEGER PRIMARY KEY, data BLOB NOT NULL)") &&
+              // Clients as a log: each row holds (client index, encoded client) pairs that replace
+              // or append clients, in row order; a `full` row starts a complete snapshot, and the
+              // rows before it are deleted. A batch writes its changed clients sequentially
+              // instead of rewriting the B-tree pages they would be scattered over.
+              Exec("CREATE TABLE client_log(seq INTEGER PRIMARY KEY, full INTEGER NOT NULL, data BLOB NOT NULL)") &&
               // Dedup ids remembered in one commit; `last` numbers the newest of them.
               Exec("CREATE TABLE seen(last INTEGER PRIMARY KEY, data BLOB NOT NULL)") &&
               Exec(fmt::format("PRAGMA application_id = {}", kApplicationId).c_str()) &&
@@ -387,23 +401,42 @@ struct Store::Impl {
       return corrupt("output tails longer than the outputs");
 
     sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT n, data FROM clients ORDER BY n", -1, &s, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT seq, full, data FROM client_log ORDER BY seq", -1, &s, nullptr) != SQLITE_OK) {
       error = SqlError("reading clients failed");
       return false;
     }
     int rc;
+    bool first = true;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      int64_t n = sqlite3_column_int64(s, 0);
-      const char* data = static_cast<const char*>(sqlite3_column_blob(s, 1));
-      ClientState c;
-      if (n != static_cast<int64_t>(clients->size()) ||
-          !DecodeClient(std::string_view(data ? data : "", sqlite3_column_bytes(s, 1)), &c) ||
-          c.wallets.size() != schema.wallets.size() || c.vars.size() != schema.vars.size() ||
-          c.attrs.size() != schema.attrs.size()) {
+      log_seq = static_cast<uint64_t>(sqlite3_column_int64(s, 0));
+      bool full = sqlite3_column_int64(s, 1) != 0;
+      const char* data = static_cast<const char*>(sqlite3_column_blob(s, 2));
+      size_t size = static_cast<size_t>(sqlite3_column_bytes(s, 2));
+      // Rows are only deleted before a snapshot, so the log starts with one or with row 1.
+      if (first && !full && log_seq != 1) {
         sqlite3_finalize(s);
-        return corrupt(fmt::format("client row {} does not decode", n));
+        return corrupt("the client log does not start with a snapshot");
       }
-      clients->push_back(std::move(c));
+      first = false;
+      if (full) {
+        clients->clear();
+        snapshot_bytes = log_bytes = 0;
+      }
+      (full ? snapshot_bytes : log_bytes) += size;
+      ByteReader r(std::string_view(data ? data : "", size));
+      std::string blob;
+      while (!r.done()) {
+        uint64_t n;
+        ClientState c;
+        if (!r.U(&n) || !r.Bytes(&blob) || n > clients->size() || !DecodeClient(blob, &c) ||
+            c.wallets.size() != schema.wallets.size() || c.vars.size() != schema.vars.size() ||
+            c.attrs.size() != schema.attrs.size()) {
+          sqlite3_finalize(s);
+          return corrupt(fmt::format("client log row {} does not decode", log_seq));
+        }
+        if (n == clients->size()) clients->push_back(std::move(c));
+        else (*clients)[n] = std::move(c);
+      }
     }
     sqlite3_finalize(s);
     if (rc != SQLITE_DONE) {
@@ -527,8 +560,9 @@ struct Store::Impl {
 
   struct Batch {
     std::string ledger, rejects;
-    std::string clients;                                  // encoded clients, back to back
-    std::vector<std::pair<uint32_t, size_t>> client_ends;  // (client index, end offset in `clients`)
+    std::vector<std::string> client_rows;  // client_log rows: (index, encoded client) pairs
+    bool full = false;                     // the rows are a full snapshot
+    uint64_t client_count = 0;
     std::string seen;  // dedup ids remembered in this batch, or empty
     uint64_t remembered = 0;
     uint64_t expired = 0;
@@ -542,6 +576,10 @@ struct Store::Impl {
   bool writing = false;         // guarded by mu
   bool failed = false;          // guarded by mu; `error` is set before it
   bool stopping = false;        // guarded by mu
+  // Where the time goes, for `perk run` to report (PERK_STATE_TIMING): the engine thread's
+  // packing of batches, and the writer thread's output writes with syncs and transactions.
+  std::chrono::nanoseconds collect_time{0}, output_time{0}, sql_time{0};
+  uint64_t client_rows = 0, client_bytes = 0;
 
   void StartWriter() {
     writer = std::thread([this] { WriterLoop(); });
@@ -581,17 +619,28 @@ struct Store::Impl {
   }
 
   // On the engine thread: takes what changed since the last batch out of the engine.
-  Batch Collect() {
+  Batch Collect(bool final) {
+    auto started = std::chrono::steady_clock::now();
     Batch b;
     std::swap(b.ledger, engine->ledger());
     std::swap(b.rejects, engine->rejects());
     EngineState es = engine->SaveState();
     engine->TakeDirtyClients(&dirty);
     const auto& clients = engine->clients();
-    for (uint32_t k : dirty) {
-      EncodeClient(clients[k], &b.clients);
-      b.client_ends.emplace_back(k, b.clients.size());
+    // At the end of a run, a log larger than a snapshot is folded into one, so a state at rest
+    // holds each client about once.
+    b.full = log_bytes > std::max<uint64_t>(2 * snapshot_bytes, kSnapshotFloorBytes) ||
+             (final && log_bytes > snapshot_bytes);
+    if (b.full) {
+      dirty.resize(clients.size());
+      for (size_t k = 0; k < clients.size(); ++k) dirty[k] = static_cast<uint32_t>(k);
     }
+    EncodeClientRows(clients, dirty, &b.client_rows);
+    uint64_t bytes = 0;
+    for (const auto& row : b.client_rows) bytes += row.size();
+    if (b.full) snapshot_bytes = bytes, log_bytes = 0;
+    else log_bytes += bytes;
+    b.client_count = dirty.size();
     if (es.remembered > committed_remembered) {
       std::vector<std::pair<int64_t, std::string_view>> ids;
       engine->ForRememberedSince(committed_remembered, [&](int64_t t, std::string_view id) { ids.emplace_back(t, id); });
@@ -602,23 +651,23 @@ struct Store::Impl {
     b.expired = es.remembered - engine->remembered_count();
     EncodeEngineState(es, &b.engine_state);
     EncodePosition(position, &b.position);
+    collect_time += std::chrono::steady_clock::now() - started;
+    client_rows += b.client_count;
+    for (const auto& row : b.client_rows) client_bytes += row.size();
     return b;
   }
 
   // On the writer thread: outputs first, so a commit never counts bytes that are not in their
   // files; then one transaction.
   bool WriteBatch(const Batch& b) {
+    auto started = std::chrono::steady_clock::now();
     if (!CheckAndWrite(ledger, b.ledger) || !CheckAndWrite(rejects, b.rejects)) return false;
     crash.At("after-write");
+    auto written = std::chrono::steady_clock::now();
+    output_time += written - started;
     if (!Exec("BEGIN IMMEDIATE")) return false;
     bool ok = true;
-    size_t begin = 0;
-    for (const auto& [k, end] : b.client_ends) {
-      sqlite3_bind_int64(put_client, 1, k);
-      sqlite3_bind_blob64(put_client, 2, b.clients.data() + begin, end - begin, SQLITE_STATIC);
-      begin = end;
-      if (!(ok = Step(put_client))) break;
-    }
+    ok = WriteClientRows(b.client_rows, b.full);
     if (ok && !b.seen.empty()) {
       sqlite3_bind_int64(put_seen, 1, static_cast<int64_t>(b.remembered));
       sqlite3_bind_blob64(put_seen, 2, b.seen.data(), b.seen.size(), SQLITE_STATIC);
@@ -648,6 +697,7 @@ struct Store::Impl {
       return false;
     }
     crash.At("after-commit");
+    sql_time += std::chrono::steady_clock::now() - written;
     ++commits;
     expired_deleted = std::max(expired_deleted, b.expired);
     ledger.committed = next_ledger.committed;
@@ -657,11 +707,42 @@ struct Store::Impl {
     return true;
   }
 
+  // Encodes clients into client_log rows of at most about kLogRowBytes each.
+  static void EncodeClientRows(const std::vector<ClientState>& clients, const std::vector<uint32_t>& which,
+                               std::vector<std::string>* rows) {
+    std::string encoded;
+    for (uint32_t k : which) {
+      if (rows->empty() || rows->back().size() >= kLogRowBytes) rows->emplace_back();
+      encoded.clear();
+      EncodeClient(clients[k], &encoded);
+      ByteWriter w(&rows->back());
+      w.U(k);
+      w.Bytes(encoded);
+    }
+  }
+
+  // Inside a transaction: appends the rows to the client log; a full snapshot then drops the
+  // rows before it.
+  bool WriteClientRows(const std::vector<std::string>& rows, bool full) {
+    uint64_t first = log_seq + 1;
+    for (size_t k = 0; k < rows.size(); ++k) {
+      sqlite3_bind_int64(put_log, 1, static_cast<int64_t>(++log_seq));
+      sqlite3_bind_int64(put_log, 2, full && k == 0 ? 1 : 0);
+      sqlite3_bind_blob64(put_log, 3, rows[k].data(), rows[k].size(), SQLITE_STATIC);
+      if (!Step(put_log)) return false;
+    }
+    if (full && !rows.empty()) {
+      sqlite3_bind_int64(del_log, 1, static_cast<int64_t>(first));
+      if (!Step(del_log)) return false;
+    }
+    return true;
+  }
+
   // Hands the batch processed so far to the writer; with `wait`, returns once everything is
   // committed. False when this or an earlier batch failed (error).
   bool Commit(bool wait) {
-    if (uncommitted) {
-      Batch b = Collect();
+    if (uncommitted || (wait && log_bytes > snapshot_bytes)) {
+      Batch b = Collect(wait);
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return !queued.has_value() || failed; });
       if (failed) return false;
@@ -749,13 +830,15 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     for (const auto& l : plan.reset) notes->push_back(l);
     // The upgrade is one transaction: every client in the new layout, the new schema.
     bool ok = m.Exec("BEGIN IMMEDIATE");
-    for (size_t k = 0; ok && k < clients.size(); ++k) {
-      m.blob.clear();
-      EncodeClient(clients[k], &m.blob);
-      sqlite3_bind_int64(m.put_client, 1, static_cast<int64_t>(k));
-      sqlite3_bind_blob64(m.put_client, 2, m.blob.data(), m.blob.size(), SQLITE_STATIC);
-      ok = m.Step(m.put_client);
-    }
+    std::vector<uint32_t> all(clients.size());
+    for (size_t k = 0; k < all.size(); ++k) all[k] = static_cast<uint32_t>(k);
+    std::vector<std::string> rows;
+    Impl::EncodeClientRows(clients, all, &rows);
+    // An empty state has no snapshot to write: its log stays empty.
+    ok = ok && m.WriteClientRows(rows, true);
+    m.log_bytes = 0;
+    m.snapshot_bytes = 0;
+    for (const auto& row : rows) m.snapshot_bytes += row.size();
     std::string schema_blob, engine_blob;
     EncodeSchema(m.schema, &schema_blob);
     EncodeEngineState(es, &engine_blob);
@@ -810,6 +893,16 @@ StoreInfo Store::Info() const {
     if (::stat((m.path + suffix).c_str(), &st) == 0) info.file_bytes += static_cast<uint64_t>(st.st_size);
   }
   info.input = m.position;
+  int64_t pages = 0, free_pages = 0, page_size = 0;
+  if (const_cast<Impl&>(m).QueryInt("PRAGMA page_count", &pages) &&
+      const_cast<Impl&>(m).QueryInt("PRAGMA freelist_count", &free_pages) &&
+      const_cast<Impl&>(m).QueryInt("PRAGMA page_size", &page_size))
+    info.live_bytes = static_cast<uint64_t>((pages - free_pages) * page_size);
+  info.collect_millis = std::chrono::duration<double, std::milli>(m.collect_time).count();
+  info.output_millis = std::chrono::duration<double, std::milli>(m.output_time).count();
+  info.sql_millis = std::chrono::duration<double, std::milli>(m.sql_time).count();
+  info.client_rows = m.client_rows;
+  info.client_bytes = m.client_bytes;
   info.ledger_unconfirmed = m.ledger.end > m.ledger.committed ? m.ledger.end - m.ledger.committed : 0;
   info.rejects_unconfirmed = m.rejects.end > m.rejects.committed ? m.rejects.end - m.rejects.committed : 0;
   return info;

@@ -53,10 +53,15 @@ struct StoreInfo {
   uint64_t rejects_bytes = 0;
   uint64_t commits = 0;
   uint64_t file_bytes = 0;  // the database, its WAL included
+  uint64_t live_bytes = 0;  // the database's pages in use (freed pages are reused, not returned)
   // Bytes past the committed length that an interrupted run left in the ledger and rejects
   // files and that this run has not reproduced yet (0 in a finished run).
   uint64_t ledger_unconfirmed = 0;
   uint64_t rejects_unconfirmed = 0;
+  // Time this process spent on the state (read after Commit): packing batches on the engine
+  // thread; writing and syncing the outputs, and the SQLite transactions, on the writer thread.
+  double collect_millis = 0, output_millis = 0, sql_millis = 0;
+  uint64_t client_rows = 0, client_bytes = 0;  // clients written (one row per changed client per batch)
   InputPosition input;
 };
 
