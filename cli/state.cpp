@@ -94,11 +94,11 @@ int RunDurable(const RunOptions& o, const checked::Program& program, runtime::Li
   }
   if (std::getenv("PERK_STATE_TIMING"))
     fmt::print(stderr,
-               "perk: state: {} commits; engine thread packing batches {:.0f} ms; writer thread: outputs written "
-               "and synced {:.0f} ms, transactions {:.0f} ms; {} client rows written ({} bytes); state {} bytes for {} "
-               "clients\n",
-               info.commits, info.collect_millis, info.output_millis, info.sql_millis, info.client_rows,
-               info.client_bytes, info.file_bytes, info.clients);
+               "perk: state: {} commits; engine thread: packing batches {:.0f} ms CPU; writer thread: {:.0f} ms "
+               "CPU, outputs written and synced {:.0f} ms, transactions {:.0f} ms (wall); {} client rows written "
+               "({} bytes)\n",
+               info.commits, info.collect_millis, info.writer_cpu_millis, info.output_millis, info.sql_millis,
+               info.client_rows, info.client_bytes);
   const runtime::RunStats& s = store->engine().stats();
   fmt::print(stderr, "perk: {} records, {} effects, {} rejects, {} duplicates\n", s.records - before.records,
              s.effects - before.effects, s.rejects - before.rejects, s.duplicates - before.duplicates);

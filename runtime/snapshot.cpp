@@ -64,17 +64,6 @@ bool GetVec(ByteReader& r, std::vector<T>* v, F get) {
 
 }  // namespace
 
-void ByteWriter::U(uint64_t v) {
-  char buf[10];
-  int n = 0;
-  while (v >= 0x80) {
-    buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  buf[n++] = static_cast<char>(v);
-  out_->append(buf, n);
-}
-
 bool ByteReader::U(uint64_t* v) {
   uint64_t result = 0;
   for (int shift = 0; ok_ && shift < 64; shift += 7) {
@@ -116,6 +105,10 @@ void EncodeClient(const ClientState& c, std::string* out) {
 
 bool DecodeClient(std::string_view in, ClientState* c) {
   ByteReader r(in);
+  return DecodeClient(r, c) && r.done();
+}
+
+bool DecodeClient(ByteReader& r, ClientState* c) {
   uint64_t version, u;
   if (!r.U(&version) || version != kClientVersion) return false;
   bool ok = r.Bytes(&c->id) && r.I(&c->since) && GetVec(r, &c->attrs, [&](Value& v) { return GetValue(r, &v); }) &&
@@ -126,7 +119,7 @@ bool DecodeClient(std::string_view in, ClientState* c) {
             GetVec(r, &c->badges, [&](std::string& v) { return r.Bytes(&v); }) &&
             GetVec(r, &c->limits, [&](Series& v) { return GetSeries(r, &v); }) &&
             GetVec(r, &c->aggs, [&](Series& v) { return GetSeries(r, &v); });
-  return ok && r.done();
+  return ok;
 }
 
 void EncodeEngineState(const EngineState& s, std::string* out) {

@@ -3,7 +3,9 @@
 // lets a later program be diffed against the state it finds (upgrades).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,19 +17,43 @@
 
 namespace perk::runtime {
 
-// Appends little-endian varints, zigzag for signed values, and length-prefixed bytes.
+// Appends little-endian varints, zigzag for signed values, and length-prefixed bytes. Writes
+// through a pointer into spare room it keeps at the end of `out`, and trims `out` to what was
+// written when destroyed: read `out` only after the writer is gone.
 class ByteWriter {
  public:
-  explicit ByteWriter(std::string* out) : out_(out) {}
-  void U(uint64_t v);
+  explicit ByteWriter(std::string* out) : out_(out), pos_(out->size()) {}
+  ~ByteWriter() { out_->resize(pos_); }
+  ByteWriter(const ByteWriter&) = delete;
+  ByteWriter& operator=(const ByteWriter&) = delete;
+
+  void U(uint64_t v) {
+    Room(10);
+    char* p = out_->data() + pos_;
+    char* start = p;
+    while (v >= 0x80) {
+      *p++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+    pos_ += static_cast<size_t>(p - start);
+  }
   void I(int64_t v) { U((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
   void Bytes(std::string_view s) {
     U(s.size());
-    out_->append(s);
+    Room(s.size());
+    if (!s.empty()) std::memcpy(out_->data() + pos_, s.data(), s.size());
+    pos_ += s.size();
   }
 
  private:
+  void Room(size_t n) {
+    // Grows by a small step: resize zero-fills what it adds, and std::string's own capacity
+    // growth keeps appending amortised.
+    if (out_->size() - pos_ < n) out_->resize(pos_ + std::max<size_t>(n + 64, 1024));
+  }
   std::string* out_;
+  size_t pos_;
 };
 
 // Reads what ByteWriter wrote; every read fails (and stays failed) past the end or on a
@@ -58,6 +84,8 @@ class ByteReader {
 // decodes without the program; MigrateClient maps it onto another program's layout).
 void EncodeClient(const ClientState& c, std::string* out);
 bool DecodeClient(std::string_view in, ClientState* c);
+// Reads one client from where the reader is (encodings back to back); false when malformed.
+bool DecodeClient(ByteReader& r, ClientState* c);
 
 // The engine-wide state besides clients and dedup ids.
 void EncodeEngineState(const EngineState& s, std::string* out);

@@ -49,9 +49,11 @@ std::string Line(int n, const char* client, const char* day, const char* amount)
 
 TEST_CASE("varints round-trip, and a truncated or overlong blob is refused") {
   std::string out;
-  ByteWriter w(&out);
-  for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{1}, INT64_MIN, INT64_MAX, int64_t{300}}) w.I(v);
-  w.Bytes("hello");
+  {
+    ByteWriter w(&out);
+    for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{1}, INT64_MIN, INT64_MAX, int64_t{300}}) w.I(v);
+    w.Bytes("hello");
+  }
   ByteReader r(out);
   for (int64_t want : {int64_t{0}, int64_t{-1}, int64_t{1}, INT64_MIN, INT64_MAX, int64_t{300}}) {
     int64_t v;

@@ -58,9 +58,10 @@ struct StoreInfo {
   // files and that this run has not reproduced yet (0 in a finished run).
   uint64_t ledger_unconfirmed = 0;
   uint64_t rejects_unconfirmed = 0;
-  // Time this process spent on the state (read after Commit): packing batches on the engine
-  // thread; writing and syncing the outputs, and the SQLite transactions, on the writer thread.
-  double collect_millis = 0, output_millis = 0, sql_millis = 0;
+  // Time this process spent on the state (read after Commit): CPU time packing batches on the
+  // engine thread; on the writer thread, wall time writing and syncing the outputs and in the
+  // SQLite transactions (waits for the disk included), and its CPU time.
+  double collect_millis = 0, output_millis = 0, sql_millis = 0, writer_cpu_millis = 0;
   uint64_t client_rows = 0, client_bytes = 0;  // clients written (one row per changed client per batch)
   InputPosition input;
 };
