@@ -270,20 +270,40 @@ struct Store::Impl {
       error = fmt::format("{}: no such state file", path);
       return false;
     }
-    int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-      error = SqlError("cannot open the state");
-      return false;
-    }
-    sqlite3_extended_result_codes(db, 1);
-    if (!read_only) {
-      // One writer at a time: a second `perk run` on the same state would interleave commits.
+    auto open = [&](int flags) {
+      if (sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+        error = SqlError("cannot open the state");
+        return false;
+      }
+      sqlite3_extended_result_codes(db, 1);
+      return true;
+    };
+    // One writer at a time: a second `perk run` on the same state would interleave commits.
+    auto lock = [&] {
       lock_fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
       if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
         error = fmt::format("{}: the state is in use by another perk process", path);
         return false;
       }
+      return true;
+    };
+    if (!exists) {
+      // A new state: nothing to check, nothing to lose.
+      if (!open(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) || !lock()) return false;
+      return CheckDatabase(false, fresh);
     }
+    // An existing file is checked through a read-only connection first, so that a file that
+    // is refused is never written, not even by SQLite recovering or checkpointing its WAL.
+    if (!read_only && !lock()) return false;
+    if (!open(SQLITE_OPEN_READONLY) || !CheckDatabase(read_only, fresh)) return false;
+    if (read_only) return true;
+    sqlite3_close(db);
+    db = nullptr;
+    return open(SQLITE_OPEN_READWRITE);
+  }
+
+  // The header and integrity checks of OpenDatabase.
+  bool CheckDatabase(bool read_only, bool* fresh) {
     int64_t app_id = 0, version = 0, objects = 0;
     if (!QueryInt("PRAGMA application_id", &app_id) || !QueryInt("PRAGMA user_version", &version) ||
         !QueryInt("SELECT count(*) FROM sqlite_master", &objects)) {
@@ -734,12 +754,19 @@ struct Store::Impl {
   // Encodes clients into client_log rows of at most about kLogRowBytes each.
   static void EncodeClientRows(const std::vector<ClientState>& clients, const std::vector<uint32_t>& which,
                                std::vector<std::string>* rows) {
-    for (uint32_t k : which) {
-      if (rows->empty() || rows->back().size() >= kLogRowBytes) rows->emplace_back();
-      {
-        ByteWriter w(&rows->back());
-        w.U(k);
+    for (size_t j = 0; j < which.size(); ++j) {
+      uint32_t k = which[j];
+      if (rows->empty() || rows->back().size() >= kLogRowBytes) {
+        rows->emplace_back();
+        rows->back().reserve(std::min<size_t>(kLogRowBytes + (1 << 16), (which.size() - j) * 192));
       }
+      char index[10];
+      size_t n = 0;
+      for (uint64_t v = k; ; v >>= 7) {
+        index[n++] = static_cast<char>(v >= 0x80 ? (v & 0x7f) | 0x80 : v);
+        if (v < 0x80) break;
+      }
+      rows->back().append(index, n);
       EncodeClient(clients[k], &rows->back());
     }
   }
@@ -843,6 +870,13 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
   if (!m.PrepareWrites() || !m.OpenOutput(m.ledger, options.ledger_path, notes) ||
       !m.OpenOutput(m.rejects, options.rejects_path, notes))
     return fail();
+  if (upgrade && (m.ledger.end > m.ledger.committed || m.rejects.end > m.rejects.committed)) {
+    m.error = fmt::format(
+        "{}: the program changed, but an interrupted run left effects past its last commit that only the program it "
+        "ran can reproduce. Finish that run with its program and --events first; nothing was changed",
+        path);
+    return fail();
+  }
   if (upgrade) {
     for (auto& c : clients) c = MigrateClient(c, plan, program);
     es.budgets = MigrateBudgets(es.budgets, plan, program);
@@ -996,5 +1030,10 @@ void Store::AdvanceTo(int64_t time) {
 }
 
 bool Store::Commit() { return impl_->Commit(true); }
+
+void Store::EncodeClientRows(const std::vector<ClientState>& clients, const std::vector<uint32_t>& which,
+                             std::vector<std::string>* rows) {
+  Impl::EncodeClientRows(clients, which, rows);
+}
 
 }  // namespace perk::runtime

@@ -280,6 +280,12 @@ def case_tentative_tail(c):
     r = c.run("p.perk", "b.jsonl", state="s.db")
     assert r.returncode == 2 and "interrupted run" in r.stderr and f"to {committed} bytes" in r.stderr, r.stderr
     assert c.read("ledger") == tail
+    # Nor does a changed program: refused before it upgrades the state.
+    c.write("p2.perk", PROGRAM.replace("deposit.amount * 10%", "deposit.amount * 20%"))
+    before = c.read("s.db")
+    r = c.run("p2.perk", "a.jsonl", state="s.db")
+    assert r.returncode == 2 and "only the program it ran can reproduce" in r.stderr, r.stderr
+    assert c.read("ledger") == tail and c.read("s.db") == before
     # The stream it was interrupted in reproduces them and goes on.
     r = c.run("p.perk", "a.jsonl", state="s.db")
     assert r.returncode == 0, r.stderr
