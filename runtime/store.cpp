@@ -343,6 +343,9 @@ struct Store::Impl {
       check = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
     sqlite3_finalize(s);
     if (check != "ok") {
+      // quick_check lists every problem it finds; the first says enough.
+      check = check.substr(0, check.find('\n', check.find('\n') + 1));
+      if (check.rfind("*** ", 0) == 0) check = check.substr(check.find('\n') + 1);
       error = fmt::format("{}: the state file is corrupt ({}); nothing was changed. Restore it from a backup", path, check);
       return false;
     }

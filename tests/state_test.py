@@ -223,6 +223,16 @@ def case_refuses_foreign_files(c):
     assert c.read("s.db") == before
     s = c.state("stats")
     assert s.returncode == 2 and "newer Perk" in s.stderr, s.stderr
+    # A blob that does not decode inside a sound database.
+    db = sqlite3.connect(c.path("s.db"))
+    db.execute("PRAGMA user_version = 1")
+    db.execute("UPDATE client_log SET data = substr(data, 1, 10)")
+    db.commit()
+    db.close()
+    before = c.read("s.db")
+    r = c.run("p.perk", "a.jsonl", state="s.db")
+    assert r.returncode == 2 and "corrupt (client log row" in r.stderr, r.stderr
+    assert c.read("s.db") == before, "a state with a bad blob was changed"
     # Corrupt: garbage over the pages after the header.
     db = sqlite3.connect(c.path("s.db"))
     db.execute("PRAGMA user_version = 1")
@@ -236,6 +246,7 @@ def case_refuses_foreign_files(c):
     before = c.read("s.db")
     r = c.run("p.perk", "a.jsonl", state="s.db")
     assert r.returncode == 2 and ("corrupt" in r.stderr or "not a Perk state" in r.stderr), r.stderr
+    assert len(r.stderr.splitlines()) == 1, r.stderr
     assert c.read("s.db") == before, "a corrupt state was changed"
 
 
