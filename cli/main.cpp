@@ -80,6 +80,14 @@ int main(int argc, char** argv) {
   run->add_option("--param", run_opts.params, "override a param: NAME=VALUE (repeatable)");
   run->add_option("--until", run_opts.until, "at the end of input, advance the clock to TIME, running its day ticks");
   run->add_flag("--explain", run_opts.explain, "explain each rule's decision (not yet available)");
+  run->add_option("--allow-drop", run_opts.allow_drop,
+                  "with --state: let a program upgrade drop this wallet, var or attribute (repeatable)");
+
+  perk::cli::StateOptions state_opts;
+  auto* state = app.add_subcommand("state", "inspect durable state: `client ID` (as JSON) or `stats` (totals)");
+  state->add_option("STATE", state_opts.path, "the state file (perk run --state)")->required();
+  state->add_option("WHAT", state_opts.what, "client or stats")->required()->check(CLI::IsMember({"client", "stats"}));
+  state->add_option("ID", state_opts.id, "the client id (for `client`)");
 
   std::string dump_what, dump_path;
   auto* dump = app.add_subcommand("dump", "print a phase's output: ast, or ir (the JIT's optimised LLVM IR)");
@@ -95,5 +103,6 @@ int main(int argc, char** argv) {
   if (*check) return Check(check_path);
   if (*run) return perk::cli::Run(run_opts);
   if (*dump) return Dump(dump_what, dump_path);
+  if (*state) return perk::cli::State(state_opts);
   return 2;
 }

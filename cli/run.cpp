@@ -16,8 +16,8 @@ int Run(const RunOptions& o) {
     fmt::print(stderr, "perk: --engine must be `jit` or `interp`, got `{}`\n", o.engine);
     return 2;
   }
-  if (!o.state.empty()) {
-    fmt::print(stderr, "perk: durable state (--state) is not available in this build yet; run without it\n");
+  if (o.state.empty() && !o.allow_drop.empty()) {
+    fmt::print(stderr, "perk: --allow-drop only applies to a program upgrade on --state\n");
     return 2;
   }
   int code = 0;
@@ -39,6 +39,8 @@ int Run(const RunOptions& o) {
     fmt::print(stderr, "perk: {}\n", error);
     return 2;
   }
+  // With --state the outputs are append-only logs the store continues: never truncated here.
+  if (!o.state.empty()) return RunDurable(o, *program, *reader, until);
   Output ledger, rejects;
   if (!ledger.Open(o.ledger, stdout)) {
     fmt::print(stderr, "perk: cannot write the ledger to {}\n", o.ledger);

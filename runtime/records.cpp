@@ -819,4 +819,14 @@ int64_t LineReader::total_bytes() const { return impl_->total_bytes; }
 
 const std::string& LineReader::error() const { return impl_->read_error; }
 
+uint64_t LineReader::offset() const { return impl_->bytes_read - (impl_->end - impl_->begin); }
+
+bool LineReader::SeekTo(uint64_t offset, uint64_t line_number) {
+  Impl& m = *impl_;
+  if (m.bytes_read != 0 || ::lseek(m.fd, static_cast<off_t>(offset), SEEK_SET) < 0) return false;
+  m.bytes_read = offset;
+  m.line_number = line_number;
+  return true;
+}
+
 }  // namespace perk::runtime
