@@ -60,6 +60,7 @@ struct RunOptions {
   std::vector<std::string> params;
   std::string until;
   bool explain = false;
+  std::string report;  // write an HTML report of the run here
 };
 
 int Run(const RunOptions& options);

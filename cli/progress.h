@@ -1,0 +1,32 @@
+// A progress line on stderr for long runs: records/s, and percent and ETA when the input's
+// size is known. Only when stderr is a terminal, so pipes, logs and tests never see it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "runtime/records.h"
+
+namespace perk::cli {
+
+class Progress {
+ public:
+  explicit Progress(const runtime::LineReader& reader);
+  ~Progress();
+  // Call once per record; cheap: the clock is read every few thousand records.
+  void Tick(uint64_t records) {
+    if (enabled_ && (records & 4095) == 0) Update(records, false);
+  }
+  // Clears the line (before the run's summary is printed).
+  void Done();
+
+ private:
+  void Update(uint64_t records, bool force);
+
+  const runtime::LineReader& reader_;
+  bool enabled_ = false;
+  bool shown_ = false;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+}  // namespace perk::cli
