@@ -96,7 +96,7 @@ Buckets MakeBuckets(const std::vector<DayFigures>& days, size_t max) {
 
 namespace {
 
-constexpr double kWidth = 720, kHeight = 240, kLeft = 64, kRight = 8, kTop = 10, kBottom = 26;
+constexpr double kWidth = 720, kHeight = 220, kLeft = 64, kRight = 8, kTop = 10, kBottom = 26;
 
 // A round axis step giving about four gridlines up to `max`.
 double NiceStep(double max) {
@@ -241,7 +241,7 @@ td.l,th.l{text-align:left;white-space:normal}
 td{font-variant-numeric:tabular-nums}
 small{color:var(--muted)}
 figure{margin:0 0 12px;min-width:0}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(440px,100%),1fr));gap:8px 20px}
+.charts figure+figure{margin-top:18px}
 svg{width:100%;height:auto;display:block}
 .axis line{stroke:var(--line)}
 .axis text{fill:var(--muted);font-size:11px;stroke:none}

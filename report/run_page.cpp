@@ -105,7 +105,8 @@ std::string RunPage(const RunFigures& f, const PageInfo& info) {
   body += Kpi("participation_bp", BasisPoints(f.participants, f.active_clients), Percent(f.participants, f.active_clients),
               "participation rate");
   body += Kpi("effects", f.effects, Int(f.effects), "effects (rule ledger entries, skips excluded)");
-  body += Kpi("money_credited", f.money_credited, Money(f.money_credited) + cur, "money credited");
+  body += Kpi("money_credited", f.money_credited, Money(f.money_credited),
+              f.currency.empty() ? "money credited" : "money credited (" + Esc(f.currency) + ")");
   body += Kpi("points_issued", f.points_issued, Int(f.points_issued), "points issued");
   body += Kpi("points_redeemed", f.points_redeemed, Int(f.points_redeemed), "points redeemed");
   body += Kpi("redemption_bp", BasisPoints(f.points_redeemed, f.points_issued), Percent(f.points_redeemed, f.points_issued),
