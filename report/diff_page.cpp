@@ -19,7 +19,8 @@ const RuleFigures* FindRule(const RunFigures& f, const std::string& name) {
   return nullptr;
 }
 
-std::string DeltaClass(int64_t d) { return d > 0 ? " class=\"pos\"" : d < 0 ? " class=\"neg\"" : ""; }
+// Changes are marked, not judged: more cost or fewer skips can each be what the marketer wanted.
+std::string DeltaClass(int64_t d) { return d != 0 ? " class=\"chg\"" : ""; }
 
 struct Figure {
   const char* key;
@@ -94,7 +95,7 @@ std::string DiffPage(const RunFigures& o, const RunFigures& n, const DiffFigures
         days.back().day = day;
       }
     Buckets b = MakeBuckets(days);
-    Chart c{"money-per-day", "Money credited per day" + cur, ChartKind::Lines, Unit::Money, b.labels, {}};
+    Chart c{"money-per-day", "Money credited per day" + (cur.empty() ? "" : " (" + cur.substr(1) + ")"), ChartKind::Lines, Unit::Money, b.labels, {}};
     std::vector<int64_t> ov, nv;
     for (auto [first, last] : b.ranges) {
       int64_t a = 0, z = 0;
@@ -152,7 +153,7 @@ std::string DiffPage(const RunFigures& o, const RunFigures& n, const DiffFigures
       body += "<tr><td>" + Esc(d.tier_names[a]) + "</td>";
       for (size_t z = 0; z < d.tier_names.size(); ++z)
         body += fmt::format("<td data-from=\"{}\" data-to=\"{}\" data-v=\"{}\"{}>{}</td>", Esc(d.tier_names[a]),
-                            Esc(d.tier_names[z]), d.tier_matrix[a][z], a == z ? "" : " class=\"l\"", Int(d.tier_matrix[a][z]));
+                            Esc(d.tier_names[z]), d.tier_matrix[a][z], a == z || d.tier_matrix[a][z] == 0 ? "" : " class=\"chg\"", Int(d.tier_matrix[a][z]));
       body += "</tr>";
     }
     body += "</tbody></table></div>";
@@ -195,7 +196,8 @@ std::string DiffText(const RunFigures& o, const RunFigures& n, const DiffFigures
   out += fmt::format("{:<24} {:>18} {:>18} {:>18}\n", "", "old", "new", "change");
   for (const auto& fig : kFigures) {
     int64_t a = o.*fig.field, b = n.*fig.field;
-    out += fmt::format("{:<24} {:>18} {:>18} {:>18}\n", fig.label, Shown(fig.money, a), Shown(fig.money, b),
+    std::string label = fig.money && !n.currency.empty() ? fmt::format("{} ({})", fig.label, n.currency) : fig.label;
+    out += fmt::format("{:<24} {:>18} {:>18} {:>18}\n", label, Shown(fig.money, a), Shown(fig.money, b),
                        ShownDelta(fig.money, b - a));
   }
   out += fmt::format("\neffects: {} gained, {} lost, {} changed, {} the same\n\n", Int(d.gained), Int(d.lost), Int(d.changed),

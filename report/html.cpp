@@ -241,6 +241,7 @@ td.l,th.l{text-align:left;white-space:normal}
 td{font-variant-numeric:tabular-nums}
 small{color:var(--muted)}
 figure{margin:0 0 12px;min-width:0}
+h3{font-size:1em;margin:.8em 0 .3em}
 .charts figure+figure{margin-top:18px}
 svg{width:100%;height:auto;display:block}
 .axis line{stroke:var(--line)}
@@ -250,7 +251,7 @@ svg{width:100%;height:auto;display:block}
 .bar{background:#e9edf2;border-radius:3px;height:10px;min-width:80px}
 .bar span{display:block;height:10px;border-radius:3px;background:var(--accent)}
 .bar span.over{background:#d55e00}
-.pos{color:#0a7a3f}.neg{color:#b3261e}
+.chg{font-weight:600;color:#0b4f8a}
 pre{background:var(--bg);padding:8px;overflow-x:auto;font-size:.8em}
 .warn{border-color:#d55e00}
 @media (max-width:600px){main{padding:8px}section{padding:10px}.kpi b{font-size:1.1em}}
