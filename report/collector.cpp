@@ -361,43 +361,34 @@ RunFigures Collector::Finish(const std::vector<runtime::ClientState>& clients, c
     if (it != m.client_index.end() && m.clients[it->second].event_entry) ++pre_active;
   }
 
-  // Every day from the first to the last, with states carried forward.
+  // Days with something in them, with states carried forward over the days between.
   int64_t known = static_cast<int64_t>(m.clients_at_start), participants = 0;
   std::vector<int64_t> tiers = m.tiers_at_start, segments = m.segments_at_start;
-  if (!m.days.empty()) {
-    auto it = m.days.begin();
-    for (int64_t day = m.days.begin()->first; day <= m.days.rbegin()->first; ++day) {
-      DayFigures d;
-      d.day = day;
-      d.rule_effects.assign(m.rules.size(), 0);
-      d.rule_money.assign(m.rules.size(), 0);
-      if (it != m.days.end() && it->first == day) {
-        const Impl::DayAcc& a = it->second;
-        d.rule_effects = a.rule_effects;
-        d.rule_money = a.rule_money;
-        d.effects = a.effects;
-        d.money_credited = a.money_credited;
-        d.points_issued = a.points_issued;
-        d.points_redeemed = a.points_redeemed;
-        d.skips = a.skips;
-        d.clients_with_effects = a.clients_with_effects;
-        d.new_clients = a.new_clients;
-        d.new_participants = a.new_participants;
-        d.tier_ups = a.tier_ups;
-        d.tier_downs = a.tier_downs;
-        known += a.new_clients;
-        participants += a.new_participants;
-        if (!tiers.empty()) tiers[0] += a.new_clients;
-        for (size_t t = 0; t < tiers.size(); ++t) tiers[t] += a.tier_delta[t];
-        for (size_t s = 0; s < segments.size(); ++s) segments[s] += a.segment_delta[s];
-        ++it;
-      }
-      d.known_clients = known;
-      d.participants = participants;
-      d.tier_counts = tiers;
-      d.segment_sizes = segments;
-      f.days.push_back(std::move(d));
-    }
+  for (const auto& [day, a] : m.days) {
+    DayFigures d;
+    d.day = day;
+    d.rule_effects = a.rule_effects;
+    d.rule_money = a.rule_money;
+    d.effects = a.effects;
+    d.money_credited = a.money_credited;
+    d.points_issued = a.points_issued;
+    d.points_redeemed = a.points_redeemed;
+    d.skips = a.skips;
+    d.clients_with_effects = a.clients_with_effects;
+    d.new_clients = a.new_clients;
+    d.new_participants = a.new_participants;
+    d.tier_ups = a.tier_ups;
+    d.tier_downs = a.tier_downs;
+    known += a.new_clients;
+    participants += a.new_participants;
+    if (!tiers.empty()) tiers[0] += a.new_clients;
+    for (size_t t = 0; t < tiers.size(); ++t) tiers[t] += a.tier_delta[t];
+    for (size_t s = 0; s < segments.size(); ++s) segments[s] += a.segment_delta[s];
+    d.known_clients = known;
+    d.participants = participants;
+    d.tier_counts = tiers;
+    d.segment_sizes = segments;
+    f.days.push_back(std::move(d));
   }
 
   f.rules = m.rules;

@@ -89,19 +89,20 @@ std::string DiffPage(const RunFigures& o, const RunFigures& n, const DiffFigures
     for (const auto& day : o.days) per_day[day.day].first += day.money_credited;
     for (const auto& day : n.days) per_day[day.day].second += day.money_credited;
     std::vector<DayFigures> days;
-    if (!per_day.empty())
-      for (int64_t day = per_day.begin()->first; day <= per_day.rbegin()->first; ++day) {
-        days.emplace_back();
-        days.back().day = day;
-      }
+    for (const auto& [day, _] : per_day) {
+      days.emplace_back();
+      days.back().day = day;
+    }
     Buckets b = MakeBuckets(days);
-    Chart c{"money-per-day", "Money credited per day" + (cur.empty() ? "" : " (" + cur.substr(1) + ")"), ChartKind::Lines, Unit::Money, b.labels, {}};
+    Chart c{"money-per-day", "Money credited per day" + (cur.empty() ? "" : " (" + cur.substr(1) + ")"), ChartKind::Lines,
+            Unit::Money, b.labels, {}};
     std::vector<int64_t> ov, nv;
-    for (auto [first, last] : b.ranges) {
+    for (auto [begin, end] : b.ranges) {
       int64_t a = 0, z = 0;
-      for (size_t k = first; k <= last; ++k) {
-        auto it = per_day.find(days[k].day);
-        if (it != per_day.end()) a += it->second.first, z += it->second.second;
+      for (size_t k = begin; k < end; ++k) {
+        const auto& sums = per_day[days[k].day];
+        a += sums.first;
+        z += sums.second;
       }
       ov.push_back(a);
       nv.push_back(z);

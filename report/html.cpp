@@ -85,11 +85,16 @@ const char* Color(size_t k) {
 Buckets MakeBuckets(const std::vector<DayFigures>& days, size_t max) {
   Buckets b;
   if (days.empty()) return b;
-  b.width = static_cast<int64_t>((days.size() + max - 1) / max);
-  for (size_t first = 0; first < days.size(); first += b.width) {
-    size_t last = std::min(days.size() - 1, first + b.width - 1);
-    b.ranges.emplace_back(first, last);
-    b.labels.push_back(Date(days[first].day));
+  const int64_t first = days.front().day, span = days.back().day - first + 1;
+  b.width = (span + static_cast<int64_t>(max) - 1) / static_cast<int64_t>(max);
+  size_t k = 0;
+  for (int64_t start = first; start < first + span; start += b.width) {
+    size_t begin = k;
+    while (k < days.size() && days[k].day < start + b.width) ++k;
+    b.ranges.emplace_back(begin, k);
+    // The first bucket holds the first day, so a state is always there to carry forward.
+    b.state.push_back(k - 1);
+    b.labels.push_back(Date(start));
   }
   return b;
 }

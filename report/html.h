@@ -49,10 +49,12 @@ std::string Render(const Chart& chart);
 const char* Color(size_t k);
 constexpr const char* kOtherColor = "#8c8c8c";
 
-// Days grouped into at most `max` buckets of equal width (the last may be shorter).
+// The calendar from the first to the last of `days` cut into at most `max` buckets of equal
+// width in days (the last may be shorter). `days` holds only days with data, in order.
 struct Buckets {
   int64_t width = 1;  // days per bucket
-  std::vector<std::pair<size_t, size_t>> ranges;  // [first, last] day indexes
+  std::vector<std::pair<size_t, size_t>> ranges;  // per bucket: the days in it, [begin, end) indexes
+  std::vector<size_t> state;                      // per bucket: the index of its last day with data so far
   std::vector<std::string> labels;
 };
 Buckets MakeBuckets(const std::vector<DayFigures>& days, size_t max = 120);

@@ -92,7 +92,9 @@ struct RunFigures {
   std::vector<std::string> segments;
   std::vector<RuleFigures> rules;
   std::vector<WalletFigures> wallets;
-  std::vector<DayFigures> days;                  // every day from the first to the last, gaps included
+  // The days with ledger entries or new clients, in order; a day left out had no flows and
+  // the states of the day before.
+  std::vector<DayFigures> days;
   std::vector<std::vector<int64_t>> tier_moves;  // [from][to]
   std::vector<int64_t> segment_enters;
   std::vector<int64_t> segment_leaves;

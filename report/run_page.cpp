@@ -24,9 +24,9 @@ std::string Kpi(const char* key, int64_t raw, const std::string& shown, const st
 template <typename F>
 std::vector<int64_t> Flow(const std::vector<DayFigures>& days, const Buckets& b, F get) {
   std::vector<int64_t> out;
-  for (auto [first, last] : b.ranges) {
+  for (auto [begin, end] : b.ranges) {
     int64_t sum = 0;
-    for (size_t d = first; d <= last; ++d) sum += get(days[d]);
+    for (size_t d = begin; d < end; ++d) sum += get(days[d]);
     out.push_back(sum);
   }
   return out;
@@ -36,7 +36,7 @@ std::vector<int64_t> Flow(const std::vector<DayFigures>& days, const Buckets& b,
 template <typename F>
 std::vector<int64_t> State(const std::vector<DayFigures>& days, const Buckets& b, F get) {
   std::vector<int64_t> out;
-  for (auto [first, last] : b.ranges) out.push_back(get(days[last]));
+  for (size_t last : b.state) out.push_back(get(days[last]));
   return out;
 }
 
@@ -83,9 +83,10 @@ std::string RunPage(const RunFigures& f, const PageInfo& info) {
   const std::string cur = f.currency.empty() ? "" : " " + Esc(f.currency);
   std::string body;
   Buckets b = MakeBuckets(f.days);
+  int64_t span = f.days.empty() ? 0 : f.days.back().day - f.days.front().day + 1;
   std::string period = f.days.empty() ? "no ledger entries"
                                       : fmt::format("{} to {} ({} day{})", Date(f.days.front().day), Date(f.days.back().day),
-                                                    f.days.size(), f.days.size() == 1 ? "" : "s");
+                                                    span, span == 1 ? "" : "s");
   body += fmt::format("<header><h1>{}</h1><p class=\"sub\">perk run report · program {} · events {} · engine {} · {}</p></header>\n",
                       Esc(f.program_name), Esc(info.program), Esc(info.events), Esc(info.engine), period);
   if (b.width > 1)

@@ -16,6 +16,7 @@ Prints `ok NAME` / `FAIL NAME: why` per check, then `N passed, N failed`; exits 
 """
 import argparse
 import collections
+import datetime
 import html.parser
 import json
 import os
@@ -342,9 +343,10 @@ def check_run(checks, perk, engine, browser, out, tmp, events):
     days = sorted(want["money_per_day"])
     if money:
         totals = [sum(v[i] for _, v in money) for i in range(len(money[0][1]))]
-        first, last = min(days), max(days)
-        # One bucket per day here: the history is far shorter than the bucketing threshold.
-        all_days = [d for d in sorted(set(days) | set(e["time"][:10] for e in read_jsonl(ledger)))]
+        # One bucket per calendar day here: the history is far shorter than the bucketing threshold.
+        dates = sorted(set(e["time"][:10] for e in read_jsonl(ledger)))
+        first, last = (datetime.date.fromisoformat(d) for d in (dates[0], dates[-1]))
+        all_days = [(first + datetime.timedelta(days=k)).isoformat() for k in range((last - first).days + 1)]
         checks.equal(f"run{tag} money chart per day", totals, [want["money_per_day"].get(d, 0) for d in all_days])
         for name, values in money:
             if name in want["rules"]:
