@@ -85,7 +85,7 @@ int Diff(const DiffOptions& o) {
     old_engine.ProcessLine(line, number);
     new_engine.ProcessLine(line, number);
     drain();
-    progress.Tick(number);
+    progress.Tick(number, line.size());
   }
   progress.Done();
   if (!reader->error().empty()) {

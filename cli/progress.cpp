@@ -42,7 +42,7 @@ void Progress::Update(uint64_t records, bool force) {
   double rate = elapsed > 0 ? records / elapsed : 0;
   std::string line;
   int64_t total = reader_.total_bytes();
-  uint64_t done = reader_.bytes_read();
+  uint64_t done = consumed_;
   if (total > 0) {
     double fraction = std::min(1.0, static_cast<double>(done) / static_cast<double>(total));
     int filled = static_cast<int>(fraction * kBarWidth);

@@ -1,6 +1,7 @@
 // `perk run`: a program over a JSON Lines stream, writing the ledger and rejects (spec §7).
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <optional>
 
 #include "cli/common.h"
@@ -88,7 +89,7 @@ int Run(const RunOptions& o) {
     engine.ProcessLine(line, number);
     if (engine.ledger().size() > (1 << 20)) ok &= write_ledger();
     if (engine.rejects().size() > (1 << 16)) ok &= write_rejects();
-    progress.Tick(number);
+    progress.Tick(number, line.size());
   }
   progress.Done();
   if (!reader->error().empty()) {
@@ -97,6 +98,8 @@ int Run(const RunOptions& o) {
     ledger.Flush();
     rejects.Flush();
     fmt::print(stderr, "perk: reading {} failed after line {}: {}\n", o.events, number, reader->error());
+    // A report of part of the input would look complete: leave none.
+    if (collector && o.report != "-") std::remove(o.report.c_str());
     return 2;
   }
   if (until) engine.AdvanceTo(*until);
