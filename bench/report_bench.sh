@@ -47,8 +47,9 @@ run_ms() {
 }
 
 records="$(wc -l <"$EVENTS")"
+# Both runs write the same ledger file, so only --report differs between them.
 plain_ms="$(run_ms --ledger "$OUT/report_ledger.jsonl")"
-report_ms="$(run_ms --ledger /dev/null --report "$OUT/report.html")"
+report_ms="$(run_ms --ledger "$OUT/report_ledger.jsonl" --report "$OUT/report.html")"
 bytes="$(wc -c <"$OUT/report.html")"
 entries="$(wc -l <"$OUT/report_ledger.jsonl")"
 echo "perk run bench/forex.perk --engine $ENGINE, $records records, $entries ledger entries:"

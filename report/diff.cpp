@@ -76,10 +76,16 @@ struct EffectDiff::Impl {
         auto d = stdlib::ParseDate(e.trigger.substr(4), &error);
         item.day = d ? *d : 0;
       }
-      item.line = std::string(line);
+      // The line is kept only while some list of examples still has room.
+      if (WantExamples()) item.line = std::string(line);
       items.emplace_back(std::move(key), std::move(item));
     }
     return items;
+  }
+
+  bool WantExamples() const {
+    return figures.gained_examples.size() < examples || figures.lost_examples.size() < examples ||
+           figures.changed_examples.size() < examples;
   }
 
   void Match(const Item& old_item, const Item& new_item) {
@@ -93,10 +99,11 @@ struct EffectDiff::Impl {
   }
 
   // Pairs each item with one waiting on the other side, or leaves it waiting.
-  void Pair(std::vector<std::pair<std::string, Item>>& items, bool is_old) {
+  void Pair(std::vector<std::pair<std::string, Item>>& items, size_t from, bool is_old) {
     auto& mine = is_old ? pending_old : pending_new;
     auto& theirs = is_old ? pending_new : pending_old;
-    for (auto& [key, item] : items) {
+    for (size_t k = from; k < items.size(); ++k) {
+      auto& [key, item] = items[k];
       auto it = theirs.find(key);
       if (it == theirs.end()) {
         mine.emplace(std::move(key), std::move(item));
@@ -142,9 +149,18 @@ void EffectDiff::AddLine(std::string_view old_lines, std::string_view new_lines,
   Impl& m = *impl_;
   if (old_lines.empty() && new_lines.empty() && m.pending_old.empty() && m.pending_new.empty()) return;
   auto old_items = m.Read(old_lines);
-  m.Pair(old_items, true);
   auto new_items = m.Read(new_lines);
-  m.Pair(new_items, false);
+  // Mostly both versions write the same effects in the same order: pair those in step, and
+  // leave only the rest to the maps.
+  size_t k = 0;
+  if (m.pending_old.empty() && m.pending_new.empty()) {
+    while (k < old_items.size() && k < new_items.size() && old_items[k].first == new_items[k].first) {
+      m.Match(old_items[k].second, new_items[k].second);
+      ++k;
+    }
+  }
+  m.Pair(old_items, k, true);
+  m.Pair(new_items, k, false);
   if (!m.pending_old.empty() || !m.pending_new.empty()) m.Settle(std::min(old_clock_day, new_clock_day), false);
 }
 
