@@ -48,7 +48,10 @@ struct EffectDiff::Impl {
   // Reads a chunk into (key, item) pairs. The key says which effect it is; the value what it did.
   std::vector<std::pair<std::string, Item>> Read(std::string_view chunk) {
     std::vector<std::pair<std::string, Item>> items;
-    occurrences.clear();
+    // clear() costs the bucket count, which a day tick's chunk can leave in the hundred
+    // thousands; a fresh map keeps every later line cheap.
+    if (occurrences.bucket_count() > 1024) occurrences = {};
+    else occurrences.clear();
     parser.Load(chunk);
     std::string_view line;
     LedgerLine e;

@@ -233,7 +233,10 @@ TEST_CASE("buckets cover the calendar, days with data or not") {
   CHECK(b.ranges[2] == std::make_pair<size_t, size_t>(2, 2));  // empty
   CHECK(b.state[50] == 1);                                     // carries day 1005's state
   CHECK(b.ranges[100] == std::make_pair<size_t, size_t>(2, 3));
-  CHECK(b.labels[1] == perk::stdlib::FormatDate(1003));
+  CHECK(b.labels[1] == perk::stdlib::FormatDate(1003));  // 1972 to 1973: labels keep the year
+  days.resize(2);                                         // 1972-09-27 and 1972-10-02
+  auto same_year = perk::report::html::MakeBuckets(days, 120);
+  CHECK(same_year.labels[0] == "09-27");
 }
 
 TEST_CASE("records centuries apart cost two days, not every day between") {
