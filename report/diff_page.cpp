@@ -217,8 +217,9 @@ std::string DiffText(const RunFigures& o, const RunFigures& n, const DiffFigures
   if (const RuleDiff* rd = FindDiff(d, ""); rd && (rd->gained || rd->lost || rd->changed))
     out += fmt::format("{:<20} {:>15} {:>15} {:>15} {:>9} {:>9} {:>8} {:>8} {:>8}\n", "(tier, segment)", "", "", "", "", "",
                        Int(rd->gained), Int(rd->lost), Int(rd->changed));
-  out += fmt::format("\ntiers: {} of {} clients end in another tier ({} higher, {} lower)\n", Int(d.tier_differs),
-                     Int(d.clients_compared), Int(d.tier_higher), Int(d.tier_differs - d.tier_higher));
+  if (!d.tier_names.empty())
+    out += fmt::format("\ntiers: {} of {} clients end in another tier ({} higher, {} lower)\n", Int(d.tier_differs),
+                       Int(d.clients_compared), Int(d.tier_higher), Int(d.tier_differs - d.tier_higher));
   if (d.only_old_clients || d.only_new_clients)
     out += fmt::format("clients known only to old: {}, only to new: {}\n", Int(d.only_old_clients), Int(d.only_new_clients));
   return out;

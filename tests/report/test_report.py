@@ -340,7 +340,6 @@ def check_run(checks, perk, engine, browser, out, tmp, events):
                   "new-clients", "tiers", "tier-moves", "segments"):
         checks.check(f"run{tag} chart {chart} present", chart in dom.series, f"charts: {sorted(dom.series)}")
     money = dom.series.get("money-per-day", [])
-    days = sorted(want["money_per_day"])
     if money:
         totals = [sum(v[i] for _, v in money) for i in range(len(money[0][1]))]
         # One bucket per calendar day here: the history is far shorter than the bucketing threshold.
