@@ -63,6 +63,7 @@ struct RunOptions {
   std::string until;
   bool explain = false;
   std::vector<std::string> allow_drop;
+  std::string report;  // write an HTML report of the run here
 };
 
 int Run(const RunOptions& options);

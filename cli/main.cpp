@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/common.h"
+#include "cli/diff.h"
 #include "compiler/compiler.h"
 #include "compiler/jit.h"
 #include "runtime/engine.h"
@@ -89,6 +90,17 @@ int main(int argc, char** argv) {
   state->add_option("WHAT", state_opts.what, "client or stats")->required()->check(CLI::IsMember({"client", "stats"}));
   state->add_option("ID", state_opts.id, "the client id (for `client`)");
 
+  run->add_option("--report", run_opts.report, "write an HTML report of the run (see docs/report.md)");
+
+  perk::cli::DiffOptions diff_opts;
+  auto* diff = app.add_subcommand("diff", "run two versions of a program on the same history and compare them");
+  diff->add_option("OLD", diff_opts.old_program, "the current .perk program")->required();
+  diff->add_option("NEW", diff_opts.new_program, "the changed .perk program")->required();
+  diff->add_option("--events", diff_opts.events, "the history (JSON Lines), or - for stdin")->required();
+  diff->add_option("--report", diff_opts.report, "also write the comparison as an HTML page");
+  diff->add_option("--engine", diff_opts.engine, "jit (default) or interp");
+  diff->add_option("--until", diff_opts.until, "at the end of input, advance both clocks to TIME");
+
   std::string dump_what, dump_path;
   auto* dump = app.add_subcommand("dump", "print a phase's output: ast, or ir (the JIT's optimised LLVM IR)");
   dump->add_option("WHAT", dump_what, "ast or ir")->required()->check(CLI::IsMember({"ast", "ir"}));
@@ -102,6 +114,7 @@ int main(int argc, char** argv) {
   }
   if (*check) return Check(check_path);
   if (*run) return perk::cli::Run(run_opts);
+  if (*diff) return perk::cli::Diff(diff_opts);
   if (*dump) return Dump(dump_what, dump_path);
   if (*state) return perk::cli::State(state_opts);
   return 2;
