@@ -3,18 +3,24 @@
 // in C++ (bench/native/forex_native.h, the floor). Decoding is done once, untimed; each run
 // times only the processing of records, with a fresh engine, and the best run counts. Ledgers
 // are drained between chunks of records outside the timed spans and hashed (FNV-1a), so every
-// contender must produce the same bytes for its time to mean anything.
+// contender must produce the same bytes for its time to mean anything: core exits 1 if not.
+//
+// A `tick` record is inserted at each midnight the stream crosses, so the day ticks (every
+// known client, every day) run inside their own timed span and are reported apart from the
+// events. That leaves the ledger unchanged: the tick the next record would have run, runs one
+// record earlier. Figures are per input record (inserted ticks not counted).
 //   build/core [--program bench/forex.perk] [--events FILE] [--runs N]
 //              [--engines jit,interp,native] [--dump DIR]
 // --dump writes each contender's ledger to DIR/ledger_NAME.jsonl (first run) to diff them.
 #include <fmt/format.h>
-
+#include <fmt/ranges.h>
 #include <malloc.h>
 #include <time.h>
 
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -39,15 +45,8 @@ struct Fnv {
 struct Input {
   std::vector<perk::runtime::Record> records;
   std::vector<uint64_t> lines;
-};
-
-struct Outcome {
-  double best_ns = 1e300;       // thread CPU time of the best run
-  double best_wall_ns = 1e300;  // wall time of the best run by wall time
-  uint64_t hash = 0;
-  uint64_t effects = 0, rejects = 0, duplicates = 0, accepted = 0;
-  uint64_t ledger_bytes = 0;
-  bool stable = true;  // same hash on every run
+  std::vector<uint8_t> inserted_tick;  // 1 for the midnight ticks core adds
+  size_t input_records = 0;            // records from the file
 };
 
 // CPU time of this thread: on a machine shared with other work, wall time mostly measures
@@ -58,25 +57,59 @@ int64_t ThreadCpuNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-struct Span {
-  double cpu_ns = 0;
+struct Times {
+  double cpu_ns = 0;        // everything
   double wall_ns = 0;
+  double tick_cpu_ns = 0;   // the part spent in day ticks
 };
 
-// One run of a contender. `process(i)` handles record i; `drain()` hashes what it wrote.
-template <typename Process, typename Drain>
-Span TimeRun(size_t n, Process&& process, Drain&& drain) {
-  Span total;
+struct Outcome {
+  Times best;  // the run with the least CPU time
+  double best_wall_ns = 1e300;
+  uint64_t hash = 0;
+  uint64_t effects = 0, rejects = 0, duplicates = 0;
+  uint64_t ledger_bytes = 0;
+  bool stable = true;  // same ledger on every run
+};
+
+// What core needs of a contender, fresh for each run.
+struct Contender {
+  std::function<void(size_t)> process;       // handles record i
+  std::function<std::string_view()> ledger;  // what it wrote since the last clear
+  std::function<void()> clear;
+  std::function<void(Outcome*)> stats;
+};
+
+// One run: chunks of records timed, ledger drained and hashed in between.
+Times TimeRun(const Input& input, Contender& c, Fnv* fnv, uint64_t* bytes, std::FILE* dump) {
+  Times t;
+  const size_t n = input.records.size();
+  auto drain = [&] {
+    std::string_view l = c.ledger();
+    fnv->Update(l);
+    *bytes += l.size();
+    if (dump) std::fwrite(l.data(), 1, l.size(), dump);
+    c.clear();
+  };
   for (size_t start = 0; start < n; start += kChunk) {
     size_t end = std::min(n, start + kChunk);
     auto wall = Clock::now();
     int64_t cpu = ThreadCpuNs();
-    for (size_t i = start; i < end; ++i) process(i);
-    total.cpu_ns += static_cast<double>(ThreadCpuNs() - cpu);
-    total.wall_ns += static_cast<double>((Clock::now() - wall).count());
+    for (size_t i = start; i < end; ++i) {
+      if (input.inserted_tick[i]) {
+        int64_t tick = ThreadCpuNs();
+        c.process(i);
+        t.tick_cpu_ns += static_cast<double>(ThreadCpuNs() - tick);
+      } else {
+        c.process(i);
+      }
+    }
+    t.cpu_ns += static_cast<double>(ThreadCpuNs() - cpu);
+    t.wall_ns += static_cast<double>((Clock::now() - wall).count());
     drain();
   }
-  return total;
+  drain();
+  return t;
 }
 
 std::vector<std::string> Split(const std::string& s) {
@@ -85,6 +118,51 @@ std::vector<std::string> Split(const std::string& s) {
   std::string item;
   while (std::getline(ss, item, ',')) out.push_back(item);
   return out;
+}
+
+bool LoadInput(const std::string& path, const perk::checked::Program& program, Input* input, uint64_t* decode_rejects) {
+  std::string error;
+  auto reader = perk::runtime::LineReader::Open(path, &error);
+  if (!reader) {
+    fmt::print(stderr, "core: {} (generate it with bench/run_core.sh)\n", error);
+    return false;
+  }
+  perk::runtime::RecordDecoder decoder(perk::runtime::InputSchemaOf(program));
+  std::string_view line;
+  uint64_t number = 0;
+  auto never = [](std::string_view) { return false; };  // dedup is the contenders' work
+  bool has_day = false;
+  int64_t day = 0;
+  while (reader->Next(&line, &number)) {
+    perk::runtime::Record rec;
+    switch (decoder.Decode(line, never, &rec, &error)) {
+      case perk::runtime::DecodeOutcome::Ok: {
+        int64_t d = perk_time_date(rec.time);
+        if (has_day && d > day) {
+          perk::runtime::Record tick;
+          tick.kind = perk::runtime::RecordKind::Tick;
+          tick.time = perk_date_start(d);
+          input->records.push_back(std::move(tick));
+          input->lines.push_back(number);
+          input->inserted_tick.push_back(1);
+        }
+        if (!has_day || d > day) day = d;
+        has_day = true;
+        input->records.push_back(std::move(rec));
+        input->lines.push_back(number);
+        input->inserted_tick.push_back(0);
+        ++input->input_records;
+        break;
+      }
+      case perk::runtime::DecodeOutcome::Reject: ++*decode_rejects; break;
+      default: break;
+    }
+  }
+  if (!reader->error().empty()) {
+    fmt::print(stderr, "core: reading {}: {}\n", path, reader->error());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -136,46 +214,21 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // Decode everything up front; dedup is left to the contenders.
   Input input;
   uint64_t decode_rejects = 0;
   auto t_decode = Clock::now();
-  {
-    std::string error;
-    auto reader = perk::runtime::LineReader::Open(events_path, &error);
-    if (!reader) {
-      fmt::print(stderr, "core: {} (generate it with bench/run_core.sh)\n", error);
-      return 2;
-    }
-    perk::runtime::RecordDecoder decoder(perk::runtime::InputSchemaOf(*program));
-    std::string_view line;
-    uint64_t number = 0;
-    auto never = [](std::string_view) { return false; };
-    while (reader->Next(&line, &number)) {
-      perk::runtime::Record rec;
-      switch (decoder.Decode(line, never, &rec, &error)) {
-        case perk::runtime::DecodeOutcome::Ok:
-          input.records.push_back(std::move(rec));
-          input.lines.push_back(number);
-          break;
-        case perk::runtime::DecodeOutcome::Reject: ++decode_rejects; break;
-        default: break;
-      }
-    }
-    if (!reader->error().empty()) {
-      fmt::print(stderr, "core: reading {}: {}\n", events_path, reader->error());
-      return 2;
-    }
-  }
-  const size_t n = input.records.size();
-  if (n == 0) {
+  if (!LoadInput(events_path, *program, &input, &decode_rejects)) return 2;
+  const double n = static_cast<double>(input.input_records);
+  if (input.input_records == 0) {
     fmt::print(stderr, "core: no records in {}\n", events_path);
     return 2;
   }
   fmt::print("core: {} ({} rules) over {}: {} records decoded in {:.0f} ms, untimed ({} rejected by the decoder)\n",
-             program_path, program->rules.size(), events_path, n,
+             program_path, program->rules.size(), events_path, input.input_records,
              std::chrono::duration<double, std::milli>(Clock::now() - t_decode).count(), decode_rejects);
-  fmt::print("timing the processing of decoded records only: thread CPU time, best of {} runs, fresh engine each\n", runs);
+  fmt::print("timed: processing of decoded records only, thread CPU time, best of {} runs, fresh engine each;\n"
+             "ns/event = time / {} input records, split into events and the day ticks of {} midnights\n",
+             runs, input.input_records, input.records.size() - input.input_records);
 
   std::map<std::string, Outcome> results;
   std::vector<std::string> order;
@@ -189,83 +242,79 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
+    std::unique_ptr<perk::runtime::Evaluator> evaluator;
+    forex_native::Config config;
     if (name == "jit" || name == "interp") {
       std::string error;
       auto t = Clock::now();
-      auto evaluator = perk::runtime::CreateEvaluator(
+      evaluator = perk::runtime::CreateEvaluator(
           name == "jit" ? perk::runtime::EngineKind::Jit : perk::runtime::EngineKind::Interp, *program, &error);
       if (!evaluator) {
         fmt::print(stderr, "core: {}: {}\n", name, error);
         return 1;
       }
-      double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-      if (name == "jit") fmt::print("  (jit: program compiled in {:.1f} ms, not timed below)\n", load_ms);
-      for (int run = 0; run < runs; ++run) {
-        auto engine = std::make_unique<perk::runtime::Engine>(*program, evaluator.get());
-        Fnv fnv;
-        uint64_t bytes = 0;
-        auto drain = [&] {
-          std::string& l = engine->ledger();
-          fnv.Update(l);
-          bytes += l.size();
-          if (dump_file && run == 0) std::fwrite(l.data(), 1, l.size(), dump_file);
-          l.clear();
-          engine->rejects().clear();
-        };
-        Span ns = TimeRun(n, [&](size_t i) { engine->ProcessDecoded(input.records[i], input.lines[i]); }, drain);
-        drain();
-        const auto& s = engine->stats();
-        if (run > 0 && fnv.h != o.hash) o.stable = false;
-        o.best_ns = std::min(o.best_ns, ns.cpu_ns);
-        o.best_wall_ns = std::min(o.best_wall_ns, ns.wall_ns);
-        o.hash = fnv.h;
-        o.effects = s.effects;
-        o.rejects = s.rejects;
-        o.duplicates = s.duplicates;
-        o.accepted = s.accepted;
-        o.ledger_bytes = bytes;
-        engine.reset();  // teardown untimed
-      }
+      if (name == "jit")
+        fmt::print("  (jit: program compiled in {:.1f} ms, not timed)\n",
+                   std::chrono::duration<double, std::milli>(Clock::now() - t).count());
     } else if (name == "native") {
-      forex_native::Config config;
       try {
         config = forex_native::ConfigFrom(*program);
       } catch (const std::exception& e) {
         fmt::print(stderr, "core: {}\n", e.what());
         return 1;
       }
-      for (int run = 0; run < runs; ++run) {
-        auto engine = std::make_unique<forex_native::Engine>(config);
-        Fnv fnv;
-        uint64_t bytes = 0;
-        auto drain = [&] {
-          std::string_view l = engine->ledger().view();
-          fnv.Update(l);
-          bytes += l.size();
-          if (dump_file && run == 0) std::fwrite(l.data(), 1, l.size(), dump_file);
-          engine->ledger().Clear();
-        };
-        Span ns = TimeRun(n, [&](size_t i) { engine->Process(input.records[i]); }, drain);
-        drain();
-        const auto& s = engine->stats();
-        if (run > 0 && fnv.h != o.hash) o.stable = false;
-        o.best_ns = std::min(o.best_ns, ns.cpu_ns);
-        o.best_wall_ns = std::min(o.best_wall_ns, ns.wall_ns);
-        o.hash = fnv.h;
-        o.effects = s.effects;
-        o.rejects = s.rejects;
-        o.duplicates = s.duplicates;
-        o.accepted = s.accepted;
-        o.ledger_bytes = bytes;
-        engine.reset();
-      }
     } else {
       fmt::print(stderr, "core: unknown engine `{}` (jit, interp, native)\n", name);
       return 2;
     }
+
+    for (int run = 0; run < runs; ++run) {
+      std::unique_ptr<perk::runtime::Engine> engine;
+      std::unique_ptr<forex_native::Engine> native;
+      Contender c;
+      if (evaluator) {
+        engine = std::make_unique<perk::runtime::Engine>(*program, evaluator.get());
+        auto* e = engine.get();
+        c.process = [e, &input](size_t i) { e->ProcessDecoded(input.records[i], input.lines[i]); };
+        c.ledger = [e] { return std::string_view(e->ledger()); };
+        c.clear = [e] {
+          e->ledger().clear();
+          e->rejects().clear();
+        };
+        c.stats = [e](Outcome* o) {
+          o->effects = e->stats().effects;
+          o->rejects = e->stats().rejects;
+          o->duplicates = e->stats().duplicates;
+        };
+      } else {
+        native = std::make_unique<forex_native::Engine>(config);
+        auto* e = native.get();
+        c.process = [e, &input](size_t i) { e->Process(input.records[i]); };
+        c.ledger = [e] { return e->ledger().view(); };
+        c.clear = [e] { e->ledger().Clear(); };
+        c.stats = [e](Outcome* o) {
+          o->effects = e->stats().effects;
+          o->rejects = e->stats().rejects;
+          o->duplicates = e->stats().duplicates;
+        };
+      }
+      Fnv fnv;
+      uint64_t bytes = 0;
+      Times t = TimeRun(input, c, &fnv, &bytes, run == 0 ? dump_file : nullptr);
+      if (run > 0 && fnv.h != o.hash) o.stable = false;
+      if (t.cpu_ns < o.best.cpu_ns || run == 0) o.best = t;
+      o.best_wall_ns = std::min(o.best_wall_ns, t.wall_ns);
+      o.hash = fnv.h;
+      o.ledger_bytes = bytes;
+      c.stats(&o);
+      // Teardown is not timed.
+    }
     if (dump_file) std::fclose(dump_file);
-    fmt::print("  {:<7} {:>9.1f} ns/event ({:>9.0f} events/s; wall {:.1f} ns/event)  effects {}  rejects {}  duplicates {}  ledger {} bytes, fnv1a {:016x}{}\n",
-               name, o.best_ns / n, n * 1e9 / o.best_ns, o.best_wall_ns / n, o.effects, o.rejects, o.duplicates, o.ledger_bytes, o.hash,
+    const Times& b = o.best;
+    fmt::print("  {:<7} {:>8.1f} ns/event = events {:>7.1f} + day ticks {:>7.1f}  ({:>8.0f} events/s; wall {:.1f} ns/event)\n"
+               "          effects {}, rejects {}, duplicates {}, ledger {} bytes, fnv1a {:016x}{}\n",
+               name, b.cpu_ns / n, (b.cpu_ns - b.tick_cpu_ns) / n, b.tick_cpu_ns / n, n * 1e9 / b.cpu_ns,
+               o.best_wall_ns / n, o.effects, o.rejects, o.duplicates, o.ledger_bytes, o.hash,
                o.stable ? "" : "  (DIFFERS BETWEEN RUNS)");
     std::fflush(stdout);
     results[name] = o;
@@ -273,14 +322,13 @@ int main(int argc, char** argv) {
   }
 
   auto has = [&](const char* k) { return results.count(k) > 0; };
+  auto ratio = [&](const char* a, const char* b) { return results[a].best.cpu_ns / results[b].best.cpu_ns; };
   if (has("jit") && has("native"))
-    fmt::print("  jit / native    = {:.2f}x  (target: JIT core within 1.5x of hand-written C++)\n",
-               results["jit"].best_ns / results["native"].best_ns);
-  if (has("jit") && has("interp"))
+    fmt::print("  jit / native    = {:.2f}x  (target: JIT core within 1.5x of hand-written C++)\n", ratio("jit", "native"));
+  if (has("interp") && has("jit"))
     fmt::print("  interp / jit    = {:.2f}x  (target: JIT core at least 10x faster than the interpreter)\n",
-               results["interp"].best_ns / results["jit"].best_ns);
-  if (has("interp") && has("native"))
-    fmt::print("  interp / native = {:.2f}x\n", results["interp"].best_ns / results["native"].best_ns);
+               ratio("interp", "jit"));
+  if (has("interp") && has("native")) fmt::print("  interp / native = {:.2f}x\n", ratio("interp", "native"));
 
   // Every contender must have written the same ledger, or the figures compare different work.
   bool same = true;

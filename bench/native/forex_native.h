@@ -9,7 +9,8 @@
 //   - the 30/60/7-day windows are running sums per client over rings of day buckets, kept
 //     day-major (one array per day slot, indexed by client) so that the day tick, which moves
 //     every client's windows one day on, streams through memory instead of hopping; O(1) per
-//     client per day instead of folding calendar buckets at every read;
+//     client per day instead of folding calendar buckets at every read. An event adds to
+//     today's accumulators in the client's struct; the tick moves them to their day slot;
 //   - the one aggregate the three tier conditions share is read once;
 //   - string attributes the rules only compare (country) are reduced to flags on update;
 //   - the ledger is written straight into one buffer, with ids quoted once per client.
@@ -387,6 +388,8 @@ class Engine {
     int64_t sum30 = 0;  // trade.volume over the days (day-30, day]
     int64_t vip_hold_until = 0;
     int64_t points = 0;  // wallet
+    int64_t today_volume = 0;  // today's trade.volume and trades, moved to the day slots at
+    uint32_t today_count = 0;  // the next tick so that an event touches only this struct
     int32_t cnt60 = 0;   // trades over (day-60, day]
     int32_t cnt7 = 0;    // trades over (day-7, day]
     int32_t birth_year = 1970;
@@ -502,23 +505,25 @@ class Engine {
   }
 
   // Moves every client's running window sums on to `day` (the day after windows_day_): the
-  // day leaving each window is subtracted, and the day entering its ring starts empty (its slot
-  // last held a day outside every window).
+  // day that ended goes from the clients' accumulators into its slot, and the day leaving each
+  // window is subtracted.
   void ShiftWindows(int64_t day) {
+    int64_t* ended_volume = volume_[(day - 1) & (kVolumeSlots - 1)].data();
+    uint32_t* ended_count = count_[(day - 1) & (kCountSlots - 1)].data();
     const int64_t* leave30 = volume_[(day - 30) & (kVolumeSlots - 1)].data();
     const uint32_t* leave60 = count_[(day - 60) & (kCountSlots - 1)].data();
     const uint32_t* leave7 = count_[(day - 7) & (kCountSlots - 1)].data();
     const size_t n = clients_.size();
     Client* c = clients_.data();
     for (size_t k = 0; k < n; ++k) {
+      ended_volume[k] = c[k].today_volume;
+      ended_count[k] = c[k].today_count;
+      c[k].today_volume = 0;
+      c[k].today_count = 0;
       c[k].sum30 -= leave30[k];
       c[k].cnt60 -= static_cast<int32_t>(leave60[k]);
       c[k].cnt7 -= static_cast<int32_t>(leave7[k]);
     }
-    auto& v = volume_[day & (kVolumeSlots - 1)];
-    std::fill(v.begin(), v.end(), 0);
-    auto& cn = count_[day & (kCountSlots - 1)];
-    std::fill(cn.begin(), cn.end(), 0);
     windows_day_ = day;
   }
 
@@ -719,7 +724,7 @@ class Engine {
   }
 
   // Steps 3 and 4 of §5 for one event, atomically: on a runtime error everything it did is
-  // undone from a copy of the client's flat state and the few ring slots it can touch.
+  // undone from a copy of the client's state and of the program-wide budget use.
   void ProcessEvent(const Record& r) {
     bool created;
     const uint32_t k = GetClient(r.client, &created);
@@ -731,17 +736,13 @@ class Engine {
     const Client saved = c;
     const size_t ledger_size = out_.size();
     const uint64_t seq = seq_, effects = stats_.effects;
-    int64_t& volume_slot = volume_[today & (kVolumeSlots - 1)][k];
-    uint32_t& count_slot = count_[today & (kCountSlots - 1)][k];
-    const int64_t slot_volume = volume_slot;
-    const uint32_t slot_count = count_slot;
     const int64_t welcome_used = welcome_used_, redeposit_used = redeposit_used_;
     const int64_t budget_slot = budget_ring_[today & 63];
 
     bool ok = true;
     switch (r.event_index) {
       case 0: ok = Deposit(k, r, today); break;
-      case 1: ok = Trade(k, r, today); break;
+      case 1: ok = Trade(k, r); break;
       case 2: Login(k, r, today); break;
     }
     if (ok) {
@@ -760,8 +761,6 @@ class Engine {
       DropNewestClient();
     } else {
       clients_[k] = saved;
-      volume_slot = slot_volume;
-      count_slot = slot_count;
     }
     Reject();
   }
@@ -845,13 +844,12 @@ class Engine {
   }
 
   // Records the trade into the windows, then rules pair_points and punch_card.
-  bool Trade(uint32_t k, const Record& r, int64_t today) {
+  bool Trade(uint32_t k, const Record& r) {
     Client& c = clients_[k];
     const int64_t lots = r.fields[1].i, volume = r.fields[2].i;
-    int64_t& slot = volume_[today & (kVolumeSlots - 1)][k];
-    if (__builtin_add_overflow(slot, volume, &slot)) return false;
+    if (__builtin_add_overflow(c.today_volume, volume, &c.today_volume)) return false;
     if (__builtin_add_overflow(c.sum30, volume, &c.sum30)) return false;
-    count_[today & (kCountSlots - 1)][k] += 1;
+    c.today_count += 1;
     c.cnt60 += 1;
     c.cnt7 += 1;
 
