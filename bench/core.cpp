@@ -10,8 +10,10 @@
 // events. That leaves the ledger unchanged: the tick the next record would have run, runs one
 // record earlier. Figures are per input record (inserted ticks not counted).
 //   build/core [--program bench/forex.perk] [--events FILE] [--runs N]
-//              [--engines jit,interp,native] [--dump DIR]
+//              [--engines jit,interp,native] [--dump DIR] [--perf-ctl FIFO,ACK --perf-part events|ticks]
 // --dump writes each contender's ledger to DIR/ledger_NAME.jsonl (first run) to diff them.
+// --perf-ctl drives `perf record -D -1 --control fifo:FIFO,ACK` so that it samples only the
+// timed processing of events or of day ticks (bench/profile.sh).
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <malloc.h>
@@ -80,6 +82,37 @@ struct Contender {
   std::function<void(Outcome*)> stats;
 };
 
+// perf's control fifo: sampling on only around the part being profiled.
+class PerfControl {
+ public:
+  enum class Part { None, Events, Ticks };
+  bool Open(const std::string& spec, Part part) {
+    auto comma = spec.find(',');
+    if (comma == std::string::npos) return false;
+    ctl_ = std::fopen(spec.substr(0, comma).c_str(), "w");
+    ack_ = std::fopen(spec.substr(comma + 1).c_str(), "r");
+    part_ = part;
+    return ctl_ && ack_;
+  }
+  void Chunk(bool start) { Set(part_ == Part::Events && start); }
+  void Tick(bool start) { Set(part_ == Part::Ticks ? start : part_ == Part::Events && !start); }
+
+ private:
+  void Set(bool on) {
+    if (!ctl_ || on == on_) return;
+    on_ = on;
+    std::fputs(on ? "enable\n" : "disable\n", ctl_);
+    std::fflush(ctl_);
+    char reply[16];
+    if (!std::fgets(reply, sizeof reply, ack_)) ctl_ = nullptr;  // perf went away
+  }
+  std::FILE* ctl_ = nullptr;
+  std::FILE* ack_ = nullptr;
+  Part part_ = Part::None;
+  bool on_ = false;
+};
+PerfControl g_perf;
+
 // One run: chunks of records timed, ledger drained and hashed in between.
 Times TimeRun(const Input& input, Contender& c, Fnv* fnv, uint64_t* bytes, std::FILE* dump) {
   Times t;
@@ -93,19 +126,23 @@ Times TimeRun(const Input& input, Contender& c, Fnv* fnv, uint64_t* bytes, std::
   };
   for (size_t start = 0; start < n; start += kChunk) {
     size_t end = std::min(n, start + kChunk);
+    g_perf.Chunk(true);
     auto wall = Clock::now();
     int64_t cpu = ThreadCpuNs();
     for (size_t i = start; i < end; ++i) {
       if (input.inserted_tick[i]) {
+        g_perf.Tick(true);
         int64_t tick = ThreadCpuNs();
         c.process(i);
         t.tick_cpu_ns += static_cast<double>(ThreadCpuNs() - tick);
+        g_perf.Tick(false);
       } else {
         c.process(i);
       }
     }
     t.cpu_ns += static_cast<double>(ThreadCpuNs() - cpu);
     t.wall_ns += static_cast<double>((Clock::now() - wall).count());
+    g_perf.Chunk(false);
     drain();
   }
   drain();
@@ -177,7 +214,7 @@ int main(int argc, char** argv) {
   std::string program_path = "bench/forex.perk";
   std::string events_path = "bench/out/events_1000000_100000_60.jsonl";
   std::string engines = "jit,interp,native";
-  std::string dump;
+  std::string dump, perf_ctl, perf_part;
   int runs = 3;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -193,8 +230,23 @@ int main(int argc, char** argv) {
     else if (a == "--runs") runs = std::max(1, std::atoi(value().c_str()));
     else if (a == "--engines") engines = value();
     else if (a == "--dump") dump = value();
+    else if (a == "--perf-ctl") perf_ctl = value();
+    else if (a == "--perf-part") perf_part = value();
     else {
-      fmt::print(stderr, "usage: core [--program FILE] [--events FILE] [--runs N] [--engines jit,interp,native] [--dump DIR]\n");
+      fmt::print(stderr,
+                 "usage: core [--program FILE] [--events FILE] [--runs N] [--engines jit,interp,native] [--dump DIR]\n"
+                 "            [--perf-ctl FIFO,ACK --perf-part events|ticks]\n");
+      return 2;
+    }
+  }
+  if (!perf_ctl.empty()) {
+    if (perf_part != "events" && perf_part != "ticks") {
+      fmt::print(stderr, "core: --perf-part must be events or ticks\n");
+      return 2;
+    }
+    auto part = perf_part == "events" ? PerfControl::Part::Events : PerfControl::Part::Ticks;
+    if (!g_perf.Open(perf_ctl, part)) {
+      fmt::print(stderr, "core: --perf-ctl takes FIFO,ACK (the fifos of perf record --control)\n");
       return 2;
     }
   }
