@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +25,12 @@ struct RunStats {
 };
 
 class Evaluator;
+struct EvalContext;
+
+// Called as each rule is considered, before its `limit` is checked, with the context its
+// `when` would be evaluated in (for `perk repl`'s :explain). The context is valid only
+// during the call.
+using RuleObserver = std::function<void(int rule, const EvalContext& ctx)>;
 
 // The evaluator behind an engine kind: the reference interpreter, or the program compiled to
 // native code. Returns nullptr with *error set when the JIT cannot compile the program. The
@@ -56,6 +63,8 @@ class Engine {
   const ClientState* FindClient(std::string_view id) const;
   bool has_clock() const;
   int64_t clock() const;
+  // Observes rule decisions from now on; an empty function stops observing.
+  void SetRuleObserver(RuleObserver observer);
 
  private:
   struct Impl;
