@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/common.h"
+#include "cli/repl.h"
 #include "compiler/compiler.h"
 #include "runtime/engine.h"
 #include "runtime/records.h"
@@ -65,6 +66,13 @@ int main(int argc, char** argv) {
   run->add_option("--until", run_opts.until, "at the end of input, advance the clock to TIME, running its day ticks");
   run->add_flag("--explain", run_opts.explain, "explain each rule's decision (not yet available)");
 
+  perk::cli::ReplOptions repl_opts;
+  auto* repl = app.add_subcommand("repl", "try a program record by record: records, expressions, declarations, :commands");
+  repl->add_option("PROGRAM", repl_opts.program, "the .perk program (default: an empty one)");
+  repl->add_option("--engine", repl_opts.engine, "interp (default) or jit; `:engine` switches later");
+  repl->add_option("--param", repl_opts.params, "override a param: NAME=VALUE (repeatable)");
+  repl->add_flag("--json", repl_opts.json, "print effects as ledger lines instead of tables");
+
   std::string dump_what, dump_path;
   auto* dump = app.add_subcommand("dump", "print a phase's output: ast");
   dump->add_option("WHAT", dump_what, "ast")->required()->check(CLI::IsMember({"ast"}));
@@ -79,5 +87,6 @@ int main(int argc, char** argv) {
   if (*check) return Check(check_path);
   if (*run) return perk::cli::Run(run_opts);
   if (*dump) return Dump(dump_what, dump_path);
+  if (*repl) return perk::cli::Repl(repl_opts);
   return 2;
 }
