@@ -542,7 +542,9 @@ void Session::Observe(Runner& r, int rule_index, const runtime::EvalContext& ctx
     runtime::Bucket b;
     ctx.client->limits[rule_index].Query(runtime::BucketKey(rule.limit_window.unit, ctx.now), rule.limit_window.count, &b);
     t.limit_ok = b.count < rule.limit_count;
-    t.limit = fmt::format("limit {} per client{}: {} used", rule.limit_count, WindowText(rule.limit_window), b.count);
+    bool once = rule.limit_count == 1 && rule.limit_window.unit == checked::WindowUnit::All;
+    t.limit = once ? fmt::format("limit once per client: {} used", b.count)
+                   : fmt::format("limit {} per client{}: {} used", rule.limit_count, WindowText(rule.limit_window), b.count);
   }
   if (rule.when) {
     t.has_when = true;
@@ -1093,12 +1095,14 @@ void Session::CmdExplain() {
     } else {
       if (t.has_when) {
         bool holds = t.when_value == "true";
+        bool failed = t.when_value.rfind("error", 0) == 0;
         out += "  when -> " + Paint(color_, holds ? style::kGreen : style::kRed, t.when_value) + "\n";
         for (const auto& l : t.when) {
           std::string value = l.reached ? l.value : Paint(color_, style::kDim, l.value);
           out += fmt::format("    {}{}  = {}\n", std::string(2 * l.depth, ' '), l.text, value);
         }
-        if (!holds) verdict = Paint(color_, style::kYellow, "not run: `when` does not hold");
+        if (failed) verdict = Paint(color_, style::kRed, "stopped: the error rejects the whole record");
+        else if (!holds) verdict = Paint(color_, style::kYellow, "not run: `when` does not hold");
       }
       if (verdict.empty()) {
         bool skipped = std::any_of(t.effects.begin(), t.effects.end(), [](const std::string& e) { return e.rfind("skip", 0) == 0; });
