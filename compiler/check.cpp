@@ -243,6 +243,7 @@ class Checker {
   bool money_error_reported_ = false;
   static constexpr int kMaxDepth = 256;
   int depth_ = 0;
+  int action_depth_ = 0;
   bool depth_reported_ = false;
 };
 
@@ -1373,9 +1374,20 @@ void Checker::CheckActions(const std::vector<ast::Action>& in, const Scope& scop
       }
       case ast::ActionKind::Grant: break;
       case ast::ActionKind::If: {
+        // The engine runs nested actions recursively: bound them as deep expressions are.
+        if (action_depth_ >= kMaxDepth) {
+          if (!depth_reported_) {
+            Error(DiagKind::SyntaxError, a.range,
+                  fmt::format("these `if` actions nest more than {} deep; split the rule into smaller ones", kMaxDepth));
+            depth_reported_ = true;
+          }
+          break;
+        }
+        ++action_depth_;
         if (a.value) c.value = CheckAs(*a.value, scope, Type::Bool, "the condition of `if`");
         CheckActions(a.then_actions, scope, rule, &c.then_actions);
         CheckActions(a.else_actions, scope, rule, &c.else_actions);
+        --action_depth_;
         break;
       }
     }
