@@ -333,7 +333,8 @@ std::optional<int64_t> ParseWhen(std::string_view text, std::optional<int64_t> c
   if (!text.empty() && text.front() == '+') {
     size_t i = 1;
     int64_t n = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && n < 1'000'000'000) n = n * 10 + (text[i++] - '0');
+    // Digits beyond 12 are left unread, so the unit check below refuses them.
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) && i <= 12) n = n * 10 + (text[i++] - '0');
     std::string_view unit = text.substr(i);
     int64_t scale = unit == "s" ? stdlib::kMicrosPerSecond
                     : unit == "m" ? stdlib::kMicrosPerMinute
@@ -348,7 +349,13 @@ std::optional<int64_t> ParseWhen(std::string_view text, std::optional<int64_t> c
       *error = fmt::format("`{}` counts from the clock, and no record has set it yet; give a full time like `2026-01-05T10:00`", text);
       return std::nullopt;
     }
-    return *clock + n * scale;
+    int64_t step, t;
+    if (perk_int_mul(n, scale, &step) != PERK_OK || perk_int_add(*clock, step, &t) != PERK_OK ||
+        t >= stdlib::DaysFromCivil(10000, 1, 1) * stdlib::kMicrosPerDay) {
+      *error = fmt::format("`{}` goes past the year 9999", text);
+      return std::nullopt;
+    }
+    return t;
   }
   std::string ignored;
   std::string t(text);

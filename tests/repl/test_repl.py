@@ -28,12 +28,17 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CASES = os.path.join(HERE, "cases")
 DEADLINE = 60  # seconds before a session counts as hung
+
+# Input-error codes the scripted sessions printed, for the coverage check.
+SEEN_CODES = set()
+CODE = re.compile(r"\[(R\d{4})\]")
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]|\x07")
 
@@ -163,8 +168,10 @@ class PipeSession:
         self.marks += 1
         marker = f'"sync-{self.marks}"'
         data = "".join(line + "\n" for line in lines) + marker + "\n"
-        self.proc.stdin.write(data.encode())
-        self.proc.stdin.flush()
+        # Written from a thread: a long line's diagnostics may fill the output pipe before
+        # the REPL has read all of the input.
+        writer = threading.Thread(target=self._write, args=(data.encode(),), daemon=True)
+        writer.start()
         want = f"{marker} : string\n".encode()
         deadline = time.monotonic() + DEADLINE
         while want not in self.buffer:
@@ -177,8 +184,17 @@ class PipeSession:
                 if not chunk:
                     raise EOFError(f"the REPL ended; output:\n{self.buffer.decode(errors='replace')}")
                 self.buffer += chunk
+        writer.join()
         out, self.buffer = self.buffer.split(want, 1)
+        SEEN_CODES.update(CODE.findall(out.decode(errors="replace")))
         return out.decode()
+
+    def _write(self, data):
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass
 
     def close(self):
         self.proc.stdin.close()
@@ -334,6 +350,46 @@ def test_engine(perk, engine, jit_ok, results):
         results.fail(label, str(e))
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_hostile_input(perk, engine, results):
+    """Input too deep or too long for the parser is an error, and the session goes on."""
+    d = scratch()
+    label = f"deep and long input [{engine}]"
+    problems = []
+    try:
+        s = PipeSession(perk, ["shop.perk", "--engine", engine], d)
+        out = s.send("not " * 200_000 + "true")
+        if "nests more than 256 operations deep" not in out:
+            problems.append(f"deep nesting gave {out[:300]!r}")
+        out = s.send("rule r on purchase then " + "if true then " * 50_000 + "end " * 50_000 + "end")
+        if "these `if` actions nest more than 256 deep" not in out:
+            problems.append(f"a deeply nested rule gave {out[:300]!r}")
+        out = s.send("x" * (1 << 20 + 1))
+        if "the REPL reads at most 1048576 at once" not in out or "[R0015]" not in out:
+            problems.append(f"a 2 MiB line gave {out[:300]!r}")
+        if "42 : int" not in s.send("6 * 7"):
+            problems.append("the session did not go on")
+        s.close()
+        results.check(label, not problems, "\n".join(problems))
+    except (TimeoutError, EOFError) as e:
+        results.fail(label, str(e))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def check_coverage(results):
+    """Every input-error code appears in a transcript or a scripted session."""
+    with open(os.path.join(ROOT, "cli", "repl_errors.def")) as f:
+        codes = set(re.findall(r'PERK_REPL_ERROR\(\w+, "(R\d{4})"', f.read()))
+    seen = set(SEEN_CODES)
+    for name in os.listdir(CASES):
+        if name.endswith(".out"):
+            with open(os.path.join(CASES, name)) as f:
+                seen.update(CODE.findall(f.read()))
+    missing = sorted(codes - seen)
+    results.check(f"input-error coverage ({len(codes)} codes)", not missing and codes,
+                  f"no test produces {', '.join(missing)}")
 
 
 # ---------------------------------------------------------------- pseudo-terminal sessions
@@ -538,7 +594,10 @@ def main():
         test_save_replays(perk, engine, results)
         test_reload(perk, engine, results)
         test_engine(perk, engine, jit_ok, results)
+        test_hostile_input(perk, engine, results)
         test_pty(perk, engine, results)
+    if not a.names:
+        check_coverage(results)
     print(f"{results.passed} passed, {results.failed} failed")
     return 1 if results.failed else 0
 

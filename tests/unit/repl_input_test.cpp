@@ -136,6 +136,10 @@ TEST_CASE("times: RFC 3339, short forms, dates and steps from the clock", "[repl
   CHECK_FALSE(ParseWhen("+2y", clock, &error));
   CHECK(error.find("step forward") != std::string::npos);
   CHECK_FALSE(ParseWhen("+h", clock, &error));
+  CHECK_FALSE(ParseWhen("+9999999999d", clock, &error));
+  CHECK(error == "`+9999999999d` goes past the year 9999");
+  CHECK_FALSE(ParseWhen("+99999999999999999999d", clock, &error));
+  CHECK(error.find("step forward") != std::string::npos);
   CHECK_FALSE(ParseWhen("+1d", std::nullopt, &error));
   CHECK(error.find("no record has set it") != std::string::npos);
   CHECK_FALSE(ParseWhen("yesterday", clock, &error));
