@@ -1154,8 +1154,10 @@ void Session::CmdSave(const std::string& line, const std::string& arg, size_t ar
   Out(Paint(color_, style::kGreen, fmt::format("  saved {} to {}", Plural(log_.size(), "record", "records"), arg)) + "\n");
   Note(fmt::format("  replay: perk run {} --events {} --engine {}", path_.empty() ? "PROGRAM" : path_, arg, EngineName(run_->kind)));
   if (!typed_.empty()) {
-    Note(fmt::format("  note: the {} typed in this session are not in {}; add them to replay the same program",
-                     Plural(typed_.size(), "declaration", "declarations"), path_.empty() ? "any file" : path_));
+    bool one = typed_.size() == 1;
+    Note(fmt::format("  note: the {} typed in this session {} not in {}; add {} to replay the same program",
+                     Plural(typed_.size(), "declaration", "declarations"), one ? "is" : "are",
+                     path_.empty() ? "any file" : path_, one ? "it" : "them"));
   }
 }
 
