@@ -444,7 +444,6 @@ void Session::RenderDiagnostics(const Diagnostics& diags, const std::vector<Sour
     return 0;
   };
   std::vector<std::unique_ptr<Diagnostics>> per(parts.size());
-  int errors = 0;
   for (const Diagnostic& d : diags.all()) {
     size_t k = part_of(d.range.line);
     bool is_new = last_is_new && k + 1 == parts.size();
@@ -452,7 +451,6 @@ void Session::RenderDiagnostics(const Diagnostics& diags, const std::vector<Sour
     if (!error && !is_new && !show_old_warnings) continue;
     // Declarations typed one by one are unused until the rule that uses them comes.
     if (d.kind == DiagKind::UnusedDeclaration && k > 0) continue;
-    errors += error;
     if (!per[k]) per[k] = std::make_unique<Diagnostics>(parts[k].name, parts[k].text);
     SourceRange r = d.range;
     if (r.line > 0) r.line -= parts[k].first_line - 1;
@@ -473,7 +471,6 @@ void Session::RenderDiagnostics(const Diagnostics& diags, const std::vector<Sour
   for (const auto& d : per)
     if (d) out += d->Render(err_color_);
   if (!out.empty()) Err(out);
-  (void)errors;
 }
 
 Session::Replayed Session::Replay(Runner& r) {
