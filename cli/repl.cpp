@@ -56,6 +56,7 @@ struct SourcePart {
 // A program and the engine running it. Declared in this order so the engine goes first.
 struct Runner {
   std::string source;
+  repl::SourceLines lines;  // the source split once, for expression texts
   std::vector<SourcePart> parts;
   std::unique_ptr<checked::Program> program;
   std::unique_ptr<runtime::Evaluator> evaluator;
@@ -70,7 +71,8 @@ struct RecordKeys {
 };
 RecordKeys KeysOf(std::string_view json) {
   RecordKeys k;
-  simdjson::dom::parser parser;
+  // One parser per thread: building one allocates, and the REPL reads a line per record.
+  thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(json.data(), json.size()).get(doc) || !doc.is_object()) return k;
   std::string_view s;
@@ -93,7 +95,8 @@ std::vector<std::string> SplitLines(const std::string& text) {
 
 // The message of a reject line {"line": N, "error": "..."}.
 std::string RejectMessage(std::string_view line) {
-  simdjson::dom::parser parser;
+  // One parser per thread: building one allocates, and the REPL reads a line per record.
+  thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   std::string_view s;
   if (parser.parse(line.data(), line.size()).get(doc) || doc["error"].get(s)) return std::string(line);
@@ -101,7 +104,8 @@ std::string RejectMessage(std::string_view line) {
 }
 
 uint64_t RejectLine(std::string_view line) {
-  simdjson::dom::parser parser;
+  // One parser per thread: building one allocates, and the REPL reads a line per record.
+  thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   uint64_t n = 0;
   if (parser.parse(line.data(), line.size()).get(doc) || doc["line"].get(n)) return 0;
@@ -116,14 +120,14 @@ std::string WindowText(const checked::Window& w) {
 }
 
 // Every aggregate the program uses, as (use index, text), one per distinct text.
-void CollectAggregates(const checked::Expr& e, std::string_view source, std::vector<std::pair<int, std::string>>* out) {
+void CollectAggregates(const checked::Expr& e, const repl::SourceLines& source, std::vector<std::pair<int, std::string>>* out) {
   if (e.kind == checked::ExprKind::Aggregate) {
     std::string text = repl::ExprText(source, e);
     if (std::none_of(out->begin(), out->end(), [&](const auto& p) { return p.second == text; })) out->emplace_back(e.index, text);
   }
   for (const auto& a : e.args) CollectAggregates(a, source, out);
 }
-void CollectAggregates(const std::vector<checked::Action>& actions, std::string_view source,
+void CollectAggregates(const std::vector<checked::Action>& actions, const repl::SourceLines& source,
                        std::vector<std::pair<int, std::string>>* out) {
   for (const auto& a : actions) {
     if (a.value) CollectAggregates(*a.value, source, out);
@@ -132,7 +136,7 @@ void CollectAggregates(const std::vector<checked::Action>& actions, std::string_
     CollectAggregates(a.else_actions, source, out);
   }
 }
-std::vector<std::pair<int, std::string>> Aggregates(const checked::Program& p, std::string_view source) {
+std::vector<std::pair<int, std::string>> Aggregates(const checked::Program& p, const repl::SourceLines& source) {
   std::vector<std::pair<int, std::string>> out;
   for (const auto& t : p.tiers)
     if (t.when) CollectAggregates(*t.when, source, &out);
@@ -208,7 +212,7 @@ std::string StatusText(PerkStatus s) { return s == PERK_DIV_BY_ZERO ? "division 
 
 // Walks `e` as the interpreter would, recording each sub-expression's value; parts that
 // short-circuiting skips are listed as not evaluated.
-void ExplainExpr(const checked::Expr& e, const runtime::EvalContext& ctx, std::string_view source, int depth, bool reached,
+void ExplainExpr(const checked::Expr& e, const runtime::EvalContext& ctx, const repl::SourceLines& source, int depth, bool reached,
                  std::vector<ExplainLine>* out, Value* result = nullptr, bool* ok = nullptr,
                  const std::string& parent = "") {
   using K = checked::ExprKind;
@@ -406,6 +410,7 @@ std::unique_ptr<Runner> Session::Build(const std::string& file_name, const std::
     bool is_new = last_is_new && k + 1 == typed.size();
     add(is_new ? "<input>" : fmt::format("<typed {}>", k + 1), typed[k]);
   }
+  r->lines = repl::SplitSource(r->source);
   Diagnostics diags(file_name, r->source);
   r->program = CompileProgram(r->source, diags);
   RenderDiagnostics(diags, r->parts, last_is_new, show_old_warnings);
@@ -548,7 +553,7 @@ void Session::Observe(Runner& r, int rule_index, const runtime::EvalContext& ctx
     if (t.limit_ok) {
       Value v;
       bool ok = false;
-      ExplainExpr(*rule.when, ctx, r.source, 0, true, &t.when, &v, &ok);
+      ExplainExpr(*rule.when, ctx, r.lines, 0, true, &t.when, &v, &ok);
       t.when_value = t.when.empty() ? (ok ? repl::FormatValue(p, Type::Bool, v) : "error") : t.when.front().value;
     }
   }
@@ -583,8 +588,8 @@ void Session::Install(std::unique_ptr<Runner> next, bool report) {
   for (const auto& [badge, count] : held)
     if (!granted.count(badge))
       dropped.push_back(fmt::format("badge `{}` ({}) is no longer granted", badge, Plural(count, "client", "clients")));
-  auto new_aggs = Aggregates(now, run_->source);
-  for (const auto& [index, text] : Aggregates(was, old->source))
+  auto new_aggs = Aggregates(now, run_->lines);
+  for (const auto& [index, text] : Aggregates(was, old->lines))
     if (std::none_of(new_aggs.begin(), new_aggs.end(), [&](const auto& p) { return p.second == text; }))
       dropped.push_back(fmt::format("aggregate `{}` is no longer used", text));
   for (const auto& t : was.tiers)
@@ -1008,7 +1013,7 @@ void Session::CmdClient(const std::string& line, const std::string& arg, size_t 
     add("segments", segs.empty() ? "(none)" : fmt::format("{}", fmt::join(segs, ", ")));
   }
   add("badges", c->badges.empty() ? "(none)" : fmt::format("{}", fmt::join(c->badges, ", ")));
-  auto aggs = Aggregates(p, run_->source);
+  auto aggs = Aggregates(p, run_->lines);
   runtime::EvalContext ctx;
   ctx.program = &p;
   ctx.client = c;

@@ -59,8 +59,10 @@ const char* ActionStyle(std::string_view action) {
   return style::kMagenta;
 }
 
-// Each line of the source, split once, with columns counted in code points.
-std::vector<std::u32string> Lines(std::string_view source) {
+}  // namespace
+
+// Each line of the source, with columns counted in code points.
+SourceLines SplitSource(std::string_view source) {
   if (source.substr(0, 3) == "\xEF\xBB\xBF") source.remove_prefix(3);
   std::vector<std::u32string> lines(1);
   for (size_t i = 0; i < source.size();) {
@@ -73,6 +75,8 @@ std::vector<std::u32string> Lines(std::string_view source) {
   }
   return lines;
 }
+
+namespace {
 
 void Utf8(char32_t c, std::string* out) {
   if (c < 0x80) {
@@ -135,7 +139,8 @@ std::string RenderTable(const std::vector<std::string>& header, const std::vecto
 
 EntryView ViewEntry(std::string_view line, const checked::Program& program) {
   EntryView view;
-  simdjson::dom::parser parser;
+  // One parser per thread: building one allocates, and the REPL reads a line per record.
+  thread_local simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (parser.parse(line.data(), line.size()).get(doc) || !doc.is_object()) return view;
   simdjson::dom::object o = doc.get_object().value_unsafe();
@@ -234,11 +239,10 @@ std::string FormatValue(const checked::Program& program, Type type, const Value&
   }
 }
 
-std::string ExprText(std::string_view source, const checked::Expr& e) {
+std::string ExprText(const SourceLines& lines, const checked::Expr& e) {
   if (e.range.line == 0) return "";
   uint32_t end_line = 0, end_col = 0;
   Extent(e, &end_line, &end_col);
-  std::vector<std::u32string> lines = Lines(source);
   std::string out;
   bool space = false;
   for (uint32_t l = e.range.line; l <= end_line && l <= lines.size(); ++l) {

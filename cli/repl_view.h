@@ -48,9 +48,13 @@ EntryView ViewEntry(std::string_view line, const checked::Program& program);
 // A value as Perk writes it: `75.00 USD`, `0.3`, `"CY"`, `2026-01-05T10:00:00Z`, `Gold`.
 std::string FormatValue(const checked::Program& program, Type type, const Value& value);
 
+// A program's text split into lines of code points, once, for ExprText.
+using SourceLines = std::vector<std::u32string>;
+SourceLines SplitSource(std::string_view source);
+
 // The program text an expression was written as: from its start to the furthest end of it
 // or any of its parts (ranges stop at line ends, parts do not), with line breaks and the
 // indentation after them collapsed to one space.
-std::string ExprText(std::string_view source, const checked::Expr& e);
+std::string ExprText(const SourceLines& lines, const checked::Expr& e);
 
 }  // namespace perk::repl
