@@ -464,6 +464,8 @@ def test_pty(perk, engine, results):
     d = scratch()
     env = base_env(d)
     env["TERM"] = "xterm"
+    # A non-UTF-8 locale: the REPL must fall back to C.UTF-8 for non-ASCII keys to work.
+    env["LC_ALL"] = "C"
     label = f"pty session [{engine}]"
 
     steps = []
@@ -536,6 +538,12 @@ def test_pty(perk, engine, results):
             assert "\x1b[1;31merror:" in t.raw, "errors are red on a terminal"
         step("errors are coloured on a terminal", coloured_error)
 
+        def non_ascii():
+            t.expect(r"perk\[c1\]> ")
+            t.write('upper("café")\r')
+            t.expect(r'"CAFÉ" : string')
+        step("non-ASCII keys", non_ascii)
+
         def ctrl_d():
             t.expect(r"perk\[c1\]> ")
             t.write("\x04")
@@ -550,7 +558,7 @@ def test_pty(perk, engine, results):
             t2 = PtySession([perk, "repl", "shop.perk", "--engine", engine], d, env)
             t2.expect(r"perk> ")
             t2.write("\x1b[A")
-            t2.expect(r":nope")
+            t2.expect(r'upper\("café"\)')
             t2.write("\x15:quit\r")
             assert t2.wait() == 0
         step("history is kept between sessions", history_file)
