@@ -7,6 +7,7 @@
 
 #include "cli/common.h"
 #include "cli/diff.h"
+#include "cli/repl.h"
 #include "compiler/compiler.h"
 #include "compiler/jit.h"
 #include "runtime/engine.h"
@@ -101,6 +102,13 @@ int main(int argc, char** argv) {
   diff->add_option("--engine", diff_opts.engine, "jit (default) or interp");
   diff->add_option("--until", diff_opts.until, "at the end of input, advance both clocks to TIME");
 
+  perk::cli::ReplOptions repl_opts;
+  auto* repl = app.add_subcommand("repl", "try a program record by record: records, expressions, declarations, :commands");
+  repl->add_option("PROGRAM", repl_opts.program, "the .perk program (default: an empty one)");
+  repl->add_option("--engine", repl_opts.engine, "interp (default) or jit; `:engine` switches later");
+  repl->add_option("--param", repl_opts.params, "override a param: NAME=VALUE (repeatable)");
+  repl->add_flag("--json", repl_opts.json, "print effects as ledger lines instead of tables");
+
   std::string dump_what, dump_path;
   auto* dump = app.add_subcommand("dump", "print a phase's output: ast, or ir (the JIT's optimised LLVM IR)");
   dump->add_option("WHAT", dump_what, "ast or ir")->required()->check(CLI::IsMember({"ast", "ir"}));
@@ -117,5 +125,6 @@ int main(int argc, char** argv) {
   if (*diff) return perk::cli::Diff(diff_opts);
   if (*dump) return Dump(dump_what, dump_path);
   if (*state) return perk::cli::State(state_opts);
+  if (*repl) return perk::cli::Repl(repl_opts);
   return 2;
 }

@@ -174,7 +174,7 @@ class Checker {
   std::unique_ptr<Program> Run();
 
   // For the REPL: checks one expression against an already checked program.
-  std::optional<Expr> CheckStandalone(const Program& program, const ast::Expr& e, int event);
+  std::optional<Expr> CheckStandalone(const Program& program, const ast::Expr& e, int event, Program* extended);
 
  private:
   enum class SymKind { Event, Wallet, Var, Param, Tier, Segment, Rule };
@@ -242,6 +242,7 @@ class Checker {
   bool money_error_reported_ = false;
   static constexpr int kMaxDepth = 256;
   int depth_ = 0;
+  int action_depth_ = 0;
   bool depth_reported_ = false;
 };
 
@@ -431,7 +432,8 @@ Expr Checker::Check(const ast::Expr& e, const Scope& s) {
       return ErrorExpr(e.range);
     case ast::ExprKind::Field: return CheckField(e, s);
     case ast::ExprKind::Tier: {
-      if (ast_.tiers.empty()) {
+      // ast_ is empty for a REPL expression, whose program is prog_.
+      if (ast_.tiers.empty() && prog_->tiers.empty()) {
         Error(DiagKind::TierUsedWithoutTiers, e.range, "`tier` is used but the program declares no tiers; add `tier NAME` declarations");
         return ErrorExpr(e.range);
       }
@@ -625,6 +627,7 @@ Expr Checker::CheckField(const ast::Expr& e, const Scope& s) {
     }
     std::vector<std::string> names{"id", "since"};
     for (const auto& f : ast_.client_fields) names.push_back(f.name);
+    for (const auto& f : prog_->client_fields) names.push_back(f.name);
     Error(DiagKind::UnknownField, e.name_range,
           fmt::format("the client has no attribute {}{}; declare it in `client {{ ... }}`", Q(e.text),
                       DidYouMean(e.text, names)));
@@ -1370,9 +1373,20 @@ void Checker::CheckActions(const std::vector<ast::Action>& in, const Scope& scop
       }
       case ast::ActionKind::Grant: break;
       case ast::ActionKind::If: {
+        // The engine runs nested actions recursively: bound them as deep expressions are.
+        if (action_depth_ >= kMaxDepth) {
+          if (!depth_reported_) {
+            Error(DiagKind::SyntaxError, a.range,
+                  fmt::format("these `if` actions nest more than {} deep; split the rule into smaller ones", kMaxDepth));
+            depth_reported_ = true;
+          }
+          break;
+        }
+        ++action_depth_;
         if (a.value) c.value = CheckAs(*a.value, scope, Type::Bool, "the condition of `if`");
         CheckActions(a.then_actions, scope, rule, &c.then_actions);
         CheckActions(a.else_actions, scope, rule, &c.else_actions);
+        --action_depth_;
         break;
       }
     }
@@ -1488,7 +1502,8 @@ std::unique_ptr<Program> Checker::Run() {
   return std::move(prog_);
 }
 
-std::optional<Expr> Checker::CheckStandalone(const Program& program, const ast::Expr& e, int event) {
+std::optional<Expr> Checker::CheckStandalone(const Program& program, const ast::Expr& e, int event,
+                                             Program* extended) {
   // The REPL's program is already checked: rebuild the symbol table from it.
   prog_ = std::make_unique<Program>(program);
   for (size_t k = 0; k < program.events.size(); ++k) symbols_[program.events[k].name] = {SymKind::Event, static_cast<int>(k), {}};
@@ -1502,6 +1517,8 @@ std::optional<Expr> Checker::CheckStandalone(const Program& program, const ast::
   std::sort(symbol_order_.begin(), symbol_order_.end());
   Expr x = Check(e, Scope{event >= 0 ? Place::RuleEvent : Place::RuleDaily, event});
   if (diags_.HasErrors() || x.type == Type::Error) return std::nullopt;
+  // The expression's aggregate indexes point into prog_, which holds its new slots and uses.
+  *extended = std::move(*prog_);
   return x;
 }
 
@@ -1586,9 +1603,9 @@ std::vector<const checked::Expr*> checked::TopLevelExpressions(const checked::Pr
 }
 
 std::optional<checked::Expr> CheckExpression(const checked::Program& program, const ast::Expr& expr, int event,
-                                             Diagnostics& diags) {
+                                             Diagnostics& diags, checked::Program* extended) {
   ast::Program empty;
-  return Checker(empty, diags).CheckStandalone(program, expr, event);
+  return Checker(empty, diags).CheckStandalone(program, expr, event, extended);
 }
 
 namespace {

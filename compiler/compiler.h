@@ -28,8 +28,11 @@ bool OverrideParam(checked::Program& program, const std::string& name, const std
                    std::string* error);
 
 // Checks one expression against a program, as if inside a rule on `event` (-1: no event),
-// for the REPL. Returns nullopt with diagnostics on error.
+// for the REPL. Each aggregate in it gets a new slot and use, appended to a copy of the
+// program given back in *extended (existing indexes are unchanged): evaluate the result with
+// *extended as the program, over client state that *extended's slots were fed into.
+// Returns nullopt with diagnostics on error.
 std::optional<checked::Expr> CheckExpression(const checked::Program& program, const ast::Expr& expr,
-                                             int event, Diagnostics& diags);
+                                             int event, Diagnostics& diags, checked::Program* extended);
 
 }  // namespace perk

@@ -72,6 +72,7 @@ struct Engine::Impl {
   std::string rejects_out;
   RunStats stats;
   uint64_t seq = 0;
+  RuleObserver observer;
 
   bool has_clock = false;
   int64_t clock = 0;
@@ -316,6 +317,7 @@ struct Engine::Impl {
   void RunRules(const std::vector<int>& rules, ClientState& c, const Record* event, int64_t previous_tier) {
     for (int r : rules) {
       const checked::Rule& rule = program.rules[r];
+      if (observer) observer(r, Context(c, event, previous_tier));
       int64_t limit_key = 0;
       if (rule.has_limit) {
         limit_key = BucketKey(rule.limit_window.unit, now);
@@ -579,6 +581,7 @@ const ClientState* Engine::FindClient(std::string_view id) const {
 }
 bool Engine::has_clock() const { return impl_->has_clock; }
 int64_t Engine::clock() const { return impl_->clock; }
+void Engine::SetRuleObserver(RuleObserver observer) { impl_->observer = std::move(observer); }
 
 EngineState Engine::SaveState() const {
   const Impl& m = *impl_;

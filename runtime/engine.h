@@ -41,6 +41,13 @@ struct EngineState {
   std::vector<Series> budgets;   // per rule
 };
 
+struct EvalContext;
+
+// Called as each rule is considered, before its `limit` is checked, with the context its
+// `when` would be evaluated in (for `perk repl`'s :explain). The context is valid only
+// during the call.
+using RuleObserver = std::function<void(int rule, const EvalContext& ctx)>;
+
 // The evaluator behind an engine kind: the reference interpreter, or the program compiled to
 // native code. Returns nullptr with *error set when the JIT cannot compile the program. The
 // program must outlive the evaluator, and must not change after it is created (params
@@ -77,6 +84,8 @@ class Engine {
   const ClientState* FindClient(std::string_view id) const;
   bool has_clock() const;
   int64_t clock() const;
+  // Observes rule decisions from now on; an empty function stops observing.
+  void SetRuleObserver(RuleObserver observer);
 
   // ---- the seam for durable state (runtime/store.h) ----
   EngineState SaveState() const;

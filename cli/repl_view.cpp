@@ -1,0 +1,274 @@
+// Tables, ledger entries, values and expression text for `perk repl`.
+#include "cli/repl_view.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <algorithm>
+
+#include "stdlib/stdlib.h"
+
+namespace perk::repl {
+namespace {
+
+size_t Width(std::string_view s) {
+  size_t n = 0;
+  for (size_t i = 0; i < s.size();) {
+    char32_t c;
+    size_t len = stdlib::DecodeUtf8(s, i, &c);
+    i += len ? len : 1;
+    ++n;
+  }
+  return n;
+}
+
+// A JSON value written the way a person reads it: objects as `{key: value, ...}`,
+// strings quoted, numbers and booleans bare.
+std::string Readable(simdjson::dom::element v) {
+  switch (v.type()) {
+    case simdjson::dom::element_type::OBJECT: {
+      simdjson::dom::object object;
+      if (v.get_object().get(object)) return "{}";
+      std::string out = "{";
+      bool first = true;
+      for (auto field : object) {
+        if (!first) out += ", ";
+        first = false;
+        out += std::string(field.key) + ": " + Readable(field.value);
+      }
+      return out + "}";
+    }
+    case simdjson::dom::element_type::STRING: return stdlib::JsonQuote(v.get_string().value_unsafe());
+    default: return simdjson::minify(v);
+  }
+}
+
+// A string member as plain text (an absent or non-string member gives "").
+std::string Text(simdjson::dom::object o, const char* key) {
+  auto v = o[key];
+  if (v.error()) return "";
+  if (v.is_string()) return std::string(v.get_string().value_unsafe());
+  return simdjson::minify(v.value_unsafe());
+}
+
+const char* ActionStyle(std::string_view action) {
+  if (action == "credit") return style::kGreen;
+  if (action == "debit") return style::kRed;
+  if (action == "skip") return style::kYellow;
+  if (action == "tier" || action == "segment") return style::kCyan;
+  return style::kMagenta;
+}
+
+}  // namespace
+
+// Each line of the source, with columns counted in code points.
+SourceLines SplitSource(std::string_view source) {
+  if (source.substr(0, 3) == "\xEF\xBB\xBF") source.remove_prefix(3);
+  std::vector<std::u32string> lines(1);
+  for (size_t i = 0; i < source.size();) {
+    char32_t c;
+    size_t len = stdlib::DecodeUtf8(source, i, &c);
+    if (len == 0) len = 1, c = U'\uFFFD';
+    i += len;
+    if (c == '\n') lines.emplace_back();
+    else if (c != '\r') lines.back().push_back(c);
+  }
+  return lines;
+}
+
+namespace {
+
+void Utf8(char32_t c, std::string* out) {
+  if (c < 0x80) {
+    *out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    *out += static_cast<char>(0xC0 | (c >> 6));
+    *out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    *out += static_cast<char>(0xE0 | (c >> 12));
+    *out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    *out += static_cast<char>(0xF0 | (c >> 18));
+    *out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    *out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+// The furthest (line, column) just past `e` or any part of it.
+void Extent(const checked::Expr& e, uint32_t* line, uint32_t* col) {
+  if (e.range.line > 0) {
+    uint32_t end = e.range.column + e.range.length;
+    if (e.range.line > *line || (e.range.line == *line && end > *col)) *line = e.range.line, *col = end;
+  }
+  for (const auto& a : e.args) Extent(a, line, col);
+}
+
+}  // namespace
+
+std::string Paint(bool color, const char* s, std::string_view text) {
+  if (!color || !*s) return std::string(text);
+  return std::string(s) + std::string(text) + "\033[0m";
+}
+
+std::string RenderTable(const std::vector<std::string>& header, const std::vector<std::vector<Cell>>& rows,
+                        const std::vector<bool>& right, bool color) {
+  std::vector<size_t> widths(header.size());
+  for (size_t k = 0; k < header.size(); ++k) widths[k] = Width(header[k]);
+  for (const auto& row : rows)
+    for (size_t k = 0; k < row.size() && k < widths.size(); ++k) widths[k] = std::max(widths[k], Width(row[k].text));
+  auto line = [&](const std::vector<Cell>& cells, bool bold) {
+    std::string out = " ";
+    for (size_t k = 0; k < cells.size() && k < widths.size(); ++k) {
+      if (k > 0) out += " ";
+      const std::string& t = cells[k].text;
+      std::string pad(widths[k] - Width(t), ' ');
+      std::string painted = Paint(color, bold ? style::kBold : cells[k].style, t);
+      out += " " + (k < right.size() && right[k] ? pad + painted : painted + pad);
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+  std::vector<Cell> head;
+  for (const auto& h : header) head.push_back({h, ""});
+  std::string out = line(head, true);
+  for (const auto& row : rows) out += line(row, false);
+  return out;
+}
+
+EntryView ViewEntry(std::string_view line, const checked::Program& program) {
+  EntryView view;
+  // One parser per thread: building one allocates, and the REPL reads a line per record.
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(line.data(), line.size()).get(doc) || !doc.is_object()) return view;
+  simdjson::dom::object o = doc.get_object().value_unsafe();
+  int64_t seq = 0;
+  if (!o["seq"].get(seq)) view.seq = seq;
+  view.trigger = Text(o, "trigger");
+  view.client = Text(o, "client");
+  view.time = Text(o, "time");
+  view.rule = o["rule"].is_null() ? "" : Text(o, "rule");
+  view.action = Text(o, "action");
+  const std::string& a = view.action;
+  if (a == "credit") {
+    view.details = fmt::format("{} +{} -> {}", Text(o, "wallet"), Text(o, "amount"), Text(o, "balance"));
+  } else if (a == "debit") {
+    view.details = fmt::format("{} -{} -> {}", Text(o, "wallet"), Text(o, "amount"), Text(o, "balance"));
+  } else if (a == "set") {
+    // Values are written as the ledger writes them, but strings only for string vars.
+    std::string var = Text(o, "var");
+    bool is_string = std::any_of(program.vars.begin(), program.vars.end(),
+                                 [&](const checked::Var& v) { return v.name == var && v.type == Type::String; });
+    view.details = fmt::format("{} = {}", var, is_string ? Readable(o["value"].value_unsafe()) : Text(o, "value"));
+  } else if (a == "notify" || a == "emit") {
+    auto data = o["data"];
+    std::string d = data.error() ? "" : Readable(data.value_unsafe());
+    view.details = fmt::format("{} {}", Text(o, a == "notify" ? "template" : "name"), d == "{}" ? "" : d);
+    while (!view.details.empty() && view.details.back() == ' ') view.details.pop_back();
+  } else if (a == "grant") {
+    view.details = Text(o, "badge");
+  } else if (a == "tier") {
+    view.details = fmt::format("{} -> {}", Text(o, "from"), Text(o, "to"));
+  } else if (a == "segment") {
+    view.details = fmt::format("{} {}", Text(o, "segment"), Text(o, "member") == "true" ? "joined" : "left");
+  } else if (a == "skip") {
+    view.details = fmt::format("{}: {} {} not credited", Text(o, "reason"), Text(o, "wallet"), Text(o, "amount"));
+  }
+  return view;
+}
+
+std::string RenderLedger(const std::vector<std::string>& lines, const checked::Program& program, bool color) {
+  std::string out;
+  std::vector<std::vector<Cell>> rows;
+  std::string trigger;
+  // Rows are grouped under a line naming their trigger; the table is rendered per group
+  // with shared widths, so build all rows first.
+  struct Group {
+    std::string title;
+    size_t first, count;
+  };
+  std::vector<Group> groups;
+  for (const auto& line : lines) {
+    EntryView v = ViewEntry(line, program);
+    if (v.action.empty()) {
+      rows.push_back({{"?", ""}, {"", ""}, {"", ""}, {"?", ""}, {std::string(line), ""}});
+    } else {
+      rows.push_back({{std::to_string(v.seq), style::kDim},
+                      {v.client, ""},
+                      {v.rule.empty() ? "-" : v.rule, v.rule.empty() ? style::kDim : ""},
+                      {v.action, ActionStyle(v.action)},
+                      {v.details, ""}});
+    }
+    std::string title = v.trigger.rfind("day:", 0) == 0 ? fmt::format("day tick {}", v.trigger.substr(4))
+                                                         : fmt::format("{} at {}", v.trigger, v.time);
+    if (groups.empty() || title != groups.back().title) groups.push_back({title, rows.size() - 1, 0});
+    ++groups.back().count;
+  }
+  if (rows.empty()) return out;
+  std::string table = RenderTable({"seq", "client", "rule", "action", "details"}, rows, {true, false, false, false, false}, color);
+  // Split the rendered table back into lines: the header, then one line per row.
+  std::vector<std::string> table_lines;
+  for (size_t s = 0; s < table.size();) {
+    size_t e = table.find('\n', s);
+    table_lines.push_back(table.substr(s, e - s + 1));
+    s = e + 1;
+  }
+  out += table_lines[0];
+  for (const auto& g : groups) {
+    out += Paint(color, style::kDim, "  -- " + g.title) + "\n";
+    for (size_t k = 0; k < g.count; ++k) out += table_lines[1 + g.first + k];
+  }
+  return out;
+}
+
+std::string FormatValue(const checked::Program& program, Type type, const Value& v) {
+  switch (type) {
+    case Type::Int: return std::to_string(v.i);
+    case Type::Decimal: return stdlib::FormatDecimal(v.i);
+    case Type::Money: return stdlib::FormatMoney(v.i) + (program.currency.empty() ? "" : " " + program.currency);
+    case Type::Bool: return v.i ? "true" : "false";
+    case Type::String: return stdlib::JsonQuote(v.s);
+    case Type::Time: return stdlib::FormatTime(v.i);
+    case Type::Date: return stdlib::FormatDate(v.i);
+    case Type::Tier:
+      if (v.i >= 0 && v.i < static_cast<int64_t>(program.tiers.size())) return program.tiers[v.i].name;
+      return "?";
+    default: return "?";
+  }
+}
+
+std::string ExprText(const SourceLines& lines, const checked::Expr& e) {
+  if (e.range.line == 0) return "";
+  uint32_t end_line = 0, end_col = 0;
+  Extent(e, &end_line, &end_col);
+  std::string out;
+  bool space = false;
+  for (uint32_t l = e.range.line; l <= end_line && l <= lines.size(); ++l) {
+    const std::u32string& text = lines[l - 1];
+    size_t from = l == e.range.line ? e.range.column - 1 : 0;
+    size_t to = l == end_line ? std::min<size_t>(end_col - 1, text.size()) : text.size();
+    if (l != e.range.line) {
+      while (from < to && (text[from] == ' ' || text[from] == '\t')) ++from;
+      space = true;
+    }
+    bool in_string = false;
+    for (size_t k = from; k < to; ++k) {
+      // A comment at the end of a line is not part of the expression.
+      if (!in_string && text[k] == '#') break;
+      if (text[k] == '"') in_string = !in_string;
+      if (in_string && text[k] == '\\' && k + 1 < to) {
+        Utf8(text[k++], &out);
+      }
+      if (space && !out.empty()) out += ' ';
+      space = false;
+      Utf8(text[k], &out);
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+}  // namespace perk::repl
