@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
   run->add_option("--engine", run_opts.engine, "jit (default) or interp (the reference interpreter)");
   run->add_option("--param", run_opts.params, "override a param: NAME=VALUE (repeatable)");
   run->add_option("--until", run_opts.until, "at the end of input, advance the clock to TIME, running its day ticks");
-  run->add_flag("--explain", run_opts.explain, "explain each rule's decision (not yet available)");
+  run->add_flag("--explain", run_opts.explain, "explain each rule's decision on stderr: limit use and the value of `when` (docs/guide.md)");
   run->add_option("--allow-drop", run_opts.allow_drop,
                   "with --state: let a program upgrade drop this wallet, var or attribute (repeatable)");
 

@@ -13,6 +13,43 @@
 #include "stdlib/stdlib.h"
 
 namespace perk::cli {
+namespace {
+
+// --explain: one JSON line on stderr per rule the engine considers, before its effects: the
+// input line that caused it, the rule, its limit use and the value of its `when` (evaluated
+// by the reference interpreter in the state the rule sees). Tools can pick these lines out of
+// stderr by their "explain" key.
+void Explain(const checked::Program& p, int rule_index, const runtime::EvalContext& ctx, uint64_t line) {
+  const checked::Rule& rule = p.rules[rule_index];
+  std::string trigger;
+  switch (rule.trigger) {
+    case checked::TriggerKind::Event: trigger = ctx.event ? ctx.event->id : ""; break;
+    case checked::TriggerKind::TierChanged: trigger = "tier_changed"; break;
+    case checked::TriggerKind::EveryDay: trigger = "day:" + stdlib::FormatDate(ctx.today); break;
+  }
+  std::string limit = "null";
+  bool limit_ok = true;
+  if (rule.has_limit) {
+    runtime::Bucket b;
+    ctx.client->limits[rule_index].Query(runtime::BucketKey(rule.limit_window.unit, ctx.now), rule.limit_window.count, &b);
+    limit_ok = b.count < rule.limit_count;
+    limit = fmt::format("{{\"used\":{},\"max\":{}}}", b.count, rule.limit_count);
+  }
+  std::string when = "true";
+  if (!limit_ok) {
+    when = "null";  // not evaluated: the limit stops the rule first
+  } else if (rule.when) {
+    Value v;
+    SourceRange where;
+    PerkStatus s = runtime::Eval(*rule.when, ctx, &v, &where);
+    when = s != PERK_OK ? stdlib::JsonQuote(s == PERK_DIV_BY_ZERO ? "division by zero" : "arithmetic overflow")
+                        : (v.i ? "true" : "false");
+  }
+  fmt::print(stderr, "{{\"explain\":{{\"line\":{},\"trigger\":{},\"client\":{},\"rule\":{},\"limit\":{},\"when\":{}}}}}\n",
+             line, stdlib::JsonQuote(trigger), stdlib::JsonQuote(ctx.client->id), stdlib::JsonQuote(rule.name), limit, when);
+}
+
+}  // namespace
 
 int Run(const RunOptions& o) {
   if (o.engine != "jit" && o.engine != "interp") {
@@ -69,6 +106,8 @@ int Run(const RunOptions& o) {
   static runtime::Engine* kept_until_exit = nullptr;
   kept_until_exit = new runtime::Engine(*program, evaluator.release());
   runtime::Engine& engine = *kept_until_exit;
+  uint64_t number = 0;
+  if (o.explain) engine.SetRuleObserver([&](int rule, const runtime::EvalContext& ctx) { Explain(*program, rule, ctx, number); });
 
   // --report: the collector sees every ledger and reject line just before it is written out.
   Output report_out;
@@ -95,7 +134,6 @@ int Run(const RunOptions& o) {
   };
   Progress progress(*reader);
   std::string_view line;
-  uint64_t number = 0;
   bool ok = true;
   while (reader->Next(&line, &number)) {
     engine.ProcessLine(line, number);
