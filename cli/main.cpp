@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/common.h"
+#include "cli/serve.h"
 #include "compiler/compiler.h"
 #include "compiler/jit.h"
 #include "runtime/engine.h"
@@ -81,6 +82,9 @@ int main(int argc, char** argv) {
   run->add_option("--until", run_opts.until, "at the end of input, advance the clock to TIME, running its day ticks");
   run->add_flag("--explain", run_opts.explain, "explain each rule's decision (not yet available)");
 
+  perk::cli::ServeOptions serve_opts;
+  auto* serve = perk::cli::AddServeCommand(app, &serve_opts);
+
   std::string dump_what, dump_path;
   auto* dump = app.add_subcommand("dump", "print a phase's output: ast, or ir (the JIT's optimised LLVM IR)");
   dump->add_option("WHAT", dump_what, "ast or ir")->required()->check(CLI::IsMember({"ast", "ir"}));
@@ -95,5 +99,6 @@ int main(int argc, char** argv) {
   if (*check) return Check(check_path);
   if (*run) return perk::cli::Run(run_opts);
   if (*dump) return Dump(dump_what, dump_path);
+  if (*serve) return perk::cli::Serve(serve_opts);
   return 2;
 }
