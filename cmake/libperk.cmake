@@ -12,6 +12,10 @@ target_link_libraries(perk_embed PUBLIC perk_runtime)
 find_library(HTTPLIB_LIBRARY NAMES cpp-httplib REQUIRED)
 target_link_libraries(perk PRIVATE perk_embed ${HTTPLIB_LIBRARY} Threads::Threads)
 
+file(GLOB EMBED_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/embed/*_test.cpp)
+target_sources(perk_unit_tests PRIVATE ${EMBED_TEST_SOURCES})
+target_link_libraries(perk_unit_tests PRIVATE perk_embed)
+
 # The C API is the whole ABI: the exported symbols are exactly the PERK_API functions of perk.h,
 # so nothing of the C++ inside (or of stdlib's extern "C" helpers) leaks into users' programs.
 file(READ ${CMAKE_SOURCE_DIR}/include/perk/perk.h PERK_HEADER)

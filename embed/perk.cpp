@@ -20,10 +20,14 @@ struct perk_engine {
   std::unique_ptr<Session> session;
 };
 
+// The flat texts are built on first use: a caller that reads per-record effects, or only
+// counts, does not pay for copies of a batch's whole ledger. A result is not shared between
+// threads (perk.h), so the lazy fill needs no lock.
 struct perk_result {
   BatchResult batch;
   std::string ledger, rejects, json;
-  bool json_ready = false;
+  bool ledger_ready = false, rejects_ready = false, json_ready = false;
+  uint64_t effects = 0;
 };
 
 namespace {
@@ -86,6 +90,24 @@ const char* Give(const std::string& s, size_t* length) {
   return s.c_str();
 }
 
+// Fills a lazily built text of a result; "" (with the error set) when memory runs out.
+const char* Lazy(const perk_result* result, std::string perk_result::*text, bool perk_result::*ready,
+                 std::string (BatchResult::*build)() const, size_t* length) {
+  static const std::string empty;
+  if (!result) return Give(empty, length);
+  auto* r = const_cast<perk_result*>(result);
+  if (!(r->*ready)) {
+    try {
+      r->*text = (r->batch.*build)();
+      r->*ready = true;
+    } catch (...) {
+      Fail(PERK_ERR_INTERNAL, "out of memory");
+      return Give(empty, length);
+    }
+  }
+  return Give(r->*text, length);
+}
+
 }  // namespace
 
 extern "C" {
@@ -140,8 +162,8 @@ perk_status perk_process(perk_engine* engine, const char* jsonl, size_t length, 
     auto result = std::make_unique<perk_result>();
     Error error;
     if (!engine->session->Process(std::string_view(jsonl ? jsonl : "", length), &result->batch, &error)) return Fail(error);
-    result->ledger = result->batch.Ledger();
-    result->rejects = result->batch.Rejects();
+    for (const auto& r : result->batch.records)
+      for (char c : r.effects) result->effects += c == '\n';
     *out = result.release();
     return PERK_SUCCESS;
   });
@@ -156,8 +178,7 @@ void perk_result_counts(const perk_result* result, perk_counts* counts) {
   counts->accepted = b.accepted;
   counts->duplicates = b.duplicates;
   counts->rejected = b.rejected;
-  for (const auto& r : b.records)
-    for (char c : r.effects) counts->effects += c == '\n';
+  counts->effects = result->effects;
 }
 
 perk_status perk_process_each(perk_engine* engine, const char* jsonl, size_t length, perk_effect_fn on_effect, void* user,
@@ -168,11 +189,13 @@ perk_status perk_process_each(perk_engine* engine, const char* jsonl, size_t len
   perk_result_counts(result, counts);
   // The session's lock is released by now: the callback may call into libperk again.
   if (on_effect) {
-    const std::string& ledger = result->ledger;
+    size_t n = 0;
+    const char* text = perk_result_ledger(result, &n);
+    const std::string_view ledger(text, n);
     size_t start = 0;
     while (start < ledger.size()) {
       size_t end = ledger.find('\n', start);
-      if (end == std::string::npos) end = ledger.size();
+      if (end == std::string_view::npos) end = ledger.size();
       if (on_effect(user, ledger.data() + start, end - start) != 0) break;
       start = end + 1;
     }
@@ -182,31 +205,15 @@ perk_status perk_process_each(perk_engine* engine, const char* jsonl, size_t len
 }
 
 const char* perk_result_ledger(const perk_result* result, size_t* length) {
-  static const std::string empty;
-  return Give(result ? result->ledger : empty, length);
+  return Lazy(result, &perk_result::ledger, &perk_result::ledger_ready, &BatchResult::Ledger, length);
 }
 
 const char* perk_result_rejects(const perk_result* result, size_t* length) {
-  static const std::string empty;
-  return Give(result ? result->rejects : empty, length);
+  return Lazy(result, &perk_result::rejects, &perk_result::rejects_ready, &BatchResult::Rejects, length);
 }
 
 const char* perk_result_json(const perk_result* result, size_t* length) {
-  static const std::string empty;
-  if (!result) return Give(empty, length);
-  // Built on first use: callers of the ledger alone do not pay for it. The result is not
-  // shared between threads (perk.h), so the lazy fill needs no lock.
-  auto* r = const_cast<perk_result*>(result);
-  if (!r->json_ready) {
-    try {
-      r->json = r->batch.Json();
-      r->json_ready = true;
-    } catch (...) {
-      Fail(PERK_ERR_INTERNAL, "out of memory");
-      return Give(empty, length);
-    }
-  }
-  return Give(r->json, length);
+  return Lazy(result, &perk_result::json, &perk_result::json_ready, &BatchResult::Json, length);
 }
 
 size_t perk_result_record_count(const perk_result* result) { return result ? result->batch.records.size() : 0; }
