@@ -2,8 +2,10 @@
 // diagnostics, and writing output streams.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,8 +62,30 @@ struct RunOptions {
   std::vector<std::string> params;
   std::string until;
   bool explain = false;
+  std::vector<std::string> allow_drop;
+  std::string report;  // write an HTML report of the run here
 };
 
 int Run(const RunOptions& options);
+
+}  // namespace perk::cli
+
+namespace perk::runtime {
+class LineReader;
+}  // namespace perk::runtime
+
+namespace perk::cli {
+
+// `perk run --state` (cli/state.cpp): the run loop over a durable store.
+int RunDurable(const RunOptions& options, const checked::Program& program, runtime::LineReader& reader,
+               std::optional<int64_t> until);
+
+// `perk state STATE client ID` and `perk state STATE stats` (cli/state.cpp).
+struct StateOptions {
+  std::string path;
+  std::string what;
+  std::string id;
+};
+int State(const StateOptions& options);
 
 }  // namespace perk::cli

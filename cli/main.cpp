@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/common.h"
+#include "cli/diff.h"
 #include "cli/serve.h"
 #include "compiler/compiler.h"
 #include "compiler/jit.h"
@@ -81,6 +82,25 @@ int main(int argc, char** argv) {
   run->add_option("--param", run_opts.params, "override a param: NAME=VALUE (repeatable)");
   run->add_option("--until", run_opts.until, "at the end of input, advance the clock to TIME, running its day ticks");
   run->add_flag("--explain", run_opts.explain, "explain each rule's decision (not yet available)");
+  run->add_option("--allow-drop", run_opts.allow_drop,
+                  "with --state: let a program upgrade drop this wallet, var or attribute (repeatable)");
+
+  perk::cli::StateOptions state_opts;
+  auto* state = app.add_subcommand("state", "inspect durable state: `client ID` (as JSON) or `stats` (totals)");
+  state->add_option("STATE", state_opts.path, "the state file (perk run --state)")->required();
+  state->add_option("WHAT", state_opts.what, "client or stats")->required()->check(CLI::IsMember({"client", "stats"}));
+  state->add_option("ID", state_opts.id, "the client id (for `client`)");
+
+  run->add_option("--report", run_opts.report, "write an HTML report of the run (see docs/report.md)");
+
+  perk::cli::DiffOptions diff_opts;
+  auto* diff = app.add_subcommand("diff", "run two versions of a program on the same history and compare them");
+  diff->add_option("OLD", diff_opts.old_program, "the current .perk program")->required();
+  diff->add_option("NEW", diff_opts.new_program, "the changed .perk program")->required();
+  diff->add_option("--events", diff_opts.events, "the history (JSON Lines), or - for stdin")->required();
+  diff->add_option("--report", diff_opts.report, "also write the comparison as an HTML page");
+  diff->add_option("--engine", diff_opts.engine, "jit (default) or interp");
+  diff->add_option("--until", diff_opts.until, "at the end of input, advance both clocks to TIME");
 
   perk::cli::ServeOptions serve_opts;
   auto* serve = perk::cli::AddServeCommand(app, &serve_opts);
@@ -98,7 +118,9 @@ int main(int argc, char** argv) {
   }
   if (*check) return Check(check_path);
   if (*run) return perk::cli::Run(run_opts);
+  if (*diff) return perk::cli::Diff(diff_opts);
   if (*dump) return Dump(dump_what, dump_path);
+  if (*state) return perk::cli::State(state_opts);
   if (*serve) return perk::cli::Serve(serve_opts);
   return 2;
 }

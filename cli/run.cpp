@@ -1,9 +1,12 @@
 // `perk run`: a program over a JSON Lines stream, writing the ledger and rejects (spec §7).
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <optional>
 
 #include "cli/common.h"
+#include "cli/progress.h"
+#include "report/report.h"
 #include "runtime/engine.h"
 #include "runtime/interp.h"
 #include "runtime/records.h"
@@ -16,8 +19,13 @@ int Run(const RunOptions& o) {
     fmt::print(stderr, "perk: --engine must be `jit` or `interp`, got `{}`\n", o.engine);
     return 2;
   }
-  if (!o.state.empty()) {
-    fmt::print(stderr, "perk: durable state (--state) is not available in this build yet; run without it\n");
+  if (o.state.empty() && !o.allow_drop.empty()) {
+    fmt::print(stderr, "perk: --allow-drop only applies to a program upgrade on --state\n");
+    return 2;
+  }
+  if (!o.state.empty() && !o.report.empty()) {
+    // A report describes one run from an empty start; a durable run continues earlier ones.
+    fmt::print(stderr, "perk: --report describes a run from an empty state; run without --state to get one\n");
     return 2;
   }
   int code = 0;
@@ -39,6 +47,8 @@ int Run(const RunOptions& o) {
     fmt::print(stderr, "perk: {}\n", error);
     return 2;
   }
+  // With --state the outputs are append-only logs the store continues: never truncated here.
+  if (!o.state.empty()) return RunDurable(o, *program, *reader, until);
   Output ledger, rejects;
   if (!ledger.Open(o.ledger, stdout)) {
     fmt::print(stderr, "perk: cannot write the ledger to {}\n", o.ledger);
@@ -55,27 +65,60 @@ int Run(const RunOptions& o) {
     return 2;
   }
   runtime::Engine engine(*program, evaluator.get());
+  // --report: the collector sees every ledger and reject line just before it is written out.
+  Output report_out;
+  std::unique_ptr<report::Collector> collector;
+  if (!o.report.empty()) {
+    if ((o.report == "-") && (o.ledger.empty() || o.ledger == "-")) {
+      fmt::print(stderr, "perk: --report - and the ledger would both go to stdout; give --ledger FILE\n");
+      return 2;
+    }
+    if (!report_out.Open(o.report, stdout)) {
+      fmt::print(stderr, "perk: cannot write the report to {}\n", o.report);
+      return 2;
+    }
+    collector = std::make_unique<report::Collector>(*program);
+    collector->Begin(engine.clients());
+  }
+  auto write_ledger = [&] {
+    if (collector) collector->AddLedger(engine.ledger());
+    return ledger.Write(engine.ledger());
+  };
+  auto write_rejects = [&] {
+    if (collector) collector->AddRejects(engine.rejects());
+    return rejects.Write(engine.rejects());
+  };
+  Progress progress(*reader);
   std::string_view line;
   uint64_t number = 0;
   bool ok = true;
   while (reader->Next(&line, &number)) {
     engine.ProcessLine(line, number);
-    if (engine.ledger().size() > (1 << 20)) ok &= ledger.Write(engine.ledger());
-    if (engine.rejects().size() > (1 << 16)) ok &= rejects.Write(engine.rejects());
+    if (engine.ledger().size() > (1 << 20)) ok &= write_ledger();
+    if (engine.rejects().size() > (1 << 16)) ok &= write_rejects();
+    progress.Tick(number, line.size());
   }
+  progress.Done();
   if (!reader->error().empty()) {
     // A read error mid-file must not look like the end of input: say so and fail.
-    ok &= ledger.Write(engine.ledger()) && rejects.Write(engine.rejects());
+    ok &= write_ledger() && write_rejects();
     ledger.Flush();
     rejects.Flush();
     fmt::print(stderr, "perk: reading {} failed after line {}: {}\n", o.events, number, reader->error());
+    // A report of part of the input would look complete: leave none.
+    if (collector && o.report != "-") std::remove(o.report.c_str());
     return 2;
   }
   if (until) engine.AdvanceTo(*until);
-  ok &= ledger.Write(engine.ledger());
-  ok &= rejects.Write(engine.rejects());
+  ok &= write_ledger();
+  ok &= write_rejects();
   ok &= ledger.Flush() && rejects.Flush();
   const auto& s = engine.stats();
+  if (collector) {
+    report::RunFigures figures = collector->Finish(engine.clients(), s);
+    std::string page = report::RunPage(figures, {program->name, o.program, o.events, o.engine});
+    ok &= report_out.Write(page) && report_out.Flush();
+  }
   fmt::print(stderr, "perk: {} records, {} effects, {} rejects, {} duplicates\n", s.records, s.effects, s.rejects,
              s.duplicates);
   if (!ok) {

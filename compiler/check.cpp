@@ -1464,6 +1464,9 @@ void Checker::WarnUnused() {
 }
 
 std::unique_ptr<Program> Checker::Run() {
+  // Errors reported before checking come from parsing: a declaration's only uses may sit in
+  // the part that did not parse, so "never used" would be a false alarm then.
+  const bool parsed_cleanly = diags_.errors() == 0;
   prog_ = std::make_unique<Program>();
   CheckHeader();
   DeclareAll();
@@ -1480,7 +1483,7 @@ std::unique_ptr<Program> Checker::Run() {
   CheckTiers();
   CheckSegments();
   CheckRules();
-  WarnUnused();
+  if (parsed_cleanly) WarnUnused();
   if (diags_.HasErrors()) return nullptr;
   return std::move(prog_);
 }

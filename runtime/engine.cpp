@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <deque>
 #include <unordered_map>
 #include <unordered_set>
@@ -84,6 +85,18 @@ struct Engine::Impl {
   };
   std::unordered_set<std::string, IdHash, std::equal_to<>> seen_ids;
   std::deque<std::pair<int64_t, std::string>> id_expiry;
+  uint64_t remembered_total = 0;  // ids ever remembered: numbers them for the durable store
+
+  // Clients created or changed since the store last asked (Engine::TakeDirtyClients).
+  std::vector<uint8_t> dirty;
+  std::vector<uint32_t> dirty_list;
+  void MarkDirty(const ClientState& c) {
+    size_t k = static_cast<size_t>(&c - clients.data());
+    if (k >= dirty.size()) dirty.resize(std::max(k + 1, dirty.size() * 2));
+    if (dirty[k]) return;
+    dirty[k] = 1;
+    dirty_list.push_back(static_cast<uint32_t>(k));
+  }
 
   // The trigger being processed: fixed fields of every ledger entry it writes.
   std::string trigger_json;  // "\"d1\"" or "\"day:2026-01-05\""
@@ -105,6 +118,7 @@ struct Engine::Impl {
   bool undo_taken = false;
   void Touch(const ClientState& c) {
     if (undo_taken) return;
+    MarkDirty(c);
     undo_copy = c;
     undo_taken = true;
   }
@@ -402,6 +416,7 @@ struct Engine::Impl {
     *created = true;
     client_index.emplace(id, static_cast<uint32_t>(clients.size()));
     clients.push_back(NewClient(program, id, time));
+    MarkDirty(clients.back());
     return clients.back();
   }
 
@@ -453,6 +468,7 @@ struct Engine::Impl {
     if (id.empty()) return;
     seen_ids.insert(id);
     id_expiry.emplace_back(time, id);
+    ++remembered_total;
   }
 
   void ProcessLine(std::string_view line, uint64_t line_number) {
@@ -499,6 +515,7 @@ struct Engine::Impl {
         ClientState& c = GetClient(rec.client, rec.time, &created);
         for (size_t k = 0; k < rec.fields.size(); ++k)
           if (k < rec.present.size() && rec.present[k]) c.attrs[k] = rec.fields[k];
+        MarkDirty(c);
         Remember(rec.id, rec.time);
         ++stats.accepted;
         return;
@@ -530,5 +547,57 @@ const ClientState* Engine::FindClient(std::string_view id) const {
 }
 bool Engine::has_clock() const { return impl_->has_clock; }
 int64_t Engine::clock() const { return impl_->clock; }
+
+EngineState Engine::SaveState() const {
+  const Impl& m = *impl_;
+  return EngineState{m.has_clock, m.clock, m.seq, m.remembered_total, m.stats, m.budgets};
+}
+
+void Engine::TakeDirtyClients(std::vector<uint32_t>* out) {
+  Impl& m = *impl_;
+  out->clear();
+  std::sort(m.dirty_list.begin(), m.dirty_list.end());
+  for (uint32_t k : m.dirty_list) {
+    m.dirty[k] = 0;
+    // A client created by a record that was then rolled back is gone again.
+    if (k < m.clients.size()) out->push_back(k);
+  }
+  m.dirty_list.clear();
+}
+
+void Engine::ForRememberedSince(uint64_t after, const std::function<void(int64_t, std::string_view)>& f) const {
+  const Impl& m = *impl_;
+  // The deque holds the ids numbered (total - size, total].
+  uint64_t first = m.remembered_total - m.id_expiry.size();
+  size_t skip = after > first ? static_cast<size_t>(after - first) : 0;
+  for (size_t k = skip; k < m.id_expiry.size(); ++k) f(m.id_expiry[k].first, m.id_expiry[k].second);
+}
+
+size_t Engine::remembered_count() const { return impl_->id_expiry.size(); }
+
+void Engine::Restore(EngineState state, std::vector<ClientState> clients,
+                     std::vector<std::pair<int64_t, std::string>> remembered) {
+  Impl& m = *impl_;
+  m.has_clock = state.has_clock;
+  m.clock = state.clock;
+  m.seq = state.seq;
+  m.remembered_total = state.remembered;
+  m.stats = state.stats;
+  if (state.budgets.size() == m.budgets.size()) m.budgets = std::move(state.budgets);
+  m.clients = std::move(clients);
+  m.client_index.clear();
+  for (size_t k = 0; k < m.clients.size(); ++k) m.client_index.emplace(m.clients[k].id, static_cast<uint32_t>(k));
+  m.dirty.assign(m.clients.size(), 0);
+  m.dirty_list.clear();
+  m.seen_ids.clear();
+  m.id_expiry.clear();
+  // The same rule as AdvanceClock: an id stays while clock - time <= the window. The run that
+  // saved the state had already dropped the older ones, so the window is exactly as it was.
+  for (auto& [time, id] : remembered) {
+    if (m.has_clock && m.clock - time > kDedupWindow) continue;
+    m.seen_ids.insert(id);
+    m.id_expiry.emplace_back(time, std::move(id));
+  }
+}
 
 }  // namespace perk::runtime

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +30,16 @@ struct InputSchema;
 
 // What the decoder expects of records for a program: its events and client fields.
 InputSchema InputSchemaOf(const checked::Program& program);
+
+// The engine-wide state a durable store keeps besides clients and dedup ids.
+struct EngineState {
+  bool has_clock = false;
+  int64_t clock = 0;
+  uint64_t seq = 0;              // the last ledger seq written
+  uint64_t remembered = 0;       // dedup ids ever remembered (numbers them for the store)
+  RunStats stats;                // totals over every run on the state
+  std::vector<Series> budgets;   // per rule
+};
 
 // The evaluator behind an engine kind: the reference interpreter, or the program compiled to
 // native code. Returns nullptr with *error set when the JIT cannot compile the program. The
@@ -66,6 +77,20 @@ class Engine {
   const ClientState* FindClient(std::string_view id) const;
   bool has_clock() const;
   int64_t clock() const;
+
+  // ---- the seam for durable state (runtime/store.h) ----
+  EngineState SaveState() const;
+  // Indexes in clients() of the clients created or changed since the last call, increasing;
+  // clears the set.
+  void TakeDirtyClients(std::vector<uint32_t>* out);
+  // Calls f(time, id) for each dedup id still remembered that was the n-th remembered with
+  // n > after (n counts from 1), oldest first.
+  void ForRememberedSince(uint64_t after, const std::function<void(int64_t, std::string_view)>& f) const;
+  // How many dedup ids are remembered now.
+  size_t remembered_count() const;
+  // Restores saved state into a fresh engine, before any record: clients in order of first
+  // appearance, dedup ids oldest first (ids the clock has already expired are dropped).
+  void Restore(EngineState state, std::vector<ClientState> clients, std::vector<std::pair<int64_t, std::string>> remembered);
 
  private:
   struct Impl;

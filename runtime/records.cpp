@@ -549,6 +549,13 @@ DecodeOutcome RecordDecoder::Impl::Decode(std::string_view line,
     return Reject(error, "not a JSON object: invalid JSON (" + JsonProblem(e) + ")");
   }
   if (doc_kind != od::json_type::object) {
+    // type() looks at the first character only: `nope` would pass for null and `tru` for a
+    // bool. Read such a scalar in full before naming it.
+    bool scalar = false;
+    if ((doc_kind == od::json_type::boolean && doc.get_bool().get(scalar)) ||
+        (doc_kind == od::json_type::null && (doc.is_null().get(scalar) || !scalar))) {
+      return Reject(error, "not a JSON object: invalid JSON (the line is not JSON text)");
+    }
     const char* what = doc_kind == od::json_type::array    ? "an array"
                        : doc_kind == od::json_type::string ? "a string"
                        : doc_kind == od::json_type::number ? "a number"
@@ -811,5 +818,15 @@ uint64_t LineReader::bytes_read() const { return impl_->bytes_read; }
 int64_t LineReader::total_bytes() const { return impl_->total_bytes; }
 
 const std::string& LineReader::error() const { return impl_->read_error; }
+
+uint64_t LineReader::offset() const { return impl_->bytes_read - (impl_->end - impl_->begin); }
+
+bool LineReader::SeekTo(uint64_t offset, uint64_t line_number) {
+  Impl& m = *impl_;
+  if (m.bytes_read != 0 || ::lseek(m.fd, static_cast<off_t>(offset), SEEK_SET) < 0) return false;
+  m.bytes_read = offset;
+  m.line_number = line_number;
+  return true;
+}
 
 }  // namespace perk::runtime

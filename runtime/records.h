@@ -78,6 +78,11 @@ class LineReader {
   // Bytes read so far and the total size when known (-1 for pipes): for progress display.
   uint64_t bytes_read() const;
   int64_t total_bytes() const;
+  // Bytes of the input consumed through the last line handed out, its newline included.
+  uint64_t offset() const;
+  // Continues a seekable input after `offset` bytes, numbering the next line `line_number + 1`
+  // (resuming durable state). Before the first Next only; false when the input cannot seek.
+  bool SeekTo(uint64_t offset, uint64_t line_number);
   // After Next returned false: why reading stopped early (a read error), or "" at a clean end.
   const std::string& error() const;
 

@@ -435,6 +435,12 @@ TEST_CASE("records: lines that are not JSON objects", "[records]") {
     CHECK_THAT(h.RejectReason(line), Contains("not a JSON object"));
   }
   CHECK(h.RejectReason("[1,2]") == "not a JSON object: the line holds an array");
+  CHECK(h.RejectReason("null") == "not a JSON object: the line holds null");
+  CHECK(h.RejectReason("false") == "not a JSON object: the line holds a bool");
+  // Words that only start like null, true or false are not JSON at all.
+  for (std::string_view line : {"nope", "nul", "nullx", "tru", "fals", "not json", "true x"}) {
+    CHECK(h.RejectReason(line) == "not a JSON object: invalid JSON (the line is not JSON text)");
+  }
   CHECK_THAT(h.RejectReason("{\"a\":\"\xff\"}"), Contains("UTF-8"));
   CHECK_THAT(h.RejectReason("{\"a\":1}}"), Contains("after the closing"));
   // Trailing whitespace is fine.

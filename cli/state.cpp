@@ -1,0 +1,190 @@
+// Durable state on the command line: `perk run --state` and `perk state`.
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "cli/common.h"
+#include "runtime/engine.h"
+#include "runtime/interp.h"
+#include "runtime/records.h"
+#include "runtime/store.h"
+#include "stdlib/stdlib.h"
+
+namespace perk::cli {
+
+namespace {
+
+// A positive integer from the environment (test and tuning knobs), or `fallback`.
+uint64_t EnvCount(const char* name, uint64_t fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(v, &end, 10);
+  return (*end == '\0' && n > 0) ? n : fallback;
+}
+
+}  // namespace
+
+int RunDurable(const RunOptions& o, const checked::Program& program, runtime::LineReader& reader,
+               std::optional<int64_t> until) {
+  if (o.ledger.empty() || o.ledger == "-" || o.rejects.empty() || o.rejects == "-") {
+    fmt::print(stderr,
+               "perk: --state needs --ledger FILE and --rejects FILE: they are append-only logs that the state "
+               "continues run after run\n");
+    return 2;
+  }
+  std::string error;
+  auto evaluator = runtime::CreateEvaluator(o.engine == "jit" ? runtime::EngineKind::Jit : runtime::EngineKind::Interp,
+                                           program, &error);
+  if (!evaluator) {
+    fmt::print(stderr, "perk: {}\n", error);
+    return 2;
+  }
+  runtime::StoreOptions so;
+  so.ledger_path = o.ledger;
+  so.rejects_path = o.rejects;
+  so.allow_drop = o.allow_drop;
+  // Group-commit bounds; the crash test makes batches small to get many commits.
+  so.batch_records = EnvCount("PERK_COMMIT_RECORDS", so.batch_records);
+  so.batch_millis = EnvCount("PERK_COMMIT_MILLIS", so.batch_millis);
+  std::vector<std::string> notes;
+  auto store = runtime::Store::Open(o.state, program, evaluator.get(), so, &error, &notes);
+  for (const auto& n : notes) fmt::print(stderr, "perk: note: {}\n", n);
+  if (!store) {
+    fmt::print(stderr, "perk: {}\n", error);
+    return 2;
+  }
+  runtime::InputPosition from = store->BeginInput(o.events);
+  if (from.offset > 0) {
+    if (!reader.SeekTo(from.offset, from.line)) {
+      fmt::print(stderr, "perk: cannot seek {} to continue after line {}\n", o.events, from.line);
+      return 2;
+    }
+    fmt::print(stderr, "perk: {}: continuing after line {}, where the state stopped\n", o.events, from.line);
+  }
+  const runtime::RunStats before = store->engine().stats();
+  std::string_view line;
+  uint64_t number = 0;
+  while (reader.Next(&line, &number)) {
+    if (!store->ProcessLine(line, number, reader.offset())) {
+      fmt::print(stderr, "perk: {}\n", store->error());
+      return 2;
+    }
+  }
+  if (!reader.error().empty()) {
+    // Keep what was read before the error: it is valid input, committed like any batch.
+    bool committed = store->Commit();
+    fmt::print(stderr, "perk: reading {} failed after line {}: {}{}\n", o.events, number, reader.error(),
+               committed ? "; the records before it are committed" : "");
+    return 2;
+  }
+  if (until) store->AdvanceTo(*until);
+  if (!store->Commit()) {
+    fmt::print(stderr, "perk: {}\n", store->error());
+    return 2;
+  }
+  runtime::StoreInfo info = store->Info();
+  if (info.ledger_unconfirmed > 0 || info.rejects_unconfirmed > 0) {
+    fmt::print(stderr,
+               "perk: the input ended before reproducing what an interrupted run wrote past its last commit ({} bytes "
+               "of ledger, {} of rejects); everything read is committed. Feed the rest of the stream it was "
+               "interrupted in\n",
+               info.ledger_unconfirmed, info.rejects_unconfirmed);
+    return 2;
+  }
+  if (std::getenv("PERK_STATE_TIMING"))
+    fmt::print(stderr,
+               "perk: state: {} commits; engine thread: packing batches {:.0f} ms CPU; writer thread: {:.0f} ms "
+               "CPU, outputs written and synced {:.0f} ms, transactions {:.0f} ms (wall); {} client rows written "
+               "({} bytes)\n",
+               info.commits, info.collect_millis, info.writer_cpu_millis, info.output_millis, info.sql_millis,
+               info.client_rows, info.client_bytes);
+  const runtime::RunStats& s = store->engine().stats();
+  fmt::print(stderr, "perk: {} records, {} effects, {} rejects, {} duplicates\n", s.records - before.records,
+             s.effects - before.effects, s.rejects - before.rejects, s.duplicates - before.duplicates);
+  return 0;
+}
+
+namespace {
+
+std::string ClientJson(const checked::Program& p, const runtime::ClientState& c) {
+  using runtime::FormatValueJson;
+  std::string out = fmt::format("{{\"id\":{},\"since\":\"{}\"", stdlib::JsonQuote(c.id), stdlib::FormatTime(c.since));
+  auto object = [&](const char* key, size_t n, auto name, auto value) {
+    out += fmt::format(",\"{}\":{{", key);
+    for (size_t k = 0; k < n; ++k) out += fmt::format("{}{}:{}", k ? "," : "", stdlib::JsonQuote(name(k)), value(k));
+    out += "}";
+  };
+  object(
+      "attributes", p.client_fields.size(), [&](size_t k) { return p.client_fields[k].name; },
+      [&](size_t k) { return FormatValueJson(p, p.client_fields[k].type, c.attrs[k]); });
+  object(
+      "wallets", p.wallets.size(), [&](size_t k) { return p.wallets[k].name; },
+      [&](size_t k) { return FormatValueJson(p, p.wallets[k].type, Value::Int(c.wallets[k])); });
+  object(
+      "vars", p.vars.size(), [&](size_t k) { return p.vars[k].name; },
+      [&](size_t k) { return FormatValueJson(p, p.vars[k].type, c.vars[k]); });
+  out += ",\"tier\":" + (p.tiers.empty() ? std::string("null") : FormatValueJson(p, Type::Tier, Value::Int(c.tier)));
+  object(
+      "segments", p.segments.size(), [&](size_t k) { return p.segments[k].name; },
+      [&](size_t k) { return std::string(c.segments[k] ? "true" : "false"); });
+  out += ",\"badges\":[";
+  for (size_t k = 0; k < c.badges.size(); ++k) out += (k ? "," : "") + stdlib::JsonQuote(c.badges[k]);
+  out += "]}";
+  return out;
+}
+
+}  // namespace
+
+int State(const StateOptions& o) {
+  std::string error;
+  auto store = runtime::Store::OpenForReading(o.path, &error);
+  if (!store) {
+    fmt::print(stderr, "perk: {}\n", error);
+    return 2;
+  }
+  const checked::Program& p = store->program();
+  runtime::Engine& engine = store->engine();
+  if (o.what == "client") {
+    if (o.id.empty()) {
+      fmt::print(stderr, "perk: `perk state STATE client ID` needs the client id\n");
+      return 2;
+    }
+    const runtime::ClientState* c = engine.FindClient(o.id);
+    if (!c) {
+      fmt::print(stderr, "perk: no client `{}` in {}\n", o.id, o.path);
+      return 1;
+    }
+    fmt::print("{}\n", ClientJson(p, *c));
+    return 0;
+  }
+  runtime::StoreInfo info = store->Info();
+  const runtime::RunStats& s = engine.stats();
+  runtime::EngineState es = engine.SaveState();
+  std::string totals;
+  for (size_t k = 0; k < p.wallets.size(); ++k) {
+    int64_t sum = 0;
+    bool overflow = false;
+    for (const auto& c : engine.clients()) overflow |= perk_int_add(sum, c.wallets[k], &sum) != PERK_OK;
+    totals += fmt::format("{}{}:{}", k ? "," : "", stdlib::JsonQuote(p.wallets[k].name),
+                          overflow ? "\"overflow\"" : runtime::FormatValueJson(p, p.wallets[k].type, Value::Int(sum)));
+  }
+  std::string tiers;
+  for (size_t t = 0; t < p.tiers.size(); ++t) {
+    uint64_t n = 0;
+    for (const auto& c : engine.clients()) n += c.tier == static_cast<int64_t>(t);
+    tiers += fmt::format("{}{}:{}", t ? "," : "", stdlib::JsonQuote(p.tiers[t].name), n);
+  }
+  fmt::print(
+      "{{\"program\":{},\"identity\":\"{}\",\"clients\":{},\"records\":{},\"accepted\":{},\"effects\":{},"
+      "\"rejects\":{},\"duplicates\":{},\"seq\":{},\"clock\":{},\"dedup_ids\":{},\"ledger_bytes\":{},"
+      "\"rejects_bytes\":{},\"commits\":{},\"input\":{{\"line\":{},\"offset\":{}}},\"state_bytes\":{},"
+      "\"state_live_bytes\":{},\"state_bytes_per_client\":{},\"wallet_totals\":{{{}}},\"tiers\":{{{}}}}}\n",
+      stdlib::JsonQuote(info.program), info.identity, info.clients, s.records, s.accepted, s.effects, s.rejects,
+      s.duplicates, es.seq, es.has_clock ? "\"" + stdlib::FormatTime(es.clock) + "\"" : std::string("null"),
+      info.remembered_ids, info.ledger_bytes, info.rejects_bytes, info.commits, info.input.line, info.input.offset,
+      info.file_bytes, info.live_bytes, info.clients ? info.live_bytes / info.clients : 0, totals, tiers);
+  return 0;
+}
+
+}  // namespace perk::cli

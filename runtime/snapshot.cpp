@@ -1,0 +1,567 @@
+// Binary encodings of engine state, the program schema, and upgrades between schemas.
+#include "runtime/snapshot.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace perk::runtime {
+
+namespace {
+
+// Bumped when an encoding changes; a blob with another version is refused, never misread.
+constexpr uint64_t kClientVersion = 1;
+constexpr uint64_t kEngineVersion = 1;
+constexpr uint64_t kSchemaVersion = 1;
+
+bool GetValue(ByteReader& r, Value* v) { return r.I(&v->i) && r.Bytes(&v->s); }
+
+// Bucket keys increase, so they are stored as deltas.
+void PutSeries(ByteWriter& w, const Series& s) {
+  w.U(s.buckets.size());
+  int64_t prev = 0;
+  for (const Bucket& b : s.buckets) {
+    w.I(b.key - prev);
+    prev = b.key;
+    w.I(b.count);
+    w.I(b.sum);
+    w.I(b.min);
+    w.I(b.max);
+  }
+}
+bool GetSeries(ByteReader& r, Series* s) {
+  uint64_t n;
+  if (!r.Count(&n)) return false;
+  s->buckets.resize(n);
+  int64_t prev = 0;
+  for (Bucket& b : s->buckets) {
+    int64_t delta;
+    if (!r.I(&delta) || !r.I(&b.count) || !r.I(&b.sum) || !r.I(&b.min) || !r.I(&b.max)) return false;
+    b.key = prev + delta;
+    prev = b.key;
+  }
+  return true;
+}
+
+template <typename T, typename F>
+void PutVec(ByteWriter& w, const std::vector<T>& v, F put) {
+  w.U(v.size());
+  for (const T& x : v) put(x);
+}
+template <typename T, typename F>
+bool GetVec(ByteReader& r, std::vector<T>* v, F get) {
+  uint64_t n;
+  if (!r.Count(&n)) return false;
+  v->resize(n);
+  for (T& x : *v)
+    if (!get(x)) return false;
+  return true;
+}
+
+}  // namespace
+
+bool ByteReader::U(uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; ok_ && shift < 64; shift += 7) {
+    if (pos_ >= in_.size()) break;
+    uint8_t b = static_cast<uint8_t>(in_[pos_++]);
+    result |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) {
+      *v = result;
+      return true;
+    }
+  }
+  ok_ = false;
+  return false;
+}
+
+bool ByteReader::Bytes(std::string* s) {
+  uint64_t n;
+  if (!U(&n) || n > in_.size() - pos_) return ok_ = false;
+  s->assign(in_.substr(pos_, n));
+  pos_ += n;
+  return true;
+}
+
+namespace {
+
+// The engine thread encodes every client a batch changed, so this is the hot part of a commit:
+// it reserves a bound once and writes through a local pointer (a char store through a member
+// pointer would make the compiler reload the member after every byte).
+struct RawWriter {
+  char* p;
+  void U(uint64_t v) {
+    while (v >= 0x80) {
+      *p++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+  }
+  void I(int64_t v) { U((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void Bytes(std::string_view s) {
+    U(s.size());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  }
+  void Val(const Value& v) {
+    I(v.i);
+    Bytes(v.s);
+  }
+  void Ser(const Series& s) {
+    U(s.buckets.size());
+    int64_t prev = 0;
+    for (const Bucket& b : s.buckets) {
+      I(b.key - prev);
+      prev = b.key;
+      I(b.count);
+      I(b.sum);
+      I(b.min);
+      I(b.max);
+    }
+  }
+};
+
+size_t ClientBound(const ClientState& c) {
+  constexpr size_t V = 10;  // the longest varint
+  size_t n = 16 * V + c.id.size() + c.wallets.size() * V + c.hold_until.size() * V + c.segments.size() * V;
+  for (const auto& v : c.attrs) n += 2 * V + v.s.size();
+  for (const auto& v : c.vars) n += 2 * V + v.s.size();
+  for (const auto& b : c.badges) n += V + b.size();
+  for (const auto* list : {&c.limits, &c.aggs})
+    for (const auto& s : *list) n += V + s.buckets.size() * 5 * V;
+  return n;
+}
+
+}  // namespace
+
+void EncodeClient(const ClientState& c, std::string* out) {
+  size_t start = out->size();
+  out->resize(start + ClientBound(c));
+  RawWriter w{out->data() + start};
+  w.U(kClientVersion);
+  w.Bytes(c.id);
+  w.I(c.since);
+  w.U(c.attrs.size());
+  for (const auto& v : c.attrs) w.Val(v);
+  w.U(c.wallets.size());
+  for (int64_t v : c.wallets) w.I(v);
+  w.U(c.vars.size());
+  for (const auto& v : c.vars) w.Val(v);
+  w.I(c.tier);
+  w.U(c.hold_until.size());
+  for (int64_t v : c.hold_until) w.I(v);
+  w.U(c.segments.size());
+  for (uint8_t v : c.segments) w.U(v);
+  w.U(c.badges.size());
+  for (const auto& v : c.badges) w.Bytes(v);
+  w.U(c.limits.size());
+  for (const auto& v : c.limits) w.Ser(v);
+  w.U(c.aggs.size());
+  for (const auto& v : c.aggs) w.Ser(v);
+  out->resize(static_cast<size_t>(w.p - out->data()));
+}
+
+bool DecodeClient(std::string_view in, ClientState* c) {
+  ByteReader r(in);
+  return DecodeClient(r, c) && r.done();
+}
+
+bool DecodeClient(ByteReader& r, ClientState* c) {
+  uint64_t version, u;
+  if (!r.U(&version) || version != kClientVersion) return false;
+  bool ok = r.Bytes(&c->id) && r.I(&c->since) && GetVec(r, &c->attrs, [&](Value& v) { return GetValue(r, &v); }) &&
+            GetVec(r, &c->wallets, [&](int64_t& v) { return r.I(&v); }) &&
+            GetVec(r, &c->vars, [&](Value& v) { return GetValue(r, &v); }) && r.I(&c->tier) &&
+            GetVec(r, &c->hold_until, [&](int64_t& v) { return r.I(&v); }) &&
+            GetVec(r, &c->segments, [&](uint8_t& v) { return r.U(&u) && u <= 1 && ((v = static_cast<uint8_t>(u)), true); }) &&
+            GetVec(r, &c->badges, [&](std::string& v) { return r.Bytes(&v); }) &&
+            GetVec(r, &c->limits, [&](Series& v) { return GetSeries(r, &v); }) &&
+            GetVec(r, &c->aggs, [&](Series& v) { return GetSeries(r, &v); });
+  return ok;
+}
+
+void EncodeEngineState(const EngineState& s, std::string* out) {
+  ByteWriter w(out);
+  w.U(kEngineVersion);
+  w.U(s.has_clock);
+  w.I(s.clock);
+  w.U(s.seq);
+  w.U(s.remembered);
+  w.U(s.stats.records);
+  w.U(s.stats.accepted);
+  w.U(s.stats.effects);
+  w.U(s.stats.rejects);
+  w.U(s.stats.duplicates);
+  PutVec(w, s.budgets, [&](const Series& v) { PutSeries(w, v); });
+}
+
+bool DecodeEngineState(std::string_view in, EngineState* s) {
+  ByteReader r(in);
+  uint64_t version, has_clock;
+  if (!r.U(&version) || version != kEngineVersion) return false;
+  bool ok = r.U(&has_clock) && has_clock <= 1 && r.I(&s->clock) && r.U(&s->seq) && r.U(&s->remembered) &&
+            r.U(&s->stats.records) && r.U(&s->stats.accepted) && r.U(&s->stats.effects) && r.U(&s->stats.rejects) &&
+            r.U(&s->stats.duplicates) && GetVec(r, &s->budgets, [&](Series& v) { return GetSeries(r, &v); });
+  s->has_clock = has_clock == 1;
+  return ok && r.done();
+}
+
+void EncodeSeen(const std::vector<std::pair<int64_t, std::string_view>>& ids, std::string* out) {
+  ByteWriter w(out);
+  w.U(ids.size());
+  int64_t prev = 0;
+  for (const auto& [time, id] : ids) {
+    w.I(time - prev);
+    prev = time;
+    w.Bytes(id);
+  }
+}
+
+bool DecodeSeen(std::string_view in, std::vector<std::pair<int64_t, std::string>>* ids) {
+  ByteReader r(in);
+  uint64_t n;
+  if (!r.Count(&n)) return false;
+  int64_t prev = 0;
+  for (uint64_t k = 0; k < n; ++k) {
+    int64_t delta;
+    std::string id;
+    if (!r.I(&delta) || !r.Bytes(&id)) return false;
+    prev += delta;
+    ids->emplace_back(prev, std::move(id));
+  }
+  return r.done();
+}
+
+// ---- schema ----
+
+namespace {
+
+std::string TypeText(const checked::Program& p, Type t) {
+  if (t == Type::Money) return fmt::format("money({})", p.currency);
+  return TypeName(t);
+}
+
+std::string WindowText(const checked::Window& w) {
+  static const char* units[] = {"minute", "hour", "day", "all"};
+  return fmt::format("{}x{}", w.count, units[static_cast<int>(w.unit)]);
+}
+
+}  // namespace
+
+StateSchema SchemaOf(const checked::Program& p) {
+  StateSchema s;
+  s.program = p.name;
+  for (const auto& f : p.client_fields) s.attrs.push_back({f.name, TypeText(p, f.type)});
+  for (const auto& w : p.wallets) s.wallets.push_back({w.name, TypeText(p, w.type)});
+  for (const auto& v : p.vars) s.vars.push_back({v.name, TypeText(p, v.type)});
+  for (const auto& t : p.tiers) s.tiers.push_back({t.name, ""});
+  for (const auto& g : p.segments) s.segments.push_back({g.name, ""});
+  // A rule's limit and budget series are only meaningful under the same windows.
+  for (const auto& r : p.rules)
+    s.rules.push_back({r.name, fmt::format("limit:{};budget:{}", r.has_limit ? WindowText(r.limit_window) : "-",
+                                           r.has_budget ? WindowText(r.budget_window) : "-")});
+  // An aggregate slot is what it sums: event, field, filter and bucket unit.
+  for (const auto& a : p.agg_slots) {
+    const checked::Event& ev = p.events[a.event];
+    std::string name = a.field >= 0 ? ev.name + "." + ev.fields[a.field].name : ev.name;
+    if (a.where) name += " where " + a.where->text;
+    static const char* units[] = {"minute", "hour", "day", "all"};
+    s.aggs.push_back({name, fmt::format("{}:{}", TypeText(p, a.field_type), units[static_cast<int>(a.unit)])});
+  }
+  return s;
+}
+
+void EncodeSchema(const StateSchema& s, std::string* out) {
+  ByteWriter w(out);
+  w.U(kSchemaVersion);
+  w.Bytes(s.program);
+  for (const auto* list : {&s.attrs, &s.wallets, &s.vars, &s.tiers, &s.segments, &s.rules, &s.aggs}) {
+    w.U(list->size());
+    for (const auto& n : *list) {
+      w.Bytes(n.name);
+      w.Bytes(n.type);
+    }
+  }
+}
+
+bool DecodeSchema(std::string_view in, StateSchema* s) {
+  ByteReader r(in);
+  uint64_t version;
+  if (!r.U(&version) || version != kSchemaVersion || !r.Bytes(&s->program)) return false;
+  for (auto* list : {&s->attrs, &s->wallets, &s->vars, &s->tiers, &s->segments, &s->rules, &s->aggs}) {
+    if (!GetVec(r, list, [&](StateSchema::Named& n) { return r.Bytes(&n.name) && r.Bytes(&n.type); })) return false;
+  }
+  return r.done();
+}
+
+checked::Program SkeletonProgram(const StateSchema& s) {
+  checked::Program p;
+  p.name = s.program;
+  auto type_of = [&](const std::string& text) {
+    if (text.rfind("money(", 0) == 0) {
+      p.currency = text.substr(6, text.size() - 7);
+      return Type::Money;
+    }
+    for (Type t : {Type::Int, Type::Decimal, Type::Bool, Type::String, Type::Time, Type::Date, Type::Tier, Type::Duration})
+      if (text == TypeName(t)) return t;
+    return Type::Error;
+  };
+  for (const auto& a : s.attrs) {
+    checked::Field f;
+    f.name = a.name;
+    f.type = type_of(a.type);
+    p.client_fields.push_back(std::move(f));
+  }
+  for (const auto& w : s.wallets) p.wallets.push_back({w.name, type_of(w.type)});
+  for (const auto& v : s.vars) {
+    checked::Var var;
+    var.name = v.name;
+    var.type = type_of(v.type);
+    p.vars.push_back(std::move(var));
+  }
+  for (const auto& t : s.tiers) {
+    checked::Tier tier;
+    tier.name = t.name;
+    p.tiers.push_back(std::move(tier));
+  }
+  for (const auto& g : s.segments) {
+    checked::Segment seg;
+    seg.name = g.name;
+    p.segments.push_back(std::move(seg));
+  }
+  return p;
+}
+
+// ---- identity ----
+
+namespace {
+
+// FNV-1a over a canonical byte stream of the checked program.
+struct Hasher {
+  uint64_t h = 1469598103934665603ull;
+  void Raw(const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (size_t k = 0; k < n; ++k) h = (h ^ p[k]) * 1099511628211ull;
+  }
+  void I(int64_t v) { Raw(&v, sizeof v); }
+  void S(std::string_view s) {
+    I(static_cast<int64_t>(s.size()));
+    Raw(s.data(), s.size());
+  }
+  void V(const Value& v) {
+    I(v.i);
+    S(v.s);
+  }
+  void W(const checked::Window& w) {
+    I(static_cast<int64_t>(w.unit));
+    I(w.count);
+  }
+  void E(const checked::Expr& e) {
+    I(static_cast<int64_t>(e.kind));
+    I(static_cast<int64_t>(e.type));
+    I(static_cast<int64_t>(e.op));
+    I(e.index);
+    V(e.value);
+    I(static_cast<int64_t>(e.args.size()));
+    for (const auto& a : e.args) E(a);
+  }
+  void OptE(const std::optional<checked::Expr>& e) {
+    I(e.has_value());
+    if (e) E(*e);
+  }
+  void A(const checked::Action& a) {
+    I(static_cast<int64_t>(a.kind));
+    I(a.target);
+    S(a.name);
+    OptE(a.value);
+    I(static_cast<int64_t>(a.data.size()));
+    for (const auto& d : a.data) {
+      S(d.key);
+      E(d.value);
+    }
+    I(static_cast<int64_t>(a.then_actions.size()));
+    for (const auto& x : a.then_actions) A(x);
+    I(static_cast<int64_t>(a.else_actions.size()));
+    for (const auto& x : a.else_actions) A(x);
+  }
+  void F(const checked::Field& f) {
+    S(f.name);
+    I(static_cast<int64_t>(f.type));
+    I(f.has_default);
+    V(f.default_value);
+  }
+};
+
+}  // namespace
+
+uint64_t ProgramIdentity(const checked::Program& p) {
+  Hasher h;
+  h.S(p.name);
+  h.S(p.currency);
+  h.I(static_cast<int64_t>(p.events.size()));
+  for (const auto& ev : p.events) {
+    h.S(ev.name);
+    h.I(static_cast<int64_t>(ev.fields.size()));
+    for (const auto& f : ev.fields) h.F(f);
+  }
+  h.I(static_cast<int64_t>(p.client_fields.size()));
+  for (const auto& f : p.client_fields) h.F(f);
+  h.I(static_cast<int64_t>(p.wallets.size()));
+  for (const auto& w : p.wallets) {
+    h.S(w.name);
+    h.I(static_cast<int64_t>(w.type));
+  }
+  h.I(static_cast<int64_t>(p.vars.size()));
+  for (const auto& v : p.vars) {
+    h.S(v.name);
+    h.I(static_cast<int64_t>(v.type));
+    h.V(v.init);
+  }
+  h.I(static_cast<int64_t>(p.params.size()));
+  for (const auto& v : p.params) {
+    h.S(v.name);
+    h.I(static_cast<int64_t>(v.type));
+    h.V(v.value);
+  }
+  h.I(static_cast<int64_t>(p.tiers.size()));
+  for (const auto& t : p.tiers) {
+    h.S(t.name);
+    h.OptE(t.when);
+    h.I(t.hold_micros);
+  }
+  h.I(static_cast<int64_t>(p.segments.size()));
+  for (const auto& g : p.segments) {
+    h.S(g.name);
+    h.E(g.when);
+  }
+  h.I(static_cast<int64_t>(p.agg_slots.size()));
+  for (const auto& a : p.agg_slots) {
+    h.I(a.event);
+    h.I(a.field);
+    h.I(static_cast<int64_t>(a.field_type));
+    h.OptE(a.where);
+    h.I(static_cast<int64_t>(a.unit));
+    h.I(a.max_count);
+  }
+  h.I(static_cast<int64_t>(p.aggregates.size()));
+  for (const auto& u : p.aggregates) {
+    h.I(u.slot);
+    h.I(static_cast<int64_t>(u.kind));
+    h.W(u.window);
+    h.I(static_cast<int64_t>(u.type));
+  }
+  h.I(static_cast<int64_t>(p.rules.size()));
+  for (const auto& r : p.rules) {
+    h.S(r.name);
+    h.S(r.label);
+    h.I(static_cast<int64_t>(r.trigger));
+    h.I(r.event);
+    h.OptE(r.when);
+    h.I(r.has_limit);
+    h.I(r.limit_count);
+    h.W(r.limit_window);
+    h.I(r.has_budget);
+    h.I(r.budget_cents);
+    h.W(r.budget_window);
+    h.I(static_cast<int64_t>(r.actions.size()));
+    for (const auto& a : r.actions) h.A(a);
+  }
+  return h.h;
+}
+
+std::string IdentityHex(uint64_t identity) { return fmt::format("{:016x}", identity); }
+
+// ---- upgrades ----
+
+namespace {
+
+// For each entry of `now`, the index of the entry of `old` with the same name and type, or -1.
+std::vector<int> MatchByName(const std::vector<StateSchema::Named>& old, const std::vector<StateSchema::Named>& now) {
+  std::vector<int> map(now.size(), -1);
+  for (size_t k = 0; k < now.size(); ++k)
+    for (size_t j = 0; j < old.size(); ++j)
+      if (old[j] == now[k]) {
+        map[k] = static_cast<int>(j);
+        break;
+      }
+  return map;
+}
+
+}  // namespace
+
+UpgradePlan PlanUpgrade(const StateSchema& old_schema, const checked::Program& program,
+                        const std::vector<std::string>& allow_drop) {
+  StateSchema now = SchemaOf(program);
+  UpgradePlan plan;
+  plan.attrs = MatchByName(old_schema.attrs, now.attrs);
+  plan.wallets = MatchByName(old_schema.wallets, now.wallets);
+  plan.vars = MatchByName(old_schema.vars, now.vars);
+  plan.tiers = MatchByName(old_schema.tiers, now.tiers);
+  plan.segments = MatchByName(old_schema.segments, now.segments);
+  plan.rules = MatchByName(old_schema.rules, now.rules);
+  plan.aggs = MatchByName(old_schema.aggs, now.aggs);
+
+  // Stored data that nothing derives again: refused when it would go, unless allowed by name.
+  auto lose = [&](const char* what, const std::vector<StateSchema::Named>& old, const std::vector<StateSchema::Named>& cur,
+                  const std::vector<int>& map) {
+    for (size_t j = 0; j < old.size(); ++j) {
+      if (std::find(map.begin(), map.end(), static_cast<int>(j)) != map.end()) continue;
+      std::string change = "removed";
+      for (const auto& n : cur)
+        if (n.name == old[j].name) change = "retyped to " + n.type;
+      std::string line = fmt::format("{} `{}` ({}) {}", what, old[j].name, old[j].type, change);
+      if (std::find(allow_drop.begin(), allow_drop.end(), old[j].name) != allow_drop.end())
+        plan.dropped.push_back(std::move(line));
+      else
+        plan.lost.push_back(std::move(line));
+    }
+  };
+  lose("wallet", old_schema.wallets, now.wallets, plan.wallets);
+  lose("var", old_schema.vars, now.vars, plan.vars);
+  lose("client attribute", old_schema.attrs, now.attrs, plan.attrs);
+
+  // Derived, windowed state: started afresh and reported, never refused.
+  for (size_t k = 0; k < now.rules.size(); ++k)
+    if (plan.rules[k] < 0 && (program.rules[k].has_limit || program.rules[k].has_budget)) {
+      bool existed = false;
+      for (const auto& n : old_schema.rules) existed |= n.name == now.rules[k].name;
+      if (existed) plan.reset.push_back(fmt::format("rule `{}`: limit and budget use start afresh (window changed)", now.rules[k].name));
+    }
+  for (size_t j = 0; j < old_schema.aggs.size(); ++j)
+    if (std::find(plan.aggs.begin(), plan.aggs.end(), static_cast<int>(j)) == plan.aggs.end())
+      plan.reset.push_back(fmt::format("aggregate history of `{}` is no longer used and is dropped", old_schema.aggs[j].name));
+  return plan;
+}
+
+ClientState MigrateClient(const ClientState& old, const UpgradePlan& plan, const checked::Program& program) {
+  ClientState c = NewClient(program, old.id, old.since);
+  auto copy = [](auto& to, const auto& from, const std::vector<int>& map) {
+    for (size_t k = 0; k < map.size() && k < to.size(); ++k)
+      if (map[k] >= 0 && static_cast<size_t>(map[k]) < from.size()) to[k] = from[map[k]];
+  };
+  copy(c.attrs, old.attrs, plan.attrs);
+  copy(c.wallets, old.wallets, plan.wallets);
+  copy(c.vars, old.vars, plan.vars);
+  copy(c.hold_until, old.hold_until, plan.tiers);
+  copy(c.segments, old.segments, plan.segments);
+  copy(c.limits, old.limits, plan.rules);
+  copy(c.aggs, old.aggs, plan.aggs);
+  // The tier by name; a tier that is gone leaves the client at the base tier until the next
+  // evaluation, which writes the change to the ledger as usual.
+  c.tier = 0;
+  for (size_t k = 0; k < plan.tiers.size(); ++k)
+    if (plan.tiers[k] == old.tier) c.tier = static_cast<int64_t>(k);
+  // Badges are names: they stay even when no rule grants them any more.
+  c.badges = old.badges;
+  return c;
+}
+
+std::vector<Series> MigrateBudgets(const std::vector<Series>& old, const UpgradePlan& plan, const checked::Program& program) {
+  std::vector<Series> out(program.rules.size());
+  for (size_t k = 0; k < plan.rules.size() && k < out.size(); ++k)
+    if (plan.rules[k] >= 0 && static_cast<size_t>(plan.rules[k]) < old.size()) out[k] = old[plan.rules[k]];
+  return out;
+}
+
+}  // namespace perk::runtime

@@ -1,0 +1,145 @@
+// Compact, versioned binary encodings of engine state for the durable store (runtime/store.h):
+// one client, the engine-wide state, a batch of dedup ids, and the program's schema, which
+// lets a later program be diffed against the state it finds (upgrades).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "compiler/checked.h"
+#include "runtime/engine.h"
+#include "runtime/state.h"
+
+namespace perk::runtime {
+
+// Appends little-endian varints, zigzag for signed values, and length-prefixed bytes. Writes
+// through a pointer into spare room it keeps at the end of `out`, and trims `out` to what was
+// written when destroyed: read `out` only after the writer is gone.
+class ByteWriter {
+ public:
+  explicit ByteWriter(std::string* out) : out_(out), pos_(out->size()) {}
+  ~ByteWriter() { out_->resize(pos_); }
+  ByteWriter(const ByteWriter&) = delete;
+  ByteWriter& operator=(const ByteWriter&) = delete;
+
+  void U(uint64_t v) {
+    Room(10);
+    char* p = out_->data() + pos_;
+    char* start = p;
+    while (v >= 0x80) {
+      *p++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p++ = static_cast<char>(v);
+    pos_ += static_cast<size_t>(p - start);
+  }
+  void I(int64_t v) { U((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void Bytes(std::string_view s) {
+    U(s.size());
+    Room(s.size());
+    if (!s.empty()) std::memcpy(out_->data() + pos_, s.data(), s.size());
+    pos_ += s.size();
+  }
+
+ private:
+  void Room(size_t n) {
+    // Grows by a small step: resize zero-fills what it adds, and std::string's own capacity
+    // growth keeps appending amortised.
+    if (out_->size() - pos_ < n) out_->resize(pos_ + std::max<size_t>(n + 64, 1024));
+  }
+  std::string* out_;
+  size_t pos_;
+};
+
+// Reads what ByteWriter wrote; every read fails (and stays failed) past the end or on a
+// malformed varint, so a corrupt blob is detected rather than misread.
+class ByteReader {
+ public:
+  explicit ByteReader(std::string_view in) : in_(in) {}
+  bool U(uint64_t* v);
+  bool I(int64_t* v) {
+    uint64_t u;
+    if (!U(&u)) return false;
+    *v = static_cast<int64_t>(u >> 1) ^ -static_cast<int64_t>(u & 1);
+    return true;
+  }
+  bool Bytes(std::string* s);
+  // A count of items that each take at least one byte: bounds allocations on corrupt input.
+  bool Count(uint64_t* n) { return U(n) && *n <= in_.size() - pos_; }
+  bool done() const { return ok_ && pos_ == in_.size(); }
+  bool ok() const { return ok_; }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+// One client, in the layout of the program that made it (vector lengths are encoded, so it
+// decodes without the program; MigrateClient maps it onto another program's layout).
+void EncodeClient(const ClientState& c, std::string* out);
+bool DecodeClient(std::string_view in, ClientState* c);
+// Reads one client from where the reader is (encodings back to back); false when malformed.
+bool DecodeClient(ByteReader& r, ClientState* c);
+
+// The engine-wide state besides clients and dedup ids.
+void EncodeEngineState(const EngineState& s, std::string* out);
+bool DecodeEngineState(std::string_view in, EngineState* s);
+
+// Dedup ids remembered in one commit: (event time, id), oldest first.
+void EncodeSeen(const std::vector<std::pair<int64_t, std::string_view>>& ids, std::string* out);
+bool DecodeSeen(std::string_view in, std::vector<std::pair<int64_t, std::string>>* ids);
+
+// What of a program shapes its state: names and types of everything client state is indexed
+// by. Stored with the state so that `perk state` can name things without the program, and so
+// that a changed program can be diffed against the state (PlanUpgrade).
+struct StateSchema {
+  struct Named {
+    std::string name;
+    std::string type;  // "int", "money(USD)", ...; for rules and aggregates, their shape
+    bool operator==(const Named&) const = default;
+  };
+  std::string program;  // the program's name
+  std::vector<Named> attrs, wallets, vars, tiers, segments, rules, aggs;
+};
+
+StateSchema SchemaOf(const checked::Program& program);
+void EncodeSchema(const StateSchema& s, std::string* out);
+bool DecodeSchema(std::string_view in, StateSchema* s);
+
+// A program with just the declarations a schema names (types, tier and segment names), enough
+// to format values with FormatValueJson and to size clients.
+checked::Program SkeletonProgram(const StateSchema& s);
+
+// A 64-bit hash of the checked form: declarations, types, params after overrides and every
+// rule and expression, but not comments, layout or source positions. Two programs with the
+// same identity behave the same.
+uint64_t ProgramIdentity(const checked::Program& program);
+std::string IdentityHex(uint64_t identity);
+
+// How state written under one schema maps onto a program: for every slot of the new program,
+// the old slot it keeps (or -1 to start at the default).
+struct UpgradePlan {
+  std::vector<int> attrs, wallets, vars, tiers, segments, rules, aggs;
+  std::vector<std::string> lost;   // data the upgrade would drop: "wallet `bonus` (money(USD))"
+  std::vector<std::string> reset;  // derived state started afresh: aggregates, limits, budgets
+  std::vector<std::string> dropped;  // lost data allowed by --allow-drop
+};
+
+// Plans moving state from `old_schema` to `program`. Wallets, vars and client attributes
+// whose name and type are unchanged are kept; removing or retyping one loses data and is
+// listed in plan->lost unless its name is in `allow_drop`.
+UpgradePlan PlanUpgrade(const StateSchema& old_schema, const checked::Program& program,
+                        const std::vector<std::string>& allow_drop);
+
+// Moves a client decoded under the old schema onto the program's layout.
+ClientState MigrateClient(const ClientState& old, const UpgradePlan& plan, const checked::Program& program);
+// Moves per-rule budget series likewise.
+std::vector<Series> MigrateBudgets(const std::vector<Series>& old, const UpgradePlan& plan, const checked::Program& program);
+
+}  // namespace perk::runtime

@@ -1,0 +1,186 @@
+// Unit tests for the durable-state encodings, program identity, upgrades, and the engine's
+// export/restore seam (a restored engine continues exactly like the one that saved).
+#include <catch2/catch.hpp>
+
+#include "compiler/compiler.h"
+#include "runtime/engine.h"
+#include "runtime/snapshot.h"
+
+using namespace perk::runtime;
+
+namespace {
+
+const char* kProgram = R"(program "Snap"
+currency USD
+event deposit { amount: money }
+client { country: string = "CY" }
+wallet bonus: money
+wallet points: int
+var note: string = "none"
+tier Base
+tier Gold when sum(deposit.amount within 30 days) >= 500 USD
+segment big when count(deposit within 7 days) >= 2
+rule reward
+  on deposit
+  limit 2 per client within 7 days
+  budget 1_000 USD within 30 days
+  then
+    credit bonus deposit.amount * 10%
+    credit points 1
+    set note = "deposited"
+    grant "depositor"
+end
+)";
+
+std::unique_ptr<perk::checked::Program> Compile(const std::string& source) {
+  perk::Diagnostics diags("snap.perk", source);
+  auto p = perk::CompileProgram(source, diags);
+  REQUIRE(p);
+  REQUIRE_FALSE(diags.HasErrors());
+  return p;
+}
+
+std::string Line(int n, const char* client, const char* day, const char* amount) {
+  return std::string(R"({"type":"deposit","id":"d)") + std::to_string(n) + R"(","client":")" + client +
+         R"(","time":"2026-01-)" + day + R"(T10:00:00Z","amount":")" + amount + R"("})";
+}
+
+}  // namespace
+
+TEST_CASE("varints round-trip, and a truncated or overlong blob is refused") {
+  std::string out;
+  {
+    ByteWriter w(&out);
+    for (int64_t v : {int64_t{0}, int64_t{-1}, int64_t{1}, INT64_MIN, INT64_MAX, int64_t{300}}) w.I(v);
+    w.Bytes("hello");
+  }
+  ByteReader r(out);
+  for (int64_t want : {int64_t{0}, int64_t{-1}, int64_t{1}, INT64_MIN, INT64_MAX, int64_t{300}}) {
+    int64_t v;
+    REQUIRE(r.I(&v));
+    CHECK(v == want);
+  }
+  std::string s;
+  REQUIRE(r.Bytes(&s));
+  CHECK(s == "hello");
+  CHECK(r.done());
+  ByteReader cut(std::string_view(out).substr(0, out.size() - 2));
+  int64_t v;
+  for (int k = 0; k < 6; ++k) cut.I(&v);
+  CHECK_FALSE(cut.Bytes(&s));
+  std::string overlong(11, '\xff');
+  ByteReader bad(overlong);
+  uint64_t u;
+  CHECK_FALSE(bad.U(&u));
+}
+
+TEST_CASE("a restored engine continues exactly like the one that saved") {
+  auto program = Compile(kProgram);
+  std::vector<std::string> first = {Line(1, "a", "01", "300.00"), Line(2, "b", "01", "50.00"),
+                                    R"({"type":"profile","client":"a","time":"2026-01-02T09:00:00Z","country":"DE"})",
+                                    Line(3, "a", "02", "300.00")};
+  std::vector<std::string> second = {Line(1, "a", "03", "300.00"), Line(4, "a", "03", "300.00"),
+                                     Line(5, "b", "09", "900.00"), Line(6, "a", "10", "10.00")};
+  Engine whole(*program);
+  uint64_t n = 0;
+  for (const auto& l : first) whole.ProcessLine(l, ++n);
+  for (const auto& l : second) whole.ProcessLine(l, ++n);
+
+  Engine saver(*program);
+  n = 0;
+  for (const auto& l : first) saver.ProcessLine(l, ++n);
+  std::vector<uint32_t> dirty;
+  saver.TakeDirtyClients(&dirty);
+  CHECK(dirty == std::vector<uint32_t>{0, 1});
+  std::vector<ClientState> clients;
+  for (const auto& c : saver.clients()) {
+    std::string blob;
+    EncodeClient(c, &blob);
+    ClientState back;
+    REQUIRE(DecodeClient(blob, &back));
+    CHECK(back.badges == c.badges);
+    CHECK(back.attrs == c.attrs);
+    clients.push_back(std::move(back));
+  }
+  std::vector<std::pair<int64_t, std::string_view>> ids;
+  saver.ForRememberedSince(0, [&](int64_t t, std::string_view id) { ids.emplace_back(t, id); });
+  CHECK(ids.size() == 3);  // the three events; the profile has no id
+  std::string seen_blob, engine_blob;
+  EncodeSeen(ids, &seen_blob);
+  EncodeEngineState(saver.SaveState(), &engine_blob);
+  std::vector<std::pair<int64_t, std::string>> seen;
+  EngineState es;
+  REQUIRE(DecodeSeen(seen_blob, &seen));
+  REQUIRE(DecodeEngineState(engine_blob, &es));
+
+  Engine restored(*program);
+  restored.Restore(es, clients, seen);
+  restored.ledger() = saver.ledger();
+  restored.rejects() = saver.rejects();
+  for (const auto& l : second) restored.ProcessLine(l, ++n);
+  CHECK(restored.ledger() == whole.ledger());
+  CHECK(restored.rejects() == whole.rejects());
+  CHECK(restored.stats().duplicates == 1);
+  // Only what changed after the restore is dirty.
+  restored.TakeDirtyClients(&dirty);
+  CHECK(dirty == std::vector<uint32_t>{0, 1});
+  restored.TakeDirtyClients(&dirty);
+  CHECK(dirty.empty());
+}
+
+TEST_CASE("corrupt client blobs are refused, never misread") {
+  auto program = Compile(kProgram);
+  ClientState c = NewClient(*program, "a", 0);
+  c.badges = {"x", "y"};
+  std::string blob;
+  EncodeClient(c, &blob);
+  ClientState back;
+  for (size_t cut = 0; cut < blob.size(); ++cut) CHECK_FALSE(DecodeClient(std::string_view(blob).substr(0, cut), &back));
+  CHECK_FALSE(DecodeClient(blob + "x", &back));
+  std::string other_version = blob;
+  other_version[0] = 9;
+  CHECK_FALSE(DecodeClient(other_version, &back));
+}
+
+TEST_CASE("identity ignores layout and comments but not behaviour or params") {
+  auto a = Compile(kProgram);
+  auto b = Compile(std::string("# a comment\n") + kProgram);
+  CHECK(ProgramIdentity(*a) == ProgramIdentity(*b));
+  std::string changed = kProgram;
+  changed.replace(changed.find("10%"), 3, "11%");
+  CHECK(ProgramIdentity(*a) != ProgramIdentity(*Compile(changed)));
+}
+
+TEST_CASE("an upgrade keeps same-named same-typed slots and lists what it would lose") {
+  auto old_program = Compile(kProgram);
+  StateSchema old_schema = SchemaOf(*old_program);
+  std::string blob;
+  EncodeSchema(old_schema, &blob);
+  StateSchema decoded;
+  REQUIRE(DecodeSchema(blob, &decoded));
+  CHECK(decoded.wallets == old_schema.wallets);
+  CHECK(decoded.aggs == old_schema.aggs);
+
+  std::string src = kProgram;
+  src.replace(src.find("wallet points: int"), 18, "wallet cash: money\nwallet points: money");
+  src.replace(src.find("credit points 1"), 15, "credit points 1 USD");
+  auto now = Compile(src);
+  UpgradePlan plan = PlanUpgrade(old_schema, *now, {});
+  REQUIRE(plan.lost.size() == 1);
+  CHECK(plan.lost[0] == "wallet `points` (int) retyped to money(USD)");
+  plan = PlanUpgrade(old_schema, *now, {"points"});
+  CHECK(plan.lost.empty());
+  CHECK(plan.dropped.size() == 1);
+
+  ClientState c = NewClient(*old_program, "a", 5);
+  c.wallets = {1234, 7};
+  c.vars[0] = perk::Value::Str("kept");
+  c.tier = 1;
+  c.badges = {"depositor"};
+  ClientState m = MigrateClient(c, plan, *now);
+  CHECK(m.wallets == std::vector<int64_t>{1234, 0, 0});  // bonus kept, cash new, points dropped
+  CHECK(m.vars[0].s == "kept");
+  CHECK(m.tier == 1);
+  CHECK(m.badges == c.badges);
+  CHECK(m.since == 5);
+}

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Crash test for durable state: `perk run --state` killed at random moments resumes exactly.
+
+usage: crash_test.py --perk build/perk [--engine interp[,jit]] [--records 200000] [--kills 6]
+                     [--seed 1] [--keep DIR]
+
+For each engine: generates a deterministic stream of forex records (bench/gen_events.py) with
+some malformed records, blank lines and re-sent records mixed in, runs it once without state
+as the oracle, then runs it with --state and SIGKILLs the process again and again: at chosen
+points inside a commit (PERK_TEST_CRASH: mid-write of the ledger and rejects, after the
+outputs are written, just before and just after the transaction commits) and at random
+moments. After every kill the ledger and rejects files must be prefixes of the oracle's; after
+the last, uninterrupted restart they must equal it byte for byte. Then the whole stream is fed
+again, from the same file (continued by position: nothing read) and through a pipe (every id
+is a duplicate: no effect). Prints `N passed, N failed`.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROGRAM = os.path.join(ROOT, "bench", "forex.perk")
+CRASH_POINTS = ["mid-ledger", "after-write", "before-commit", "after-commit", "mid-rejects"]
+
+
+def make_stream(path, records, seed):
+    """The generated stream, with rejects, duplicates and blank lines mixed in."""
+    raw = path + ".raw"
+    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_events.py"), "--records", str(records),
+                    "--clients", str(max(records // 10, 10)), "--days", "20", "--seed", str(seed), "--out", raw],
+                   check=True)
+    rng = random.Random(seed)
+    with open(raw) as f, open(path, "w") as out:
+        previous = None
+        for n, line in enumerate(f):
+            out.write(line)
+            if n % 997 == 500:
+                # Money with three decimals: rejected, and not remembered as seen.
+                rec = json.loads(line)
+                out.write(json.dumps({"type": "deposit", "id": f"bad{n}", "client": rec.get("client", "c1"),
+                                      "time": rec["time"], "amount": "10.001"}) + "\n")
+            if n % 1499 == 700 and previous and '"id"' in previous:
+                out.write(previous)  # a re-sent record: a duplicate
+            if n % 4001 == 3:
+                out.write("\n" if rng.random() < 0.5 else "   \n")
+            previous = line
+    os.remove(raw)
+
+
+def run(perk, args, env=None, stdin=None):
+    return subprocess.run([perk] + args, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+
+
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return b""
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"ok   {name}")
+        else:
+            self.failed += 1
+            print(f"FAIL {name}{': ' + detail if detail else ''}")
+        return ok
+
+
+def crash_engine(perk, engine, events, work, kills, rng, checks):
+    tag = f"[{engine}]"
+    ref_ledger, ref_rejects = os.path.join(work, "ref.ledger"), os.path.join(work, "ref.rejects")
+    start = time.monotonic()
+    r = run(perk, ["run", PROGRAM, "--events", events, "--engine", engine, "--ledger", ref_ledger,
+                   "--rejects", ref_rejects])
+    full_time = time.monotonic() - start
+    if not checks.check(f"{tag} uninterrupted run without state", r.returncode == 0, r.stderr.strip()):
+        return
+    want_ledger, want_rejects = read(ref_ledger), read(ref_rejects)
+    if not checks.check(f"{tag} the stream makes effects, rejects and duplicates",
+                        len(want_ledger) > 0 and len(want_rejects) > 0 and " 0 duplicates" not in r.stderr,
+                        r.stderr.strip()):
+        return
+
+    state, ledger, rejects = (os.path.join(work, n) for n in ("s.db", "ledger", "rejects"))
+    args = ["run", PROGRAM, "--events", events, "--engine", engine, "--state", state, "--ledger", ledger,
+            "--rejects", rejects]
+    env = dict(os.environ, PERK_COMMIT_RECORDS="4000")
+    total_lines = sum(1 for _ in open(events, "rb"))
+
+    plan = [("hook", p) for p in CRASH_POINTS] + [("random", None)] * kills
+    rng.shuffle(plan)
+    interrupted = {"hook": 0, "random": 0}
+    prefix_ok = True
+    for kind, point in plan:
+        if kind == "hook":
+            e = dict(env, PERK_TEST_CRASH=f"{point}:{rng.randint(1, 4)}")
+            p = subprocess.Popen([perk] + args, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            _, err = p.communicate()
+        else:
+            # A moment within what is left of the stream, judged from the committed position.
+            s = run(perk, ["state", state, "stats"]) if os.path.exists(state) else None
+            done = json.loads(s.stdout)["input"]["line"] if s and s.returncode == 0 else 0
+            left = max(0.05, full_time * (1 - done / total_lines))
+            p = subprocess.Popen([perk] + args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            time.sleep(rng.uniform(0.02, left * 0.9))
+            p.send_signal(signal.SIGKILL)
+            _, err = p.communicate()
+        if p.returncode == -signal.SIGKILL:
+            interrupted[kind] += 1
+        elif p.returncode != 0:
+            checks.check(f"{tag} restart after a kill", False, f"exit {p.returncode}: {err.strip()}")
+            return
+        # Whatever a kill leaves in the outputs is a prefix of the truth: nothing wrong, ever.
+        got_l, got_r = read(ledger), read(rejects)
+        if not (want_ledger.startswith(got_l) and want_rejects.startswith(got_r)):
+            prefix_ok = False
+            print(f"     after a {kind} kill ({point}): the outputs are not prefixes of the oracle's")
+    checks.check(f"{tag} after every kill the outputs are prefixes of the oracle's", prefix_ok)
+    checks.check(f"{tag} the kills interrupted runs ({interrupted['hook']} at commit steps, "
+                 f"{interrupted['random']} at random moments)",
+                 interrupted["hook"] >= 3 and interrupted["random"] >= max(1, kills // 2), str(interrupted))
+
+    r = run(perk, args, env=env)
+    checks.check(f"{tag} the last restart finishes", r.returncode == 0, r.stderr.strip())
+    got_l, got_r = read(ledger), read(rejects)
+    checks.check(f"{tag} ledger equals the uninterrupted run's byte for byte", got_l == want_ledger,
+                 f"{len(got_l)} bytes vs {len(want_ledger)}")
+    checks.check(f"{tag} rejects equal the uninterrupted run's byte for byte", got_r == want_rejects,
+                 f"{len(got_r)} bytes vs {len(want_rejects)}")
+
+    s = run(perk, ["state", state, "stats"])
+    stats = json.loads(s.stdout) if s.returncode == 0 else {}
+    effects = want_ledger.count(b"\n")
+    checks.check(f"{tag} perk state stats agrees with the ledger",
+                 stats.get("seq") == effects and stats.get("ledger_bytes") == len(want_ledger)
+                 and stats.get("rejects_bytes") == len(want_rejects), s.stdout.strip() + s.stderr.strip())
+
+    r = run(perk, args, env=env)
+    checks.check(f"{tag} the same file again reads nothing (continued by position)",
+                 r.returncode == 0 and "perk: 0 records, 0 effects" in r.stderr and read(ledger) == want_ledger
+                 and read(rejects) == want_rejects, r.stderr.strip())
+    with open(events, "rb") as f:
+        r = run(perk, args[:3] + ["-"] + args[4:], env=env, stdin=f)
+    checks.check(f"{tag} the whole stream through a pipe adds no effect (dedup window)",
+                 r.returncode == 0 and " 0 effects" in r.stderr and read(ledger) == want_ledger, r.stderr.strip())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--perk", default=os.path.join(ROOT, "build", "perk"))
+    ap.add_argument("--engine", default="interp", help="comma-separated engines, e.g. jit,interp")
+    ap.add_argument("--records", type=int, default=200000)
+    ap.add_argument("--kills", type=int, default=6, help="kills at random moments, besides one per commit step")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", help="work in this directory and keep it")
+    a = ap.parse_args()
+    perk = os.path.abspath(a.perk)
+    work = a.keep or tempfile.mkdtemp(prefix="perk-crash-")
+    os.makedirs(work, exist_ok=True)
+    checks = Checks()
+    try:
+        events = os.path.join(work, "events.jsonl")
+        make_stream(events, a.records, a.seed)
+        for engine in a.engine.split(","):
+            d = os.path.join(work, engine)
+            shutil.rmtree(d, ignore_errors=True)
+            os.makedirs(d)
+            crash_engine(perk, engine, events, d, a.kills, random.Random(a.seed), checks)
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"{checks.passed} passed, {checks.failed} failed")
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,465 @@
+#!/usr/bin/env python3
+"""Browser tests of the report pages of `perk run --report` and `perk diff --report`.
+
+usage: test_report.py --perk PATH [--engine interp[,jit]] [--chromium PATH] [--out DIR]
+
+For each engine it runs tests/report/program.perk over a generated history, opens the page in
+headless Chromium (--dump-dom) and checks what the browser sees against figures recomputed
+here, in Python, from the ledger, the rejects and the input: the summary, every rule's row,
+the per-day chart series, tiers and segments at the end, the top clients. A copy of the page
+with a small probe script is loaded at phone width to check that nothing overflows the
+screen sideways and that every chart is drawn. Screenshots (desktop and phone) are kept in
+DIR (default build/report-test) as artefacts. Then `perk diff` of program.perk against
+program_v2.perk is checked against two separate `perk run`s of the versions.
+
+Prints `ok NAME` / `FAIL NAME: why` per check, then `N passed, N failed`; exits 1 on any failure.
+"""
+import argparse
+import collections
+import datetime
+import html.parser
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TIMEOUT = 120
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, why=""):
+        if ok:
+            self.passed += 1
+            print(f"ok {name}")
+        else:
+            self.failed += 1
+            print(f"FAIL {name}: {why}")
+        return ok
+
+    def equal(self, name, got, want):
+        return self.check(name, got == want, f"page shows {got!r}, recomputed {want!r}")
+
+
+# ---- the input ----
+
+def generate_events(path, seed=11):
+    """A deterministic history: 40 clients over 25 days, with a few bad lines among them."""
+    rng = random.Random(seed)
+    lines = []
+    day0 = 1  # 2026-04-01
+    clients = [f"k{n:02d}" for n in range(40)]
+    seen = set()
+    serial = 0
+    for day in range(day0, day0 + 25):
+        for hour in range(8, 22):
+            picked = rng.sample(clients, rng.randint(0, 5))
+            minutes = sorted(rng.randint(0, 59) for _ in picked)
+            for client, minute in zip(picked, minutes):
+                time = f"2026-04-{day:02d}T{hour:02d}:{minute:02d}:00Z"
+                if client not in seen:
+                    seen.add(client)
+                    birth = f"19{rng.randint(60, 99)}-04-{rng.randint(1, 26):02d}"
+                    lines.append({"type": "profile", "client": client, "time": time, "birthdate": birth})
+                serial += 1
+                if rng.random() < 0.15:
+                    lines.append({"type": "redeem", "id": f"r{serial}", "client": client, "time": time,
+                                  "points": rng.choice([20, 50, 100, 400])})
+                else:
+                    amount = rng.choice(["12.50", "45.00", "60.00", "89.99", "150.00", "320.00", "700.00"])
+                    event = {"type": "purchase", "id": f"p{serial}", "client": client, "time": time, "amount": amount}
+                    if rng.random() < 0.3:
+                        event["channel"] = "app"
+                    lines.append(event)
+    text = [json.dumps(e, separators=(",", ":")) for e in lines]
+    # Bad lines, each a different reason, and a duplicate id.
+    text.insert(30, '{"type":"purchase","id":"bad1","client":"k01","time":"2026-04-01T20:00:00Z","amount":"10.001"}')
+    text.insert(60, '{"type":"purchase","id":"bad2","client":"k02","time":"2026-04-02T23:00:00Z","amount":"1.005"}')
+    text.insert(90, '{"type":"purchase","id":"bad3","client":"k03","time":"2026-04-01T00:00:00Z","amount":"10.00"}')
+    text.insert(120, '{"type": "purchase",')
+    text.insert(150, text[149])
+    with open(path, "w") as f:
+        f.write("\n".join(text) + "\n")
+
+
+# ---- figures recomputed from the ledger ----
+
+def read_jsonl(path):
+    with open(path) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def cents(text):
+    whole, _, frac = text.partition(".")
+    sign = -1 if whole.startswith("-") else 1
+    return sign * (abs(int(whole)) * 100 + int((frac + "00")[:2]))
+
+
+def recompute(events_path, ledger, rejects, tiers, segments):
+    """What the page must say, from the ledger, the rejects and the input alone."""
+    f = collections.defaultdict(int)
+    rejected = {r["line"] for r in rejects}
+    first_day = {}
+    ids = set()
+    with open(events_path) as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip() or number in rejected:
+                continue
+            rec = json.loads(line)
+            if rec.get("id") in ids:
+                continue  # a duplicate: skipped, never a reject
+            if "id" in rec:
+                ids.add(rec["id"])
+            if rec.get("client") and rec["client"] not in first_day:
+                first_day[rec["client"]] = rec["time"][:10]
+    rules = collections.defaultdict(lambda: collections.defaultdict(int))
+    rule_clients = collections.defaultdict(set)
+    money_per_day = collections.defaultdict(int)
+    rule_money_per_day = collections.defaultdict(int)
+    participants = set()
+    client = collections.defaultdict(lambda: collections.defaultdict(int))
+    tier_of = {}
+    member = collections.defaultdict(dict)
+    for e in ledger:
+        day = e["time"][:10]
+        action = e["action"]
+        if action == "tier":
+            tier_of[e["client"]] = e["to"]
+            continue
+        if action == "segment":
+            member[e["segment"]][e["client"]] = e["member"]
+            continue
+        rule = e["rule"]
+        if action == "skip":
+            f["budget_skips"] += 1
+            rules[rule]["skips"] += 1
+            continue
+        f["effects"] += 1
+        rules[rule]["effects"] += 1
+        rule_clients[rule].add(e["client"])
+        participants.add(e["client"])
+        client[e["client"]]["effects"] += 1
+        if action in ("credit", "debit"):
+            money = isinstance(e["amount"], str)
+            amount = cents(e["amount"]) if money else e["amount"]
+            if action == "credit" and money:
+                f["money_credited"] += amount
+                rules[rule]["money_credited"] += amount
+                money_per_day[day] += amount
+                rule_money_per_day[(rule, day)] += amount
+                client[e["client"]]["money_credited"] += amount
+            elif action == "credit":
+                f["points_issued"] += amount
+                rules[rule]["points_issued"] += amount
+                client[e["client"]]["points_issued"] += amount
+            elif not money:
+                f["points_redeemed"] += amount
+                rules[rule]["points_redeemed"] += amount
+    for rule, cs in rule_clients.items():
+        rules[rule]["clients"] = len(cs)
+    f["participants"] = len(participants)
+    f["active_clients"] = len(first_day)
+    f["rejects"] = len(rejects)
+    f["participation_bp"] = (len(participants) * 20000 + len(first_day)) // (2 * len(first_day)) if first_day else 0
+    f["records"] = None  # not recomputed: the engine's count
+    tier_end = collections.Counter(tier_of.get(c, tiers[0]) for c in first_day)
+    segment_end = {s: sum(1 for v in member[s].values() if v) for s in segments}
+    top = sorted(client.items(), key=lambda kv: (-kv[1]["money_credited"], -kv[1]["points_issued"], kv[0]))[:20]
+    return {"kpi": f, "rules": rules, "money_per_day": money_per_day, "rule_money_per_day": rule_money_per_day,
+            "tier_end": {t: tier_end.get(t, 0) for t in tiers}, "segment_end": segment_end,
+            "top": [c for c, _ in top], "tier_of": tier_of, "known": set(first_day)}
+
+
+# ---- what the browser shows ----
+
+class Dom(html.parser.HTMLParser):
+    """Collects every element with data-k / data-v or data-series, with its ancestors' data-* context."""
+    VOID = {"meta", "br", "img", "hr", "input", "link", "col", "wbr"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack = []
+        self.values = []  # (context dict, attrs dict)
+        self.series = collections.defaultdict(list)  # chart id -> [(name, values)]
+        self.body = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        ctx = dict(self.stack[-1][1]) if self.stack else {}
+        for k, v in a.items():
+            if k.startswith("data-") and k not in ("data-v", "data-values"):
+                ctx[k] = v
+        if tag == "section" and "id" in a:
+            ctx["section"] = a["id"]
+        if tag == "body":
+            self.body = a
+        if "data-v" in a:
+            self.values.append((ctx, a))
+        if "data-series" in a and "data-chart" in ctx:
+            vals = [int(v) for v in a.get("data-values", "").split()]
+            self.series[ctx["data-chart"]].append((a["data-series"], vals))
+        if tag not in self.VOID:
+            self.stack.append((tag, ctx))
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in self.VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag):
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                return
+
+    def find(self, **want):
+        """data-v values of elements whose context has all of `want` (keys with _ for -)."""
+        out = []
+        for ctx, a in self.values:
+            merged = dict(ctx)
+            if "data-k" in a:
+                merged["data-k"] = a["data-k"]
+            if all(merged.get("data-" + k.replace("_", "-") if k != "section" else "section") == v
+                   for k, v in want.items()):
+                out.append(int(a["data-v"]))
+        return out
+
+    def one(self, **want):
+        got = self.find(**want)
+        return got[0] if len(got) == 1 else ("missing" if not got else f"{len(got)} matches")
+
+
+def find_chromium(given):
+    for name in [given] if given else ["chromium", "chromium-browser", "google-chrome"]:
+        path = shutil.which(name) if name else None
+        if path:
+            return path
+    return None
+
+
+def chromium(browser, args, timeout=TIMEOUT):
+    base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--mute-audio",
+            "--no-first-run", "--disable-extensions", "--user-data-dir=" + tempfile.mkdtemp(prefix="perk-chromium-")]
+    p = subprocess.run(base + args, capture_output=True, text=True, timeout=timeout)
+    return p
+
+
+def dump_dom(browser, page, width=1280, height=900):
+    p = chromium(browser, [f"--window-size={width},{height}", "--dump-dom", "file://" + os.path.abspath(page)])
+    dom = Dom()
+    dom.feed(p.stdout)
+    return dom, p
+
+
+PROBE = """<script>
+(function () {
+  var d = document.documentElement, svgs = document.querySelectorAll('svg'), drawn = 0, marks = 0;
+  svgs.forEach(function (s) {
+    var r = s.getBoundingClientRect();
+    if (r.width > 100 && r.height > 30) drawn++;
+    marks += s.querySelectorAll('rect, polyline, polygon, circle').length;
+  });
+  document.body.setAttribute('data-probe', JSON.stringify({
+    scrollWidth: d.scrollWidth, innerWidth: window.innerWidth, svgs: svgs.length, drawn: drawn, marks: marks}));
+})();
+</script></body>"""
+
+
+def probe_layout(browser, page, width, tmp):
+    """Loads a copy of the page with the probe script at `width`; returns the probe's figures."""
+    with open(page) as f:
+        text = f.read()
+    probe_page = os.path.join(tmp, f"probe_{width}.html")
+    with open(probe_page, "w") as f:
+        f.write(text.replace("</body>", PROBE, 1))
+    dom, p = dump_dom(browser, probe_page, width, 900)
+    raw = dom.body.get("data-probe")
+    return json.loads(raw) if raw else None
+
+
+def screenshot(browser, page, out, width, height):
+    if os.path.exists(out):
+        os.remove(out)
+    chromium(browser, [f"--window-size={width},{height}", f"--screenshot={out}", "file://" + os.path.abspath(page)])
+    if not os.path.exists(out):
+        return False
+    with open(out, "rb") as f:
+        return f.read(8) == b"\x89PNG\r\n\x1a\n" and os.path.getsize(out) > 10_000
+
+
+# ---- the cases ----
+
+def run_perk(perk, args):
+    return subprocess.run([perk] + args, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def check_run(checks, perk, engine, browser, out, tmp, events):
+    tag = f"[{engine}]"
+    program = os.path.join(HERE, "program.perk")
+    ledger, rejects, page = (os.path.join(tmp, f"run_{engine}.{x}") for x in ("jsonl", "rejects", "html"))
+    p = run_perk(perk, ["run", program, "--events", events, "--engine", engine, "--ledger", ledger,
+                        "--rejects", rejects, "--report", page])
+    if not checks.check(f"run{tag} exits 0", p.returncode == 0, p.stderr[-2000:]):
+        return
+    checks.check(f"run{tag} stderr has no progress line when not a terminal",
+                 "\r" not in p.stderr and "\x1b" not in p.stderr, repr(p.stderr[:200]))
+    with open(page) as f:
+        text = f.read()
+    checks.check(f"run{tag} page is self-contained",
+                 "<script" not in text and "http://" not in text and "https://" not in text and "src=" not in text,
+                 "found a script or an external reference")
+    want = recompute(events, read_jsonl(ledger), read_jsonl(rejects), ["Member", "Silver", "Gold"], ["regulars"])
+    checks.check(f"run{tag} fixture exercises every figure",
+                 all(want["kpi"][k] > 0 for k in ("money_credited", "points_issued", "points_redeemed", "budget_skips",
+                                                   "rejects")) and want["tier_end"]["Gold"] > 0,
+                 f"the generated history is too tame: {dict(want['kpi'])}, {want['tier_end']}")
+
+    dom, p = dump_dom(browser, page)
+    if not checks.check(f"run{tag} chromium loads the page", p.returncode == 0 and dom.values,
+                        f"exit {p.returncode}: {p.stderr[-1000:]}"):
+        return
+    for key in ("money_credited", "points_issued", "points_redeemed", "effects", "participants", "active_clients",
+                "participation_bp", "budget_skips", "rejects"):
+        checks.equal(f"run{tag} summary {key}", dom.one(section="summary", k=key), want["kpi"][key])
+    for name, figures in sorted(want["rules"].items()):
+        for key in ("effects", "clients", "money_credited", "points_issued", "points_redeemed", "skips"):
+            checks.equal(f"run{tag} rule {name} {key}", dom.one(section="rules", rule=name, k=key), figures[key])
+    checks.equal(f"run{tag} budget use of cashback_rule is shown",
+                 len(dom.find(section="budgets", rule="cashback_rule", k="budget_use_bp")), 1)
+
+    # Charts: present, and their series add up to the ledger's figures day by day.
+    for chart in ("money-per-day", "effects-per-day", "points-per-day", "participation", "clients-with-effects",
+                  "new-clients", "tiers", "tier-moves", "segments"):
+        checks.check(f"run{tag} chart {chart} present", chart in dom.series, f"charts: {sorted(dom.series)}")
+    money = dom.series.get("money-per-day", [])
+    if money:
+        totals = [sum(v[i] for _, v in money) for i in range(len(money[0][1]))]
+        # One bucket per calendar day here: the history is far shorter than the bucketing threshold.
+        dates = sorted(set(e["time"][:10] for e in read_jsonl(ledger)))
+        first, last = (datetime.date.fromisoformat(d) for d in (dates[0], dates[-1]))
+        all_days = [(first + datetime.timedelta(days=k)).isoformat() for k in range((last - first).days + 1)]
+        checks.equal(f"run{tag} money chart per day", totals, [want["money_per_day"].get(d, 0) for d in all_days])
+        for name, values in money:
+            if name in want["rules"]:
+                checks.equal(f"run{tag} money chart series {name}", values,
+                             [want["rule_money_per_day"].get((name, d), 0) for d in all_days])
+    tiers = dict(dom.series.get("tiers", []))
+    for t, n in want["tier_end"].items():
+        checks.equal(f"run{tag} tier {t} at the end (table)", dom.one(section="tiers", tier=t, k="end"), n)
+        checks.equal(f"run{tag} tier {t} at the end (chart)", tiers.get(t, [None])[-1], n)
+    for s, n in want["segment_end"].items():
+        checks.equal(f"run{tag} segment {s} size at the end", dom.one(section="segments", segment=s, k="size"), n)
+    top = []
+    for ctx, a in dom.values:
+        if ctx.get("section") == "top-clients" and a.get("data-k") == "money_credited":
+            top.append(ctx.get("data-client"))
+    checks.equal(f"run{tag} top clients by value", top, want["top"])
+    reasons = dom.find(section="rejects", k="count")
+    checks.check(f"run{tag} rejects by reason add up", sum(reasons) == want["kpi"]["rejects"] and len(reasons) >= 3,
+                 f"reasons {reasons}, rejects {want['kpi']['rejects']}")
+
+    # Readable on a phone: nothing wider than the screen, every chart drawn.
+    for width in (390, 1280):
+        probe = probe_layout(browser, page, width, tmp)
+        if not checks.check(f"run{tag} layout probe at {width}px ran", probe is not None, "no data-probe on <body>"):
+            continue
+        checks.check(f"run{tag} no sideways scrolling at {width}px", probe["scrollWidth"] <= probe["innerWidth"],
+                     f"page is {probe['scrollWidth']}px wide in a {probe['innerWidth']}px window")
+        checks.check(f"run{tag} every chart drawn at {width}px", probe["drawn"] == probe["svgs"] > 0 and probe["marks"] > 0,
+                     f"{probe}")
+    checks.check(f"run{tag} desktop screenshot", screenshot(browser, page, os.path.join(out, f"report-{engine}-desktop.png"),
+                                                           1280, 6000), "no PNG written")
+    checks.check(f"run{tag} phone screenshot", screenshot(browser, page, os.path.join(out, f"report-{engine}-phone.png"),
+                                                         390, 9000), "no PNG written")
+    shutil.copy(page, os.path.join(out, f"report-{engine}.html"))
+
+
+def check_diff(checks, perk, engine, browser, out, tmp, events):
+    tag = f"[{engine}]"
+    old, new = os.path.join(HERE, "program.perk"), os.path.join(HERE, "program_v2.perk")
+    page = os.path.join(tmp, f"diff_{engine}.html")
+    p = run_perk(perk, ["diff", old, new, "--events", events, "--engine", engine, "--report", page])
+    if not checks.check(f"diff{tag} exits 0", p.returncode == 0, p.stderr[-2000:]):
+        return
+    # The two versions run on their own: the diff must agree with them.
+    runs = {}
+    for name, prog in (("old", old), ("new", new)):
+        ledger, rejects = os.path.join(tmp, f"diff_{name}.jsonl"), os.path.join(tmp, f"diff_{name}.rejects")
+        r = run_perk(perk, ["run", prog, "--events", events, "--engine", engine, "--ledger", ledger, "--rejects", rejects])
+        checks.check(f"diff{tag} separate run of {name}", r.returncode == 0, r.stderr[-1000:])
+        runs[name] = recompute(events, read_jsonl(ledger), read_jsonl(rejects), ["Member", "Silver", "Gold"], ["regulars"])
+    text = p.stdout
+    o, n = runs["old"]["kpi"], runs["new"]["kpi"]
+    money = lambda c: f"{c // 100:,}.{c % 100:02d}"
+    line = next((l for l in text.splitlines() if l.startswith("money credited")), "")
+    checks.check(f"diff{tag} text summary money", money(o["money_credited"]) in line and money(n["money_credited"]) in line,
+                 f"line {line!r}, want {money(o['money_credited'])} and {money(n['money_credited'])}")
+    checks.check(f"diff{tag} text names the new rule", any(l.startswith("welcome") and "(new rule)" in l
+                                                          for l in text.splitlines()), text)
+
+    dom, p = dump_dom(browser, page)
+    if not checks.check(f"diff{tag} chromium loads the page", p.returncode == 0 and dom.values, p.stderr[-1000:]):
+        return
+    for key in ("money_credited", "points_issued", "points_redeemed", "effects", "participants"):
+        checks.equal(f"diff{tag} summary {key} old", dom.one(section="summary", figure=key, k="old"), o[key])
+        checks.equal(f"diff{tag} summary {key} new", dom.one(section="summary", figure=key, k="new"), n[key])
+    rules = set(runs["old"]["rules"]) | set(runs["new"]["rules"])
+    for rule in sorted(rules):
+        for side in ("old", "new"):
+            r = runs[side]["rules"].get(rule, {})
+            checks.equal(f"diff{tag} rule {rule} cost {side}", dom.one(section="rules", rule=rule, k=f"cost_{side}"),
+                         r.get("money_credited", 0))
+            checks.equal(f"diff{tag} rule {rule} clients {side}", dom.one(section="rules", rule=rule, k=f"clients_{side}"),
+                         r.get("clients", 0))
+    gained, lost = dom.one(section="effects", k="gained"), dom.one(section="effects", k="lost")
+    changed, same = dom.one(section="effects", k="changed"), dom.one(section="effects", k="same")
+    # Every effect of each version is counted once: matched (same or changed), or gained / lost.
+    entries = {s: len(read_jsonl(os.path.join(tmp, f"diff_{s}.jsonl"))) for s in ("old", "new")}
+    checks.equal(f"diff{tag} old entries = same + changed + lost", same + changed + lost, entries["old"])
+    checks.equal(f"diff{tag} new entries = same + changed + gained", same + changed + gained, entries["new"])
+    checks.equal(f"diff{tag} welcome effects all gained", dom.one(section="rules", rule="welcome", k="gained"),
+                 runs["new"]["rules"]["welcome"]["effects"])
+    differs = sum(1 for c in runs["old"]["known"] & runs["new"]["known"]
+                  if runs["old"]["tier_of"].get(c, "Member") != runs["new"]["tier_of"].get(c, "Member"))
+    checks.check(f"diff{tag} some tiers differ", differs > 0, "the easier Silver should move someone")
+    checks.equal(f"diff{tag} clients whose tier differs", dom.one(section="tiers", k="tier_differs"), differs)
+    checks.check(f"diff{tag} chart present", "money-per-day" in dom.series, f"{sorted(dom.series)}")
+    checks.check(f"diff{tag} screenshot", screenshot(browser, page, os.path.join(out, f"diff-{engine}.png"), 1280, 4000),
+                 "no PNG written")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--perk", required=True)
+    ap.add_argument("--engine", default="interp")
+    ap.add_argument("--chromium", default=None)
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "report-test"))
+    args = ap.parse_args()
+    checks = Checks()
+    browser = find_chromium(args.chromium)
+    if not checks.check("chromium installed", browser is not None,
+                        "no chromium on PATH; scripts/test installs it (apt package `chromium`)"):
+        print(f"{checks.passed} passed, {checks.failed} failed")
+        return 1
+    os.makedirs(args.out, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="perk-report-") as tmp:
+        events = os.path.join(tmp, "events.jsonl")
+        generate_events(events)
+        for engine in [e for e in args.engine.split(",") if e]:
+            check_run(checks, args.perk, engine, browser, args.out, tmp, events)
+            check_diff(checks, args.perk, engine, browser, args.out, tmp, events)
+    print(f"screenshots and pages: {os.path.relpath(args.out, os.getcwd())}")
+    print(f"{checks.passed} passed, {checks.failed} failed")
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Durable state from the command line: resuming, upgrades, refusals, `perk state`.
+
+usage: state_test.py --perk build/perk [--engine interp[,jit]]
+
+Each case runs `perk run --state` on small programs and streams written here and checks the
+outputs, the exit codes, and that refused files are left byte for byte as they were. Prints
+`N passed, N failed`.
+"""
+import argparse
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+PROGRAM = """program "Upgrade"
+currency USD
+event deposit { amount: money }
+client { country: string = "CY" }
+wallet bonus: money
+wallet points: int
+var deposits: int = 0
+tier Base
+tier Gold when sum(deposit.amount within 30 days) >= 1000 USD
+rule reward
+  on deposit
+  limit 3 per client within 7 days
+  then
+    credit bonus deposit.amount * 10%
+    credit points 1
+    set deposits = deposits + 1
+    grant "depositor"
+end
+rule daily
+  every day
+  when points > 2
+  then notify "loyal" { points: points }
+end
+"""
+
+
+def events(first, count, day0=1):
+    lines = []
+    for n in range(first, first + count):
+        day = day0 + (n - first) // 6
+        client = f"c{n % 4}"
+        time = f"2026-01-{day:02d}T{10 + n % 6:02d}:00:00Z"
+        if n % 9 == 0:
+            lines.append(json.dumps({"type": "profile", "client": client, "time": time, "country": "DE"}))
+        amount = "12.345" if n % 11 == 5 else f"{100 + n * 7}.50"
+        lines.append(json.dumps({"type": "deposit", "id": f"d{n}", "client": client,
+                                 "time": time, "amount": amount}))
+    return "\n".join(lines) + "\n"
+
+
+class Case:
+    def __init__(self, perk, engine, work):
+        self.perk, self.engine, self.work = perk, engine, work
+
+    def path(self, name):
+        return os.path.join(self.work, name)
+
+    def write(self, name, text):
+        with open(self.path(name), "w") as f:
+            f.write(text)
+        return self.path(name)
+
+    def read(self, name):
+        try:
+            with open(self.path(name), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+
+    def run(self, program, events_file, state=None, ledger="ledger", rejects="rejects", extra=(), stdin=None):
+        args = [self.perk, "run", self.path(program), "--events", events_file if events_file == "-"
+                else self.path(events_file), "--engine", self.engine, "--ledger", self.path(ledger),
+                "--rejects", self.path(rejects)]
+        if state:
+            args += ["--state", self.path(state)]
+        return subprocess.run(args + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              stdin=stdin)
+
+    def state(self, *what):
+        return subprocess.run([self.perk, "state", self.path("s.db")] + list(what), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+
+
+def case_resume_with_more(c):
+    """Two files one after the other on a state give the ledger of one run over both."""
+    c.write("p.perk", PROGRAM)
+    c.write("a.jsonl", events(0, 40))
+    c.write("b.jsonl", events(40, 40, day0=8))
+    c.write("ab.jsonl", events(0, 40) + events(40, 40, day0=8))
+    r = c.run("p.perk", "ab.jsonl", ledger="ref.l", rejects="ref.r")
+    assert r.returncode == 0, r.stderr
+    for f in ("a.jsonl", "b.jsonl"):
+        r = c.run("p.perk", f, state="s.db")
+        assert r.returncode == 0, r.stderr
+    assert c.read("ledger") == c.read("ref.l"), "ledger differs from one run over both files"
+    # Reject line numbers are per input file: compare the messages, not the numbers.
+    strip = lambda b: [json.loads(x)["error"] for x in b.decode().splitlines()]
+    assert strip(c.read("rejects")) == strip(c.read("ref.r")), "rejects differ"
+    assert c.read("rejects"), "the stream was meant to have rejects"
+
+
+def case_until(c):
+    """--until's day ticks are committed like records; a second run adds nothing."""
+    c.write("p.perk", PROGRAM)
+    c.write("a.jsonl", events(0, 30))
+    until = ["--until", "2026-02-03T00:00:00Z"]
+    r = c.run("p.perk", "a.jsonl", ledger="ref.l", rejects="ref.r", extra=until)
+    assert r.returncode == 0, r.stderr
+    r = c.run("p.perk", "a.jsonl", state="s.db", extra=until)
+    assert r.returncode == 0, r.stderr
+    assert c.read("ledger") == c.read("ref.l") and b'"day:2026-02-03"' in c.read("ledger")
+    r = c.run("p.perk", "a.jsonl", state="s.db", extra=until)
+    assert r.returncode == 0 and c.read("ledger") == c.read("ref.l"), r.stderr
+
+
+def case_state_client_and_stats(c):
+    """`perk state S client ID` shows what the ledger says; stats total it."""
+    c.write("p.perk", PROGRAM)
+    c.write("a.jsonl", events(0, 30))
+    r = c.run("p.perk", "a.jsonl", state="s.db")
+    assert r.returncode == 0, r.stderr
+    last = {}
+    for line in c.read("ledger").decode().splitlines():
+        e = json.loads(line)
+        if e["action"] == "credit":
+            last[(e["client"], e["wallet"])] = e["balance"]
+    s = c.state("client", "c1")
+    assert s.returncode == 0, s.stderr
+    client = json.loads(s.stdout)
+    assert client["id"] == "c1" and client["attributes"] == {"country": "DE"}, client
+    assert client["wallets"]["bonus"] == last[("c1", "bonus")], (client, last)
+    assert client["wallets"]["points"] == int(last[("c1", "points")]), client
+    assert client["badges"] == ["depositor"] and client["tier"] in ("Base", "Gold"), client
+    s = c.state("client", "nobody")
+    assert s.returncode == 1 and "no client `nobody`" in s.stderr, s.stderr
+    stats = json.loads(c.state("stats").stdout)
+    assert stats["clients"] == 4 and stats["seq"] == c.read("ledger").count(b"\n"), stats
+    total = sum(int(json.loads(c.state("client", f"c{k}").stdout)["wallets"]["points"]) for k in range(4))
+    assert stats["wallet_totals"]["points"] == total, stats
+
+
+def case_upgrade_keeps(c):
+    """A new wallet, var and tier start at defaults; unchanged ones keep their values."""
+    c.write("p.perk", PROGRAM)
+    c.write("a.jsonl", events(0, 30))
+    c.write("b.jsonl", events(30, 6, day0=20))
+    assert c.run("p.perk", "a.jsonl", state="s.db").returncode == 0
+    before = json.loads(c.state("client", "c2").stdout)
+    v2 = PROGRAM.replace("var deposits: int = 0", "var deposits: int = 0\nvar streak: int = 5\nwallet cash: money")
+    v2 = v2.replace("tier Gold", "tier Silver when points > 100\ntier Gold")
+    c.write("p2.perk", v2)
+    r = c.run("p2.perk", "b.jsonl", state="s.db")
+    assert r.returncode == 0, r.stderr
+    assert "upgraded" in r.stderr, r.stderr
+    after = json.loads(c.state("client", "c2").stdout)
+    assert after["vars"]["streak"] == 5 and after["wallets"]["cash"] == "0.00", after
+    assert after["vars"]["deposits"] >= before["vars"]["deposits"] + 1, (before, after)
+    assert after["wallets"]["points"] >= before["wallets"]["points"] + 1, (before, after)
+    assert after["badges"] == before["badges"], after
+
+
+def case_upgrade_refuses_loss(c):
+    """Removing or retyping a wallet is refused, listing it, with nothing changed; --allow-drop allows it."""
+    c.write("p.perk", PROGRAM)
+    c.write("a.jsonl", events(0, 12))
+    c.write("b.jsonl", events(12, 6, day0=4))
+    assert c.run("p.perk", "a.jsonl", state="s.db").returncode == 0
+    v2 = PROGRAM.replace("wallet points: int\n", "wallet points: money\n").replace("credit points 1",
+                                                                                 "credit points 1 USD")
+    v2 = v2.replace("when points > 2", "when bonus > 2 USD").replace("{ points: points }", "")
+    v2 = v2.replace("    set deposits = deposits + 1\n", "").replace("var deposits: int = 0\n", "")
+    c.write("p2.perk", v2)
+    files = {n: c.read(n) for n in ("s.db", "ledger", "rejects")}
+    r = c.run("p2.perk", "b.jsonl", state="s.db")
+    assert r.returncode == 2, r.stderr
+    assert "wallet `points` (int) retyped to money(USD)" in r.stderr and "var `deposits` (int) removed" in r.stderr, r.stderr
+    assert "--allow-drop" in r.stderr, r.stderr
+    assert {n: c.read(n) for n in files} == files, "a refused upgrade changed a file"
+    r = c.run("p2.perk", "b.jsonl", state="s.db", extra=["--allow-drop", "points"])
+    assert r.returncode == 2 and "var `deposits`" in r.stderr and "wallet `points`" not in r.stderr, r.stderr
+    r = c.run("p2.perk", "b.jsonl", state="s.db", extra=["--allow-drop", "points", "--allow-drop", "deposits"])
+    assert r.returncode == 0, r.stderr
+    assert "dropped (--allow-drop): wallet `points`" in r.stderr, r.stderr
+    assert json.loads(c.state("client", "c1").stdout)["wallets"]["points"] in ("1.00", "2.00"), c.state("client", "c1").stdout
+
+
+def case_refuses_foreign_files(c):
+    """Not a database, another application's database, a newer format, a corrupt state: refused untouched."""
+    c.write("p.perk", PROGRAM)
+    c.write("a.jsonl", events(0, 12))
+    c.write("junk.db", "this is not a database at all, just text that is long enough\n" * 100)
+    db = sqlite3.connect(c.path("other.db"))
+    db.execute("CREATE TABLE t(x)")
+    db.execute("INSERT INTO t VALUES (1)")
+    db.commit()
+    db.close()
+    for name, words in (("junk.db", "not a Perk state"), ("other.db", "not a Perk state")):
+        before = c.read(name)
+        r = c.run("p.perk", "a.jsonl", state=name)
+        assert r.returncode == 2 and words in r.stderr, (name, r.stderr)
+        assert c.read(name) == before, f"{name} was changed"
+        assert c.read("ledger") in (None, b""), "a refused state wrote the ledger"
+    # A newer format.
+    assert c.run("p.perk", "a.jsonl", state="s.db").returncode == 0
+    db = sqlite3.connect(c.path("s.db"))
+    db.execute("PRAGMA user_version = 99")
+    db.commit()
+    db.close()
+    before = c.read("s.db")
+    r = c.run("p.perk", "a.jsonl", state="s.db")
+    assert r.returncode == 2 and "newer Perk" in r.stderr, r.stderr
+    assert c.read("s.db") == before
+    s = c.state("stats")
+    assert s.returncode == 2 and "newer Perk" in s.stderr, s.stderr
+    # A blob that does not decode inside a sound database.
+    db = sqlite3.connect(c.path("s.db"))
+    db.execute("PRAGMA user_version = 1")
+    db.execute("UPDATE client_log SET data = substr(data, 1, 10)")
+    db.commit()
+    db.close()
+    before = c.read("s.db")
+    r = c.run("p.perk", "a.jsonl", state="s.db")
+    assert r.returncode == 2 and "corrupt (client log row" in r.stderr, r.stderr
+    assert c.read("s.db") == before, "a state with a bad blob was changed"
+    # Corrupt: garbage over the pages after the header.
+    db = sqlite3.connect(c.path("s.db"))
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    data = bytearray(c.read("s.db"))
+    for k in range(4096, len(data), 7):
+        data[k] = (data[k] * 31 + 7) & 0xFF
+    with open(c.path("s.db"), "wb") as f:
+        f.write(data)
+    before = c.read("s.db")
+    r = c.run("p.perk", "a.jsonl", state="s.db")
+    assert r.returncode == 2 and ("corrupt" in r.stderr or "not a Perk state" in r.stderr), r.stderr
+    assert len(r.stderr.splitlines()) == 1, r.stderr
+    assert c.read("s.db") == before, "a corrupt state was changed"
+
+
+def case_outputs_must_continue(c):
+    """The ledger and rejects must be the files the state wrote; --state needs both."""
+    c.write("p.perk", PROGRAM)
+    c.write("a.jsonl", events(0, 12))
+    c.write("b.jsonl", events(12, 12, day0=4))
+    c.write("other.l", '{"seq":1}\n')
+    r = c.run("p.perk", "a.jsonl", state="s.db", ledger="other.l")
+    assert r.returncode == 2 and "already holds" in r.stderr, r.stderr
+    assert c.read("other.l") == b'{"seq":1}\n'
+    os.remove(c.path("s.db"))
+    assert c.run("p.perk", "a.jsonl", state="s.db").returncode == 0
+    r = c.run("p.perk", "b.jsonl", state="s.db", ledger="new.l")
+    assert r.returncode == 2 and "does not continue the state" in r.stderr, r.stderr
+    assert c.read("new.l") == b"", "a refused ledger was written"
+    r = subprocess.run([c.perk, "run", c.path("p.perk"), "--events", c.path("a.jsonl"), "--engine", c.engine,
+                        "--state", c.path("s.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 2 and "--ledger FILE and --rejects FILE" in r.stderr, r.stderr
+    with open(c.path("s.db"), "rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        r = c.run("p.perk", "b.jsonl", state="s.db")
+    assert r.returncode == 2 and "in use" in r.stderr, r.stderr
+
+
+def case_tentative_tail(c):
+    """Bytes an interrupted run wrote past its last commit are reproduced, never replaced."""
+    c.write("p.perk", PROGRAM)
+    c.write("a.jsonl", events(0, 60))
+    c.write("b.jsonl", events(100, 60, day0=12))
+    assert c.run("p.perk", "a.jsonl", ledger="ref.l", rejects="ref.r").returncode == 0
+    env = dict(os.environ, PERK_TEST_CRASH="after-write:2", PERK_COMMIT_RECORDS="20")
+    args = [c.perk, "run", c.path("p.perk"), "--events", c.path("a.jsonl"), "--engine", c.engine, "--state",
+            c.path("s.db"), "--ledger", c.path("ledger"), "--rejects", c.path("rejects")]
+    r = subprocess.run(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == -9, (r.returncode, r.stderr)
+    committed = json.loads(c.state("stats").stdout)["ledger_bytes"]
+    tail = c.read("ledger")
+    assert len(tail) > committed, "the kill was meant to leave uncommitted bytes"
+    # Another stream does not reproduce them: refused, nothing changed.
+    r = c.run("p.perk", "b.jsonl", state="s.db")
+    assert r.returncode == 2 and "interrupted run" in r.stderr and f"to {committed} bytes" in r.stderr, r.stderr
+    assert c.read("ledger") == tail
+    # Nor does a changed program: refused before it upgrades the state.
+    c.write("p2.perk", PROGRAM.replace("deposit.amount * 10%", "deposit.amount * 20%"))
+    before = c.read("s.db")
+    r = c.run("p2.perk", "a.jsonl", state="s.db")
+    assert r.returncode == 2 and "only the program it ran can reproduce" in r.stderr, r.stderr
+    assert c.read("ledger") == tail and c.read("s.db") == before
+    # The stream it was interrupted in reproduces them and goes on.
+    r = c.run("p.perk", "a.jsonl", state="s.db")
+    assert r.returncode == 0, r.stderr
+    assert c.read("ledger") == c.read("ref.l") and c.read("rejects") == c.read("ref.r")
+
+
+CASES = [case_resume_with_more, case_until, case_state_client_and_stats, case_upgrade_keeps,
+         case_upgrade_refuses_loss, case_refuses_foreign_files, case_outputs_must_continue, case_tentative_tail]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--perk", default=os.path.join(ROOT, "build", "perk"))
+    ap.add_argument("--engine", default="interp")
+    a = ap.parse_args()
+    perk = os.path.abspath(a.perk)
+    passed = failed = 0
+    for engine in a.engine.split(","):
+        for case in CASES:
+            work = tempfile.mkdtemp(prefix="perk-state-")
+            try:
+                case(Case(perk, engine, work))
+                passed += 1
+                print(f"ok   [{engine}] {case.__name__}")
+            except AssertionError as e:
+                failed += 1
+                print(f"FAIL [{engine}] {case.__name__}: {case.__doc__}\n     {e}")
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
