@@ -163,6 +163,8 @@ CLI::App* AddServeCommand(CLI::App& app, ServeOptions* o) {
   auto* serve = app.add_subcommand("serve", "serve a program over HTTP to a CRM's hooks (docs/serve.md)");
   serve->add_option("PROGRAM", o->program, "the .perk program")->required();
   serve->add_option("--state", o->state, "durable state: effects are committed before a request is answered");
+  serve->add_option("--ledger", o->ledger, "with --state: the ledger file it continues (default STATE.ledger.jsonl)");
+  serve->add_option("--rejects", o->rejects, "with --state: the rejects file (default STATE.rejects.jsonl)");
   serve->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0 picks a free one)")->capture_default_str();
   serve->add_option("--token-file", o->token_file, "a file holding the bearer token (else $PERK_TOKEN)");
   serve->add_flag("--insecure-no-auth", o->insecure_no_auth, "serve without a token (trusted local testing only)");
@@ -179,6 +181,20 @@ int Serve(const ServeOptions& o) {
     fmt::print(stderr, "perk: --engine must be `jit` or `interp`, got `{}`\n", o.engine);
     return 2;
   }
+  // SIGINT and SIGTERM stop the server gracefully: requests in flight finish, then the
+  // session closes. Blocked first, before the session starts its threads (the store's
+  // writer, the JIT's), so that every thread inherits the mask and only the signal thread
+  // below takes them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  // A shell starts background jobs with SIGINT ignored, and an ignored signal never reaches
+  // sigwait: take both back to their defaults (they stay blocked, so sigwait gets them).
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
   std::string token, error;
   if (!ReadToken(o, &token, &error)) {
     fmt::print(stderr, "perk: {}\n", error);
@@ -201,6 +217,13 @@ int Serve(const ServeOptions& o) {
   so.engine = o.engine == "jit" ? runtime::EngineKind::Jit : runtime::EngineKind::Interp;
   so.params = o.params;
   so.state_path = o.state;
+  so.ledger_path = o.ledger;
+  so.rejects_path = o.rejects;
+  so.allow_drop = o.allow_drop;
+  if (o.state.empty() && (!o.ledger.empty() || !o.rejects.empty() || !o.allow_drop.empty())) {
+    fmt::print(stderr, "perk: --ledger, --rejects and --allow-drop go with --state\n");
+    return 2;
+  }
   embed::Error open_error;
   std::unique_ptr<Session> session = Session::OpenFile(o.program, so, &open_error);
   if (!session) {
@@ -208,6 +231,7 @@ int Serve(const ServeOptions& o) {
     if (open_error.message.empty() || open_error.message.back() != '\n') fmt::print(stderr, "\n");
     return open_error.code == ErrorCode::Program ? 1 : 2;
   }
+  for (const auto& note : session->open_notes()) fmt::print(stderr, "perk: note: {}\n", note);
 
   Metrics metrics;
   HttpServer svr;
@@ -233,7 +257,12 @@ int Serve(const ServeOptions& o) {
     return httplib::Server::HandlerResponse::Handled;
   });
 
-  svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+  svr.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
+    if (session->Stats().failed) {
+      // A failed commit stops the session: tell the load balancer to send the CRM elsewhere.
+      SendError(res, 503, "state", "the state could not be committed; restart the server");
+      return;
+    }
     res.set_content("{\"status\":\"ok\"}", "application/json");
   });
 
@@ -255,7 +284,7 @@ int Serve(const ServeOptions& o) {
           if (c == '\n' || c == '\r') c = ' ';
       BatchResult result;
       embed::Error e;
-      if (!session->Process(body, &result, &e)) {
+        if (!session->Process(body, &result, &e)) {
         SendError(res, 503, "state", e.message);
       } else if (result.records.empty()) {
         SendError(res, 400, "no_records", "the body holds no record; send one JSON object per line");
@@ -284,6 +313,36 @@ int Serve(const ServeOptions& o) {
     res.set_content(json, "application/json");
   });
 
+  svr.Post("/v1/program", [&](const httplib::Request& req, httplib::Response& res) {
+    if (req.body.empty()) {
+      SendError(res, 400, "no_program", "the body must hold the new program's source");
+      return;
+    }
+    std::vector<std::string> params, allow_drop;
+    for (size_t k = 0; k < req.get_param_value_count("param"); ++k) params.push_back(req.get_param_value("param", k));
+    for (size_t k = 0; k < req.get_param_value_count("allow_drop"); ++k)
+      allow_drop.push_back(req.get_param_value("allow_drop", k));
+    embed::ReloadResult result;
+    embed::Error e;
+    if (!session->Reload("POST /v1/program", req.body, params, allow_drop, &result, &e)) {
+      switch (e.code) {
+        case ErrorCode::Program: SendError(res, 400, "program", e.message); break;
+        case ErrorCode::Param: SendError(res, 400, "param", e.message); break;
+        case ErrorCode::Upgrade: SendError(res, 409, "upgrade", e.message); break;
+        default: SendError(res, 503, "state", e.message); break;
+      }
+      fmt::print(stderr, "perk serve: program reload refused: {}\n", e.message);
+      return;
+    }
+    std::string notes;
+    for (size_t k = 0; k < result.notes.size(); ++k) notes += (k ? "," : "") + stdlib::JsonQuote(result.notes[k]);
+    res.set_content(fmt::format("{{\"version\":{},\"program\":{},\"identity\":\"{}\",\"notes\":[{}]}}", result.version,
+                                stdlib::JsonQuote(result.program_name), result.identity, notes),
+                    "application/json");
+    fmt::print(stderr, "perk serve: program version {} loaded (`{}`, {})\n", result.version, result.program_name,
+               result.identity);
+  });
+
   svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
     const embed::SessionStats s = session->Stats();
     std::string out;
@@ -300,8 +359,8 @@ int Serve(const ServeOptions& o) {
                        "# TYPE perk_program_version gauge\nperk_program_version {}\n",
                        s.program_version);
     out += fmt::format("# HELP perk_program_info The program being served.\n# TYPE perk_program_info gauge\n"
-                       "perk_program_info{{program={},engine=\"{}\"}} 1\n",
-                       stdlib::JsonQuote(s.program_name), o.engine);
+                       "perk_program_info{{program={},identity=\"{}\",engine=\"{}\",durable=\"{}\"}} 1\n",
+                       stdlib::JsonQuote(s.program_name), s.program_identity, o.engine, s.durable ? "true" : "false");
     out += fmt::format("# HELP perk_retry_answers Retry answers kept in memory.\n# TYPE perk_retry_answers gauge\n"
                        "perk_retry_answers {}\n",
                        s.answers_kept);
@@ -345,13 +404,6 @@ int Serve(const ServeOptions& o) {
     SendError(res, 500, "internal", what);
   });
 
-  // SIGINT and SIGTERM stop the server gracefully: requests in flight finish, then the
-  // session closes. Blocked here so that every thread started below inherits the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   if (port == 0) {
     port = svr.bind_to_any_port(host);

@@ -14,6 +14,7 @@ namespace perk::cli {
 struct ServeOptions {
   std::string program;
   std::string state;
+  std::string ledger, rejects;
   std::string listen = "127.0.0.1:8080";
   std::string token_file;
   bool insecure_no_auth = false;

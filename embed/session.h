@@ -23,6 +23,7 @@ enum class ErrorCode {
   State = 5,     // durable state refused to open, or a commit failed
   NotFound = 6,  // no such client
   Internal = 7,  // a bug or an exhausted resource; the message says which
+  Upgrade = 8,   // a new program version would drop data the state holds (see allow_drop)
 };
 
 struct Error {
@@ -33,8 +34,12 @@ struct Error {
 struct SessionOptions {
   runtime::EngineKind engine = runtime::EngineKind::Jit;
   std::vector<std::string> params;  // NAME=VALUE overrides
-  // Durable state; "" keeps the state in memory for the session's life.
+  // Durable state; "" keeps the state in memory for the session's life. The ledger and
+  // rejects files it continues default to STATE.ledger.jsonl and STATE.rejects.jsonl.
   std::string state_path;
+  std::string ledger_path, rejects_path;
+  // Names whose data a program upgrade may drop (a wallet, var or client attribute).
+  std::vector<std::string> allow_drop;
   // Retry answers are kept for the dedup window (30 days of event time, spec §4) up to this
   // many bytes of effects; past it the oldest answers are forgotten first.
   size_t answer_bytes = 64u << 20;
@@ -77,6 +82,16 @@ struct SessionStats {
   uint64_t answers_kept = 0;
   uint64_t program_version = 1;   // 1, then +1 per reload
   std::string program_name;
+  std::string program_identity;   // hex hash of the checked program (runtime/snapshot.h)
+  bool durable = false;
+  bool failed = false;            // a commit failed: the session refuses further work
+};
+
+// What a program reload did.
+struct ReloadResult {
+  uint64_t version = 0;
+  std::string program_name, identity;
+  std::vector<std::string> notes;  // the upgrade's resets and drops
 };
 
 class Session {
@@ -94,10 +109,20 @@ class Session {
   // errors; false only when the engine itself failed (a commit), and then nothing is answered.
   bool Process(std::string_view jsonl, BatchResult* out, Error* error);
 
-  // A client's state as a JSON object, or false when the client is unknown.
+  // A client's state as a JSON object, or false when the client is unknown. With state, what
+  // it shows is durable before it is returned.
   bool ClientJson(std::string_view id, std::string* out) const;
 
+  // Loads a new version of the program: compiled while records go on being processed, then
+  // swapped in between two batches, the state upgraded as a program change on open would
+  // (runtime/store.h; dropping data is refused unless `allow_drop` names it). On failure the old
+  // version keeps serving. `params` apply to the new version (the old ones do not carry over).
+  bool Reload(const std::string& name, const std::string& source, const std::vector<std::string>& params,
+              const std::vector<std::string>& allow_drop, ReloadResult* result, Error* error);
+
   SessionStats Stats() const;
+  // Notes from opening the state (an upgrade's resets, a discarded unconfirmed tail).
+  const std::vector<std::string>& open_notes() const;
 
  private:
   Session();

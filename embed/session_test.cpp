@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <string>
 
 using perk::embed::BatchResult;
@@ -147,4 +148,68 @@ TEST_CASE("clients read back as JSON") {
   REQUIRE(s->ClientJson("c1", &json));
   CHECK(json.find(R"("wallets":{"bonus":"10.00","tally":0})") != std::string::npos);
   CHECK_FALSE(s->ClientJson("c2", &json));
+}
+
+namespace {
+struct ScratchDir {
+  std::string path;
+  ScratchDir() {
+    char tmpl[] = "/tmp/perk-session-test-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~ScratchDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+};
+}  // namespace
+
+TEST_CASE("with state, answers outlive the session and are read back from the ledger file") {
+  ScratchDir dir;
+  SessionOptions options;
+  options.state_path = dir.path + "/state.db";
+  std::string original;
+  {
+    auto s = Open(options);
+    BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+    original = r.records[0].effects;
+    REQUIRE_FALSE(original.empty());
+  }
+  // A tiny budget keeps no effects in memory: the retry reads them from the ledger file.
+  options.answer_bytes = 1;
+  auto s = Open(options);
+  CHECK(s->Stats().answers_kept == 1);
+  BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  CHECK(r.records[0].status == RecordStatus::Duplicate);
+  CHECK(r.records[0].effects == original);
+  Process(*s, Deposit("d2", "c1", "2026-01-05T11:00:00Z", "10.00"));
+  Process(*s, Deposit("d3", "c1", "2026-01-05T12:00:00Z", "10.00"));
+  r = Process(*s, Deposit("d2", "c1", "2026-01-05T11:00:00Z", "10.00") + "\n" +
+                      Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  CHECK(r.records[0].effects.find(R"("trigger":"d2")") != std::string::npos);
+  CHECK(r.records[1].effects == original);
+}
+
+TEST_CASE("a reload in memory keeps the clients and upgrades them to the new program") {
+  auto s = Open();
+  Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  std::string v2 = kProgram;
+  v2.replace(v2.find("wallet tally: int"), 17, "wallet tally: int\nwallet extra: int");
+  perk::embed::ReloadResult result;
+  Error error;
+  REQUIRE(s->Reload("v2.perk", v2, {}, {}, &result, &error));
+  CHECK(result.version == 2);
+  std::string json;
+  REQUIRE(s->ClientJson("c1", &json));
+  CHECK(json.find(R"("wallets":{"bonus":"10.00","tally":0,"extra":0})") != std::string::npos);
+  // The dedup window and the ledger's seq carry over.
+  BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  CHECK(r.records[0].status == RecordStatus::Duplicate);
+  r = Process(*s, Deposit("d2", "c1", "2026-01-05T11:00:00Z", "100.00"));
+  CHECK(r.records[0].effects.find(R"("seq":2,)") != std::string::npos);
+  // Dropping a wallet is refused unless allowed; the old version goes on.
+  std::string v3 = v2;
+  v3.replace(v3.find("\nwallet extra: int"), 18, "");
+  CHECK_FALSE(s->Reload("v3.perk", v3, {}, {}, &result, &error));
+  CHECK(error.code == perk::embed::ErrorCode::Upgrade);
+  CHECK(s->Stats().program_version == 2);
+  REQUIRE(s->Reload("v3.perk", v3, {}, {"extra"}, &result, &error));
+  CHECK(result.version == 3);
 }

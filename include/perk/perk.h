@@ -42,7 +42,8 @@ typedef enum perk_status {
   PERK_ERR_PARAM = 4,    /* a param override does not fit the program */
   PERK_ERR_STATE = 5,    /* durable state refused to open, or a commit failed */
   PERK_ERR_NOT_FOUND = 6,/* no such client */
-  PERK_ERR_INTERNAL = 7  /* a bug, or memory ran out; the message says which */
+  PERK_ERR_INTERNAL = 7, /* a bug, or memory ran out; the message says which */
+  PERK_ERR_UPGRADE = 8   /* the program changed and would drop data the state holds */
 } perk_status;
 
 typedef struct perk_engine perk_engine;

@@ -3,7 +3,8 @@
 build and run the embedding examples against the installed tree only, through pkg-config
 (C, shared), the CMake package config (C++ wrapper; C with the static archive) and ctypes
 (Python). Each example prints the same transcript, checked against examples/embed/expected.txt.
-The thread-safety tests (C and Python) run against the installed library too.
+The thread-safety tests (C and Python) and the durable-state test run against the installed
+library too.
 
     run_embed.py [--build build] [--engine jit,interp]
 
@@ -117,6 +118,9 @@ def main():
             rc, out, err = run([sys.executable, os.path.join(ROOT, "tests", "embed", "threads.py"), PROGRAM, engine,
                                 "--lib", os.path.join(libdir, "libperk.so")])
             results.check(f"Python threads ({engine})", rc == 0 and out.rstrip().endswith(": ok"), out + err)
+            rc, out, err = run([sys.executable, os.path.join(ROOT, "tests", "embed", "durable.py"), PROGRAM, engine,
+                                "--lib", os.path.join(libdir, "libperk.so")])
+            results.check(f"durable state ({engine})", rc == 0 and out.rstrip().endswith(": ok"), out + err)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return finish(results)

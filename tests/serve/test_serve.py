@@ -28,10 +28,14 @@ TOKEN = "s3cret-token"
 class Server:
     """A `perk serve` process on 127.0.0.1 with a port the kernel picked."""
 
-    def __init__(self, perk, engine, program=PROGRAM, token=TOKEN, via="file", args=(), env=None, scratch=None):
+    def __init__(self, perk, engine, program=PROGRAM, token=TOKEN, via="file", args=(), env=None, scratch=None,
+                 state=False):
         self.token = token
         self.scratch = scratch or tempfile.mkdtemp(prefix="perk-serve-")
+        self.state = os.path.join(self.scratch, "state.db")
         cmd = [perk, "serve", program, "--listen", "127.0.0.1:0", "--engine", engine, *args]
+        if state:
+            cmd += ["--state", self.state]
         env = dict(env if env is not None else os.environ)
         env.pop("PERK_TOKEN", None)
         if token is not None and via == "file":
@@ -379,6 +383,235 @@ def test_bad_program_does_not_start(perk, engine):
     p = subprocess.run([perk, "serve", PROGRAM, "--listen", "nowhere", "--engine", engine],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, timeout=60)
     assert p.returncode == 2 and "HOST:PORT" in p.stderr, (p.returncode, p.stderr)
+
+
+def post_all(s, records, workers, answers, failures):
+    """Posts records (one per request) from `workers` threads, each on its own connection, until
+    they are all sent or the server goes away. answers[id] = the effects answered; failures
+    collects the ids whose request got no answer."""
+    lock = threading.Lock()
+    queue = list(records)
+
+    def worker():
+        conn = s.conn()
+        while True:
+            with lock:
+                if not queue:
+                    break
+                record = queue.pop(0)
+            rid = json.loads(record)["id"]
+            try:
+                status, _, data = s.request("POST", "/v1/events", record.encode(), "application/json", conn=conn)
+                body = json.loads(data)
+                with lock:
+                    if status == 200:
+                        answers[rid] = body["records"][0]["effects"]
+                    else:
+                        failures.append((rid, status, body))
+            except (OSError, http.client.HTTPException, ValueError):
+                with lock:
+                    failures.append((rid, None, None))
+                conn.close()
+                conn = s.conn()
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def check_ledger(path, expect_ids):
+    """The ledger file: seq 1..N without gaps or repeats, and each event's effects once."""
+    entries = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    seqs = [e["seq"] for e in entries]
+    assert seqs == list(range(1, len(seqs) + 1)), f"ledger seqs are not 1..{len(seqs)}"
+    per_trigger = {}
+    for e in entries:
+        per_trigger.setdefault(e["trigger"], []).append(e)
+    missing = [i for i in expect_ids if i not in per_trigger]
+    assert not missing, f"events with no effects in the ledger: {missing[:5]}"
+    return entries, per_trigger
+
+
+def kill_and_restart_case(perk, engine, crash_env=None, kill_after=None):
+    """Posts events from 4 connections; the server dies (SIGKILL from here after `kill_after`
+    answers, or by PERK_TEST_CRASH at a commit step); a new server on the same state then gets
+    every event again. Nothing answered may be lost or changed, nothing applied twice."""
+    scratch = tempfile.mkdtemp(prefix="perk-serve-kill-")
+    env = dict(os.environ, **(crash_env or {}))
+    s = Server(perk, engine, state=True, scratch=scratch, env=env)
+    clients, per_client = 6, 30
+    records = [deposit(f"k{c}-{k}", f"kc{c}", f"{100 + k}.00", first=(k == 0))
+               for k in range(per_client) for c in range(clients)]
+    answers, failures = {}, []
+    threads = post_all(s, records, 4, answers, failures)
+    if kill_after is not None:
+        deadline = time.monotonic() + 60
+        while len(answers) < kill_after and time.monotonic() < deadline and any(t.is_alive() for t in threads):
+            time.sleep(0.005)
+        s.proc.kill()
+    for t in threads:
+        t.join(120)
+    rc = s.stop()
+    assert rc == -signal.SIGKILL, f"the server was to die by SIGKILL, exit {rc}: {''.join(s.stderr)}"
+    assert len(answers) < len(records), "the server died only after answering everything; nothing was tested"
+
+    s2 = Server(perk, engine, state=True, scratch=scratch)
+    try:
+        again, failures2 = {}, []
+        for t in post_all(s2, records, 4, again, failures2):
+            t.join(120)
+        assert not failures2, failures2[:5]
+        for rid, effects in answers.items():
+            assert again[rid] == effects, f"{rid}: answered {effects} before the kill, {again[rid]} after"
+        points = sum((100 + k) // 10 for k in range(per_client))
+        for c in range(clients):
+            status, client = s2.get_json(f"/v1/clients/kc{c}")
+            assert client["wallets"] == {"bonus": "30.00", "points": points}, client
+        m = s2.metrics()
+        assert m["perk_accepted_total"] == len(records), m
+        ids = [json.loads(r)["id"] for r in records]
+        entries, per_trigger = check_ledger(s2.state + ".ledger.jsonl", ids)
+        # Every answer, before and after the kill, is what the ledger file holds.
+        for rid in ids:
+            assert per_trigger[rid] == again[rid], rid
+    finally:
+        s2.stop()
+    return answers, s2.stderr
+
+
+def test_durable_retries_survive_a_restart(perk, engine):
+    scratch = tempfile.mkdtemp(prefix="perk-serve-")
+    s = Server(perk, engine, state=True, scratch=scratch)
+    d1 = deposit("r1", "c1", "250.00", first=True)
+    try:
+        status, first = s.post(d1)
+        assert status == 200 and first["accepted"] == 1, first
+        status, batch = s.post(deposit("r2", "c2", "50") + "\n" + deposit("r3", "c2", "1.001") + "\n")
+        assert [r["status"] for r in batch["records"]] == ["accepted", "rejected"], batch
+    finally:
+        assert s.stop() == 0
+    # The ledger and rejects files beside the state hold what was answered.
+    ledger = [json.loads(line) for line in open(s.state + ".ledger.jsonl")]
+    assert ledger == first["records"][0]["effects"] + batch["records"][0]["effects"], ledger
+    rejects = [json.loads(line) for line in open(s.state + ".rejects.jsonl")]
+    assert len(rejects) == 1 and "2 decimal places" in rejects[0]["error"], rejects
+    s = Server(perk, engine, state=True, scratch=scratch)
+    try:
+        status, again = s.post(d1)
+        assert again["records"][0]["status"] == "duplicate", again
+        assert again["records"][0]["effects"] == first["records"][0]["effects"], again
+        status, client = s.get_json("/v1/clients/c1")
+        assert client["wallets"] == {"bonus": "75.00", "points": 25}, client
+        status, body = s.post(deposit("r4", "c1", "20"))
+        assert body["records"][0]["effects"][0]["seq"] == len(ledger) + 1, body
+        assert s.metrics()["perk_records_total"] == 5
+    finally:
+        s.stop()
+
+
+def test_durable_concurrent_clients_share_commits(perk, engine):
+    s = Server(perk, engine, state=True)
+    try:
+        records = [deposit(f"g{c}-{k}", f"gc{c}", "100.00", first=(k == 0)) for k in range(25) for c in range(8)]
+        answers, failures = {}, []
+        for t in post_all(s, records, 8, answers, failures):
+            t.join(120)
+        assert not failures and len(answers) == len(records), failures[:5]
+        entries, per_trigger = check_ledger(s.state + ".ledger.jsonl", answers)
+        for rid, effects in answers.items():
+            assert per_trigger[rid] == effects, rid
+    finally:
+        s.stop()
+
+
+def test_sigkill_and_restart_lose_nothing(perk, engine):
+    kill_and_restart_case(perk, engine, kill_after=40)
+
+
+def test_crash_between_ledger_write_and_commit(perk, engine):
+    # The ledger bytes of a batch are on disk, its commit is not: the restart drops them (nobody
+    # was answered with them) and the retries write the events' effects once.
+    _, notes = kill_and_restart_case(perk, engine, crash_env={"PERK_TEST_CRASH": "after-write:12"})
+    assert any("dropped" in line and "never confirmed" in line for line in notes), notes
+
+
+def test_crash_before_and_after_commit(perk, engine):
+    kill_and_restart_case(perk, engine, crash_env={"PERK_TEST_CRASH": "before-commit:9"})
+    kill_and_restart_case(perk, engine, crash_env={"PERK_TEST_CRASH": "after-commit:15"})
+
+
+def reload_under_load(perk, engine, state):
+    s = Server(perk, engine, state=state)
+    v2 = open(os.path.join(HERE, "welcome_v2.perk"), encoding="utf-8").read()
+    drop = open(os.path.join(HERE, "welcome_drop.perk"), encoding="utf-8").read()
+    try:
+        records = [deposit(f"u{c}-{k}", f"uc{c}", "100.00", first=(k == 0)) for k in range(60) for c in range(4)]
+        answers, failures = {}, []
+        threads = post_all(s, records, 4, answers, failures)
+        while len(answers) < 40:
+            time.sleep(0.005)
+        status, _, data = s.request("POST", "/v1/program", v2.encode(), "text/plain")
+        reply = json.loads(data)
+        assert status == 200 and reply["version"] == 2 and reply["program"] == "Welcome", (status, reply)
+        answered_at_reload = len(answers)
+        for t in threads:
+            t.join(120)
+        assert not failures, f"requests dropped during the reload: {failures[:5]}"
+        assert len(answers) == len(records)
+        assert answered_at_reload < len(records), "the load was over before the reload; nothing was tested"
+        # Records after the swap ran the new version's rules; none before it did; none twice.
+        with_cashback = [rid for rid, eff in answers.items() if any(e["rule"] == "one_percent" for e in eff)]
+        assert with_cashback, "no record ran the new program"
+        m = s.metrics()
+        assert m["perk_program_version"] == 2 and m["perk_accepted_total"] == len(records), m
+        for c in range(4):
+            status, client = s.get_json(f"/v1/clients/uc{c}")
+            ran_v2 = sum(1 for rid in with_cashback if rid.startswith(f"u{c}-"))
+            assert client["wallets"]["bonus"] == "30.00" and client["wallets"]["points"] == 600, client
+            assert client["wallets"]["cashback"] == f"{ran_v2:.2f}", (client, ran_v2)
+        if state:
+            check_ledger(s.state + ".ledger.jsonl", answers)
+        # A version that would drop the points wallet is refused, and the old one goes on.
+        status, _, data = s.request("POST", "/v1/program", drop.encode(), "text/plain")
+        err = json.loads(data)["error"]
+        assert status == 409 and err["code"] == "upgrade" and "points" in err["message"], (status, err)
+        status, body = s.post(deposit("after-409", "uc0", "10"))
+        assert any(e["rule"] == "one_percent" for e in body["records"][0]["effects"]), body
+        # A program with errors: 400 with the diagnostics.
+        status, _, data = s.request("POST", "/v1/program", b'program "x"\nwallet w: mony\n', "text/plain")
+        err = json.loads(data)["error"]
+        assert status == 400 and err["code"] == "program" and "E0001" in err["message"], (status, err)
+        # Allowed to drop, with a param for the new version.
+        status, _, data = s.request("POST", "/v1/program?allow_drop=points&allow_drop=cashback&param=rate%3D10%25",
+                                    drop.encode(), "text/plain")
+        reply = json.loads(data)
+        assert status == 200 and reply["version"] == 3, (status, reply)
+        status, client = s.get_json("/v1/clients/uc0")
+        assert client["wallets"] == {"bonus": "30.00"}, client
+        status, body = s.post(deposit("v3", "new-client", "100.00", first=True))
+        assert body["records"][0]["effects"][0]["amount"] == "10.00", body
+        assert s.metrics()["perk_program_version"] == 3
+    finally:
+        s.stop()
+    if state:
+        # The upgraded state serves the new version after a restart.
+        s = Server(perk, engine, program=os.path.join(HERE, "welcome_drop.perk"), state=True, scratch=s.scratch,
+                   args=["--param", "rate=10%"])
+        try:
+            status, client = s.get_json("/v1/clients/uc0")
+            assert client["wallets"] == {"bonus": "30.00"}, client
+        finally:
+            s.stop()
+
+
+def test_reload_under_load_in_memory(perk, engine):
+    reload_under_load(perk, engine, state=False)
+
+
+def test_reload_under_load_durable(perk, engine):
+    reload_under_load(perk, engine, state=True)
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
