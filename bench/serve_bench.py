@@ -6,11 +6,14 @@
 
 1. Single-event POSTs, one at a time on one keep-alive connection: p50, p90, p99, max latency
    as the client sees it (request written to response read), each event a new deposit.
-2. Batched POSTs (JSON Lines, --batch records each) over --connections concurrent keep-alive
+2. Single-event POSTs from --connections connections at once: requests/s (with state, this is
+   what group commit buys) and their latency.
+3. Batched POSTs (JSON Lines, --batch records each) over --connections concurrent keep-alive
    connections: records/s accepted, wall clock from the first request to the last answer.
 
 With --state the server keeps durable state in a scratch directory, so every answer waits for
-its commit. Prints the figures; asserts nothing about speed.
+its commit (an fdatasync of the ledger and an SQLite WAL commit). Prints the figures, and the
+disk's own fdatasync latency for scale; asserts nothing about speed.
 """
 import argparse
 import http.client
@@ -69,13 +72,29 @@ def main():
     ap.add_argument("--program", default=PROGRAM)
     ap.add_argument("--engine", default="jit")
     ap.add_argument("--state", action="store_true", help="durable state (--state) in a scratch directory")
+    ap.add_argument("--state-dir", default=None,
+                    help="where the scratch directory goes (default: the system's temp dir; /dev/shm shows the "
+                         "cost without the disk's sync)")
     ap.add_argument("--single", type=int, default=5000)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--batches", type=int, default=50, help="batches per connection")
     args = ap.parse_args()
 
-    scratch = tempfile.mkdtemp(prefix="perk-serve-bench-")
+    scratch = tempfile.mkdtemp(prefix="perk-serve-bench-", dir=args.state_dir)
+    if args.state:
+        probe = os.path.join(scratch, "fsync-probe")
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        syncs = []
+        for _ in range(200):
+            os.write(fd, b"x" * 200)
+            t0 = time.perf_counter()
+            os.fdatasync(fd)
+            syncs.append(time.perf_counter() - t0)
+        os.close(fd)
+        os.unlink(probe)
+        syncs.sort()
+        print(f"fdatasync on {scratch}: p50 {syncs[100] * 1000:.3f} ms, p99 {syncs[198] * 1000:.3f} ms")
     proc, port = start(os.path.abspath(args.perk), args.program, args.engine, scratch)
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port)
@@ -95,10 +114,41 @@ def main():
         conn.close()
         lat.sort()
         ms = lambda v: f"{v * 1000:.3f} ms"  # noqa: E731
-        mode = "durable state" if args.state else "state in memory"
+        mode = f"durable state in {os.path.dirname(scratch)}" if args.state else "state in memory"
         print(f"single-event POSTs ({args.single}, one connection, engine {args.engine}, {mode}): "
               f"p50 {ms(percentile(lat, 50))}, p90 {ms(percentile(lat, 90))}, p99 {ms(percentile(lat, 99))}, "
               f"max {ms(lat[-1])}, mean {ms(statistics.mean(lat))}")
+
+        # Single events from every connection at once: with state, requests that arrive while a
+        # commit is being written share the next one (group commit).
+        t1 = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(base + 43200))
+        per_conn = max(1, args.single // args.connections // 2)
+        conc_lat = []
+        lat_lock = threading.Lock()
+
+        def single_worker(w):
+            c = http.client.HTTPConnection("127.0.0.1", port)
+            mine = []
+            for k in range(per_conn):
+                body = f'{{"type":"deposit","id":"x{w}-{k}","client":"x{w}-{k % 100}","time":"{t1}","amount":"150.00"}}'
+                t0 = time.perf_counter()
+                post(c, body, "application/json")
+                mine.append(time.perf_counter() - t0)
+            c.close()
+            with lat_lock:
+                conc_lat.extend(mine)
+
+        threads = [threading.Thread(target=single_worker, args=(w,)) for w in range(args.connections)]
+        t0 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t0
+        conc_lat.sort()
+        print(f"single-event POSTs from {args.connections} connections at once ({len(conc_lat)}, {mode}): "
+              f"{len(conc_lat) / wall:,.0f} requests/s, p50 {ms(percentile(conc_lat, 50))}, "
+              f"p99 {ms(percentile(conc_lat, 99))}")
 
         # Every batched record at one time, later than all above: concurrent connections cannot
         # then deliver a record out of order.

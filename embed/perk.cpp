@@ -76,6 +76,11 @@ perk_status ReadOptions(const perk_options* in, SessionOptions* out) {
     if (!o.params[k]) return Fail(PERK_ERR_ARGUMENT, "params holds a NULL string");
     out->params.emplace_back(o.params[k]);
   }
+  if (o.allow_drop_count && !o.allow_drop) return Fail(PERK_ERR_ARGUMENT, "allow_drop_count is set but allow_drop is NULL");
+  for (size_t k = 0; k < o.allow_drop_count; ++k) {
+    if (!o.allow_drop[k]) return Fail(PERK_ERR_ARGUMENT, "allow_drop holds a NULL string");
+    out->allow_drop.emplace_back(o.allow_drop[k]);
+  }
   return PERK_SUCCESS;
 }
 

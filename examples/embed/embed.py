@@ -29,6 +29,8 @@ class Options(ctypes.Structure):
         ("state_path", ctypes.c_char_p),
         ("params", ctypes.POINTER(ctypes.c_char_p)),
         ("param_count", ctypes.c_size_t),
+        ("allow_drop", ctypes.POINTER(ctypes.c_char_p)),
+        ("allow_drop_count", ctypes.c_size_t),
     ]
 
 
@@ -94,7 +96,8 @@ class Perk:
     """One engine. Safe to share between threads: libperk serialises calls on it, and ctypes
     releases the GIL while they run."""
 
-    def __init__(self, lib, program=None, source=None, name="<source>", engine="jit", params=(), state_path=None):
+    def __init__(self, lib, program=None, source=None, name="<source>", engine="jit", params=(), state_path=None,
+                 allow_drop=()):
         self.lib = lib
         opts = Options()
         lib.perk_options_init(ctypes.byref(opts))
@@ -104,6 +107,9 @@ class Perk:
         self._params = (ctypes.c_char_p * max(1, len(params)))(*[p.encode() for p in params])
         opts.params = ctypes.cast(self._params, ctypes.POINTER(ctypes.c_char_p))
         opts.param_count = len(params)
+        self._drops = (ctypes.c_char_p * max(1, len(allow_drop)))(*[d.encode() for d in allow_drop])
+        opts.allow_drop = ctypes.cast(self._drops, ctypes.POINTER(ctypes.c_char_p))
+        opts.allow_drop_count = len(allow_drop)
         handle = ctypes.c_void_p()
         if source is not None:
             data = source.encode()

@@ -34,6 +34,7 @@ struct Options {
   std::string engine = "jit";  // or "interp"
   std::string state_path;      // "" keeps the state in memory
   std::vector<std::string> params;  // NAME=VALUE
+  std::vector<std::string> allow_drop;  // with a state: names a changed program may drop
 };
 
 using Counts = perk_counts;
@@ -148,9 +149,12 @@ class Engine {
       for (const auto& p : options.params) ptrs.push_back(p.c_str());
       o.params = ptrs.data();
       o.param_count = ptrs.size();
+      for (const auto& d : options.allow_drop) drops.push_back(d.c_str());
+      o.allow_drop = drops.data();
+      o.allow_drop_count = drops.size();
     }
     perk_options o;
-    std::vector<const char*> ptrs;
+    std::vector<const char*> ptrs, drops;
   };
   perk_engine* e_ = nullptr;
 };

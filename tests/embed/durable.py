@@ -62,6 +62,13 @@ def main():
         except embed.PerkError as e:
             if e.status != 8 or "bonus" not in str(e):
                 failures.append(f"dropping wallets: status {e.status}: {e}")
+        perk = embed.Perk(lib, source='program "Welcome"\ncurrency USD\nevent deposit { amount: money }\n'
+                          'wallet bonus: money\n', name="smaller.perk", engine=args.engine, state_path=state,
+                          allow_drop=["points"])
+        wallets = json.loads(perk.client("c1"))["wallets"]
+        if wallets != {"bonus": "75.00"}:
+            failures.append(f"after dropping points: {wallets}")
+        perk.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     for f in failures:
