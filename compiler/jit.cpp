@@ -592,6 +592,10 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
     modules.emplace_back(std::move(module), std::move(context));
   }
   impl->stats.functions = static_cast<int>(exprs.size());
+  const int opt_level = options.opt_level >= 0 ? options.opt_level
+                        : exprs.size() > static_cast<size_t>(Options::kLargeProgram) ? 1
+                                                                                     : 2;
+  impl->stats.opt_level = opt_level;
   impl->stats.modules = static_cast<int>(parts);
   impl->stats.lower_ms = Millis(start);
 
@@ -617,7 +621,7 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
         auto tuned = local.createTargetMachine();
         if (!tuned) return tuned.takeError();
         tsm.withModuleDo([&](llvm::Module& m) {
-          Optimize(m, options.opt_level, tuned->get());
+          Optimize(m, opt_level, tuned->get());
           if (options.keep_ir) {
             std::string text;
             llvm::raw_string_ostream os(text);

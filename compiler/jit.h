@@ -69,7 +69,11 @@ class StringArena {
 };
 
 struct Options {
-  int opt_level = 2;      // 0..3, LLVM's IR pipelines
+  // 0..3, LLVM's IR pipelines; -1 picks by size: O2, or O1 for programs of more than
+  // kLargeProgram functions, where O2's passes would dominate the load time (measured with
+  // bench/jit_load) while the compiled expressions are a few per cent of a run either way.
+  int opt_level = -1;
+  static constexpr int kLargeProgram = 256;
   // 0..3, instruction selection and register allocation. Perk's functions are small and
   // straight-line: fast instruction selection (0) costs a fifth of the default's time
   // (measure with bench/jit_load).
@@ -80,6 +84,7 @@ struct Options {
 struct LoadStats {
   int functions = 0;
   int modules = 0;        // compiled on parallel threads
+  int opt_level = 0;      // the IR pipeline used
   double lower_ms = 0;    // checked AST -> LLVM IR
   double compile_ms = 0;  // IR pipeline and machine code, linked in memory (wall time)
 };

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <deque>
 #include <unordered_map>
 #include <unordered_set>
@@ -60,6 +61,7 @@ InputSchema InputSchemaOf(const checked::Program& p) {
 struct Engine::Impl {
   Impl(const checked::Program& p, Evaluator* e) : program(p), decoder(InputSchemaOf(p)), evaluator(e ? e : &interp) {
     budgets.resize(p.rules.size());
+    for (const auto& r : p.rules) rule_names_json.push_back(stdlib::JsonQuote(r.name));
   }
 
   const checked::Program& program;
@@ -98,9 +100,14 @@ struct Engine::Impl {
     dirty_list.push_back(static_cast<uint32_t>(k));
   }
 
-  // The trigger being processed: fixed fields of every ledger entry it writes.
+  // The trigger being processed: fixed fields of every ledger entry it writes, formatted on
+  // the first entry only (most records and most clients' day ticks write none).
+  std::string trigger_id;     // the event id; empty for a day tick
+  bool trigger_is_day = false;
+  bool trigger_formatted = false;
   std::string trigger_json;  // "\"d1\"" or "\"day:2026-01-05\""
   std::string time_json;
+  std::vector<std::string> rule_names_json;  // per rule, quoted once
   int64_t now = 0;
   uint64_t current_line = 0;
 
@@ -125,11 +132,29 @@ struct Engine::Impl {
 
   // ---- ledger ----
 
+  // Plain appends rather than fmt: this runs for every ledger entry.
   void BeginEntry(const ClientState& c, const checked::Rule* rule, const char* action) {
     ++seq;
-    fmt::format_to(std::back_inserter(ledger_out), "{{\"seq\":{},\"trigger\":{},\"client\":{},\"time\":{},\"rule\":{},\"action\":\"{}\"",
-                   seq, trigger_json, stdlib::JsonQuote(c.id), time_json,
-                   rule ? stdlib::JsonQuote(rule->name) : std::string("null"), action);
+    if (!trigger_formatted) {
+      trigger_json = stdlib::JsonQuote(trigger_is_day ? "day:" + stdlib::FormatDate(perk_time_date(now)) : trigger_id);
+      time_json = "\"" + stdlib::FormatTime(now) + "\"";
+      trigger_formatted = true;
+    }
+    std::string& o = ledger_out;
+    char digits[24];
+    o += "{\"seq\":";
+    o.append(digits, std::to_chars(digits, digits + sizeof digits, seq).ptr);
+    o += ",\"trigger\":";
+    o += trigger_json;
+    o += ",\"client\":";
+    o += stdlib::JsonQuote(c.id);
+    o += ",\"time\":";
+    o += time_json;
+    o += ",\"rule\":";
+    o += rule ? rule_names_json[rule - program.rules.data()] : std::string_view("null");
+    o += ",\"action\":\"";
+    o += action;
+    o += '"';
   }
   void EndEntry() {
     ledger_out += "}\n";
@@ -141,10 +166,17 @@ struct Engine::Impl {
     ++stats.rejects;
   }
 
-  void SetTrigger(std::string trigger, int64_t time) {
-    trigger_json = stdlib::JsonQuote(trigger);
-    time_json = "\"" + stdlib::FormatTime(time) + "\"";
+  void SetTrigger(std::string_view id, int64_t time) {
+    trigger_id.assign(id);
+    trigger_is_day = false;
+    trigger_formatted = false;
     now = time;
+  }
+  void SetDayTrigger(int64_t day) {
+    trigger_id.clear();
+    trigger_is_day = true;
+    trigger_formatted = false;
+    now = perk_date_start(day);
   }
 
   // ---- rules ----
@@ -372,7 +404,7 @@ struct Engine::Impl {
   void DayTick(int64_t day) {
     // Nothing can happen at a tick without daily rules, tier conditions or segments.
     if (program.daily_rules.empty() && program.tiers.size() <= 1 && program.segments.empty()) return;
-    SetTrigger("day:" + stdlib::FormatDate(day), perk_date_start(day));
+    SetDayTrigger(day);
     for (auto& c : clients) {
       Savepoint sp = Save();
       undo_taken = false;
