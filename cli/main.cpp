@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "cli/diff.h"
 #include "cli/repl.h"
+#include "cli/serve.h"
 #include "compiler/compiler.h"
 #include "compiler/jit.h"
 #include "runtime/engine.h"
@@ -108,6 +109,8 @@ int main(int argc, char** argv) {
   repl->add_option("--engine", repl_opts.engine, "interp (default) or jit; `:engine` switches later");
   repl->add_option("--param", repl_opts.params, "override a param: NAME=VALUE (repeatable)");
   repl->add_flag("--json", repl_opts.json, "print effects as ledger lines instead of tables");
+  perk::cli::ServeOptions serve_opts;
+  auto* serve = perk::cli::AddServeCommand(app, &serve_opts);
 
   std::string dump_what, dump_path;
   auto* dump = app.add_subcommand("dump", "print a phase's output: ast, or ir (the JIT's optimised LLVM IR)");
@@ -126,5 +129,6 @@ int main(int argc, char** argv) {
   if (*dump) return Dump(dump_what, dump_path);
   if (*state) return perk::cli::State(state_opts);
   if (*repl) return perk::cli::Repl(repl_opts);
+  if (*serve) return perk::cli::Serve(serve_opts);
   return 2;
 }

@@ -166,12 +166,14 @@ struct Store::Impl {
   sqlite3_stmt* put_meta = nullptr;
   sqlite3_stmt* put_seen = nullptr;
   sqlite3_stmt* del_seen = nullptr;
+  sqlite3_stmt* put_annex = nullptr;
+  sqlite3_stmt* del_annex = nullptr;
   std::vector<uint32_t> dirty;
   std::string blob;
 
   ~Impl() {
     StopWriter();
-    for (sqlite3_stmt* s : {put_log, del_log, put_meta, put_seen, del_seen}) sqlite3_finalize(s);
+    for (sqlite3_stmt* s : {put_log, del_log, put_meta, put_seen, del_seen, put_annex, del_annex}) sqlite3_finalize(s);
     if (db) sqlite3_close(db);
     // Closed after SQLite: closing any descriptor of the file drops the process's POSIX locks.
     if (lock_fd >= 0) ::close(lock_fd);
@@ -375,7 +377,11 @@ struct Store::Impl {
            Prepare("DELETE FROM client_log WHERE seq < ?", &del_log) &&
            Prepare("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", &put_meta) &&
            Prepare("INSERT INTO seen(last, data) VALUES (?, ?)", &put_seen) &&
-           Prepare("DELETE FROM seen WHERE last <= ?", &del_seen);
+           Prepare("DELETE FROM seen WHERE last <= ?", &del_seen) &&
+           // Added after format 1 shipped: an older state gets the (empty) table on open.
+           Exec("CREATE TABLE IF NOT EXISTS annex(key INTEGER PRIMARY KEY, data BLOB NOT NULL)") &&
+           Prepare("INSERT INTO annex(key, data) VALUES (?, ?)", &put_annex) &&
+           Prepare("DELETE FROM annex WHERE key <= ?", &del_annex);
   }
 
   bool Create() {
@@ -526,6 +532,16 @@ struct Store::Impl {
       return false;
     }
     if (have != out.tail) return foreign("its committed bytes do not end as the state recorded");
+    if (out.end > out.committed && options.discard_unconfirmed) {
+      if (::ftruncate(out.fd, static_cast<off_t>(out.committed)) != 0 || ::fdatasync(out.fd) != 0) {
+        error = fmt::format("cannot truncate the {} file {}: {}", out.what, file, std::strerror(errno));
+        return false;
+      }
+      notes->push_back(fmt::format("{}: dropped {} bytes past the last commit, from an interrupted run; they were never "
+                                   "confirmed to anyone",
+                                   file, out.end - out.committed));
+      out.end = out.committed;
+    }
     if (out.end > out.committed)
       notes->push_back(fmt::format(
           "{} holds {} bytes past the last commit, from an interrupted run; this run checks that it reproduces them",
@@ -598,6 +614,8 @@ struct Store::Impl {
     uint64_t remembered = 0;
     uint64_t expired = 0;
     std::string engine_state, position;
+    std::vector<std::pair<uint64_t, std::string>> annex;  // the embedder's rows (AttachAnnex)
+    uint64_t annex_drop = 0;                              // delete annex rows with keys up to this
   };
 
   std::thread writer;
@@ -606,6 +624,11 @@ struct Store::Impl {
   std::optional<Batch> queued;  // guarded by mu
   std::vector<std::string> spare;  // guarded by mu: written batches' buffers, to reuse
   bool writing = false;         // guarded by mu
+  uint64_t handed = 0;          // guarded by mu: batches handed to the writer in this process
+  uint64_t committed_batches = 0;  // guarded by mu: of them, committed
+  // The embedder's annex rows and deletions for the next batch (engine thread).
+  std::vector<std::pair<uint64_t, std::string>> annex_pending;
+  uint64_t annex_drop = 0, annex_dropped = 0;
   bool failed = false;          // guarded by mu; `error` is set before it
   bool stopping = false;        // guarded by mu
   // Where the time goes, for `perk run` to report (PERK_STATE_TIMING): the engine thread's
@@ -644,6 +667,7 @@ struct Store::Impl {
         std::lock_guard<std::mutex> lock(mu);
         writing = false;
         if (!ok) failed = true;
+        else ++committed_batches;
         // Reusing the buffers spares the engine thread fresh pages (and their faults).
         for (std::string* buffer : {&b.ledger, &b.rejects}) {
           buffer->clear();
@@ -696,6 +720,9 @@ struct Store::Impl {
     b.expired = es.remembered - engine->remembered_count();
     EncodeEngineState(es, &b.engine_state);
     EncodePosition(position, &b.position);
+    b.annex = std::move(annex_pending);
+    annex_pending.clear();
+    if (annex_drop > annex_dropped) b.annex_drop = annex_dropped = annex_drop;
     collect_time += ThreadCpu() - started;
     client_rows += b.client_count;
     for (const auto& row : b.client_rows) client_bytes += row.size();
@@ -718,6 +745,15 @@ struct Store::Impl {
       sqlite3_bind_int64(put_seen, 1, static_cast<int64_t>(b.remembered));
       sqlite3_bind_blob64(put_seen, 2, b.seen.data(), b.seen.size(), SQLITE_STATIC);
       ok = Step(put_seen);
+    }
+    for (size_t k = 0; ok && k < b.annex.size(); ++k) {
+      sqlite3_bind_int64(put_annex, 1, static_cast<int64_t>(b.annex[k].first));
+      sqlite3_bind_blob64(put_annex, 2, b.annex[k].second.data(), b.annex[k].second.size(), SQLITE_STATIC);
+      ok = Step(put_annex);
+    }
+    if (ok && b.annex_drop > 0) {
+      sqlite3_bind_int64(del_annex, 1, static_cast<int64_t>(b.annex_drop));
+      ok = Step(del_annex);
     }
     // A chunk whose newest id has expired holds no live id.
     if (ok && b.expired > expired_deleted) {
@@ -800,6 +836,7 @@ struct Store::Impl {
       cv.wait(lock, [&] { return !queued.has_value() || failed; });
       if (failed) return false;
       queued = std::move(b);
+      ++handed;
       uncommitted = false;
       batch_records = 0;
       batch_start = std::chrono::steady_clock::now();
@@ -1033,6 +1070,56 @@ void Store::AdvanceTo(int64_t time) {
 }
 
 bool Store::Commit() { return impl_->Commit(true); }
+
+bool Store::Handoff() {
+  Impl& m = *impl_;
+  if (!m.annex_pending.empty() || m.annex_drop > m.annex_dropped) m.uncommitted = true;
+  return m.Commit(false);
+}
+
+bool Store::HandoffWouldWait() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->queued.has_value();
+}
+
+uint64_t Store::handed_off() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->handed;
+}
+
+Store::Wait Store::WaitCommitted(uint64_t n) {
+  Impl& m = *impl_;
+  std::unique_lock<std::mutex> lock(m.mu);
+  m.cv.wait(lock, [&] { return m.failed || m.committed_batches >= n || (m.handed < n && !m.queued.has_value()); });
+  if (m.committed_batches >= n) return Wait::Committed;
+  if (m.failed) return Wait::Failed;
+  return Wait::HandOff;
+}
+
+void Store::AttachAnnex(uint64_t key, std::string data) { impl_->annex_pending.emplace_back(key, std::move(data)); }
+
+void Store::DropAnnexThrough(uint64_t key) { impl_->annex_drop = std::max(impl_->annex_drop, key); }
+
+bool Store::ForEachAnnex(const std::function<void(uint64_t, std::string_view)>& f) {
+  Impl& m = *impl_;
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(m.db, "SELECT key, data FROM annex ORDER BY key", -1, &s, nullptr) != SQLITE_OK) {
+    m.error = m.SqlError("reading the annex failed");
+    return false;
+  }
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    const char* data = static_cast<const char*>(sqlite3_column_blob(s, 1));
+    f(static_cast<uint64_t>(sqlite3_column_int64(s, 0)), std::string_view(data ? data : "", sqlite3_column_bytes(s, 1)));
+  }
+  sqlite3_finalize(s);
+  if (rc != SQLITE_DONE) {
+    m.error = m.SqlError("reading the annex failed");
+    return false;
+  }
+  m.annex_dropped = 0;
+  return true;
+}
 
 void Store::EncodeClientRows(const std::vector<ClientState>& clients, const std::vector<uint32_t>& which,
                              std::vector<std::string>* rows) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -30,6 +31,10 @@ struct StoreOptions {
   uint64_t batch_records = 100000;
   uint64_t batch_millis = 250;
   uint64_t batch_bytes = 16u << 20;
+  // Truncate output bytes past the last commit at open, instead of checking that this run
+  // reproduces them. For `perk serve`, which answers effects only once committed: bytes past
+  // the commit were never given to anyone, and a CRM's retries need not come in the old order.
+  bool discard_unconfirmed = false;
 };
 
 // Where the last committed record ended in its input, and enough of that input to recognise
@@ -102,6 +107,29 @@ class Store {
   void AdvanceTo(int64_t time);
   // Commits everything processed so far (end of input). False with error() on failure.
   bool Commit();
+
+  // ---- group commit for servers (perk serve, libperk) ----
+  // Batches are numbered from 1 in this process. Hands what was processed since the last
+  // hand-off to the writer (if anything), waiting only while another batch waits for it; then
+  // handed_off() is the number of the batch holding every record processed so far. Like
+  // ProcessLine, on the thread that owns the engine. False with error() when the writer failed.
+  bool Handoff();
+  // Whether a hand-off now would wait for a batch ahead of it.
+  bool HandoffWouldWait() const;
+  uint64_t handed_off() const;
+  enum class Wait { Committed, HandOff, Failed };
+  // Blocks until batch `n` is committed (Committed), or until it is not yet handed off and the
+  // writer could take it at once (HandOff: the caller should hand off, then wait again), or the
+  // writer failed (Failed, error()). Any thread.
+  Wait WaitCommitted(uint64_t n);
+
+  // Rows of the embedder's own, committed in the same transaction as the next batch handed
+  // off (perk serve keeps its retry answers here), under increasing keys. DropAnnexThrough
+  // deletes the rows with keys up to `key` in the next commit.
+  void AttachAnnex(uint64_t key, std::string data);
+  void DropAnnexThrough(uint64_t key);
+  // Every annex row in key order; call right after Open.
+  bool ForEachAnnex(const std::function<void(uint64_t, std::string_view)>& f);
   const std::string& error() const;
 
   // Encodes clients into the store's client-log rows, as a commit does (bench/store_bench.cpp).

@@ -1,0 +1,441 @@
+// `perk serve`: an HTTP service over one embed::Session (docs/serve.md). cpp-httplib's thread
+// pool serves connections; the session's mutex orders the records; every endpoint but
+// /healthz needs the bearer token.
+#include "cli/serve.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cstring>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "cli/common.h"
+#include "embed/session.h"
+#include "stdlib/stdlib.h"
+
+namespace perk::cli {
+
+namespace {
+
+using embed::BatchResult;
+using embed::ErrorCode;
+using embed::RecordStatus;
+using embed::Session;
+
+std::string JsonError(std::string_view code, std::string_view message) {
+  return fmt::format("{{\"error\":{{\"code\":\"{}\",\"message\":{}}}}}", code, stdlib::JsonQuote(message));
+}
+
+void SendError(httplib::Response& res, int status, std::string_view code, std::string_view message) {
+  res.status = status;
+  res.set_content(JsonError(code, message), "application/json");
+}
+
+// Compares in time independent of where the strings differ, so response timing does not
+// reveal how much of a guessed token was right.
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t k = 0; k < a.size(); ++k) diff |= static_cast<unsigned char>(a[k] ^ b[k % (b.empty() ? 1 : b.size())]);
+  return diff == 0 && !b.empty();
+}
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+// The token from --token-file, else PERK_TOKEN; "" for none. Never from the command line,
+// where every user of the machine can read it in the process list.
+bool ReadToken(const ServeOptions& o, std::string* token, std::string* error) {
+  token->clear();
+  if (!o.token_file.empty()) {
+    std::string text;
+    if (!ReadFile(o.token_file, &text)) {
+      *error = fmt::format("cannot read the token file {}", o.token_file);
+      return false;
+    }
+    *token = Trim(text);
+    if (token->empty()) {
+      *error = fmt::format("the token file {} is empty; put the bearer token in it", o.token_file);
+      return false;
+    }
+    return true;
+  }
+  if (const char* env = std::getenv("PERK_TOKEN")) *token = Trim(env);
+  return true;
+}
+
+// Prometheus histogram of request latency, lock-free on the request path.
+class Histogram {
+ public:
+  static constexpr std::array<double, 16> kBounds = {0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025,
+                                                     0.05,   0.1,     0.25,   0.5,   1,     2.5,   5,     10};
+  void Observe(double seconds) {
+    size_t k = 0;
+    while (k < kBounds.size() && seconds > kBounds[k]) ++k;
+    counts_[k].fetch_add(1, std::memory_order_relaxed);
+    sum_nanos_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+  }
+  void Render(std::string& out, std::string_view name, std::string_view help) const {
+    out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+    uint64_t cumulative = 0;
+    for (size_t k = 0; k < kBounds.size(); ++k) {
+      cumulative += counts_[k].load(std::memory_order_relaxed);
+      out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBounds[k], cumulative);
+    }
+    cumulative += counts_[kBounds.size()].load(std::memory_order_relaxed);
+    out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
+    out += fmt::format("{}_sum {}\n{}_count {}\n", name, sum_nanos_.load() / 1e9, name, cumulative);
+  }
+
+ private:
+  std::array<std::atomic<uint64_t>, kBounds.size() + 1> counts_{};
+  std::atomic<uint64_t> sum_nanos_{0};
+};
+
+// The route a request took, as a bounded metric label.
+std::string_view EndpointLabel(const std::string& path) {
+  if (path == "/v1/events") return "/v1/events";
+  if (path.rfind("/v1/clients/", 0) == 0) return "/v1/clients";
+  if (path == "/v1/program") return "/v1/program";
+  if (path == "/healthz") return "/healthz";
+  if (path == "/metrics") return "/metrics";
+  return "other";
+}
+
+struct Metrics {
+  Histogram event_latency;
+  std::mutex mu;
+  std::map<std::pair<std::string, int>, uint64_t> requests;  // (endpoint, status)
+
+  void Count(const std::string& path, int status) {
+    std::lock_guard lock(mu);
+    ++requests[{std::string(EndpointLabel(path)), status}];
+  }
+};
+
+// Media types taken as JSON Lines, the batch form.
+bool IsJsonLines(std::string_view media) {
+  return media == "application/x-ndjson" || media == "application/jsonl" || media == "application/x-jsonlines" ||
+         media == "application/jsonlines" || media == "application/json-lines";
+}
+
+std::string MediaType(const httplib::Request& req) {
+  std::string ct = req.get_header_value("Content-Type");
+  ct = Trim(ct.substr(0, ct.find(';')));
+  for (char& c : ct) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ct;
+}
+
+// httplib's server with its listening socket in reach: the packaged library listens with a
+// backlog of 5, which drops connections when a burst of clients connects at once.
+class HttpServer : public httplib::Server {
+ public:
+  void WidenBacklog() { ::listen(svr_sock_, SOMAXCONN); }
+};
+
+bool ParseListen(const std::string& listen, std::string* host, int* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  *host = listen.substr(0, colon);
+  if (host->size() > 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+  const std::string p = listen.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  *port = std::stoi(p);
+  return *port <= 65535;
+}
+
+}  // namespace
+
+CLI::App* AddServeCommand(CLI::App& app, ServeOptions* o) {
+  auto* serve = app.add_subcommand("serve", "serve a program over HTTP to a CRM's hooks (docs/serve.md)");
+  serve->add_option("PROGRAM", o->program, "the .perk program")->required();
+  serve->add_option("--state", o->state, "durable state: effects are committed before a request is answered");
+  serve->add_option("--ledger", o->ledger, "with --state: the ledger file it continues (default STATE.ledger.jsonl)");
+  serve->add_option("--rejects", o->rejects, "with --state: the rejects file (default STATE.rejects.jsonl)");
+  serve->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0 picks a free one)")->capture_default_str();
+  serve->add_option("--token-file", o->token_file, "a file holding the bearer token (else $PERK_TOKEN)");
+  serve->add_flag("--insecure-no-auth", o->insecure_no_auth, "serve without a token (trusted local testing only)");
+  serve->add_option("--engine", o->engine, "jit (default) or interp (the reference interpreter)");
+  serve->add_option("--param", o->params, "override a param: NAME=VALUE (repeatable)");
+  serve->add_option("--allow-drop", o->allow_drop, "with --state: let a program upgrade drop this name (repeatable)");
+  serve->add_option("--max-body", o->max_body, "largest request body in bytes (larger: 413)")->capture_default_str();
+  serve->add_option("--threads", o->threads, "connections served at once")->capture_default_str()->check(CLI::Range(1, 1024));
+  return serve;
+}
+
+int Serve(const ServeOptions& o) {
+  if (o.engine != "jit" && o.engine != "interp") {
+    fmt::print(stderr, "perk: --engine must be `jit` or `interp`, got `{}`\n", o.engine);
+    return 2;
+  }
+  // SIGINT and SIGTERM stop the server gracefully: requests in flight finish, then the
+  // session closes. Blocked first, before the session starts its threads (the store's
+  // writer, the JIT's), so that every thread inherits the mask and only the signal thread
+  // below takes them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  // A shell starts background jobs with SIGINT ignored, and an ignored signal never reaches
+  // sigwait: take both back to their defaults (they stay blocked, so sigwait gets them).
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::string token, error;
+  if (!ReadToken(o, &token, &error)) {
+    fmt::print(stderr, "perk: {}\n", error);
+    return 2;
+  }
+  if (token.empty() && !o.insecure_no_auth) {
+    fmt::print(stderr,
+               "perk: serve needs a bearer token: put it in a file and pass --token-file FILE, or set PERK_TOKEN "
+               "(--insecure-no-auth serves without one, for trusted local testing only)\n");
+    return 2;
+  }
+  std::string host;
+  int port = 0;
+  if (!ParseListen(o.listen, &host, &port)) {
+    fmt::print(stderr, "perk: --listen takes HOST:PORT, e.g. 127.0.0.1:8080, got `{}`\n", o.listen);
+    return 2;
+  }
+
+  embed::SessionOptions so;
+  so.engine = o.engine == "jit" ? runtime::EngineKind::Jit : runtime::EngineKind::Interp;
+  so.params = o.params;
+  so.state_path = o.state;
+  so.ledger_path = o.ledger;
+  so.rejects_path = o.rejects;
+  so.allow_drop = o.allow_drop;
+  if (o.state.empty() && (!o.ledger.empty() || !o.rejects.empty() || !o.allow_drop.empty())) {
+    fmt::print(stderr, "perk: --ledger, --rejects and --allow-drop go with --state\n");
+    return 2;
+  }
+  embed::Error open_error;
+  std::unique_ptr<Session> session = Session::OpenFile(o.program, so, &open_error);
+  if (!session) {
+    fmt::print(stderr, "{}{}", open_error.code == ErrorCode::Program ? "" : "perk: ", open_error.message);
+    if (open_error.message.empty() || open_error.message.back() != '\n') fmt::print(stderr, "\n");
+    return open_error.code == ErrorCode::Program ? 1 : 2;
+  }
+  for (const auto& note : session->open_notes()) fmt::print(stderr, "perk: note: {}\n", note);
+
+  Metrics metrics;
+  HttpServer svr;
+  svr.new_task_queue = [n = o.threads] { return new httplib::ThreadPool(n); };
+  svr.set_tcp_nodelay(true);  // answers are small: never wait for Nagle
+  svr.set_payload_max_length(o.max_body);
+  svr.set_keep_alive_max_count(100000);
+  svr.set_keep_alive_timeout(30);
+
+  const bool auth = !token.empty();
+  svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
+    if (!auth || req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
+    const std::string h = req.get_header_value("Authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (h.size() > kBearer.size() && std::string_view(h).substr(0, kBearer.size()) == kBearer &&
+        ConstantTimeEquals(std::string_view(h).substr(kBearer.size()), token))
+      return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("WWW-Authenticate", "Bearer realm=\"perk\"");
+    // The body (if any) is not read: close the connection rather than parse it as a request.
+    res.set_header("Connection", "close");
+    SendError(res, 401, "unauthorized",
+              h.empty() ? "this endpoint needs `Authorization: Bearer TOKEN`" : "the bearer token is not valid");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  svr.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
+    if (session->Stats().failed) {
+      // A failed commit stops the session: tell the load balancer to send the CRM elsewhere.
+      SendError(res, 503, "state", "the state could not be committed; restart the server");
+      return;
+    }
+    res.set_content("{\"status\":\"ok\"}", "application/json");
+  });
+
+  svr.Post("/v1/events", [&](const httplib::Request& req, httplib::Response& res) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string media = MediaType(req);
+    const bool single = media == "application/json";
+    if (!single && !IsJsonLines(media)) {
+      SendError(res, 415, "unsupported_media_type",
+                fmt::format("POST /v1/events takes `application/json` (one record) or `application/x-ndjson` "
+                            "(JSON Lines, one record per line), got `{}`",
+                            media.empty() ? "no Content-Type" : media));
+    } else {
+      std::string body = req.body;
+      // One JSON value may be laid out over lines; raw newlines cannot occur inside JSON
+      // strings, so folding them leaves the value as it was.
+      if (single)
+        for (char& c : body)
+          if (c == '\n' || c == '\r') c = ' ';
+      BatchResult result;
+      embed::Error e;
+        if (!session->Process(body, &result, &e)) {
+        SendError(res, 503, "state", e.message);
+      } else if (result.records.empty()) {
+        SendError(res, 400, "no_records", "the body holds no record; send one JSON object per line");
+      } else {
+        std::string json = result.Json();
+        const embed::RecordOutcome& first = result.records[0];
+        if (result.records.size() == 1 && first.status == RecordStatus::Rejected) {
+          // One record that was rejected: the request failed, and says why beside the outcome.
+          res.status = 400;
+          json = fmt::format("{{\"error\":{{\"code\":\"rejected\",\"message\":{}}},{}", stdlib::JsonQuote(first.error),
+                             std::string_view(json).substr(1));
+        }
+        res.set_content(json, "application/json");
+      }
+    }
+    metrics.event_latency.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  });
+
+  svr.Get(R"(/v1/clients/(.+))", [&](const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    std::string json;
+    if (!session->ClientJson(id, &json)) {
+      SendError(res, 404, "unknown_client", fmt::format("no client `{}`: it has sent no accepted record", id));
+      return;
+    }
+    res.set_content(json, "application/json");
+  });
+
+  svr.Post("/v1/program", [&](const httplib::Request& req, httplib::Response& res) {
+    if (req.body.empty()) {
+      SendError(res, 400, "no_program", "the body must hold the new program's source");
+      return;
+    }
+    std::vector<std::string> params, allow_drop;
+    for (size_t k = 0; k < req.get_param_value_count("param"); ++k) params.push_back(req.get_param_value("param", k));
+    for (size_t k = 0; k < req.get_param_value_count("allow_drop"); ++k)
+      allow_drop.push_back(req.get_param_value("allow_drop", k));
+    embed::ReloadResult result;
+    embed::Error e;
+    if (!session->Reload("POST /v1/program", req.body, params, allow_drop, &result, &e)) {
+      switch (e.code) {
+        case ErrorCode::Program: SendError(res, 400, "program", e.message); break;
+        case ErrorCode::Param: SendError(res, 400, "param", e.message); break;
+        case ErrorCode::Upgrade: SendError(res, 409, "upgrade", e.message); break;
+        default: SendError(res, 503, "state", e.message); break;
+      }
+      fmt::print(stderr, "perk serve: program reload refused: {}\n", e.message);
+      return;
+    }
+    std::string notes;
+    for (size_t k = 0; k < result.notes.size(); ++k) notes += (k ? "," : "") + stdlib::JsonQuote(result.notes[k]);
+    res.set_content(fmt::format("{{\"version\":{},\"program\":{},\"identity\":\"{}\",\"notes\":[{}]}}", result.version,
+                                stdlib::JsonQuote(result.program_name), result.identity, notes),
+                    "application/json");
+    fmt::print(stderr, "perk serve: program version {} loaded (`{}`, {})\n", result.version, result.program_name,
+               result.identity);
+  });
+
+  svr.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+    const embed::SessionStats s = session->Stats();
+    std::string out;
+    auto counter = [&](std::string_view name, std::string_view help, uint64_t value) {
+      out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, value);
+    };
+    counter("perk_records_total", "Records received (non-blank lines), over the life of the state.", s.engine.records);
+    counter("perk_accepted_total", "Records accepted.", s.engine.accepted);
+    counter("perk_duplicates_total", "Records skipped as duplicates of an id already processed.", s.engine.duplicates);
+    counter("perk_rejects_total", "Reject lines written (rejected records and failed day ticks).", s.engine.rejects);
+    counter("perk_effects_total", "Ledger entries written.", s.engine.effects);
+    counter("perk_retries_answered_total", "Duplicates answered with their original effects.", s.retries_answered);
+    out += fmt::format("# HELP perk_program_version Program versions loaded by this process: 1, then +1 per reload.\n"
+                       "# TYPE perk_program_version gauge\nperk_program_version {}\n",
+                       s.program_version);
+    out += fmt::format("# HELP perk_program_info The program being served.\n# TYPE perk_program_info gauge\n"
+                       "perk_program_info{{program={},identity=\"{}\",engine=\"{}\",durable=\"{}\"}} 1\n",
+                       stdlib::JsonQuote(s.program_name), s.program_identity, o.engine, s.durable ? "true" : "false");
+    out += fmt::format("# HELP perk_retry_answers Retry answers kept in memory.\n# TYPE perk_retry_answers gauge\n"
+                       "perk_retry_answers {}\n",
+                       s.answers_kept);
+    metrics.event_latency.Render(out, "perk_event_request_seconds",
+                                 "Time to process POST /v1/events and make its effects durable.");
+    out += "# HELP perk_http_requests_total HTTP requests answered, by endpoint and status.\n"
+           "# TYPE perk_http_requests_total counter\n";
+    {
+      std::lock_guard lock(metrics.mu);
+      for (const auto& [key, n] : metrics.requests)
+        out += fmt::format("perk_http_requests_total{{endpoint=\"{}\",code=\"{}\"}} {}\n", key.first, key.second, n);
+    }
+    res.set_content(out, "text/plain; version=0.0.4");
+  });
+
+  svr.set_logger([&](const httplib::Request& req, const httplib::Response& res) { metrics.Count(req.path, res.status); });
+
+  // Statuses httplib sets on its own (no route, body too large) get a JSON body like ours.
+  svr.set_error_handler([&](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    switch (res.status) {
+      case 404:
+        SendError(res, 404, "not_found", fmt::format("no endpoint {} {}", req.method, req.path));
+        break;
+      case 413:
+        SendError(res, 413, "too_large",
+                  fmt::format("the body is larger than {} bytes (--max-body); send smaller batches", o.max_body));
+        break;
+      case 400: SendError(res, 400, "bad_request", "the request is not valid HTTP"); break;
+      default: SendError(res, res.status, "error", fmt::format("HTTP status {}", res.status)); break;
+    }
+  });
+  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown error";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    SendError(res, 500, "internal", what);
+  });
+
+
+  if (port == 0) {
+    port = svr.bind_to_any_port(host);
+    if (port < 0) port = 0;
+  } else if (!svr.bind_to_port(host, port)) {
+    port = 0;
+  }
+  if (port == 0) {
+    fmt::print(stderr, "perk: cannot listen on {}: {}\n", o.listen, std::strerror(errno));
+    return 2;
+  }
+  svr.WidenBacklog();
+  const embed::SessionStats s = session->Stats();
+  fmt::print(stderr, "perk serve: listening on http://{}:{} (program `{}`, engine {}, {}{})\n",
+             host.find(':') == std::string::npos ? host : "[" + host + "]", port, s.program_name, o.engine,
+             o.state.empty() ? std::string("state in memory") : "state " + o.state,
+             auth ? "" : ", NO AUTHENTICATION");
+  std::fflush(stderr);
+
+  std::atomic<bool> stopping{false};
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    stopping = true;
+    svr.stop();
+  });
+  const bool ok = svr.listen_after_bind();
+  if (!stopping) pthread_kill(signals.native_handle(), SIGTERM);
+  signals.join();
+  session.reset();
+  fmt::print(stderr, "perk serve: stopped\n");
+  return ok || stopping ? 0 : 2;
+}
+
+}  // namespace perk::cli

@@ -1,0 +1,33 @@
+// `perk serve`: the webhook service a CRM calls from its hooks (docs/serve.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace perk::cli {
+
+struct ServeOptions {
+  std::string program;
+  std::string state;
+  std::string ledger, rejects;
+  std::string listen = "127.0.0.1:8080";
+  std::string token_file;
+  bool insecure_no_auth = false;
+  std::string engine = "jit";
+  std::vector<std::string> params;
+  std::vector<std::string> allow_drop;
+  uint64_t max_body = 16u << 20;
+  unsigned threads = 16;
+};
+
+// Registers the subcommand and its options on `app`.
+CLI::App* AddServeCommand(CLI::App& app, ServeOptions* options);
+
+int Serve(const ServeOptions& options);
+
+}  // namespace perk::cli

@@ -1,0 +1,741 @@
+// The session behind libperk and `perk serve`: one engine behind one mutex, batches processed
+// in arrival order, and a map from event id to the effects the event produced for retries.
+#include "embed/session.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+#include <unordered_map>
+
+#include "compiler/compiler.h"
+#include "runtime/interp.h"
+#include "runtime/snapshot.h"
+#include "runtime/store.h"
+#include "stdlib/stdlib.h"
+
+namespace perk::embed {
+
+namespace {
+
+// Retry answers live as long as the engine remembers ids: 30 days of event time (spec §4).
+constexpr int64_t kAnswerWindow = 30 * stdlib::kMicrosPerDay;
+
+// The `id` and `type` of a record line, read without validating the rest: the engine has
+// already judged the line; this only names it. Empty when the line has no such string.
+void PeekRecord(simdjson::ondemand::parser& parser, std::string_view line, std::string* id, std::string* type) {
+  id->clear();
+  type->clear();
+  simdjson::padded_string padded(line);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc)) return;
+  simdjson::ondemand::object object;
+  if (doc.get_object().get(object)) return;
+  for (auto field : object) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return;
+    std::string* into = key == "id" ? id : key == "type" ? type : nullptr;
+    if (!into) continue;
+    std::string_view value;
+    if (field.value().get_string().get(value)) continue;
+    into->assign(value);
+  }
+}
+
+// The message of a reject line `{"line":N,"error":"..."}` written by the engine.
+std::string RejectMessage(simdjson::ondemand::parser& parser, std::string_view line) {
+  simdjson::padded_string padded(line);
+  simdjson::ondemand::document doc;
+  std::string_view error;
+  if (parser.iterate(padded).get(doc) || doc["error"].get_string().get(error)) return std::string(line);
+  return std::string(error);
+}
+
+void AppendJsonArray(std::string& out, std::string_view lines) {
+  out += '[';
+  bool first = true;
+  size_t start = 0;
+  while (start < lines.size()) {
+    size_t end = lines.find('\n', start);
+    if (end == std::string_view::npos) end = lines.size();
+    if (end > start) {
+      if (!first) out += ',';
+      out.append(lines.substr(start, end - start));
+      first = false;
+    }
+    start = end + 1;
+  }
+  out += ']';
+}
+
+}  // namespace
+
+const char* StatusName(RecordStatus s) {
+  switch (s) {
+    case RecordStatus::Accepted: return "accepted";
+    case RecordStatus::Duplicate: return "duplicate";
+    case RecordStatus::Rejected: return "rejected";
+  }
+  return "?";
+}
+
+std::string BatchResult::Ledger() const {
+  std::string out;
+  size_t size = 0;
+  for (const auto& r : records) size += r.effects.size();
+  out.reserve(size);
+  for (const auto& r : records) out += r.effects;
+  return out;
+}
+
+std::string BatchResult::Rejects() const {
+  std::string out;
+  for (const auto& r : records) {
+    for (const auto& e : r.tick_errors) out += fmt::format("{{\"line\":{},\"error\":{}}}\n", r.line, stdlib::JsonQuote(e));
+    if (r.status == RecordStatus::Rejected)
+      out += fmt::format("{{\"line\":{},\"error\":{}}}\n", r.line, stdlib::JsonQuote(r.error));
+  }
+  return out;
+}
+
+std::string BatchResult::Json() const {
+  // Sized up front: a batch's answer runs to megabytes, and regrowing it costs more than writing it.
+  size_t size = 100;
+  for (const auto& r : records) size += r.effects.size() + r.id.size() + r.error.size() + 96;
+  std::string out;
+  out.reserve(size);
+  out += fmt::format("{{\"accepted\":{},\"duplicates\":{},\"rejected\":{},\"records\":[", accepted, duplicates,
+                     rejected);
+  for (size_t k = 0; k < records.size(); ++k) {
+    const RecordOutcome& r = records[k];
+    if (k) out += ',';
+    out += fmt::format("{{\"line\":{},\"id\":{},\"status\":\"{}\"", r.line,
+                       r.id.empty() ? std::string("null") : stdlib::JsonQuote(r.id), StatusName(r.status));
+    if (r.status == RecordStatus::Rejected) out += ",\"error\":" + stdlib::JsonQuote(r.error);
+    out += ",\"effects\":";
+    // null, unlike [], says "not known": a duplicate whose original is no longer kept.
+    if (r.forgotten) out += "null";
+    else AppendJsonArray(out, r.effects);
+    if (!r.tick_errors.empty()) {
+      out += ",\"tick_errors\":[";
+      for (size_t e = 0; e < r.tick_errors.size(); ++e) out += (e ? "," : "") + stdlib::JsonQuote(r.tick_errors[e]);
+      out += ']';
+    }
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+std::string ClientToJson(const checked::Program& p, const runtime::ClientState& c) {
+  using runtime::FormatValueJson;
+  std::string out = fmt::format("{{\"id\":{},\"since\":\"{}\"", stdlib::JsonQuote(c.id), stdlib::FormatTime(c.since));
+  auto object = [&](const char* key, size_t n, auto name, auto value) {
+    out += fmt::format(",\"{}\":{{", key);
+    for (size_t k = 0; k < n; ++k) out += fmt::format("{}{}:{}", k ? "," : "", stdlib::JsonQuote(name(k)), value(k));
+    out += "}";
+  };
+  object(
+      "attributes", p.client_fields.size(), [&](size_t k) { return p.client_fields[k].name; },
+      [&](size_t k) { return FormatValueJson(p, p.client_fields[k].type, c.attrs[k]); });
+  object(
+      "wallets", p.wallets.size(), [&](size_t k) { return p.wallets[k].name; },
+      [&](size_t k) { return FormatValueJson(p, p.wallets[k].type, Value::Int(c.wallets[k])); });
+  object(
+      "vars", p.vars.size(), [&](size_t k) { return p.vars[k].name; },
+      [&](size_t k) { return FormatValueJson(p, p.vars[k].type, c.vars[k]); });
+  out += ",\"tier\":" + (p.tiers.empty() ? std::string("null") : FormatValueJson(p, Type::Tier, Value::Int(c.tier)));
+  object(
+      "segments", p.segments.size(), [&](size_t k) { return p.segments[k].name; },
+      [&](size_t k) { return std::string(c.segments[k] ? "true" : "false"); });
+  out += ",\"badges\":[";
+  for (size_t k = 0; k < c.badges.size(); ++k) out += (k ? "," : "") + stdlib::JsonQuote(c.badges[k]);
+  out += "]}";
+  return out;
+}
+
+// What an accepted record produced, kept to answer its retries: where its effects are in the
+// ledger file (with state), and the effects themselves while they are cached.
+struct Answer {
+  uint64_t number = 0;  // order of remembering: tells a stale queue entry from a newer answer
+  int64_t time = 0;
+  uint64_t offset = 0, length = 0;  // in the ledger file (with state)
+  uint64_t batch = 0;               // the store batch holding the record (with state)
+  bool cached = false;
+  std::string effects;
+};
+
+struct Session::Impl {
+  // The engine's lock: records, state and answers change under it, one batch at a time.
+  mutable std::mutex mu;
+  SessionOptions options;
+  std::string name;
+  std::unique_ptr<checked::Program> program;
+  std::unique_ptr<runtime::Evaluator> evaluator;
+  std::unique_ptr<runtime::Engine> memory;  // without state
+  std::unique_ptr<runtime::Store> store;    // with state
+  std::vector<std::string> notes;
+  simdjson::ondemand::parser parser;
+  bool failed = false;
+  std::string failure;
+
+  std::unordered_map<std::string, Answer> answers;
+  struct Queued {
+    int64_t time;
+    uint64_t number, chunk;
+    std::string id;
+  };
+  std::deque<Queued> answer_order;  // oldest first: expiry by time
+  std::deque<std::pair<uint64_t, std::string>> cached_order;  // (number, id) of cached effects, oldest first
+  uint64_t answers_remembered = 0;
+  size_t cached_bytes = 0;
+
+  // With state: the ledger file (read back for answers that are no longer cached), the file
+  // offset where the engine's ledger buffer will land, the annex rows of answers.
+  int ledger_fd = -1;
+  uint64_t ledger_base = 0;
+  uint64_t annex_key = 0;
+  std::string annex_rows;  // answers of the current request, encoded
+  uint64_t known_committed = 0;  // batches known to be committed
+  bool open_work = false;        // records processed and not yet handed off
+  // A reload swaps the store only when no thread waits on it: `waiting` counts threads in
+  // WaitDurable, and while `reloading` new work waits (it is delayed, never dropped).
+  std::condition_variable idle;
+  int waiting = 0;
+  bool reloading = false;
+
+  uint64_t batches = 0;
+  uint64_t retries_answered = 0;
+  uint64_t program_version = 1;
+  std::string identity;
+
+  ~Impl() {
+    if (ledger_fd >= 0) ::close(ledger_fd);
+  }
+
+  runtime::Engine& engine() { return store ? store->engine() : *memory; }
+  const runtime::Engine& engine() const { return store ? store->engine() : *memory; }
+
+  runtime::StoreOptions StoreOptionsFor(const std::vector<std::string>& allow_drop) const {
+    runtime::StoreOptions so;
+    so.ledger_path = options.ledger_path;
+    so.rejects_path = options.rejects_path;
+    so.allow_drop = allow_drop;
+    // Batches are cut by the session (one per hand-off), never inside a request: a record's
+    // effects must stay in the engine's buffer until the session has read them.
+    so.batch_records = UINT64_MAX;
+    so.batch_bytes = UINT64_MAX;
+    so.batch_millis = uint64_t{1} << 40;
+    so.discard_unconfirmed = true;
+    return so;
+  }
+
+  // Opens the store for `p` and reads back the retry answers it holds.
+  bool OpenStore(const checked::Program& p, runtime::Evaluator* ev, const std::vector<std::string>& allow_drop,
+                 std::vector<std::string>* open_notes, Error* error) {
+    std::string why;
+    auto s = runtime::Store::Open(options.state_path, p, ev, StoreOptionsFor(allow_drop), &why, open_notes);
+    if (!s) {
+      *error = {ErrorCode::State, why};
+      return false;
+    }
+    s->BeginInput("-");  // records come from requests: no input position to continue by
+    ledger_base = s->Info().ledger_bytes;
+    store = std::move(s);
+    return true;
+  }
+
+  bool LoadAnswers(Error* error) {
+    answers.clear();
+    answer_order.clear();
+    cached_order.clear();
+    cached_bytes = 0;
+    const int64_t clock = engine().clock();
+    bool ok = true;
+    uint64_t drop = 0;
+    bool ok_rows = store->ForEachAnnex([&](uint64_t key, std::string_view data) {
+      annex_key = std::max(annex_key, key);
+      runtime::ByteReader r(data);
+      uint64_t version = 0;
+      if (!r.U(&version) || version != 1) {
+        ok = false;
+        return;
+      }
+      bool live = false;
+      while (!r.done()) {
+        std::string id;
+        int64_t time;
+        uint64_t offset, length;
+        if (!r.Bytes(&id) || !r.I(&time) || !r.U(&offset) || !r.U(&length)) {
+          ok = false;
+          return;
+        }
+        if (clock - time > kAnswerWindow) continue;
+        live = true;
+        Answer& a = answers[id];
+        a = Answer{++answers_remembered, time, offset, length, 0, false, {}};
+        answer_order.push_back({time, a.number, key, id});
+      }
+      if (!live) drop = key;
+    });
+    if (!ok_rows || !ok) {
+      *error = {ErrorCode::State, ok_rows ? options.state_path + ": retry answers do not decode; the state is corrupt"
+                                          : store->error()};
+      return false;
+    }
+    if (drop) store->DropAnnexThrough(drop);
+    return true;
+  }
+
+  void Remember(const std::string& id, int64_t time, uint64_t offset, std::string effects) {
+    Answer& a = answers[id];
+    if (a.cached) cached_bytes -= a.effects.size();
+    a.number = ++answers_remembered;
+    a.time = time;
+    a.offset = offset;
+    a.length = effects.size();
+    a.batch = store ? store->handed_off() + 1 : 0;
+    a.effects = std::move(effects);
+    a.cached = true;
+    cached_bytes += a.effects.size() + id.size();
+    answer_order.push_back({time, a.number, annex_key + 1, id});
+    cached_order.emplace_back(a.number, id);
+    if (store) {
+      runtime::ByteWriter w(&annex_rows);
+      if (annex_rows.empty()) w.U(1);  // the row format's version
+      w.Bytes(id);
+      w.I(time);
+      w.U(offset);
+      w.U(a.length);
+    }
+  }
+
+  // The effects an answer holds, read back from the ledger file when they are not cached.
+  bool AnswerEffects(const Answer& a, std::string* out) {
+    if (a.cached) {
+      *out = a.effects;
+      return true;
+    }
+    out->resize(a.length);
+    size_t done = 0;
+    while (done < a.length) {
+      ssize_t n = ::pread(ledger_fd, out->data() + done, a.length - done, static_cast<off_t>(a.offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  // Forgets answers the engine has forgotten the id of; then, past the byte budget, the
+  // oldest effects: in memory with their answers, with state only the cached copy (the
+  // ledger file still has them) once their batch is committed.
+  void Expire() {
+    const int64_t clock = engine().clock();
+    uint64_t drop_through = 0;
+    while (!answer_order.empty()) {
+      const Queued& q = answer_order.front();
+      if (clock - q.time <= kAnswerWindow && (store || cached_bytes <= options.answer_bytes)) break;
+      auto it = answers.find(q.id);
+      if (it != answers.end() && it->second.number == q.number) {
+        if (it->second.cached) cached_bytes -= it->second.effects.size() + q.id.size();
+        answers.erase(it);
+      }
+      // Answers are remembered in time order, so every row before this one's is spent.
+      if (q.chunk > 1) drop_through = q.chunk - 1;
+      answer_order.pop_front();
+    }
+    if (store && drop_through) store->DropAnnexThrough(drop_through);
+    while (store && cached_bytes > options.answer_bytes && !cached_order.empty()) {
+      auto& [number, id] = cached_order.front();
+      auto it = answers.find(id);
+      if (it != answers.end() && it->second.number == number && it->second.cached) {
+        if (it->second.batch > known_committed) break;
+        cached_bytes -= it->second.effects.size() + id.size();
+        it->second.cached = false;
+        std::string().swap(it->second.effects);
+      }
+      cached_order.pop_front();
+    }
+  }
+
+  void ProcessOne(std::string_view line, uint64_t number, BatchResult* out) {
+    runtime::Engine& e = engine();
+    const runtime::RunStats before = e.stats();
+    const size_t ledger_at = e.ledger().size(), rejects_at = e.rejects().size();
+    if (store) {
+      store->ProcessLine(line, number, 0);
+      open_work = true;
+    } else {
+      e.ProcessLine(line, number);
+    }
+    const runtime::RunStats& after = e.stats();
+    if (after.records == before.records) return;  // a blank line
+
+    RecordOutcome r;
+    r.line = number;
+    std::string type;
+    PeekRecord(parser, line, &r.id, &type);
+    r.effects.assign(e.ledger(), ledger_at, std::string::npos);
+    // Reject lines: day ticks that failed for a client, then (for a rejected record) its own.
+    std::vector<std::string> rejects;
+    for (size_t at = rejects_at; at < e.rejects().size();) {
+      size_t end = e.rejects().find('\n', at);
+      rejects.push_back(RejectMessage(parser, std::string_view(e.rejects()).substr(at, end - at)));
+      at = end + 1;
+    }
+    if (after.duplicates > before.duplicates) {
+      r.status = RecordStatus::Duplicate;
+      ++out->duplicates;
+      auto it = answers.find(r.id);
+      if (it != answers.end() && AnswerEffects(it->second, &r.effects)) {
+        ++retries_answered;
+      } else {
+        r.effects.clear();
+        r.forgotten = true;
+      }
+    } else if (after.accepted > before.accepted) {
+      r.status = RecordStatus::Accepted;
+      ++out->accepted;
+      // An accepted record's time is the clock now; ticks are never remembered as ids.
+      if (!r.id.empty() && type != "tick") Remember(r.id, e.clock(), ledger_base + ledger_at, r.effects);
+    } else {
+      r.status = RecordStatus::Rejected;
+      ++out->rejected;
+      if (!rejects.empty()) {
+        r.error = std::move(rejects.back());
+        rejects.pop_back();
+      }
+    }
+    r.tick_errors = std::move(rejects);
+    out->records.push_back(std::move(r));
+  }
+
+  // Under the lock: hands the records processed so far to the store's writer. The engine's
+  // ledger buffer goes with them, to be written where ledger_base says.
+  bool HandOff() {
+    const uint64_t size = engine().ledger().size();
+    if (!store->Handoff()) return Fail(store->error());
+    ledger_base += size;
+    open_work = false;
+    return true;
+  }
+
+  bool Fail(const std::string& why) {
+    failed = true;
+    failure = "the state could not be committed, so this session stopped: " + why;
+    return false;
+  }
+
+  // Waits, without the lock, until batch `n` is committed, handing the open batch off when
+  // the writer is ready for it: so the records of requests that arrive while a commit is being
+  // written share the next commit (group commit).
+  bool WaitDurable(std::unique_lock<std::mutex>& lock, uint64_t n, Error* error) {
+    if (!store || n == 0) return true;
+    if (!store->HandoffWouldWait() && !HandOff()) {
+      *error = {ErrorCode::State, failure};
+      return false;
+    }
+    ++waiting;
+    bool ok = true;
+    lock.unlock();
+    for (;;) {
+      runtime::Store::Wait w = store->WaitCommitted(n);
+      if (w == runtime::Store::Wait::Committed) break;
+      lock.lock();
+      if (w == runtime::Store::Wait::Failed) {
+        Fail(store->error());
+        ok = false;
+        break;
+      }
+      if (store->handed_off() < n && !store->HandoffWouldWait() && !HandOff()) {
+        ok = false;
+        break;
+      }
+      lock.unlock();
+    }
+    if (ok) {
+      lock.lock();
+      known_committed = std::max(known_committed, n);
+    } else {
+      *error = {ErrorCode::State, failure};
+    }
+    if (--waiting == 0) idle.notify_all();
+    return ok;
+  }
+
+  // The batch that holds everything processed so far: the open one when it holds records not
+  // yet handed off, else the last one handed off (which may still be in flight); 0 without state.
+  uint64_t PendingBatch() const {
+    if (!store) return 0;
+    return store->handed_off() + (open_work ? 1 : 0);
+  }
+};
+
+Session::Session() : impl_(std::make_unique<Impl>()) {}
+
+Session::~Session() {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.mu);
+  // Everything answered is committed already; this commits a last hand-off of annex deletions.
+  if (m.store && !m.failed) m.store->Commit();
+}
+
+std::unique_ptr<Session> Session::OpenFile(const std::string& path, const SessionOptions& options, Error* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = {ErrorCode::Io, fmt::format("cannot read the program {}", path)};
+    return nullptr;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return Open(path, ss.str(), options, error);
+}
+
+namespace {
+
+// Parses, checks, applies params and compiles: everything a program version needs before it
+// can be swapped in.
+bool Compile(const std::string& name, const std::string& source, const std::vector<std::string>& params,
+             runtime::EngineKind kind, std::unique_ptr<checked::Program>* program,
+             std::unique_ptr<runtime::Evaluator>* evaluator, Error* error) {
+  Diagnostics diags(name, source);
+  *program = CompileProgram(source, diags);
+  if (diags.HasErrors() || !*program) {
+    *error = {ErrorCode::Program, diags.Render(false)};
+    return false;
+  }
+  for (const auto& p : params) {
+    auto eq = p.find('=');
+    std::string why;
+    if (eq == std::string::npos) {
+      *error = {ErrorCode::Param, fmt::format("a param override takes NAME=VALUE, got `{}`", p)};
+      return false;
+    }
+    if (!OverrideParam(**program, p.substr(0, eq), p.substr(eq + 1), &why)) {
+      *error = {ErrorCode::Param, why};
+      return false;
+    }
+  }
+  std::string why;
+  *evaluator = runtime::CreateEvaluator(kind, **program, &why);
+  if (!*evaluator) {
+    *error = {ErrorCode::Internal, why};
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<Session> Session::Open(const std::string& name, const std::string& source,
+                                       const SessionOptions& options, Error* error) {
+  std::unique_ptr<Session> s(new Session());
+  Impl& m = *s->impl_;
+  m.options = options;
+  m.name = name;
+  if (!Compile(name, source, options.params, options.engine, &m.program, &m.evaluator, error)) return nullptr;
+  m.identity = runtime::IdentityHex(runtime::ProgramIdentity(*m.program));
+  if (options.state_path.empty()) {
+    m.memory = std::make_unique<runtime::Engine>(*m.program, m.evaluator.get());
+    return s;
+  }
+  if (m.options.ledger_path.empty()) m.options.ledger_path = options.state_path + ".ledger.jsonl";
+  if (m.options.rejects_path.empty()) m.options.rejects_path = options.state_path + ".rejects.jsonl";
+  // A program change that would drop data is its own error, so that callers can tell it apart.
+  {
+    std::string why;
+    auto existing = runtime::Store::OpenForReading(options.state_path, &why);
+    if (existing) {
+      runtime::StateSchema schema = runtime::SchemaOf(existing->program());
+      existing.reset();
+      runtime::UpgradePlan plan = runtime::PlanUpgrade(schema, *m.program, options.allow_drop);
+      if (!plan.lost.empty()) {
+        std::string list;
+        for (const auto& l : plan.lost) list += "\n  " + l;
+        *error = {ErrorCode::Upgrade,
+                  fmt::format("{}: the program no longer keeps data this state holds:{}\nKeep them in the program, or "
+                              "allow dropping them (--allow-drop NAME). Nothing was changed",
+                              options.state_path, list)};
+        return nullptr;
+      }
+    }
+  }
+  if (!m.OpenStore(*m.program, m.evaluator.get(), options.allow_drop, &m.notes, error)) return nullptr;
+  m.ledger_fd = ::open(m.options.ledger_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (m.ledger_fd < 0) {
+    *error = {ErrorCode::Io, fmt::format("cannot read the ledger {}: {}", m.options.ledger_path, std::strerror(errno))};
+    return nullptr;
+  }
+  if (!m.LoadAnswers(error)) return nullptr;
+  return s;
+}
+
+bool Session::Process(std::string_view jsonl, BatchResult* out, Error* error) {
+  Impl& m = *impl_;
+  *out = BatchResult();
+  std::unique_lock lock(m.mu);
+  m.idle.wait(lock, [&] { return !m.reloading; });
+  if (m.failed) {
+    *error = {ErrorCode::State, m.failure};
+    return false;
+  }
+  uint64_t number = 0;
+  size_t start = 0;
+  while (start < jsonl.size()) {
+    size_t end = jsonl.find('\n', start);
+    if (end == std::string_view::npos) end = jsonl.size();
+    std::string_view line = jsonl.substr(start, end - start);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    m.ProcessOne(line, ++number, out);
+    start = end + 1;
+  }
+  ++m.batches;
+  if (!m.store) {
+    // In memory, the engine's buffers have nothing left to give: the outcomes hold the lines.
+    m.engine().ledger().clear();
+    m.engine().rejects().clear();
+    m.Expire();
+    return true;
+  }
+  if (!m.annex_rows.empty()) {
+    m.store->AttachAnnex(++m.annex_key, std::move(m.annex_rows));
+    m.annex_rows.clear();
+    m.open_work = true;
+  }
+  if (!m.WaitDurable(lock, m.PendingBatch(), error)) {
+    *out = BatchResult();
+    return false;
+  }
+  m.Expire();
+  return true;
+}
+
+bool Session::ClientJson(std::string_view id, std::string* out) const {
+  Impl& m = *impl_;
+  std::unique_lock lock(m.mu);
+  m.idle.wait(lock, [&] { return !m.reloading; });
+  const runtime::ClientState* c = m.engine().FindClient(id);
+  if (!c) return false;
+  *out = ClientToJson(*m.program, *c);
+  // What was read may come from a batch still being committed: answer once it is durable.
+  Error error;
+  return m.WaitDurable(lock, m.PendingBatch(), &error);
+}
+
+bool Session::Reload(const std::string& name, const std::string& source, const std::vector<std::string>& params,
+                     const std::vector<std::string>& allow_drop, ReloadResult* result, Error* error) {
+  Impl& m = *impl_;
+  // Compiling takes the longest; records go on meanwhile.
+  std::unique_ptr<checked::Program> program;
+  std::unique_ptr<runtime::Evaluator> evaluator;
+  if (!Compile(name, source, params, m.options.engine, &program, &evaluator, error)) return false;
+
+  std::unique_lock lock(m.mu);
+  m.idle.wait(lock, [&] { return !m.reloading; });
+  if (m.failed) {
+    *error = {ErrorCode::State, m.failure};
+    return false;
+  }
+  runtime::UpgradePlan plan = runtime::PlanUpgrade(runtime::SchemaOf(*m.program), *program, allow_drop);
+  if (!plan.lost.empty()) {
+    std::string list;
+    for (const auto& l : plan.lost) list += "\n  " + l;
+    *error = {ErrorCode::Upgrade,
+              fmt::format("the new program no longer keeps data the state holds:{}\nKeep them in the program, or allow "
+                          "dropping them (allow_drop=NAME); the old version goes on serving",
+                          list)};
+    return false;
+  }
+  result->notes.clear();
+  if (m.store) {
+    // Everything processed is committed first; then the state is reopened for the new
+    // program, which upgrades it in one transaction (runtime/store.h).
+    if (!m.store->Commit()) {
+      m.Fail(m.store->error());
+      *error = {ErrorCode::State, m.failure};
+      return false;
+    }
+    m.open_work = false;
+    // Threads still waiting on the old store see their batches committed and leave; new work
+    // waits for the swap.
+    m.reloading = true;
+    m.idle.wait(lock, [&] { return m.waiting == 0; });
+    struct Done {
+      Impl& m;
+      ~Done() {
+        m.reloading = false;
+        m.idle.notify_all();
+      }
+    } done{m};
+    m.store.reset();
+    Error open_error;
+    if (!m.OpenStore(*program, evaluator.get(), allow_drop, &result->notes, &open_error)) {
+      // Back to the version that was serving; its state is as it left it.
+      std::vector<std::string> ignored;
+      Error again;
+      if (!m.OpenStore(*m.program, m.evaluator.get(), m.options.allow_drop, &ignored, &again)) {
+        m.Fail(again.message);
+        *error = {ErrorCode::State, m.failure};
+        return false;
+      }
+      *error = open_error;
+      return false;
+    }
+    m.known_committed = 0;
+    // Batch numbers start again with the new store: cached answers wait for no batch.
+    for (auto& [id, a] : m.answers) a.batch = 0;
+  } else {
+    runtime::Engine& old = *m.memory;
+    runtime::EngineState es = old.SaveState();
+    std::vector<runtime::ClientState> clients;
+    clients.reserve(old.clients().size());
+    for (const auto& c : old.clients()) clients.push_back(runtime::MigrateClient(c, plan, *program));
+    es.budgets = runtime::MigrateBudgets(es.budgets, plan, *program);
+    std::vector<std::pair<int64_t, std::string>> remembered;
+    old.ForRememberedSince(0, [&](int64_t t, std::string_view id) { remembered.emplace_back(t, std::string(id)); });
+    auto engine = std::make_unique<runtime::Engine>(*program, evaluator.get());
+    engine->Restore(std::move(es), std::move(clients), std::move(remembered));
+    m.memory = std::move(engine);
+    for (const auto& l : plan.dropped) result->notes.push_back("dropped: " + l);
+    for (const auto& l : plan.reset) result->notes.push_back(l);
+  }
+  // The old version's code is freed only now: no record can be using it.
+  m.program = std::move(program);
+  m.evaluator = std::move(evaluator);
+  m.identity = runtime::IdentityHex(runtime::ProgramIdentity(*m.program));
+  m.name = name;
+  result->version = ++m.program_version;
+  result->program_name = m.program->name;
+  result->identity = m.identity;
+  return true;
+}
+
+SessionStats Session::Stats() const {
+  const Impl& m = *impl_;
+  std::lock_guard lock(m.mu);
+  SessionStats s;
+  s.engine = m.engine().stats();
+  s.batches = m.batches;
+  s.retries_answered = m.retries_answered;
+  s.answers_kept = m.answers.size();
+  s.program_version = m.program_version;
+  s.program_name = m.program->name;
+  s.program_identity = m.identity;
+  s.durable = m.store != nullptr;
+  s.failed = m.failed;
+  return s;
+}
+
+const std::vector<std::string>& Session::open_notes() const { return impl_->notes; }
+
+}  // namespace perk::embed

@@ -1,0 +1,215 @@
+// Unit tests for the embedding session: outcomes per record, retry answers, the day ticks a
+// record starts, and how long answers are kept.
+#include "embed/session.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <string>
+
+using perk::embed::BatchResult;
+using perk::embed::Error;
+using perk::embed::RecordStatus;
+using perk::embed::Session;
+using perk::embed::SessionOptions;
+
+namespace {
+
+// A daily rule that divides by the client's `divisor` attribute: a client whose divisor is 0
+// makes its day tick fail.
+const char* kProgram = R"(program "Test"
+currency USD
+event deposit { amount: money }
+client { divisor: int = 1 }
+wallet bonus: money
+wallet tally: int
+rule pay "ten percent"
+  on deposit
+  budget 1_000_000 USD
+  then
+    credit bonus deposit.amount * 10%
+end
+rule daily "a day counted"
+  every day
+  then
+    credit tally floor(1 / client.divisor)
+end
+)";
+
+std::unique_ptr<Session> Open(SessionOptions options = {}) {
+  options.engine = perk::runtime::EngineKind::Interp;
+  Error error;
+  auto s = Session::Open("test.perk", kProgram, options, &error);
+  INFO(error.message);
+  REQUIRE(s);
+  return s;
+}
+
+std::string Deposit(const std::string& id, const std::string& client, const std::string& time, const std::string& amount) {
+  return R"({"type":"deposit","id":")" + id + R"(","client":")" + client + R"(","time":")" + time +
+         R"(","amount":")" + amount + R"("})";
+}
+
+BatchResult Process(Session& s, const std::string& jsonl) {
+  BatchResult r;
+  Error e;
+  REQUIRE(s.Process(jsonl, &r, &e));
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("each non-blank line gets an outcome, numbered within its batch") {
+  auto s = Open();
+  BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00") + "\n\n" +
+                                  R"({"type":"deposit","id":"d2"})" + "\n" +
+                                  Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00") + "\r\n");
+  REQUIRE(r.records.size() == 3);
+  CHECK(r.records[0].line == 1);
+  CHECK(r.records[0].status == RecordStatus::Accepted);
+  CHECK(r.records[0].id == "d1");
+  CHECK(r.records[1].line == 3);
+  CHECK(r.records[1].status == RecordStatus::Rejected);
+  CHECK(r.records[1].id == "d2");
+  CHECK_FALSE(r.records[1].error.empty());
+  CHECK(r.records[2].status == RecordStatus::Duplicate);
+  CHECK(r.records[2].effects == r.records[0].effects);
+  CHECK((r.accepted == 1 && r.rejected == 1 && r.duplicates == 1));
+  CHECK(r.Rejects().find("{\"line\":3,\"error\":") == 0);
+  std::string json = r.Json();
+  CHECK(json.find(R"({"accepted":1,"duplicates":1,"rejected":1,"records":[{"line":1,"id":"d1","status":"accepted","effects":[{"seq":1,)") == 0);
+}
+
+TEST_CASE("a record's effects include the day ticks it started, and its retry returns them again") {
+  auto s = Open();
+  Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  BatchResult r = Process(*s, Deposit("d2", "c1", "2026-01-07T10:00:00Z", "50.00"));
+  REQUIRE(r.records.size() == 1);
+  const std::string& effects = r.records[0].effects;
+  CHECK(effects.find(R"("trigger":"day:2026-01-06")") != std::string::npos);
+  CHECK(effects.find(R"("trigger":"day:2026-01-07")") != std::string::npos);
+  CHECK(effects.find(R"("trigger":"d2")") != std::string::npos);
+  BatchResult again = Process(*s, Deposit("d2", "c1", "2026-01-07T10:00:00Z", "50.00"));
+  CHECK(again.records[0].status == RecordStatus::Duplicate);
+  CHECK(again.records[0].effects == effects);
+}
+
+TEST_CASE("a day tick that fails for a client is reported with the record that started it") {
+  auto s = Open();
+  Process(*s, R"({"type":"profile","client":"c0","time":"2026-01-05T09:00:00Z","divisor":0})");
+  BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-06T10:00:00Z", "100.00"));
+  REQUIRE(r.records.size() == 1);
+  CHECK(r.records[0].status == RecordStatus::Accepted);
+  REQUIRE(r.records[0].tick_errors.size() == 1);
+  CHECK(r.records[0].tick_errors[0].find("division by zero") != std::string::npos);
+  CHECK(r.Json().find("\"tick_errors\":[") != std::string::npos);
+}
+
+TEST_CASE("answers are kept as long as the engine remembers the id") {
+  auto s = Open();
+  Process(*s, Deposit("old", "c1", "2026-01-01T10:00:00Z", "100.00"));
+  CHECK(s->Stats().answers_kept == 1);
+  // 31 days on, both the engine and the session have forgotten `old`: it is new again.
+  Process(*s, Deposit("later", "c1", "2026-02-01T11:00:00Z", "1.00"));
+  CHECK(s->Stats().answers_kept == 1);
+  BatchResult r = Process(*s, Deposit("old", "c1", "2026-02-01T12:00:00Z", "100.00"));
+  CHECK(r.records[0].status == RecordStatus::Accepted);
+}
+
+TEST_CASE("past the byte budget the oldest answers go, and their retries say the effects are unknown") {
+  SessionOptions options;
+  options.answer_bytes = 1;
+  auto s = Open(options);
+  Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  CHECK(r.records[0].status == RecordStatus::Duplicate);
+  CHECK(r.records[0].forgotten);
+  CHECK(r.Json().find("\"effects\":null") != std::string::npos);
+  CHECK(s->Stats().engine.effects == 1);
+}
+
+TEST_CASE("open reports program errors and bad params as codes with messages") {
+  Error error;
+  CHECK_FALSE(Session::Open("bad.perk", "program \"x\"\nwallet w: mony\n", {}, &error));
+  CHECK(error.code == perk::embed::ErrorCode::Program);
+  CHECK(error.message.find("bad.perk:2:") != std::string::npos);
+  SessionOptions options;
+  options.params = {"nope=1"};
+  CHECK_FALSE(Session::Open("test.perk", kProgram, options, &error));
+  CHECK(error.code == perk::embed::ErrorCode::Param);
+  CHECK_FALSE(Session::OpenFile("/nonexistent.perk", {}, &error));
+  CHECK(error.code == perk::embed::ErrorCode::Io);
+}
+
+TEST_CASE("clients read back as JSON") {
+  auto s = Open();
+  Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  std::string json;
+  REQUIRE(s->ClientJson("c1", &json));
+  CHECK(json.find(R"("wallets":{"bonus":"10.00","tally":0})") != std::string::npos);
+  CHECK_FALSE(s->ClientJson("c2", &json));
+}
+
+namespace {
+struct ScratchDir {
+  std::string path;
+  ScratchDir() {
+    char tmpl[] = "/tmp/perk-session-test-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~ScratchDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+};
+}  // namespace
+
+TEST_CASE("with state, answers outlive the session and are read back from the ledger file") {
+  ScratchDir dir;
+  SessionOptions options;
+  options.state_path = dir.path + "/state.db";
+  std::string original;
+  {
+    auto s = Open(options);
+    BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+    original = r.records[0].effects;
+    REQUIRE_FALSE(original.empty());
+  }
+  // A tiny budget keeps no effects in memory: the retry reads them from the ledger file.
+  options.answer_bytes = 1;
+  auto s = Open(options);
+  CHECK(s->Stats().answers_kept == 1);
+  BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  CHECK(r.records[0].status == RecordStatus::Duplicate);
+  CHECK(r.records[0].effects == original);
+  Process(*s, Deposit("d2", "c1", "2026-01-05T11:00:00Z", "10.00"));
+  Process(*s, Deposit("d3", "c1", "2026-01-05T12:00:00Z", "10.00"));
+  r = Process(*s, Deposit("d2", "c1", "2026-01-05T11:00:00Z", "10.00") + "\n" +
+                      Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  CHECK(r.records[0].effects.find(R"("trigger":"d2")") != std::string::npos);
+  CHECK(r.records[1].effects == original);
+}
+
+TEST_CASE("a reload in memory keeps the clients and upgrades them to the new program") {
+  auto s = Open();
+  Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  std::string v2 = kProgram;
+  v2.replace(v2.find("wallet tally: int"), 17, "wallet tally: int\nwallet extra: int");
+  perk::embed::ReloadResult result;
+  Error error;
+  REQUIRE(s->Reload("v2.perk", v2, {}, {}, &result, &error));
+  CHECK(result.version == 2);
+  std::string json;
+  REQUIRE(s->ClientJson("c1", &json));
+  CHECK(json.find(R"("wallets":{"bonus":"10.00","tally":0,"extra":0})") != std::string::npos);
+  // The dedup window and the ledger's seq carry over.
+  BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  CHECK(r.records[0].status == RecordStatus::Duplicate);
+  r = Process(*s, Deposit("d2", "c1", "2026-01-05T11:00:00Z", "100.00"));
+  CHECK(r.records[0].effects.find(R"("seq":2,)") != std::string::npos);
+  // Dropping a wallet is refused unless allowed; the old version goes on.
+  std::string v3 = v2;
+  v3.replace(v3.find("\nwallet extra: int"), 18, "");
+  CHECK_FALSE(s->Reload("v3.perk", v3, {}, {}, &result, &error));
+  CHECK(error.code == perk::embed::ErrorCode::Upgrade);
+  CHECK(s->Stats().program_version == 2);
+  REQUIRE(s->Reload("v3.perk", v3, {}, {"extra"}, &result, &error));
+  CHECK(result.version == 3);
+}
