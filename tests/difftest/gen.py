@@ -264,7 +264,7 @@ class ProgramGen:
         self.pool = {t: [] for t in FIELD_TYPES}
         # How eager to place runtime hazards: 0 none beyond what the data brings, 2 many.
         self.danger = rng.choice([0, 0, 1, 1, 2])
-        self.max_depth = rng.choice([2, 3, 3, 4])
+        self.max_depth = rng.choice([2, 3, 3, 4, 4, 6])
         self.params_in_constants = set()
 
     # ---- names
@@ -414,7 +414,8 @@ class ProgramGen:
             cands.append((w, f))
 
         if t != "tier" or self.tiers:
-            add(3, lambda: self.lit_e(t, sc))
+            # Fewer literals where state can be read: constants fold away and test less.
+            add(3 if sc.constant else 1.5, lambda: self.lit_e(t, sc))
         if sc.place != "param":
             for (name, pt, val) in self.params:
                 if pt == t:
