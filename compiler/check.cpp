@@ -83,15 +83,21 @@ Expr ConstExpr(Type t, Value v, SourceRange r) {
   return e;
 }
 
-int64_t DurationMicros(const ast::Duration& d) {
+// The duration in microseconds; nullopt when that does not fit in 64 bits (about 292,000 years).
+std::optional<int64_t> DurationMicros(const ast::Duration& d) {
+  int64_t unit = 0;
   switch (d.unit) {
-    case ast::DurationUnit::Minute: return d.count * stdlib::kMicrosPerMinute;
-    case ast::DurationUnit::Hour: return d.count * stdlib::kMicrosPerHour;
-    case ast::DurationUnit::Day: return d.count * stdlib::kMicrosPerDay;
-    case ast::DurationUnit::Week: return d.count * 7 * stdlib::kMicrosPerDay;
+    case ast::DurationUnit::Minute: unit = stdlib::kMicrosPerMinute; break;
+    case ast::DurationUnit::Hour: unit = stdlib::kMicrosPerHour; break;
+    case ast::DurationUnit::Day: unit = stdlib::kMicrosPerDay; break;
+    case ast::DurationUnit::Week: unit = 7 * stdlib::kMicrosPerDay; break;
   }
-  return 0;
+  int64_t micros = 0;
+  if (__builtin_mul_overflow(d.count, unit, &micros)) return std::nullopt;
+  return micros;
 }
+
+constexpr const char* kDurationTooLong = "this duration is too long; a duration must be shorter than about 292,000 years";
 
 const char* StatusText(PerkStatus s) {
   return s == PERK_DIV_BY_ZERO ? "divides by zero" : "overflows";
@@ -293,14 +299,16 @@ std::optional<Window> Checker::CheckWindow(const ast::Duration& d) {
     return std::nullopt;
   }
   Window w;
+  bool too_long = false;
   switch (d.unit) {
     case ast::DurationUnit::Minute: w.unit = WindowUnit::Minute; w.count = d.count; break;
     case ast::DurationUnit::Hour: w.unit = WindowUnit::Hour; w.count = d.count; break;
     case ast::DurationUnit::Day: w.unit = WindowUnit::Day; w.count = d.count; break;
-    case ast::DurationUnit::Week: w.unit = WindowUnit::Day; w.count = d.count * 7; break;
+    // A huge count of weeks must not wrap around to a small (or negative) number of days.
+    case ast::DurationUnit::Week: w.unit = WindowUnit::Day; too_long = __builtin_mul_overflow(d.count, 7, &w.count); break;
   }
   // Bounded state: windows longer than ~27 years are certainly a mistake.
-  if (w.count > 10'000 * (w.unit == WindowUnit::Day ? 1 : w.unit == WindowUnit::Hour ? 24 : 1440)) {
+  if (too_long || w.count > 10'000 * (w.unit == WindowUnit::Day ? 1 : w.unit == WindowUnit::Hour ? 24 : 1440)) {
     Error(DiagKind::BadDuration, d.range, "this window is longer than 10000 days; leave out `within` to count the whole history");
     return std::nullopt;
   }
@@ -540,7 +548,12 @@ Expr Checker::CheckLiteral(const ast::Expr& e, const Scope& s) {
         Error(DiagKind::BadDuration, e.range, "a duration must be at least 1");
         return ErrorExpr(e.range);
       }
-      return ConstExpr(Type::Duration, Value::Int(DurationMicros(*e.duration)), e.range);
+      auto micros = DurationMicros(*e.duration);
+      if (!micros) {
+        Error(DiagKind::BadDuration, e.range, kDurationTooLong);
+        return ErrorExpr(e.range);
+      }
+      return ConstExpr(Type::Duration, Value::Int(*micros), e.range);
     }
     default: break;
   }
@@ -1289,7 +1302,8 @@ void Checker::CheckTiers() {
     if (t.when && k > 0) out.when = CheckAs(*t.when, Scope{Place::TierCond}, Type::Bool, fmt::format("the condition of tier {}", Q(t.name)));
     if (t.hold) {
       if (t.hold->count <= 0) Error(DiagKind::BadDuration, t.hold->range, "a hold must be at least 1");
-      else out.hold_micros = DurationMicros(*t.hold);
+      else if (auto micros = DurationMicros(*t.hold)) out.hold_micros = *micros;
+      else Error(DiagKind::BadDuration, t.hold->range, kDurationTooLong);
     }
     prog_->tiers.push_back(std::move(out));
   }

@@ -1,0 +1,1334 @@
+#!/usr/bin/env python3
+"""Random well-typed Perk programs and random input streams for them, for differential testing.
+
+usage: gen.py SEED [--out DIR]
+
+Writes DIR/program.perk, DIR/events.jsonl and DIR/case.json (its `args` hold `--until` when the
+run should advance the clock past the input), or prints the program and the stream to stdout.
+The same seed always gives the same files (Python's `random.Random(seed)` only; no hashing of
+sets, no clock).
+
+The programs use every declaration, type, operator, built-in, aggregate, trigger, clause and
+action of the spec, and are meant to pass `perk check`: the generator types every expression
+the way compiler/check.cpp does, and mirrors stdlib's exact arithmetic for the sub-expressions
+the checker folds, so no constant overflows or divides by zero at check time. It does put
+runtime hazards where the checker cannot see them (huge constants next to event fields,
+division by fields that are often zero) so the error paths are compared too. The streams mix
+plain records with edge values (0, negatives, int64 limits, empty and non-ASCII strings, leap
+days), same-time and out-of-order records, duplicate ids, malformed lines, profiles and ticks.
+"""
+import argparse
+import datetime
+import json
+import os
+import sys
+
+import random
+
+I64_MIN = -(2 ** 63)
+I64_MAX = 2 ** 63 - 1
+DEC = 1_000_000      # decimal scale (micro-units)
+CENTS = 100          # money scale
+US_DAY = 86_400_000_000
+US_HOUR = 3_600_000_000
+US_MIN = 60_000_000
+EPOCH = datetime.date(1970, 1, 1).toordinal()
+
+KEYWORDS = set("""program currency event client wallet var param tier segment rule on when then end
+every day limit once per within budget hold credit debit set notify grant emit if else and or not in
+mod true false now today tier_changed previous_tier count sum avg highest lowest where int decimal
+money bool string time date minute minutes hour hours days week weeks""".split())
+
+# Field names that are keywords, allowed by the grammar's fieldName and read back after `.`.
+KEYWORD_FIELDS = ["date", "count", "sum", "hour", "now", "today", "where", "per", "once", "string",
+                  "money", "minutes", "within", "hold", "lowest", "week"]
+
+NUMERIC = ("int", "decimal", "money")
+ORDERED = ("int", "decimal", "money", "time", "date", "tier")
+ALL_TYPES = ("int", "decimal", "money", "bool", "string", "time", "date", "tier")
+FIELD_TYPES = ("int", "decimal", "money", "bool", "string", "time", "date")
+
+CONST_PLACES = ("param", "const")
+STATE_PLACES = ("tier", "segment", "event", "tier_changed", "daily")
+
+
+class Retry(Exception):
+    """The choice made would not check (a folded constant fails): choose again."""
+
+
+class Fail(Exception):
+    """A mirrored stdlib operation fails (overflow, division by zero)."""
+
+
+# ---------------------------------------------------------------- stdlib mirror (exact)
+
+def narrow(v):
+    if v < I64_MIN or v > I64_MAX:
+        raise Fail()
+    return v
+
+
+def div_round(n, d):
+    """n / d rounded half away from zero, as stdlib's DivRound."""
+    if d == 0:
+        raise Fail()
+    q, r = divmod(abs(n), abs(d))
+    if 2 * r >= abs(d):
+        q += 1
+    return q if (n < 0) == (d < 0) else -q
+
+
+def div_floor(n, d):
+    return n // d
+
+
+def div_ceil(n, d):
+    return -((-n) // d)
+
+
+def c_mod(a, b):
+    if b == 0:
+        raise Fail()
+    r = abs(a) % abs(b)
+    return -r if a < 0 else r
+
+
+MIRROR = {
+    "add": lambda a, b: narrow(a + b),
+    "sub": lambda a, b: narrow(a - b),
+    "mul_int": lambda a, b: narrow(a * b),
+    "mod": lambda a, b: c_mod(a, b),
+    "div_int": lambda a, b: narrow(div_round(a * DEC, b)),
+    "mul_dec": lambda a, b: narrow(div_round(a * b, DEC)),
+    "div_dec": lambda a, b: narrow(div_round(a * DEC, b)),
+    "mul_money_int": lambda a, b: narrow(a * b),
+    "mul_money_dec": lambda a, b: narrow(div_round(a * b, DEC)),
+    "div_money_int": lambda a, b: narrow(div_round(a, b)),
+    "div_money_dec": lambda a, b: narrow(div_round(a * DEC, b)),
+    "div_money_money": lambda a, b: narrow(div_round(a * DEC, b)),
+    "neg": lambda a: narrow(-a),
+    "abs": lambda a: narrow(abs(a)),
+    "widen": lambda a: narrow(a * DEC),
+    "floor_dec": lambda a: narrow(div_floor(a, DEC)),
+    "ceil_dec": lambda a: narrow(div_ceil(a, DEC)),
+    "round_dec": lambda a: narrow(div_round(a, DEC)),
+    "floor_money": lambda a: narrow(div_floor(a, CENTS) * CENTS),
+    "ceil_money": lambda a: narrow(div_ceil(a, CENTS) * CENTS),
+    "round_money": lambda a: narrow(div_round(a, CENTS) * CENTS),
+}
+
+
+# ---------------------------------------------------------------- expressions
+
+class E:
+    """A generated expression: its text, its type, whether the checker folds it to a constant
+    (`const`), and its value when known (None when not known)."""
+    __slots__ = ("text", "t", "const", "val", "atom")
+
+    def __init__(self, text, t, const=False, val=None, atom=True):
+        self.text = text
+        self.t = t
+        self.const = const
+        self.val = val
+        self.atom = atom
+
+    def wrapped(self):
+        return self.text if self.atom else f"({self.text})"
+
+
+class Scope:
+    def __init__(self, place, event=None):
+        self.place = place
+        self.event = event
+
+    @property
+    def constant(self):
+        return self.place in CONST_PLACES
+
+    @property
+    def state(self):
+        return self.place in STATE_PLACES
+
+
+class Field:
+    def __init__(self, name, t, default=None, default_val=None):
+        self.name = name
+        self.t = t
+        self.default = default          # text of the default expression, or None
+        self.default_val = default_val
+
+
+class Event:
+    def __init__(self, name):
+        self.name = name
+        self.fields = []
+
+
+def fmt_int(v, rng):
+    s = str(abs(v))
+    if len(s) > 3 and rng.random() < 0.3:
+        groups = []
+        while len(s) > 3:
+            groups.insert(0, s[-3:])
+            s = s[:-3]
+        groups.insert(0, s)
+        s = "_".join(groups)
+    return s
+
+
+def scaled_text(v, places):
+    """|v| (scaled by 10^places) as DIGITS.DIGITS text, with at least one fraction digit."""
+    a = abs(v)
+    whole, frac = divmod(a, 10 ** places)
+    f = str(frac).rjust(places, "0").rstrip("0") or "0"
+    return f"{whole}.{f}"
+
+
+def date_text(days):
+    return datetime.date.fromordinal(days + EPOCH).isoformat()
+
+
+def time_text(us, rng=None, offset=False):
+    days, rest = divmod(us, US_DAY)
+    d = datetime.date.fromordinal(days + EPOCH)
+    secs, micro = divmod(rest, 1_000_000)
+    hh, rem = divmod(secs, 3600)
+    mm, ss = divmod(rem, 60)
+    frac = ""
+    if micro:
+        frac = "." + str(micro).rjust(6, "0").rstrip("0")
+    if offset and rng is not None and rng.random() < 0.5:
+        # The same instant written with a zone offset: RFC 3339 normalises it.
+        off_min = rng.choice([60, 120, -300, 330])
+        local = us + off_min * US_MIN
+        ld, lrest = divmod(local, US_DAY)
+        lsecs, lmicro = divmod(lrest, 1_000_000)
+        lh, lrem = divmod(lsecs, 3600)
+        lm, ls = divmod(lrem, 60)
+        sign = "+" if off_min >= 0 else "-"
+        oh, om = divmod(abs(off_min), 60)
+        lfrac = "." + str(lmicro).rjust(6, "0").rstrip("0") if lmicro else ""
+        return (f"{datetime.date.fromordinal(ld + EPOCH).isoformat()}T{lh:02d}:{lm:02d}:{ls:02d}{lfrac}"
+                f"{sign}{oh:02d}:{om:02d}")
+    return f"{d.isoformat()}T{hh:02d}:{mm:02d}:{ss:02d}{frac}Z"
+
+
+def days_of(y, m, d):
+    return datetime.date(y, m, d).toordinal() - EPOCH
+
+
+STRING_POOL = ["", "a", "A", "abc", "ABC", "card", "Card", "wire", "VIP", "vip", "gold", "EURUSD",
+               "x y", "Ωμέγα", "ΣΊΣΥΦΟΣ", "привет", "ПРИВЕТ", "Straße", "ÀÉÎÕÜ", "àéîõü", "ĳĲ",
+               "😀", "a😀b", "日本", "tab\there", "quote\"d", "back\\slash", "line\nbreak", "ǅ", "nul\u0000byte",
+               # Longer than any small-string buffer, so both string representations are read.
+               "a string well beyond the small buffer", "ÉCOLE ÉLÉMENTAIRE — ÜBER ΣΟΦΊΑ"]
+
+
+def perk_string_literal(s, rng):
+    out = ['"']
+    for ch in s:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 32:
+            out.append("\\u{%X}" % ord(ch))
+        elif ord(ch) > 127 and rng.random() < 0.3:
+            out.append("\\u{%X}" % ord(ch))
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+class ProgramGen:
+    def __init__(self, rng, big=False):
+        self.rng = rng
+        self.big = big
+        self.names = set()
+        self.currency = None
+        self.events = []
+        self.client_fields = []
+        self.wallets = []   # (name, type)
+        self.vars = []      # (name, type)
+        self.params = []    # (name, type, val)
+        self.tiers = []
+        self.segments = []
+        self.badges = []
+        self.rules = []     # list of rule texts
+        # Literals the stream reuses so equality tests and `in` lists hit.
+        self.pool = {t: [] for t in FIELD_TYPES}
+        # How eager to place runtime hazards: 0 none beyond what the data brings, 2 many.
+        self.danger = rng.choice([0, 0, 1, 1, 2])
+        self.max_depth = rng.choice([2, 3, 3, 4, 4, 6])
+        self.params_in_constants = set()
+
+    # ---- names
+
+    def fresh(self, base):
+        rng = self.rng
+        for _ in range(100):
+            style = rng.random()
+            if style < 0.08:
+                name = rng.choice(["café", "пункты", "ταμείο", "Ärger", "_x"]) + str(rng.randint(0, 99))
+            else:
+                name = f"{base}{rng.randint(0, 999)}"
+            if name not in self.names and name not in KEYWORDS:
+                self.names.add(name)
+                return name
+        raise RuntimeError("out of names")
+
+    # ---- literals
+
+    def lit(self, t, scope=None):
+        """A literal of type t: (text, value), values scaled as in stdlib.h."""
+        rng = self.rng
+        hazard = self.danger and rng.random() < 0.04 * self.danger
+        if t == "int":
+            if hazard:
+                v = rng.choice([I64_MAX, 2 ** 62, 3_037_000_500, 10 ** 15, 9_000_000_000_000])
+            else:
+                v = rng.choice([0, 1, 2, 3, 5, 7, 10, 12, 100, 1000, 250, 1_000_000, rng.randint(0, 50)])
+            if rng.random() < 0.15 and v != 0:
+                v = -v
+            self.pool["int"].append(v)
+            return (("-" + fmt_int(v, rng)) if v < 0 else fmt_int(v, rng)), v
+        if t == "decimal":
+            if rng.random() < 0.2:
+                pct = rng.choice([1, 5, 10, 12.5, 30, 100, 150, 0.01, 33.3333])
+                micros = int(round(pct * 10_000))
+                text = (f"{pct}%" if isinstance(pct, float) else f"{pct}%")
+                self.pool["decimal"].append(micros)
+                return text, micros
+            if hazard:
+                micros = rng.choice([I64_MAX, 9_000_000_000_000 * DEC + 1])
+            else:
+                micros = rng.choice([0, 500_000, 2_500_000, 1, 1_000_001, 333_333, 1_500_000, 10 * DEC,
+                                     rng.randint(0, 100 * DEC)])
+            if rng.random() < 0.15 and micros:
+                micros = -micros
+            self.pool["decimal"].append(micros)
+            text = scaled_text(micros, 6)
+            return (("-" + text) if micros < 0 else text), micros
+        if t == "money":
+            if hazard:
+                cents = rng.choice([I64_MAX, 10 ** 17])
+            else:
+                cents = rng.choice([0, 1, 50, 100, 1000, 1005, 10000, 25050, 100000, rng.randint(0, 100000)])
+            if rng.random() < 0.1 and cents:
+                cents = -cents
+            self.pool["money"].append(cents)
+            if cents % 100 == 0 and rng.random() < 0.5:
+                text = fmt_int(cents // 100, rng)
+            else:
+                text = scaled_text(cents, 2)
+                if text.endswith(".5") and rng.random() < 0.5:
+                    text = text  # one fraction digit is fine for money
+            text = f"{text} {self.currency}"
+            return (("-" + text) if cents < 0 else text), cents
+        if t == "bool":
+            v = rng.random() < 0.5
+            return ("true" if v else "false"), int(v)
+        if t == "string":
+            s = rng.choice(STRING_POOL + [f"s{rng.randint(0, 9)}"])
+            self.pool["string"].append(s)
+            return perk_string_literal(s, rng), None
+        if t == "date":
+            d = self.random_date()
+            self.pool["date"].append(d)
+            return date_text(d), d
+        if t == "time":
+            d = self.random_date()
+            us = d * US_DAY + rng.choice([0, 0, 10 * US_HOUR, rng.randint(0, US_DAY - 1)])
+            if rng.random() < 0.1:
+                us += rng.choice([500_000, 123_456])
+            self.pool["time"].append(us)
+            return time_text(us, rng, offset=True), us
+        if t == "tier":
+            k = rng.randrange(len(self.tiers))
+            return self.tiers[k], k
+        raise ValueError(t)
+
+    def random_date(self):
+        rng = self.rng
+        if rng.random() < 0.2:
+            return rng.choice([days_of(2024, 2, 29), days_of(2000, 2, 29), days_of(2025, 12, 31), days_of(1970, 1, 1)])
+        return days_of(rng.choice([1990, 2000, 2020, 2024, 2025, 2026, 2027, 2028]), rng.randint(1, 12),
+                       rng.choice([1, 5, 15, 28]))
+
+    def lit_e(self, t, scope=None):
+        text, v = self.lit(t, scope)
+        neg = text.startswith("-")
+        if t == "string":
+            return E(text, t, True, None if v is None else v)
+        return E(text, t, True, v, atom=not neg)
+
+    # ---- typing helpers
+
+    def widen(self, e):
+        if e.t != "int":
+            return e
+        if e.const:
+            if e.val is None:
+                raise Retry()
+            try:
+                v = MIRROR["widen"](e.val)
+            except Fail:
+                raise Retry()
+            return E(e.text, "decimal", True, v, e.atom)
+        return E(e.text, "decimal", False, None, e.atom)
+
+    def op(self, name, t, text, args, atom=False):
+        """An operation the checker folds when all its operands are constants."""
+        if all(a.const for a in args):
+            if any(a.val is None for a in args):
+                raise Retry()
+            try:
+                v = MIRROR[name](*[a.val for a in args])
+            except Fail:
+                raise Retry()
+            return E(text, t, True, v, atom)
+        return E(text, t, False, None, atom)
+
+    def pure(self, t, text, args, fn=None, atom=False):
+        """An operation that cannot fail; folded when every operand is constant."""
+        if all(a.const for a in args):
+            v = None
+            if fn is not None and all(a.val is not None for a in args):
+                v = fn(*[a.val for a in args])
+            return E(text, t, True, v, atom)
+        return E(text, t, False, None, atom)
+
+    # ---- leaves
+
+    def leaf(self, t, sc):
+        """A leaf of type t readable in scope sc (literals included)."""
+        rng = self.rng
+        cands = []  # (weight, builder)
+
+        def add(w, f):
+            cands.append((w, f))
+
+        if t != "tier" or self.tiers:
+            # Fewer literals where state can be read: constants fold away and test less.
+            add(3 if sc.constant else 1.5, lambda: self.lit_e(t, sc))
+        if sc.place != "param":
+            for (name, pt, val) in self.params:
+                if pt == t:
+                    add(1.5, lambda name=name, val=val: self.param_ref(name, t, val, sc))
+        if t == "tier" and self.tiers:
+            if sc.state:
+                add(3, lambda: E("tier", "tier"))
+            if sc.place == "tier_changed":
+                add(3, lambda: E("previous_tier", "tier"))
+        if sc.constant:
+            return self.choose(cands)()
+        ev = sc.event if sc.place in ("event", "filter") else None
+        if ev is not None:
+            for f in ev.fields:
+                if f.t == t:
+                    add(4, lambda f=f: E(f"{ev.name}.{f.name}", t))
+            if t == "string":
+                add(1, lambda: E(f"{ev.name}.{rng.choice(['id', 'client'])}", t))
+            if t == "time":
+                add(1, lambda: E(f"{ev.name}.time", t))
+        if sc.state:
+            for f in self.client_fields:
+                if f.t == t:
+                    add(2, lambda f=f: E(f"client.{f.name}", t))
+            if t == "string":
+                add(1, lambda: E("client.id", t))
+            if t == "time":
+                add(1, lambda: E("client.since", t))
+                add(2, lambda: E("now", t))
+            if t == "date":
+                add(2, lambda: E("today", t))
+            for (name, wt) in self.wallets:
+                if wt == t:
+                    add(2, lambda name=name: E(name, t))
+            for (name, vt) in self.vars:
+                if vt == t:
+                    add(2, lambda name=name: E(name, t))
+            if t == "bool":
+                for s in self.segments:
+                    add(1.5, lambda s=s: E(s, t))
+                add(1, lambda: E(f"has_badge({self.badge_text()})", t))
+            if t in NUMERIC:
+                add(4, lambda: self.aggregate(t))
+        return self.choose(cands)()
+
+    def param_ref(self, name, t, val, sc):
+        if sc.constant:
+            # Folded at load time: an override could make this constant fail, so never override it.
+            self.params_in_constants.add(name)
+        return E(name, t, sc.constant, val)
+
+    def overrides(self):
+        """`--param NAME=VALUE` arguments for some params that no constant depends on."""
+        rng = self.rng
+        args = []
+        for (name, t, _) in self.params:
+            if name in self.params_in_constants or rng.random() < 0.5:
+                continue
+            if t == "string":
+                text = rng.choice(STRING_POOL[:12])
+                value = f'"{text}"' if rng.random() < 0.3 else text
+            elif t == "bool":
+                value = rng.choice(["true", "false"])
+            elif t == "int":
+                value = str(rng.choice([0, 3, -7, 1000, I64_MAX]))
+            elif t == "decimal":
+                value = rng.choice(["2.5", "25%", "0", "-0.000001", "12.3456%"])
+            elif t == "money":
+                value = rng.choice(["500", f"12.34 {self.currency}", "0", "-1.5"])
+            elif t == "date":
+                value = date_text(self.random_date())
+            else:
+                value = time_text(self.random_date() * US_DAY + US_HOUR)
+            args += ["--param", f"{name}={value}"]
+        return args
+
+    def badge_text(self):
+        rng = self.rng
+        if not self.badges or rng.random() < 0.2:
+            self.badges.append(rng.choice(["gold", "vip", "Straße", "😀", "b"]) + str(rng.randint(0, 5)))
+        return perk_string_literal(rng.choice(self.badges), rng)
+
+    def choose(self, cands):
+        total = sum(w for w, _ in cands)
+        x = self.rng.random() * total
+        for w, f in cands:
+            x -= w
+            if x <= 0:
+                return f
+        return cands[-1][1]
+
+    def window(self, allow_none=True):
+        rng = self.rng
+        if allow_none and rng.random() < 0.3:
+            return ""
+        unit = rng.choice(["minute", "minutes", "hour", "hours", "day", "days", "days", "week", "weeks"])
+        n = rng.choice([1, 1, 2, 3, 7, 30, 90, rng.randint(1, 400)])
+        if unit.startswith("minute"):
+            n = min(n, 10_000 * 1440)
+        return f" within {n} {unit}"
+
+    def aggregate(self, t):
+        """An aggregate whose result has type t, over one of the events."""
+        rng = self.rng
+        choices = []
+        for ev in self.events:
+            if t == "int":
+                choices.append(("count", ev, None))
+            for f in ev.fields:
+                if f.t not in NUMERIC:
+                    continue
+                if f.t == t:
+                    choices += [("sum", ev, f), ("highest", ev, f), ("lowest", ev, f)]
+                    if t != "int":
+                        choices.append(("avg", ev, f))
+                if t == "decimal" and f.t == "int":
+                    choices.append(("avg", ev, f))
+        if not choices:
+            if t == "int":
+                raise Retry()
+            raise Retry()
+        kind, ev, f = rng.choice(choices)
+        where = ""
+        if rng.random() < 0.4:
+            w = self.gen("bool", Scope("filter", ev), 2)
+            where = f" where {w.text}"
+        win = self.window()
+        arg = ev.name if f is None else f"{ev.name}.{f.name}"
+        return E(f"{kind}({arg}{where}{win})", t)
+
+    # ---- expressions
+
+    def gen(self, t, sc, depth):
+        for attempt in range(8):
+            try:
+                return self._gen(t, sc, depth if attempt < 3 else min(depth, 1))
+            except Retry:
+                continue
+        return self.safe(t, sc)
+
+    def safe(self, t, sc):
+        """A small literal that never fails."""
+        return {
+            "int": E("1", "int", True, 1),
+            "decimal": E("0.5", "decimal", True, 500_000),
+            "money": E(f"1 {self.currency}", "money", True, 100),
+            "bool": E("true", "bool", True, 1),
+            "string": E('"s"', "string", True, "s"),
+            "time": E("2026-01-01T00:00:00Z", "time", True, days_of(2026, 1, 1) * US_DAY),
+            "date": E("2026-01-01", "date", True, days_of(2026, 1, 1)),
+            "tier": E(self.tiers[0], "tier", True, 0) if self.tiers else None,
+        }[t]
+
+    def sub(self, t, sc, depth):
+        return self.gen(t, sc, depth - 1)
+
+    def _gen(self, t, sc, depth):
+        rng = self.rng
+        if t == "money" and not self.currency:
+            raise ValueError("money without currency")
+        if depth <= 0 or rng.random() < 0.25:
+            return self.leaf(t, sc)
+        prods = getattr(self, "p_" + t)(sc, depth)
+        return self.choose(prods)()
+
+    def numeric_pair_for_decimal(self, sc, depth):
+        """Two operands whose unification is decimal (int widens)."""
+        rng = self.rng
+        ta, tb = rng.choice([("decimal", "decimal"), ("int", "decimal"), ("decimal", "int")])
+        return self.widen(self.sub(ta, sc, depth)), self.widen(self.sub(tb, sc, depth))
+
+    def ifexpr(self, t, sc, depth):
+        c = self.sub("bool", sc, depth)
+        a = self.sub(t, sc, depth)
+        b = self.sub(t, sc, depth)
+        if t == "decimal":
+            # A branch may be int: it widens to the other's type.
+            if self.rng.random() < 0.3:
+                a = self.widen(self.sub("int", sc, depth))
+        text = f"if {c.text} then {a.text} else {b.text}"
+        if c.const:
+            if c.val is None:
+                const = a.const or b.const
+                return E(text, t, const, None, False)
+            chosen = a if c.val else b
+            return E(text, t, chosen.const, chosen.val, False)
+        return E(text, t, False, None, False)
+
+    def minmax(self, t, sc, depth):
+        rng = self.rng
+        name = rng.choice(["min", "max"])
+        n = rng.choice([2, 2, 3])
+        args = []
+        for _ in range(n):
+            if t == "decimal" and rng.random() < 0.3:
+                args.append(self.sub("int", sc, depth))
+            else:
+                args.append(self.sub(t, sc, depth))
+        if t == "decimal":
+            args = [self.widen(a) for a in args]
+        # Folded pairwise, left to right.
+        acc = args[0]
+        f = min if name == "min" else max
+        for a in args[1:]:
+            acc = self.pure(t, "", [acc, a], lambda x, y: f(x, y))
+        return E(f"{name}({', '.join(a.text for a in args)})", t, acc.const, acc.val)
+
+    def risky_int(self, sc, depth):
+        """An int operand that is often zero or huge when the program is set to be dangerous."""
+        rng = self.rng
+        if self.danger and rng.random() < 0.1 * self.danger:
+            return self.leaf("int", sc)
+        return self.sub("int", sc, depth)
+
+    def divisor(self, t, sc, depth):
+        """A divisor of type t: a constant that is not zero unless the program is dangerous."""
+        rng = self.rng
+        if self.danger == 0 or rng.random() > 0.15 * self.danger:
+            for _ in range(5):
+                e = self.lit_e(t, sc)
+                if e.val:
+                    return e
+            return self.safe(t, sc)
+        return self.sub(t, sc, depth)
+
+    def p_int(self, sc, depth):
+        rng = self.rng
+
+        def binop(sym, name):
+            def f():
+                a, b = self.sub("int", sc, depth), self.risky_int(sc, depth)
+                return self.op(name, "int", f"{a.wrapped()} {sym} {b.wrapped()}", [a, b])
+            return f
+
+        def modop():
+            a = self.sub("int", sc, depth)
+            b = self.divisor("int", sc, depth)
+            return self.op("mod", "int", f"{a.wrapped()} mod {b.wrapped()}", [a, b])
+
+        def neg():
+            a = self.sub("int", sc, depth)
+            return self.op("neg", "int", f"-{a.wrapped()}", [a])
+
+        def absf():
+            a = self.sub("int", sc, depth)
+            return self.op("abs", "int", f"abs({a.text})", [a], atom=True)
+
+        def rounding():
+            name = rng.choice(["floor", "ceil", "round"])
+            if rng.random() < 0.15:
+                a = self.sub("int", sc, depth)
+                return E(f"{name}({a.text})", "int", a.const, a.val)
+            a = self.sub("decimal", sc, depth)
+            return self.op(name + "_dec", "int", f"{name}({a.text})", [a], atom=True)
+
+        def days_between():
+            a = self.sub(rng.choice(["date", "time"]), sc, depth)
+            b = self.sub(rng.choice(["date", "time"]), sc, depth)
+
+            def todate(x):
+                return x // US_DAY if x is not None else None
+            av = a.val if a.t == "date" else (todate(a.val) if a.val is not None else None)
+            bv = b.val if b.t == "date" else (todate(b.val) if b.val is not None else None)
+            e = self.pure("int", "", [E("", "date", a.const, av), E("", "date", b.const, bv)],
+                          lambda x, y: y - x)
+            return E(f"days_between({a.text}, {b.text})", "int", e.const, e.val)
+
+        return [(3, binop("+", "add")), (2, binop("-", "sub")), (2, binop("*", "mul_int")), (1, modop),
+                (1, neg), (0.7, absf), (1.5, rounding), (1, lambda: self.minmax("int", sc, depth)),
+                (1, lambda: self.ifexpr("int", sc, depth)), (0.7, days_between)]
+
+    def p_decimal(self, sc, depth):
+        rng = self.rng
+
+        def arith(sym, name):
+            def f():
+                a, b = self.numeric_pair_for_decimal(sc, depth)
+                return self.op(name, "decimal", f"{a.wrapped()} {sym} {b.wrapped()}", [a, b])
+            return f
+
+        def div():
+            kind = rng.choice(["ii", "dd", "id", "di"])
+            if kind == "ii":
+                a = self.sub("int", sc, depth)
+                b = self.divisor("int", sc, depth)
+                return self.op("div_int", "decimal", f"{a.wrapped()} / {b.wrapped()}", [a, b])
+            a = self.sub("decimal" if kind[0] == "d" else "int", sc, depth)
+            b = self.divisor("decimal", sc, depth) if kind[1] == "d" else self.divisor("int", sc, depth)
+            wa, wb = self.widen(a), self.widen(b)
+            return self.op("div_dec", "decimal", f"{a.wrapped()} / {b.wrapped()}", [wa, wb])
+
+        def ratio():
+            a = self.sub("money", sc, depth)
+            b = self.divisor("money", sc, depth)
+            return self.op("div_money_money", "decimal", f"{a.wrapped()} / {b.wrapped()}", [a, b])
+
+        def neg():
+            a = self.sub("decimal", sc, depth)
+            return self.op("neg", "decimal", f"-{a.wrapped()}", [a])
+
+        def absf():
+            a = self.sub("decimal", sc, depth)
+            return self.op("abs", "decimal", f"abs({a.text})", [a], atom=True)
+
+        prods = [(3, arith("+", "add")), (2, arith("-", "sub")), (2, arith("*", "mul_dec")), (2, div),
+                 (1, neg), (0.5, absf), (1, lambda: self.minmax("decimal", sc, depth)),
+                 (1, lambda: self.ifexpr("decimal", sc, depth))]
+        if self.currency:
+            prods.append((1, ratio))
+        return prods
+
+    def p_money(self, sc, depth):
+        rng = self.rng
+
+        def addsub(sym, name):
+            def f():
+                a, b = self.sub("money", sc, depth), self.sub("money", sc, depth)
+                return self.op(name, "money", f"{a.wrapped()} {sym} {b.wrapped()}", [a, b])
+            return f
+
+        def mul():
+            m = self.sub("money", sc, depth)
+            k = rng.choice(["int", "decimal"])
+            n = self.risky_int(sc, depth) if k == "int" else self.sub("decimal", sc, depth)
+            name = "mul_money_int" if k == "int" else "mul_money_dec"
+            text = f"{m.wrapped()} * {n.wrapped()}" if rng.random() < 0.5 else f"{n.wrapped()} * {m.wrapped()}"
+            return self.op(name, "money", text, [m, n])
+
+        def div():
+            m = self.sub("money", sc, depth)
+            k = rng.choice(["int", "decimal"])
+            n = self.divisor(k, sc, depth)
+            return self.op("div_money_int" if k == "int" else "div_money_dec", "money",
+                           f"{m.wrapped()} / {n.wrapped()}", [m, n])
+
+        def rounding():
+            name = rng.choice(["floor", "ceil", "round"])
+            a = self.sub("money", sc, depth)
+            return self.op(name + "_money", "money", f"{name}({a.text})", [a], atom=True)
+
+        def neg():
+            a = self.sub("money", sc, depth)
+            return self.op("neg", "money", f"-{a.wrapped()}", [a])
+
+        def absf():
+            a = self.sub("money", sc, depth)
+            return self.op("abs", "money", f"abs({a.text})", [a], atom=True)
+
+        return [(3, addsub("+", "add")), (2, addsub("-", "sub")), (3, mul), (2, div), (1, rounding),
+                (0.7, neg), (0.5, absf), (1, lambda: self.minmax("money", sc, depth)),
+                (1, lambda: self.ifexpr("money", sc, depth))]
+
+    def p_bool(self, sc, depth):
+        rng = self.rng
+
+        def compare():
+            kinds = ["int", "decimal", "mixed", "string", "time", "date", "bool"]
+            if self.currency:
+                kinds.append("money")
+            if self.tiers:
+                kinds.append("tier")
+            k = rng.choice(kinds)
+            if k == "mixed":
+                a, b = self.numeric_pair_for_decimal(sc, depth)
+                k = "decimal"
+            else:
+                a, b = self.sub(k, sc, depth), self.sub(k, sc, depth)
+            ops = ["==", "!="] if k == "bool" else ["==", "!=", "<", "<=", ">", ">="]
+            sym = rng.choice(ops)
+            fns = {"==": lambda x, y: int(x == y), "!=": lambda x, y: int(x != y),
+                   "<": lambda x, y: int(x < y), "<=": lambda x, y: int(x <= y),
+                   ">": lambda x, y: int(x > y), ">=": lambda x, y: int(x >= y)}
+            fn = fns[sym] if k != "string" else None
+            return self.pure("bool", f"{a.wrapped()} {sym} {b.wrapped()}", [a, b], fn)
+
+        def logic():
+            sym = rng.choice(["and", "or"])
+            a, b = self.sub("bool", sc, depth), self.sub("bool", sc, depth)
+            fn = (lambda x, y: int(x and y)) if sym == "and" else (lambda x, y: int(x or y))
+            return self.pure("bool", f"{a.wrapped()} {sym} {b.wrapped()}", [a, b], fn)
+
+        def notf():
+            a = self.sub("bool", sc, depth)
+            return self.pure("bool", f"not {a.wrapped()}", [a], lambda x: int(not x))
+
+        def inlist():
+            kinds = ["int", "decimal", "string", "date", "time", "bool"]
+            if self.currency:
+                kinds.append("money")
+            if self.tiers:
+                kinds.append("tier")
+            k = rng.choice(kinds)
+            x = self.sub(k, sc, depth)
+            items = []
+            csc = sc if sc.constant else Scope("const")
+            n = rng.choice([0, 1, 2, 3, 4])
+            any_dec = False
+            for _ in range(n):
+                it = self.gen(k, csc, 1) if rng.random() < 0.2 else self.leaf(k, csc)
+                if k == "int" and rng.random() < 0.1:
+                    it = self.leaf("decimal", csc)
+                    any_dec = True
+                items.append(it)
+            # The list's values are folded at check time, and widened if the left side is decimal.
+            if k == "decimal" or any_dec:
+                for it in items:
+                    if it.t == "int":
+                        self.widen(E(it.text, "int", True, it.val))
+                if x.t == "int":
+                    x = self.widen(x)
+            return E(f"{x.wrapped()} in [{', '.join(it.text for it in items)}]", "bool", atom=False)
+
+        def strfn():
+            name = rng.choice(["starts_with", "contains"])
+            a, b = self.sub("string", sc, depth), self.sub("string", sc, depth)
+            return self.pure("bool", f"{name}({a.text}, {b.text})", [a, b], atom=True)
+
+        def anniv():
+            a = self.sub(rng.choice(["date", "time"]), sc, depth)
+            return E(f"anniversary({a.text})", "bool")
+
+        prods = [(4, compare), (2, logic), (1, notf), (1.5, inlist), (1, strfn),
+                 (0.7, lambda: self.ifexpr("bool", sc, depth))]
+        if sc.state:
+            prods.append((0.7, anniv))
+        return prods
+
+    def p_string(self, sc, depth):
+        rng = self.rng
+
+        def case():
+            name = rng.choice(["lower", "upper"])
+            a = self.sub("string", sc, depth)
+            return self.pure("string", f"{name}({a.text})", [a], atom=True)
+
+        return [(2, case), (1, lambda: self.ifexpr("string", sc, depth))]
+
+    def duration(self):
+        rng = self.rng
+        unit = rng.choice(["minute", "minutes", "hour", "hours", "day", "days", "week", "weeks"])
+        n = rng.choice([1, 2, 7, 30, 90, rng.randint(1, 1000)])
+        mult = {"minute": US_MIN, "hour": US_HOUR, "day": US_DAY, "week": 7 * US_DAY}[unit.rstrip("s")]
+        return f"{n} {unit}", n * mult
+
+    def p_time(self, sc, depth):
+        rng = self.rng
+
+        def plusminus():
+            t = self.sub("time", sc, depth)
+            dtext, dval = self.duration()
+            d = E(dtext, "duration", True, dval)
+            form = rng.choice(["+", "-", "d+"])
+            if form == "d+":
+                return self.op("add", "time", f"{dtext} + {t.wrapped()}", [t, d])
+            return self.op("add" if form == "+" else "sub", "time", f"{t.wrapped()} {form} {dtext}", [t, d])
+
+        return [(3, plusminus), (1, lambda: self.minmax("time", sc, depth)),
+                (1, lambda: self.ifexpr("time", sc, depth))]
+
+    def p_date(self, sc, depth):
+        rng = self.rng
+
+        def datef():
+            a = self.sub(rng.choice(["time", "time", "date"]), sc, depth)
+            if a.t == "date":
+                return E(f"date({a.text})", "date", a.const, a.val)
+            return self.pure("date", f"date({a.text})", [a], lambda x: x // US_DAY, atom=True)
+
+        return [(3, datef), (1, lambda: self.minmax("date", sc, depth)),
+                (1, lambda: self.ifexpr("date", sc, depth))]
+
+    def p_tier(self, sc, depth):
+        return [(1, lambda: self.minmax("tier", sc, depth)), (1, lambda: self.ifexpr("tier", sc, depth))]
+
+    # ---- constants (defaults, var initialisers, limits, budgets): checked with FoldConstant
+
+    def const(self, t, place="const"):
+        sc = Scope(place)
+        e = self.gen(t, sc, self.rng.choice([0, 0, 1, 2]))
+        if e.val is None and t not in ("string", "bool"):
+            # An unknown constant value might fail where it is used; keep to a literal.
+            return self.lit_e(t, sc)
+        return e
+
+    def positive_const(self, t):
+        for _ in range(20):
+            e = self.const(t)
+            if e.val is not None and e.val > 0:
+                return e
+        return self.safe(t, Scope("const"))
+
+    # ---- declarations
+
+    def value_types(self):
+        ts = ["int", "decimal", "bool", "string", "time", "date"]
+        if self.currency:
+            ts.append("money")
+        return ts
+
+    def build(self):
+        rng = self.rng
+        out = [f'program "{rng.choice(["Diff", "Δοκιμή", "Test ✓"])} {rng.randint(0, 9999)}"']
+        if rng.random() < 0.9:
+            self.currency = rng.choice(["USD", "EUR", "JPY"])
+            out.append(f"currency {self.currency}")
+        decls = []
+
+        # params
+        for _ in range(rng.randint(0, 4)):
+            t = rng.choice(self.value_types())
+            name = self.fresh("p_")
+            e = self.gen(t, Scope("param"), rng.choice([0, 0, 1]))
+            if e.val is None and t not in ("string", "bool"):
+                e = self.lit_e(t)
+            # Only literal-typed annotations: `param p: decimal = 5` widens an int literal.
+            if t == "decimal" and rng.random() < 0.2:
+                iv = rng.choice([0, 1, 5, 100])
+                e = E(str(iv), "decimal", True, iv * DEC)
+                decls.append(f"param {name}: decimal = {iv}")
+            elif rng.random() < 0.3:
+                decls.append(f"param {name}: {t} = {e.text}")
+            else:
+                decls.append(f"param {name} = {e.text}")
+            self.params.append((name, t, e.val))
+
+        # tiers come before expressions that may name them
+        if rng.random() < 0.6:
+            for _ in range(rng.randint(2, 4)):
+                self.tiers.append(self.fresh(rng.choice(["Bronze", "Silver", "Gold", "Tier"])))
+        # segments names first: conditions may read any segment
+        seg_names = [self.fresh("seg_") for _ in range(rng.choice([0, 0, 1, 2, 3]))]
+
+        # events
+        n_events = rng.randint(1, 3) if not self.big else 3
+        for _ in range(n_events):
+            ev = Event(self.fresh(rng.choice(["deposit", "trade", "login", "ev_"])))
+            used = set()
+            for _ in range(rng.randint(0, 6)):
+                t = rng.choice(self.value_types())
+                if rng.random() < 0.2:
+                    fname = rng.choice(KEYWORD_FIELDS)
+                else:
+                    fname = f"f{rng.randint(0, 99)}"
+                if fname in used:
+                    continue
+                used.add(fname)
+                f = Field(fname, t)
+                if rng.random() < 0.35:
+                    d = self.const(t)
+                    f.default, f.default_val = d.text, d.val
+                ev.fields.append(f)
+            # Aggregates need a numeric field now and then.
+            if not any(f.t in NUMERIC for f in ev.fields) and rng.random() < 0.7:
+                ev.fields.append(Field("amt" if "amt" not in used else "amt2",
+                                       "money" if self.currency and rng.random() < 0.5 else "int"))
+            self.events.append(ev)
+            fields = ", ".join(f"{f.name}: {f.t}" + (f" = {f.default}" if f.default else "") for f in ev.fields)
+            sep = "," if rng.random() < 0.7 else ""
+            if sep == "":
+                fields = " ".join(f"{f.name}: {f.t}" + (f" = {f.default}" if f.default else "") for f in ev.fields)
+            decls.append(f"event {ev.name} {{ {fields} }}")
+
+        # client profile
+        if rng.random() < 0.7:
+            used = set()
+            for _ in range(rng.randint(1, 4)):
+                t = rng.choice(self.value_types())
+                fname = rng.choice(["country", "birthdate", "vip", "score", "name", "joined", "limit2", "date"])
+                if fname in used:
+                    continue
+                if fname == "birthdate":
+                    t = "date"
+                used.add(fname)
+                f = Field(fname, t)
+                if rng.random() < 0.4:
+                    d = self.const(t)
+                    f.default, f.default_val = d.text, d.val
+                self.client_fields.append(f)
+            fields = ", ".join(f"{f.name}: {f.t}" + (f" = {f.default}" if f.default else "") for f in self.client_fields)
+            decls.append(f"client {{ {fields} }}")
+
+        # wallets
+        for _ in range(rng.randint(1, 3)):
+            t = "money" if self.currency and rng.random() < 0.5 else "int"
+            name = self.fresh("w_")
+            self.wallets.append((name, t))
+            decls.append(f"wallet {name}: {t}")
+
+        # vars
+        for _ in range(rng.randint(0, 4)):
+            ts = self.value_types() + (["tier"] if self.tiers else [])
+            t = rng.choice(ts)
+            name = self.fresh("v_")
+            init = self.const(t)
+            if t == "decimal" and rng.random() < 0.2:
+                init = E("0", "int", True, 0)
+            self.vars.append((name, t))
+            decls.append(f"var {name}: {t} = {init.text}")
+
+        # segments are registered before any condition is generated so they can read each other
+        self.segments = list(seg_names)
+
+        # tiers
+        for k, name in enumerate(self.tiers):
+            if k == 0:
+                decls.append(f"tier {name}")
+                continue
+            cond = self.gen("bool", Scope("tier"), self.max_depth)
+            hold = ""
+            if rng.random() < 0.4:
+                dtext, _ = self.duration()
+                hold = f" hold {dtext}"
+            decls.append(f"tier {name} when {cond.text}{hold}")
+
+        for name in seg_names:
+            cond = self.gen("bool", Scope("segment"), self.max_depth)
+            decls.append(f"segment {name} when {cond.text}")
+
+        # rules
+        n_rules = rng.randint(1, 6) if not self.big else rng.randint(30, 60)
+        for _ in range(n_rules):
+            decls.append(self.rule())
+
+        rng.shuffle(decls)  # declarations come in any order
+        # ...but keep tiers in rank order relative to each other.
+        tier_lines = [d for d in decls if d.startswith("tier ")]
+        tier_lines.sort(key=lambda d: self.tiers.index(d.split()[1]))
+        it = iter(tier_lines)
+        decls = [next(it) if d.startswith("tier ") else d for d in decls]
+        return "\n".join(out) + "\n\n" + "\n\n".join(decls) + "\n"
+
+    def rule(self):
+        rng = self.rng
+        name = self.fresh("r_")
+        triggers = [("event", 6)]
+        if self.tiers:
+            triggers.append(("tier_changed", 1))
+        triggers.append(("daily", 1))
+        kind = self.choose([(w, (lambda k=k: k)) for k, w in triggers])()
+        if kind == "event":
+            ev = rng.choice(self.events)
+            sc = Scope("event", ev)
+            trigger = f"on {ev.name}"
+        elif kind == "tier_changed":
+            sc = Scope("tier_changed")
+            trigger = "on tier_changed"
+        else:
+            sc = Scope("daily")
+            trigger = "every day"
+        label = f' "{rng.choice(["Bonus", "Λ label", "x"])}"' if rng.random() < 0.3 else ""
+        clauses = []
+        if rng.random() < 0.7:
+            clauses.append(f"when {self.gen('bool', sc, self.max_depth).text}")
+        if rng.random() < 0.4:
+            if rng.random() < 0.3:
+                count = "once"
+            else:
+                e = self.positive_const("int")
+                count = e.text if e.atom and not e.text.startswith("-") else f"({e.text})"
+                if e.val is None or e.val <= 0:
+                    count = "2"
+            clauses.append(f"limit {count} per client{self.window()}")
+        if self.currency and rng.random() < 0.4:
+            e = self.positive_const("money")
+            clauses.append(f"budget {e.text}{self.window()}")
+        rng.shuffle(clauses)
+        actions = [self.action(sc, 0) for _ in range(rng.randint(1, 5))]
+        body = "\n".join("    " + a.replace("\n", "\n    ") for a in actions)
+        cl = "".join(f"\n  {c}" for c in clauses)
+        return f"rule {name}{label}\n  {trigger}{cl}\n  then\n{body}\nend"
+
+    def data_map(self, sc):
+        rng = self.rng
+        if rng.random() < 0.2:
+            return ""
+        keys = []
+        entries = []
+        for _ in range(rng.randint(0, 4)):
+            key = rng.choice(["amount", "tier", "from", "to", "k", "total", "when", "date", "x", "émoji"]) 
+            if key in keys:
+                continue
+            keys.append(key)
+            t = rng.choice(self.value_types() + (["tier"] if self.tiers else []))
+            entries.append(f"{key}: {self.gen(t, sc, self.max_depth).text}")
+        sep = ", " if rng.random() < 0.8 else " "
+        return " { " + sep.join(entries) + " }"
+
+    def action(self, sc, nest):
+        rng = self.rng
+        kinds = [("credit", 4), ("debit", 1.5), ("notify", 1.5), ("emit", 2), ("grant", 1)]
+        if self.vars:
+            kinds.append(("set", 2.5))
+        if nest < 2:
+            kinds.append(("if", 1.5))
+        k = self.choose([(w, (lambda k=k: k)) for k, w in kinds])()
+        if k in ("credit", "debit"):
+            name, t = rng.choice(self.wallets)
+            return f"{k} {name} {self.gen(t, sc, self.max_depth).text}"
+        if k == "set":
+            name, t = rng.choice(self.vars)
+            if t == "decimal" and rng.random() < 0.3:
+                # An int value widens to the var's decimal (folded when constant).
+                e = self.gen("int", sc, self.max_depth)
+                try:
+                    self.widen(e)
+                except Retry:
+                    e = self.gen(t, sc, self.max_depth)
+            else:
+                e = self.gen(t, sc, self.max_depth)
+            return f"set {name} = {e.text}"
+        if k == "notify":
+            tpl = rng.choice(["welcome", "tier_up", "ñ", "promo"])
+            return f'notify "{tpl}"{self.data_map(sc)}'
+        if k == "emit":
+            return f'emit "{rng.choice(["evt", "cashback", "log", "Σ"])}"{self.data_map(sc)}'
+        if k == "grant":
+            return f"grant {self.badge_text()}"
+        cond = self.gen("bool", sc, self.max_depth)
+        then = [self.action(sc, nest + 1) for _ in range(rng.randint(0, 3))]
+        text = f"if {cond.text} then\n" + "".join("  " + a.replace("\n", "\n  ") + "\n" for a in then)
+        if rng.random() < 0.5:
+            els = [self.action(sc, nest + 1) for _ in range(rng.randint(0, 2))]
+            text += "else\n" + "".join("  " + a.replace("\n", "\n  ") + "\n" for a in els)
+        return text + "end"
+
+
+# ---------------------------------------------------------------- streams
+
+def json_str(s):
+    return json.dumps(s, ensure_ascii=False)
+
+
+class StreamGen:
+    def __init__(self, rng, prog):
+        self.rng = rng
+        self.p = prog
+        # How often numbers sit at the int64 limits: such records mostly overflow somewhere and
+        # are rejected, so only some streams carry many of them.
+        self.extreme = rng.choice([0, 0, 0.02, 0.1])
+
+    def value(self, t):
+        """The JSON text of a random value of type t (an edge value now and then)."""
+        rng = self.rng
+        pool = self.p.pool.get(t, [])
+        if pool and rng.random() < 0.2:
+            v = rng.choice(pool)
+        else:
+            v = None
+        if t == "int":
+            if v is None and rng.random() < self.extreme:
+                v = rng.choice([I64_MAX, I64_MIN, 2 ** 62, 3_037_000_500, 10 ** 12, -(10 ** 15)])
+            if v is None:
+                v = rng.choice([0, 0, 1, -1, 2, 5, 10, 100, rng.randint(-50, 1000), rng.randint(0, 10 ** 6)])
+            if rng.random() < 0.05:
+                return json_str(str(v))
+            return str(v)
+        if t in ("decimal", "money"):
+            places = 6 if t == "decimal" else 2
+            scale = 10 ** places
+            if v is None and rng.random() < self.extreme:
+                v = rng.choice([I64_MAX, I64_MIN + 1, 10 ** 17, -(10 ** 16)])
+            if v is None:
+                v = rng.choice([0, 0, 1, -1, scale, 5 * scale // 2, -scale // 2, rng.randint(-100 * scale, 1000 * scale),
+                                rng.randint(0, 10 ** 6 * scale)])
+            text = ("-" if v < 0 else "") + scaled_text(v, places)
+            if text.endswith(".0") and rng.random() < 0.5:
+                text = text[:-2]
+            return json_str(text) if rng.random() < 0.5 else text
+        if t == "bool":
+            return rng.choice(["true", "false"])
+        if t == "string":
+            if v is None:
+                v = rng.choice(STRING_POOL + ["", "c1", "\u0000nul", "ok"])
+            if rng.random() < 0.2:
+                v = rng.choice([v.upper(), v.lower()])
+            return json_str(v)
+        if t == "date":
+            if v is None:
+                v = self.p.random_date()
+            return json_str(date_text(v))
+        if t == "time":
+            if v is None:
+                v = self.p.random_date() * US_DAY + rng.randint(0, US_DAY - 1)
+            return json_str(time_text(v, rng, offset=True))
+        raise ValueError(t)
+
+    def build(self):
+        rng = self.rng
+        p = self.p
+        clients = [rng.choice(["c", "client_", "Клиент", "😀", "c "]) + str(k) for k in range(rng.randint(1, 6))]
+        start = days_of(rng.choice([2024, 2025, 2026, 2028]), rng.randint(1, 12), rng.randint(1, 28))
+        t = start * US_DAY + rng.randint(0, US_DAY - 1)
+        lines = []
+        accepted = []  # event lines that may be sent again as duplicates
+        n = rng.randint(10, 120) if not p.big else rng.randint(100, 200)
+        next_id = 0
+        for _ in range(n):
+            step = rng.random()
+            if step < 0.15:
+                dt = 0
+            elif step < 0.6:
+                dt = rng.randint(1, 3600) * 1_000_000
+            elif step < 0.85:
+                dt = rng.randint(1, 30) * US_HOUR
+            elif step < 0.97:
+                dt = rng.randint(1, 4) * US_DAY
+            else:
+                dt = rng.randint(20, 45) * US_DAY
+            t += dt
+            r = rng.random()
+            time_t = t
+            if r < 0.03 and lines:
+                # Out of order: earlier than the clock.
+                time_t = t - rng.randint(1, 48) * US_HOUR
+            kind = rng.random()
+            if kind < 0.03:
+                lines.append(rng.choice(['{"type": "nope"', "not json", '{"type":"mystery","time":"%s"}' % time_text(t),
+                                         '{"type":"tick"}', '[1,2]', '{"type":"tick","time":"2026-13-45T00:00:00Z"}']))
+                continue
+            if kind < 0.05:
+                lines.append("")
+                continue
+            if kind < 0.08 and accepted:
+                lines.append(rng.choice(accepted))  # a duplicate id (or a reject again)
+                continue
+            if kind < 0.12:
+                lines.append(json.dumps({"type": "tick", "time": time_text(time_t)}))
+                continue
+            if kind < 0.22 and p.client_fields:
+                parts = [('"type"', '"profile"'), ('"client"', json_str(rng.choice(clients))),
+                         ('"time"', json_str(time_text(time_t, rng, offset=True)))]
+                if rng.random() < 0.2:
+                    parts.append(('"id"', json_str(f"p{next_id}")))
+                    next_id += 1
+                for f in p.client_fields:
+                    if rng.random() < 0.6:
+                        if f.name == "birthdate" or (f.t == "date" and rng.random() < 0.5):
+                            # A birthday near the stream's days, so anniversary() hits.
+                            d = time_t // US_DAY + rng.randint(-2, 3)
+                            dd = datetime.date.fromordinal(d + EPOCH)
+                            year = dd.year - rng.choice([1, 20, 33, 0])
+                            try:
+                                dd = dd.replace(year=year)
+                            except ValueError:
+                                dd = dd.replace(year=year, day=28)
+                            parts.append((json_str(f.name), json_str(dd.isoformat())))
+                        else:
+                            parts.append((json_str(f.name), self.value(f.t)))
+                rng.shuffle(parts)
+                lines.append("{" + ",".join(f"{k}:{v}" for k, v in parts) + "}")
+                continue
+            ev = rng.choice(p.events)
+            eid = f"e{next_id}"
+            next_id += 1
+            parts = [('"type"', json_str(ev.name)), ('"id"', json_str(eid)), ('"client"', json_str(rng.choice(clients))),
+                     ('"time"', json_str(time_text(time_t, rng, offset=rng.random() < 0.1)))]
+            for f in ev.fields:
+                if f.default is not None and rng.random() < 0.3:
+                    continue
+                if rng.random() < 0.01:
+                    continue  # a missing required field: rejected
+                if rng.random() < 0.01:
+                    parts.append((json_str(f.name), rng.choice(['"abc"', "1.001", "null", "[]", '"2026-02-30"'])))
+                    continue
+                parts.append((json_str(f.name), self.value(f.t)))
+            if rng.random() < 0.05:
+                parts.append(('"unknown_key"', "1"))
+            rng.shuffle(parts)
+            line = "{" + ",".join(f"{k}:{v}" for k, v in parts) + "}"
+            lines.append(line)
+            accepted.append(line)
+        until = None
+        if rng.random() < 0.5:
+            until = time_text(t + rng.randint(1, 10) * US_DAY + rng.randint(0, US_DAY - 1))
+        return "\n".join(lines) + "\n", until
+
+
+def generate(seed):
+    """(program text, stream text, extra `perk run` args) for a seed."""
+    rng = random.Random(seed)
+    big = rng.random() < 0.04
+    prog = ProgramGen(rng, big=big)
+    text = prog.build()
+    stream, until = StreamGen(rng, prog).build()
+    args = ["--until", until] if until else []
+    if rng.random() < 0.2:
+        args += prog.overrides()
+    return text, stream, args
+
+
+def write_case(directory, program, stream, args, about=""):
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "program.perk"), "w", encoding="utf-8", newline="") as f:
+        f.write(program)
+    with open(os.path.join(directory, "events.jsonl"), "w", encoding="utf-8", newline="") as f:
+        f.write(stream)
+    with open(os.path.join(directory, "case.json"), "w", encoding="utf-8") as f:
+        json.dump({"about": about, "args": args}, f, ensure_ascii=False)
+        f.write("\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("seed", type=int)
+    ap.add_argument("--out", help="write program.perk, events.jsonl and case.json into this folder")
+    a = ap.parse_args()
+    program, stream, args = generate(a.seed)
+    if a.out:
+        write_case(a.out, program, stream, args, f"tests/difftest/gen.py {a.seed}")
+    else:
+        sys.stdout.write(program + "\n# ---- events" + (f" (run with {' '.join(args)})" if args else "") + "\n" + stream)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
