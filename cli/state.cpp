@@ -105,37 +105,6 @@ int RunDurable(const RunOptions& o, const checked::Program& program, runtime::Li
   return 0;
 }
 
-namespace {
-
-std::string ClientJson(const checked::Program& p, const runtime::ClientState& c) {
-  using runtime::FormatValueJson;
-  std::string out = fmt::format("{{\"id\":{},\"since\":\"{}\"", stdlib::JsonQuote(c.id), stdlib::FormatTime(c.since));
-  auto object = [&](const char* key, size_t n, auto name, auto value) {
-    out += fmt::format(",\"{}\":{{", key);
-    for (size_t k = 0; k < n; ++k) out += fmt::format("{}{}:{}", k ? "," : "", stdlib::JsonQuote(name(k)), value(k));
-    out += "}";
-  };
-  object(
-      "attributes", p.client_fields.size(), [&](size_t k) { return p.client_fields[k].name; },
-      [&](size_t k) { return FormatValueJson(p, p.client_fields[k].type, c.attrs[k]); });
-  object(
-      "wallets", p.wallets.size(), [&](size_t k) { return p.wallets[k].name; },
-      [&](size_t k) { return FormatValueJson(p, p.wallets[k].type, Value::Int(c.wallets[k])); });
-  object(
-      "vars", p.vars.size(), [&](size_t k) { return p.vars[k].name; },
-      [&](size_t k) { return FormatValueJson(p, p.vars[k].type, c.vars[k]); });
-  out += ",\"tier\":" + (p.tiers.empty() ? std::string("null") : FormatValueJson(p, Type::Tier, Value::Int(c.tier)));
-  object(
-      "segments", p.segments.size(), [&](size_t k) { return p.segments[k].name; },
-      [&](size_t k) { return std::string(c.segments[k] ? "true" : "false"); });
-  out += ",\"badges\":[";
-  for (size_t k = 0; k < c.badges.size(); ++k) out += (k ? "," : "") + stdlib::JsonQuote(c.badges[k]);
-  out += "]}";
-  return out;
-}
-
-}  // namespace
-
 int State(const StateOptions& o) {
   std::string error;
   auto store = runtime::Store::OpenForReading(o.path, &error);
@@ -155,7 +124,7 @@ int State(const StateOptions& o) {
       fmt::print(stderr, "perk: no client `{}` in {}\n", o.id, o.path);
       return 1;
     }
-    fmt::print("{}\n", ClientJson(p, *c));
+    fmt::print("{}\n", runtime::ClientStateJson(p, *c));
     return 0;
   }
   runtime::StoreInfo info = store->Info();

@@ -136,33 +136,6 @@ std::string BatchResult::Json() const {
   return out;
 }
 
-std::string ClientToJson(const checked::Program& p, const runtime::ClientState& c) {
-  using runtime::FormatValueJson;
-  std::string out = fmt::format("{{\"id\":{},\"since\":\"{}\"", stdlib::JsonQuote(c.id), stdlib::FormatTime(c.since));
-  auto object = [&](const char* key, size_t n, auto name, auto value) {
-    out += fmt::format(",\"{}\":{{", key);
-    for (size_t k = 0; k < n; ++k) out += fmt::format("{}{}:{}", k ? "," : "", stdlib::JsonQuote(name(k)), value(k));
-    out += "}";
-  };
-  object(
-      "attributes", p.client_fields.size(), [&](size_t k) { return p.client_fields[k].name; },
-      [&](size_t k) { return FormatValueJson(p, p.client_fields[k].type, c.attrs[k]); });
-  object(
-      "wallets", p.wallets.size(), [&](size_t k) { return p.wallets[k].name; },
-      [&](size_t k) { return FormatValueJson(p, p.wallets[k].type, Value::Int(c.wallets[k])); });
-  object(
-      "vars", p.vars.size(), [&](size_t k) { return p.vars[k].name; },
-      [&](size_t k) { return FormatValueJson(p, p.vars[k].type, c.vars[k]); });
-  out += ",\"tier\":" + (p.tiers.empty() ? std::string("null") : FormatValueJson(p, Type::Tier, Value::Int(c.tier)));
-  object(
-      "segments", p.segments.size(), [&](size_t k) { return p.segments[k].name; },
-      [&](size_t k) { return std::string(c.segments[k] ? "true" : "false"); });
-  out += ",\"badges\":[";
-  for (size_t k = 0; k < c.badges.size(); ++k) out += (k ? "," : "") + stdlib::JsonQuote(c.badges[k]);
-  out += "]}";
-  return out;
-}
-
 // What an accepted record produced, kept to answer its retries: where its effects are in the
 // ledger file (with state), and the effects themselves while they are cached.
 struct Answer {
@@ -626,7 +599,7 @@ bool Session::ClientJson(std::string_view id, std::string* out) const {
   m.idle.wait(lock, [&] { return !m.reloading; });
   const runtime::ClientState* c = m.engine().FindClient(id);
   if (!c) return false;
-  *out = ClientToJson(*m.program, *c);
+  *out = runtime::ClientStateJson(*m.program, *c);
   // What was read may come from a batch still being committed: answer once it is durable.
   Error error;
   return m.WaitDurable(lock, m.PendingBatch(), &error);

@@ -110,4 +110,8 @@ class Engine {
 // decimal "0.3", time, date and tier names as strings (spec §6).
 std::string FormatValueJson(const checked::Program& program, Type type, const Value& value);
 
+// One client's state as a JSON object: id, since, attributes, wallets, vars, tier, segments
+// and badges, by name (`perk state S client ID`, libperk, `GET /v1/clients/{id}`).
+std::string ClientStateJson(const checked::Program& program, const ClientState& client);
+
 }  // namespace perk::runtime
