@@ -301,7 +301,7 @@ class ProgramGen:
             if rng.random() < 0.2:
                 pct = rng.choice([1, 5, 10, 12.5, 30, 100, 150, 0.01, 33.3333])
                 micros = int(round(pct * 10_000))
-                text = (f"{pct}%" if isinstance(pct, float) else f"{pct}%")
+                text = f"{pct}%"
                 self.pool["decimal"].append(micros)
                 return text, micros
             if hazard:
@@ -325,9 +325,7 @@ class ProgramGen:
             if cents % 100 == 0 and rng.random() < 0.5:
                 text = fmt_int(cents // 100, rng)
             else:
-                text = scaled_text(cents, 2)
-                if text.endswith(".5") and rng.random() < 0.5:
-                    text = text  # one fraction digit is fine for money
+                text = scaled_text(cents, 2)  # may have one fraction digit: `12.5 USD`
             text = f"{text} {self.currency}"
             return (("-" + text) if cents < 0 else text), cents
         if t == "bool":
@@ -534,8 +532,6 @@ class ProgramGen:
                 if t == "decimal" and f.t == "int":
                     choices.append(("avg", ev, f))
         if not choices:
-            if t == "int":
-                raise Retry()
             raise Retry()
         kind, ev, f = rng.choice(choices)
         where = ""
