@@ -2,12 +2,15 @@
 // both evaluators give the same ledger.
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
 #include <functional>
 
 #include "compiler/compiler.h"
 #include "runtime/engine.h"
 #include "runtime/interp.h"
 #include "runtime/records.h"
+#include "stdlib/stdlib.h"
 
 namespace {
 
@@ -88,4 +91,102 @@ TEST_CASE("the JIT and the interpreter write the same ledger and rejects") {
   CHECK(!interp_ledger.empty());
   CHECK(jit_ledger == interp_ledger);
   CHECK(jit_rejects == interp_rejects);
+}
+
+namespace {
+
+// Every kind of client change a record can make, then a division by zero when `boom` is 0.
+const char* kRollbackProgram = R"(program "Rollback"
+currency USD
+event deposit { amount: money, boom: int = 1 }
+event ping { }
+wallet bonus: money
+var note: string = "none"
+tier Base
+tier Gold when sum(deposit.amount within 30 days) >= 100 USD hold 10 days
+segment active when count(deposit within 7 days) >= 1
+rule all
+  on deposit
+  limit 3 per client within 30 days
+  then
+    credit bonus deposit.amount * 10%
+    set note = "a rather long note that does not fit in a short string"
+    grant "depositor"
+end
+rule total
+  on deposit
+  then emit "total" { sum: sum(deposit.amount within 30 days) }
+end
+rule ping_total
+  on ping
+  then emit "total" { sum: sum(deposit.amount within 30 days) }
+end
+rule fail
+  on deposit
+  limit 100 per client
+  then credit bonus 1 USD / deposit.boom
+end
+)";
+
+std::string Series(const perk::runtime::Series& s) {
+  std::string out;
+  for (const auto& b : s.buckets) out += fmt::format("[{} {} {} {} {}]", b.key, b.count, b.sum, b.min, b.max);
+  return out;
+}
+
+std::string FullState(const perk::checked::Program& p, const perk::runtime::ClientState& c) {
+  std::string out = perk::runtime::ClientStateJson(p, c);
+  for (const auto& s : c.limits) out += " limit" + Series(s);
+  for (const auto& s : c.aggs) out += " agg" + Series(s);
+  for (int64_t h : c.hold_until) out += fmt::format(" hold{}", h);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a rolled-back record leaves its client exactly as it was") {
+  perk::Diagnostics diags("rollback.perk", kRollbackProgram);
+  auto p = perk::CompileProgram(kRollbackProgram, diags);
+  INFO(diags.Render(false));
+  REQUIRE(p);
+  std::string error;
+  auto jit = perk::runtime::CreateEvaluator(perk::runtime::EngineKind::Jit, *p, &error);
+  REQUIRE(jit);
+  for (perk::runtime::Evaluator* evaluator : {static_cast<perk::runtime::Evaluator*>(nullptr), jit.get()}) {
+    perk::runtime::Engine engine(*p, evaluator);
+    // Two accepted deposits on one day (one bucket), so the failing third both adds to an
+    // existing bucket and, on a later day, pushes a new one.
+    engine.ProcessLine(R"({"type":"deposit","id":"a","client":"c","time":"2026-01-05T10:00:00Z","amount":"60.00"})", 1);
+    engine.ProcessLine(R"({"type":"deposit","id":"b","client":"c","time":"2026-01-05T11:00:00Z","amount":"50.00"})", 2);
+    REQUIRE(engine.rejects().empty());
+    const perk::runtime::ClientState* c = engine.FindClient("c");
+    REQUIRE(c);
+    CHECK(c->tier == 1);
+    std::string before = FullState(*p, *c);
+    std::string ledger_before = engine.ledger();
+    engine.ProcessLine(R"({"type":"deposit","id":"x","client":"c","time":"2026-01-05T12:00:00Z","amount":"70.00","boom":0})", 3);
+    CHECK(FullState(*p, *engine.FindClient("c")) == before);
+    CHECK(engine.ledger() == ledger_before);
+    // On a later day (after the ticks up to it), the failing deposit pushes a new bucket.
+    engine.AdvanceTo(perk::stdlib::kMicrosPerDay * 20462 + 12 * perk::stdlib::kMicrosPerHour);
+    before = FullState(*p, *engine.FindClient("c"));
+    ledger_before = engine.ledger();
+    engine.ProcessLine(R"({"type":"deposit","id":"y","client":"c","time":"2026-01-09T12:00:00Z","amount":"70.00","boom":0})", 4);
+    CHECK(FullState(*p, *engine.FindClient("c")) == before);
+    CHECK(engine.ledger() == ledger_before);
+    CHECK(engine.stats().rejects == 2);
+    // A record that adds to no window reads the cached ones: the rolled-back deposits are out.
+    engine.ProcessLine(R"({"type":"ping","id":"p","client":"c","time":"2026-01-09T13:00:00Z"})", 5);
+    CHECK(engine.ledger().find(R"("trigger":"p","client":"c","time":"2026-01-09T13:00:00Z","rule":"ping_total","action":"emit","name":"total","data":{"sum":"110.00"})") !=
+          std::string::npos);
+    // The windows read after the rollbacks are the restored ones (the failing records read
+    // them, with their own deposits in, before failing): one more deposit takes the 30-day sum
+    // to 110 + 20, not 110 + 140 + 20; the limit (3 per 30 days) still has room.
+    engine.ProcessLine(R"({"type":"deposit","id":"z","client":"c","time":"2026-01-10T12:00:00Z","amount":"20.00"})", 6);
+    INFO(engine.ledger());
+    CHECK(engine.ledger().find(R"("rule":"all","action":"credit","wallet":"bonus","amount":"2.00","balance":"15.00")") !=
+          std::string::npos);
+    CHECK(engine.ledger().find(R"("trigger":"z","client":"c","time":"2026-01-10T12:00:00Z","rule":"total","action":"emit","name":"total","data":{"sum":"130.00"})") !=
+          std::string::npos);
+  }
 }

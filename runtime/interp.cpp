@@ -8,7 +8,13 @@ PerkStatus EvalAggregate(const checked::AggUse& use, const EvalContext& ctx, Val
   const checked::AggSlot& slot = ctx.program->agg_slots[use.slot];
   const Series& series = ctx.client->aggs[use.slot];
   Bucket b;
-  if (!series.Query(BucketKey(slot.unit, ctx.now), use.window.count, &b)) return PERK_OVERFLOW;
+  int64_t key = BucketKey(slot.unit, ctx.now);
+  if (ctx.windows) {
+    WindowCache* cache = &ctx.windows[ctx.agg_windows->of_use[&use - ctx.program->aggregates.data()]];
+    if (!QueryCached(series, key, use.window.count, &b, cache)) return PERK_OVERFLOW;
+  } else if (!series.Query(key, use.window.count, &b)) {
+    return PERK_OVERFLOW;
+  }
   out->s.clear();
   if (b.count == 0) {
     out->i = 0;

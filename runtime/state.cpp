@@ -43,6 +43,49 @@ bool Series::Query(int64_t key, int64_t count, Bucket* result) const {
   return true;
 }
 
+bool QueryCached(const Series& series, int64_t key, int64_t count, Bucket* out, WindowCache* cache) {
+  if (key >= cache->from && key < cache->until) {
+    *out = cache->fold;
+    return true;
+  }
+  if (!series.Query(key, count, out)) {
+    cache->Clear();
+    return false;
+  }
+  // The fold changes at the first later key where a bucket leaves (oldest in-window key +
+  // count) or enters (the first bucket after `key`) the window.
+  int64_t until = INT64_MAX;
+  const auto& b = series.buckets;
+  auto after = std::upper_bound(b.begin(), b.end(), key, [](int64_t k, const Bucket& x) { return k < x.key; });
+  if (after != b.end()) until = after->key;
+  if (count > 0) {
+    auto oldest = std::upper_bound(b.begin(), after, key - count, [](int64_t k, const Bucket& x) { return k < x.key; });
+    if (oldest != after && oldest->key <= INT64_MAX - count) until = std::min(until, oldest->key + count);
+  }
+  cache->from = key;
+  cache->until = until;
+  cache->fold = *out;
+  return true;
+}
+
+AggWindows AggWindowsOf(const checked::Program& p) {
+  AggWindows w;
+  w.of_slot.resize(p.agg_slots.size());
+  std::vector<std::pair<int, int64_t>> seen;
+  for (const auto& use : p.aggregates) {
+    std::pair<int, int64_t> key{use.slot, use.window.count};
+    auto it = std::find(seen.begin(), seen.end(), key);
+    int index = static_cast<int>(it - seen.begin());
+    if (it == seen.end()) {
+      seen.push_back(key);
+      w.of_slot[use.slot].push_back(index);
+    }
+    w.of_use.push_back(index);
+  }
+  w.count = seen.size();
+  return w;
+}
+
 int64_t BucketKey(checked::WindowUnit unit, int64_t t) {
   auto floordiv = [](int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); };
   switch (unit) {

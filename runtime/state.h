@@ -32,6 +32,32 @@ struct Series {
   bool Query(int64_t key, int64_t count, Bucket* out) const;
 };
 
+// A window fold remembered between reads of the same window: it holds for query keys in
+// [from, until) as long as the series gets no new value (the engine clears it on every Add and
+// on rollback). Day ticks read every client's windows every day; most reads hit this instead
+// of folding calendar buckets out of the client's heap.
+struct WindowCache {
+  int64_t from = 0;
+  int64_t until = INT64_MIN;  // an empty range: nothing cached
+  Bucket fold;
+  void Clear() { until = INT64_MIN; }
+};
+
+// Folds like Series::Query, through *cache: a hit when `key` is in the cached range, otherwise
+// the fold is computed and cached with the keys it holds for (until the oldest bucket leaves
+// the window or a later bucket enters it). An overflowing fold is never cached.
+bool QueryCached(const Series& series, int64_t key, int64_t count, Bucket* out, WindowCache* cache);
+
+// The distinct (slot, window length) pairs of a program's aggregate uses: uses that fold the
+// same buckets (e.g. three tier conditions over one 30-day volume) share one WindowCache.
+struct AggWindows {
+  std::vector<int> of_use;                // per AggUse: its window
+  std::vector<std::vector<int>> of_slot;  // per AggSlot: the windows over it
+  size_t size() const { return count; }
+  size_t count = 0;
+};
+AggWindows AggWindowsOf(const checked::Program& program);
+
 // The bucket key of a time for a window unit.
 int64_t BucketKey(checked::WindowUnit unit, int64_t time_micros);
 
