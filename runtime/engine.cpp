@@ -16,20 +16,40 @@
 
 namespace perk::runtime {
 
-std::string FormatValueJson(const checked::Program& program, Type type, const Value& v) {
+namespace {
+
+void AppendValueJson(std::string& out, const checked::Program& program, Type type, const Value& v) {
+  auto quoted = [&](const std::string& text) {
+    out += '"';
+    out += text;
+    out += '"';
+  };
   switch (type) {
-    case Type::Int: return std::to_string(v.i);
-    case Type::Decimal: return "\"" + stdlib::FormatDecimal(v.i) + "\"";
-    case Type::Money: return "\"" + stdlib::FormatMoney(v.i) + "\"";
-    case Type::Bool: return v.i ? "true" : "false";
-    case Type::String: return stdlib::JsonQuote(v.s);
-    case Type::Time: return "\"" + stdlib::FormatTime(v.i) + "\"";
-    case Type::Date: return "\"" + stdlib::FormatDate(v.i) + "\"";
+    case Type::Int: {
+      char digits[24];
+      out.append(digits, std::to_chars(digits, digits + sizeof digits, v.i).ptr);
+      return;
+    }
+    case Type::Decimal: quoted(stdlib::FormatDecimal(v.i)); return;
+    case Type::Money: quoted(stdlib::FormatMoney(v.i)); return;
+    case Type::Bool: out += v.i ? "true" : "false"; return;
+    case Type::String: stdlib::AppendJsonQuoted(out, v.s); return;
+    case Type::Time: quoted(stdlib::FormatTime(v.i)); return;
+    case Type::Date: quoted(stdlib::FormatDate(v.i)); return;
     case Type::Tier:
-      if (v.i >= 0 && v.i < static_cast<int64_t>(program.tiers.size())) return stdlib::JsonQuote(program.tiers[v.i].name);
-      return "null";
-    default: return "null";
+      if (v.i >= 0 && v.i < static_cast<int64_t>(program.tiers.size())) stdlib::AppendJsonQuoted(out, program.tiers[v.i].name);
+      else out += "null";
+      return;
+    default: out += "null"; return;
   }
+}
+
+}  // namespace
+
+std::string FormatValueJson(const checked::Program& program, Type type, const Value& v) {
+  std::string out;
+  AppendValueJson(out, program, type, v);
+  return out;
 }
 
 namespace {
@@ -228,7 +248,7 @@ struct Engine::Impl {
     o += ",\"trigger\":";
     o += trigger_json;
     o += ",\"client\":";
-    o += stdlib::JsonQuote(c.id);
+    stdlib::AppendJsonQuoted(o, c.id);
     o += ",\"time\":";
     o += time_json;
     o += ",\"rule\":";
@@ -237,6 +257,16 @@ struct Engine::Impl {
     o += action;
     o += '"';
   }
+  void AppendMovement(const checked::Wallet& w, int64_t amount, int64_t balance) {
+    ledger_out += ",\"wallet\":";
+    stdlib::AppendJsonQuoted(ledger_out, w.name);
+    ledger_out += ",\"amount\":";
+    AppendValueJson(ledger_out, program, w.type, Value::Int(amount));
+    ledger_out += ",\"balance\":";
+    AppendValueJson(ledger_out, program, w.type, Value::Int(balance));
+  }
+  std::string data_scratch;  // a notify's or emit's data, built before its entry
+
   void EndEntry() {
     ledger_out += "}\n";
     ++stats.effects;
@@ -312,8 +342,10 @@ struct Engine::Impl {
             int64_t remaining = rule.budget_cents - BudgetUsed(r);
             if (amount > remaining) {
               BeginEntry(c, &rule, "skip");
-              ledger_out += fmt::format(",\"reason\":\"budget\",\"wallet\":{},\"amount\":{}", stdlib::JsonQuote(w.name),
-                                        FormatValueJson(program, w.type, Value::Int(amount)));
+              ledger_out += ",\"reason\":\"budget\",\"wallet\":";
+              stdlib::AppendJsonQuoted(ledger_out, w.name);
+              ledger_out += ",\"amount\":";
+              AppendValueJson(ledger_out, program, w.type, Value::Int(amount));
               EndEntry();
               return false;
             }
@@ -330,9 +362,7 @@ struct Engine::Impl {
           MarkDirty(c);
           SetWallet(c, a.target, balance);
           BeginEntry(c, &rule, "credit");
-          ledger_out += fmt::format(",\"wallet\":{},\"amount\":{},\"balance\":{}", stdlib::JsonQuote(w.name),
-                                    FormatValueJson(program, w.type, Value::Int(amount)),
-                                    FormatValueJson(program, w.type, Value::Int(balance)));
+          AppendMovement(w, amount, balance);
           EndEntry();
           break;
         }
@@ -344,9 +374,7 @@ struct Engine::Impl {
           MarkDirty(c);
           SetWallet(c, a.target, c.wallets[a.target] - take);
           BeginEntry(c, &rule, "debit");
-          ledger_out += fmt::format(",\"wallet\":{},\"amount\":{},\"balance\":{}", stdlib::JsonQuote(w.name),
-                                    FormatValueJson(program, w.type, Value::Int(take)),
-                                    FormatValueJson(program, w.type, Value::Int(c.wallets[a.target])));
+          AppendMovement(w, take, c.wallets[a.target]);
           EndEntry();
           break;
         }
@@ -354,7 +382,10 @@ struct Engine::Impl {
           Value v = MustEval(*a.value, ctx, &rule);
           const checked::Var& var = program.vars[a.target];
           BeginEntry(c, &rule, "set");
-          ledger_out += fmt::format(",\"var\":{},\"value\":{}", stdlib::JsonQuote(var.name), FormatValueJson(program, var.type, v));
+          ledger_out += ",\"var\":";
+          stdlib::AppendJsonQuoted(ledger_out, var.name);
+          ledger_out += ",\"value\":";
+          AppendValueJson(ledger_out, program, var.type, v);
           EndEntry();
           MarkDirty(c);
           SetVar(c, a.target, std::move(v));
@@ -362,18 +393,23 @@ struct Engine::Impl {
         }
         case checked::ActionKind::Notify:
         case checked::ActionKind::Emit: {
-          std::string data = "{";
+          // The data is evaluated before the entry begins: a failing value writes nothing.
+          std::string& data = data_scratch;
+          data.assign("{");
           for (size_t k = 0; k < a.data.size(); ++k) {
             Value v = MustEval(a.data[k].value, ctx, &rule);
             if (k) data += ",";
-            data += stdlib::JsonQuote(a.data[k].key);
+            stdlib::AppendJsonQuoted(data, a.data[k].key);
             data += ":";
-            data += FormatValueJson(program, a.data[k].value.type, v);
+            AppendValueJson(data, program, a.data[k].value.type, v);
           }
           data += "}";
           bool notify = a.kind == checked::ActionKind::Notify;
           BeginEntry(c, &rule, notify ? "notify" : "emit");
-          ledger_out += fmt::format(",\"{}\":{},\"data\":{}", notify ? "template" : "name", stdlib::JsonQuote(a.name), data);
+          ledger_out += notify ? ",\"template\":" : ",\"name\":";
+          stdlib::AppendJsonQuoted(ledger_out, a.name);
+          ledger_out += ",\"data\":";
+          ledger_out += data;
           EndEntry();
           break;
         }
@@ -382,7 +418,8 @@ struct Engine::Impl {
           MarkDirty(c);
           Grant(c, a.name);
           BeginEntry(c, &rule, "grant");
-          ledger_out += fmt::format(",\"badge\":{}", stdlib::JsonQuote(a.name));
+          ledger_out += ",\"badge\":";
+          stdlib::AppendJsonQuoted(ledger_out, a.name);
           EndEntry();
           break;
         }
@@ -442,8 +479,10 @@ struct Engine::Impl {
         MarkDirty(c);
         SetTier(c, best);
         BeginEntry(c, nullptr, "tier");
-        ledger_out += fmt::format(",\"from\":{},\"to\":{}", stdlib::JsonQuote(program.tiers[previous].name),
-                                  stdlib::JsonQuote(program.tiers[best].name));
+        ledger_out += ",\"from\":";
+        stdlib::AppendJsonQuoted(ledger_out, program.tiers[previous].name);
+        ledger_out += ",\"to\":";
+        stdlib::AppendJsonQuoted(ledger_out, program.tiers[best].name);
         EndEntry();
         RunRules(program.tier_changed_rules, c, nullptr, previous);
       }
@@ -456,7 +495,9 @@ struct Engine::Impl {
         MarkDirty(c);
         SetSegment(c, k, member);
         BeginEntry(c, nullptr, "segment");
-        ledger_out += fmt::format(",\"segment\":{},\"member\":{}", stdlib::JsonQuote(sg.name), member ? "true" : "false");
+        ledger_out += ",\"segment\":";
+        stdlib::AppendJsonQuoted(ledger_out, sg.name);
+        ledger_out += member ? ",\"member\":true" : ",\"member\":false";
         EndEntry();
       }
     }

@@ -129,5 +129,7 @@ bool IsValidUtf8(std::string_view s);
 // JSON string literal with quotes; non-ASCII UTF-8 is written as is, control characters
 // and '"' '\\' escaped.
 std::string JsonQuote(std::string_view s);
+// JsonQuote appended to `out`, without a temporary (the ledger's hot path).
+void AppendJsonQuoted(std::string& out, std::string_view s);
 
 }  // namespace perk::stdlib

@@ -187,14 +187,17 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-std::string JsonQuote(std::string_view s) {
+void AppendJsonQuoted(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size() + 2);
   out.push_back('"');
-  for (char ch : s) {
-    auto b = static_cast<unsigned char>(ch);
-    switch (ch) {
+  // Runs of plain characters are appended whole: ids and names rarely need escapes.
+  size_t plain = 0;
+  for (size_t k = 0; k < s.size(); ++k) {
+    auto b = static_cast<unsigned char>(s[k]);
+    if (b >= 0x20 && b != '"' && b != '\\') continue;
+    out.append(s.data() + plain, k - plain);
+    plain = k + 1;
+    switch (b) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
@@ -203,16 +206,19 @@ std::string JsonQuote(std::string_view s) {
       case '\b': out += "\\b"; break;
       case '\f': out += "\\f"; break;
       default:
-        if (b < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[b >> 4]);
-          out.push_back(kHex[b & 0xF]);
-        } else {
-          out.push_back(ch);
-        }
+        out += "\\u00";
+        out.push_back(kHex[b >> 4]);
+        out.push_back(kHex[b & 0xF]);
     }
   }
+  out.append(s.data() + plain, s.size() - plain);
   out.push_back('"');
+}
+
+std::string JsonQuote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  AppendJsonQuoted(out, s);
   return out;
 }
 
