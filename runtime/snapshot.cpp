@@ -50,11 +50,11 @@ void PutVec(ByteWriter& w, const std::vector<T>& v, F put) {
   for (const T& x : v) put(x);
 }
 template <typename T, typename F>
-bool GetVec(ByteReader& r, std::vector<T>* v, F get) {
+bool GetVec(ByteReader& r, T* v, F get) {
   uint64_t n;
   if (!r.Count(&n)) return false;
   v->resize(n);
-  for (T& x : *v)
+  for (auto& x : *v)
     if (!get(x)) return false;
   return true;
 }

@@ -178,7 +178,7 @@ TEST_CASE("an upgrade keeps same-named same-typed slots and lists what it would 
   c.tier = 1;
   c.badges = {"depositor"};
   ClientState m = MigrateClient(c, plan, *now);
-  CHECK(m.wallets == std::vector<int64_t>{1234, 0, 0});  // bonus kept, cash new, points dropped
+  CHECK(std::vector<int64_t>(m.wallets.begin(), m.wallets.end()) == std::vector<int64_t>{1234, 0, 0});  // bonus kept, cash new, points dropped
   CHECK(m.vars[0].s == "kept");
   CHECK(m.tier == 1);
   CHECK(m.badges == c.badges);

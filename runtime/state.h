@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "compiler/checked.h"
+#include "runtime/small_vec.h"
 #include "stdlib/value.h"
 
 namespace perk::runtime {
@@ -65,11 +66,11 @@ struct ClientState {
   std::string id;
   int64_t since = 0;
   std::vector<Value> attrs;
-  std::vector<int64_t> wallets;
+  SmallVec<int64_t, 4> wallets;
   std::vector<Value> vars;
   int64_t tier = 0;
-  std::vector<int64_t> hold_until;  // per tier: the hold lasts while now < hold_until
-  std::vector<uint8_t> segments;
+  SmallVec<int64_t, 4> hold_until;  // per tier: the hold lasts while now < hold_until
+  SmallVec<uint8_t, 8> segments;
   std::vector<std::string> badges;  // in grant order
   std::vector<Series> limits;       // per rule (empty series for rules without a limit)
   std::vector<Series> aggs;         // per aggregate slot
