@@ -10,6 +10,8 @@
 #include <cstring>
 #include <initializer_list>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace perk::runtime {
 
@@ -119,6 +121,72 @@ class SmallVec {
   uint32_t size_ = 0;
   uint32_t capacity_ = N;
   T inline_[N];
+};
+
+}  // namespace perk::runtime
+
+namespace perk::runtime {
+
+// The same idea for values that own memory (a client's attributes and vars, whose strings
+// are mostly short enough for the string's own inline buffer): the first N elements live in
+// the object, more spill the whole array to a std::vector.
+template <typename T, uint32_t N>
+class InlineVec {
+ public:
+  using value_type = T;
+  using iterator = T*;
+  using const_iterator = const T*;
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T* data() { return spilled_ ? heap_.data() : inline_; }
+  const T* data() const { return spilled_ ? heap_.data() : inline_; }
+  T* begin() { return data(); }
+  T* end() { return data() + size_; }
+  const T* begin() const { return data(); }
+  const T* end() const { return data() + size_; }
+  T& operator[](size_t k) { return data()[k]; }
+  const T& operator[](size_t k) const { return data()[k]; }
+  T& back() { return data()[size_ - 1]; }
+
+  void reserve(size_t n) {
+    if (n > N) Spill(n);
+  }
+  void push_back(T value) {
+    if (!spilled_ && size_ == N) Spill(N + 1);
+    if (spilled_) heap_.push_back(std::move(value));
+    else inline_[size_] = std::move(value);
+    ++size_;
+  }
+  void resize(size_t n) {
+    if (n > N) Spill(n);
+    if (spilled_) heap_.resize(n);
+    else
+      for (size_t k = n; k < size_; ++k) inline_[k] = T{};
+    size_ = static_cast<uint32_t>(n);
+  }
+  void clear() { resize(0); }
+
+  bool operator==(const InlineVec& other) const {
+    return size_ == other.size_ && std::equal(begin(), end(), other.begin());
+  }
+
+ private:
+  void Spill(size_t n) {
+    if (spilled_) {
+      heap_.reserve(n);
+      return;
+    }
+    heap_.reserve(n);
+    for (size_t k = 0; k < size_; ++k) heap_.push_back(std::move(inline_[k]));
+    for (auto& v : inline_) v = T{};
+    spilled_ = true;
+  }
+
+  T inline_[N]{};
+  std::vector<T> heap_;  // all the elements once there are more than N
+  uint32_t size_ = 0;
+  bool spilled_ = false;
 };
 
 }  // namespace perk::runtime

@@ -65,9 +65,9 @@ int64_t BucketKey(checked::WindowUnit unit, int64_t time_micros);
 struct ClientState {
   std::string id;
   int64_t since = 0;
-  std::vector<Value> attrs;
+  InlineVec<Value, 4> attrs;
   SmallVec<int64_t, 4> wallets;
-  std::vector<Value> vars;
+  InlineVec<Value, 4> vars;
   int64_t tier = 0;
   SmallVec<int64_t, 4> hold_until;  // per tier: the hold lasts while now < hold_until
   SmallVec<uint8_t, 8> segments;
