@@ -197,8 +197,9 @@ class DedupSet {
     return !table_.IsEmpty(i);
   }
 
-  // Remembers `id` at `time`, as the newest entry; times must not decrease from one insert to
-  // the next (the engine's clock does not). Empty ids are never stored: returns false.
+  // Remembers `id` at `time`, as the newest entry. Empty ids are never stored: returns false.
+  // Expiry looks at the oldest entry only, so times should not decrease from one insert to the
+  // next (the engine's clock does not); if they do, a newer entry waits for the older ones.
   bool Insert(int64_t time, std::string_view id) { return Insert(time, id, HashId(id)); }
   bool Insert(int64_t time, std::string_view id, uint64_t hash);
 
