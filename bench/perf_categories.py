@@ -23,7 +23,7 @@ RULES = [
     ("aggregates (Series::Query/Add)", None, r"Series::|EvalAggregate|BucketKey"),
     ("client & dedup hash maps", None,
      r"_Hashtable|_Hash_bytes|Engine::Impl::GetClient|Engine::Impl::Remember|Engine::Impl::DropNewestClient|"
-     r"_Deque_base|deque<"),
+     r"_Deque_base|deque<|id_table_detail::|DedupSet::|ClientIndex<|HashId"),
     ("client snapshots (copy-on-write)", None,
      r"ClientState::operator=|ClientState::ClientState|~ClientState|vector<perk::Value.*operator=|"
      r"vector<perk::runtime::Bucket.*operator=|vector<perk::runtime::Series.*operator=|vector<std::__cxx11::basic_string.*operator=|"

@@ -6,10 +6,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <deque>
-#include <unordered_map>
-#include <unordered_set>
 
+#include "runtime/id_table.h"
 #include "runtime/interp.h"
 #include "runtime/records.h"
 #include "stdlib/stdlib.h"
@@ -99,7 +97,12 @@ struct Engine::Impl {
   int64_t clock = 0;
 
   std::vector<ClientState> clients;  // in order of first appearance
-  std::unordered_map<std::string, uint32_t> client_index;
+  // Client id -> index in clients; the ids themselves stay in clients.
+  struct ClientIdOf {
+    const std::vector<ClientState>* clients;
+    std::string_view operator()(uint32_t k) const { return (*clients)[k].id; }
+  };
+  ClientIndex<ClientIdOf> client_index{ClientIdOf{&clients}};
   std::vector<Series> budgets;  // per rule, over all clients
 
   // Window caches, agg_windows.size() per client in the order of `clients`: kept beside the
@@ -114,13 +117,8 @@ struct Engine::Impl {
     for (size_t k = 0; k < agg_windows.size(); ++k) w[k].Clear();
   }
 
-  // Transparent hashing lets the dedup check look up the decoder's string_view without a copy.
-  struct IdHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_set<std::string, IdHash, std::equal_to<>> seen_ids;
-  std::deque<std::pair<int64_t, std::string>> id_expiry;
+  // Event ids remembered within the dedup window, oldest first.
+  DedupSet seen_ids;
   uint64_t remembered_total = 0;  // ids ever remembered: numbers them for the durable store
 
   // Clients created or changed since the store last asked (Engine::TakeDirtyClients).
@@ -573,21 +571,19 @@ struct Engine::Impl {
       clock = perk_date_start(d);
     }
     if (time > clock) clock = time;
-    // Forget ids older than the dedup window.
-    while (!id_expiry.empty() && clock - id_expiry.front().first > kDedupWindow) {
-      seen_ids.erase(id_expiry.front().second);
-      id_expiry.pop_front();
-    }
+    // Forget ids older than the dedup window: an id stays while clock - time <= the window.
+    seen_ids.ExpireOlderThan(clock - kDedupWindow);
   }
 
   ClientState& GetClient(const std::string& id, int64_t time, bool* created) {
-    auto it = client_index.find(id);
-    if (it != client_index.end()) {
+    const uint64_t hash = HashId(id);
+    uint32_t k = client_index.Find(id, hash);
+    if (k != client_index.kNone) {
       *created = false;
-      return clients[it->second];
+      return clients[k];
     }
     *created = true;
-    client_index.emplace(id, static_cast<uint32_t>(clients.size()));
+    client_index.Insert(static_cast<uint32_t>(clients.size()), hash);
     clients.push_back(NewClient(program, id, time));
     window_cache.resize(clients.size() * agg_windows.size());
     MarkDirty(clients.back());
@@ -595,7 +591,7 @@ struct Engine::Impl {
   }
 
   void DropNewestClient() {
-    client_index.erase(clients.back().id);
+    client_index.Erase(clients.back().id, static_cast<uint32_t>(clients.size() - 1));
     clients.pop_back();
     window_cache.resize(clients.size() * agg_windows.size());
   }
@@ -648,8 +644,7 @@ struct Engine::Impl {
 
   void Remember(const std::string& id, int64_t time) {
     if (id.empty()) return;
-    seen_ids.insert(id);
-    id_expiry.emplace_back(time, id);
+    seen_ids.Insert(time, id);
     ++remembered_total;
   }
 
@@ -658,7 +653,7 @@ struct Engine::Impl {
     runtime::Record rec;
     std::string error;
     DecodeOutcome outcome = decoder.Decode(
-        line, [&](std::string_view id) { return seen_ids.find(id) != seen_ids.end(); }, &rec, &error);
+        line, [&](std::string_view id) { return seen_ids.Contains(id); }, &rec, &error);
     if (outcome == DecodeOutcome::Blank) return;
     ++stats.records;
     if (outcome == DecodeOutcome::Duplicate) {
@@ -675,7 +670,7 @@ struct Engine::Impl {
   void ProcessDecoded(const runtime::Record& rec, uint64_t line_number) {
     current_line = line_number;
     ++stats.records;
-    if (!rec.id.empty() && seen_ids.find(std::string_view(rec.id)) != seen_ids.end()) {
+    if (!rec.id.empty() && seen_ids.Contains(rec.id)) {
       ++stats.duplicates;
       return;
     }
@@ -724,8 +719,8 @@ std::string& Engine::rejects() { return impl_->rejects_out; }
 const RunStats& Engine::stats() const { return impl_->stats; }
 const std::vector<ClientState>& Engine::clients() const { return impl_->clients; }
 const ClientState* Engine::FindClient(std::string_view id) const {
-  auto it = impl_->client_index.find(std::string(id));
-  return it == impl_->client_index.end() ? nullptr : &impl_->clients[it->second];
+  uint32_t k = impl_->client_index.Find(id);
+  return k == impl_->client_index.kNone ? nullptr : &impl_->clients[k];
 }
 bool Engine::has_clock() const { return impl_->has_clock; }
 int64_t Engine::clock() const { return impl_->clock; }
@@ -750,13 +745,13 @@ void Engine::TakeDirtyClients(std::vector<uint32_t>* out) {
 
 void Engine::ForRememberedSince(uint64_t after, const std::function<void(int64_t, std::string_view)>& f) const {
   const Impl& m = *impl_;
-  // The deque holds the ids numbered (total - size, total].
-  uint64_t first = m.remembered_total - m.id_expiry.size();
+  // The set holds the ids numbered (total - size, total].
+  uint64_t first = m.remembered_total - m.seen_ids.size();
   size_t skip = after > first ? static_cast<size_t>(after - first) : 0;
-  for (size_t k = skip; k < m.id_expiry.size(); ++k) f(m.id_expiry[k].first, m.id_expiry[k].second);
+  m.seen_ids.ForEachFrom(skip, f);
 }
 
-size_t Engine::remembered_count() const { return impl_->id_expiry.size(); }
+size_t Engine::remembered_count() const { return impl_->seen_ids.size(); }
 
 void Engine::Restore(EngineState state, std::vector<ClientState> clients,
                      std::vector<std::pair<int64_t, std::string>> remembered) {
@@ -769,18 +764,15 @@ void Engine::Restore(EngineState state, std::vector<ClientState> clients,
   if (state.budgets.size() == m.budgets.size()) m.budgets = std::move(state.budgets);
   m.clients = std::move(clients);
   m.window_cache.assign(m.clients.size() * m.agg_windows.size(), WindowCache{});
-  m.client_index.clear();
-  for (size_t k = 0; k < m.clients.size(); ++k) m.client_index.emplace(m.clients[k].id, static_cast<uint32_t>(k));
+  m.client_index.Rebuild(static_cast<uint32_t>(m.clients.size()));
   m.dirty.assign(m.clients.size(), 0);
   m.dirty_list.clear();
-  m.seen_ids.clear();
-  m.id_expiry.clear();
+  m.seen_ids.Clear();
   // The same rule as AdvanceClock: an id stays while clock - time <= the window. The run that
   // saved the state had already dropped the older ones, so the window is exactly as it was.
   for (auto& [time, id] : remembered) {
     if (m.has_clock && m.clock - time > kDedupWindow) continue;
-    m.seen_ids.insert(id);
-    m.id_expiry.emplace_back(time, std::move(id));
+    m.seen_ids.Insert(time, id);
   }
 }
 
