@@ -22,9 +22,41 @@ int32_t HasBadgeCallback(const void* runtime, const char* data, int64_t size) {
 
 jit::Str Slice(const std::string& s) { return jit::Str{s.data(), static_cast<int64_t>(s.size())}; }
 
+// What of the context a compiled expression reads. A day tick evaluates a handful of
+// expressions per client; filling only their inputs keeps the tick from touching the client's
+// other cache lines (measured: half of the tick's time went to those first touches).
+enum Uses : uint8_t {
+  kUsesEvent = 1,
+  kUsesAttrs = 2,
+  kUsesWallets = 4,
+  kUsesVars = 8,
+  kUsesSegments = 16,
+  kUsesClientId = 32,
+};
+
+uint8_t UsesOf(const checked::Expr& e) {
+  using K = checked::ExprKind;
+  uint8_t uses = 0;
+  switch (e.kind) {
+    case K::EventField: uses |= kUsesEvent; break;
+    case K::ClientField:
+      if (e.index == checked::kClientId) uses |= kUsesClientId;
+      else if (e.index != checked::kClientSince) uses |= kUsesAttrs;
+      break;
+    case K::Wallet: uses |= kUsesWallets; break;
+    case K::Var: uses |= kUsesVars; break;
+    case K::Segment: uses |= kUsesSegments; break;
+    default: break;
+  }
+  for (const auto& arg : e.args) uses |= UsesOf(arg);
+  return uses;
+}
+
 class JitEvaluator final : public Evaluator {
  public:
-  explicit JitEvaluator(std::unique_ptr<jit::CompiledProgram> code) : code_(std::move(code)) {}
+  JitEvaluator(std::unique_ptr<jit::CompiledProgram> code, const checked::Program& program) : code_(std::move(code)) {
+    for (const checked::Expr* e : checked::TopLevelExpressions(program)) uses_.push_back(UsesOf(*e));
+  }
 
   PerkStatus Evaluate(const checked::Expr& e, const EvalContext& ctx, Value* out, SourceRange* where) override {
     jit::NativeFn fn = code_->Find(&e);
@@ -32,7 +64,8 @@ class JitEvaluator final : public Evaluator {
     if (!fn) return Eval(e, ctx, out, where);
     jit::Context c;
     const ClientState& client = *ctx.client;
-    if (ctx.event) {
+    const uint8_t uses = uses_[static_cast<size_t>(e.top_index)];
+    if ((uses & kUsesEvent) && ctx.event) {
       c.event_fields = ctx.event->fields.data();
       c.event_time = ctx.event->time;
       c.event_id = Slice(ctx.event->id);
@@ -42,16 +75,16 @@ class JitEvaluator final : public Evaluator {
       c.event_time = 0;
       c.event_id = c.event_client = jit::Str{"", 0};
     }
-    c.attrs = client.attrs.data();
-    c.wallets = client.wallets.data();
-    c.vars = client.vars.data();
-    c.segments = client.segments.data();
+    c.attrs = uses & kUsesAttrs ? client.attrs.data() : nullptr;
+    c.wallets = uses & kUsesWallets ? client.wallets.data() : nullptr;
+    c.vars = uses & kUsesVars ? client.vars.data() : nullptr;
+    c.segments = uses & kUsesSegments ? client.segments.data() : nullptr;
     c.client_since = client.since;
     c.tier = client.tier;
     c.previous_tier = ctx.previous_tier;
     c.now = ctx.now;
     c.today = ctx.today;
-    c.client_id = Slice(client.id);
+    c.client_id = uses & kUsesClientId ? Slice(client.id) : jit::Str{"", 0};
     c.runtime = &ctx;
     c.aggregate = &AggregateCallback;
     c.has_badge = &HasBadgeCallback;
@@ -77,6 +110,7 @@ class JitEvaluator final : public Evaluator {
 
  private:
   std::unique_ptr<jit::CompiledProgram> code_;
+  std::vector<uint8_t> uses_;  // by top_index
   jit::StringArena arena_;
 };
 
@@ -86,7 +120,7 @@ std::unique_ptr<Evaluator> CreateEvaluator(EngineKind kind, const checked::Progr
   if (kind == EngineKind::Interp) return std::make_unique<InterpEvaluator>();
   auto code = jit::CompiledProgram::Compile(program, jit::Options{}, error);
   if (!code) return nullptr;
-  return std::make_unique<JitEvaluator>(std::move(code));
+  return std::make_unique<JitEvaluator>(std::move(code), program);
 }
 
 }  // namespace perk::runtime

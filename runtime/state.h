@@ -62,18 +62,21 @@ AggWindows AggWindowsOf(const checked::Program& program);
 // The bucket key of a time for a window unit.
 int64_t BucketKey(checked::WindowUnit unit, int64_t time_micros);
 
+// Small arrays are kept inline and what a day tick reads of every client (tier, holds,
+// segments, the heap pointers of limits and aggregates) comes first, so that a tick touches few
+// of the client's cache lines.
 struct ClientState {
-  std::string id;
   int64_t since = 0;
-  InlineVec<Value, 4> attrs;
-  SmallVec<int64_t, 4> wallets;
-  InlineVec<Value, 4> vars;
   int64_t tier = 0;
   SmallVec<int64_t, 4> hold_until;  // per tier: the hold lasts while now < hold_until
   SmallVec<uint8_t, 8> segments;
-  std::vector<std::string> badges;  // in grant order
   std::vector<Series> limits;       // per rule (empty series for rules without a limit)
   std::vector<Series> aggs;         // per aggregate slot
+  SmallVec<int64_t, 4> wallets;
+  std::string id;
+  InlineVec<Value, 4> attrs;
+  InlineVec<Value, 4> vars;
+  std::vector<std::string> badges;  // in grant order
 
   bool HasBadge(std::string_view badge) const;
 };
