@@ -1735,4 +1735,23 @@ int checked::Program::FindParam(std::string_view name) const {
   return -1;
 }
 
+checked::AggWindows checked::AggWindowsOf(const checked::Program& p) {
+  AggWindows w;
+  w.of_slot.resize(p.agg_slots.size());
+  std::vector<std::pair<int, int64_t>> seen;
+  for (const auto& use : p.aggregates) {
+    std::pair<int, int64_t> key{use.slot, use.window.count};
+    auto it = std::find(seen.begin(), seen.end(), key);
+    int index = static_cast<int>(it - seen.begin());
+    if (it == seen.end()) {
+      seen.push_back(key);
+      w.of_slot[use.slot].push_back(index);
+    }
+    w.of_use.push_back(index);
+  }
+  w.count = seen.size();
+  return w;
+}
+
+
 }  // namespace perk

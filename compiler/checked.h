@@ -198,4 +198,16 @@ struct Program {
 // aggregate `where` filters.
 std::vector<const Expr*> TopLevelExpressions(const Program& program);
 
+// The distinct (slot, window length) pairs of a program's aggregate uses: uses that fold the
+// same buckets (e.g. three tier conditions over one 30-day volume) read the same window. The
+// runtime keeps one cached fold per client per window (runtime/state.h's WindowCache), and the
+// JIT reads it in place, so both take the numbering from here.
+struct AggWindows {
+  std::vector<int> of_use;                // per AggUse: its window
+  std::vector<std::vector<int>> of_slot;  // per AggSlot: the windows over it
+  size_t count = 0;
+  size_t size() const { return count; }
+};
+AggWindows AggWindowsOf(const Program& program);
+
 }  // namespace perk::checked

@@ -127,6 +127,7 @@ class Lowering {
   Lowering(const checked::Program& program, llvm::Module& module, const ValueLayout& layout,
            std::vector<SourceRange>* sites, int32_t site_base)
       : program_(program),
+        windows_(checked::AggWindowsOf(program)),
         module_(module),
         c_(module.getContext()),
         b_(c_),
@@ -180,6 +181,76 @@ class Lowering {
   }
   V LoadStr(size_t offset) {
     return V{nullptr, LoadCtx(ptr_, offset + offsetof(Str, data)), LoadCtx(i64_, offset + offsetof(Str, size))};
+  }
+
+  // An aggregate read: in place from the client's cached window when it holds for the current
+  // bucket key (the common case: a day tick re-reads unchanged windows), else through the
+  // runtime, which folds the buckets and refills the cache. Averages always call back.
+  V Aggregate(const checked::Expr& e) {
+    const checked::AggUse& use = program_.aggregates[e.index];
+    llvm::BasicBlock* call_block = llvm::BasicBlock::Create(c_, "agg.call", fn_);
+    llvm::BasicBlock* join = llvm::BasicBlock::Create(c_, "agg.join", fn_);
+    llvm::Value* hit_value = nullptr;
+    llvm::BasicBlock* hit_end = nullptr;
+    if (use.kind != checked::AggKind::Avg) {
+      llvm::BasicBlock* check = llvm::BasicBlock::Create(c_, "agg.check", fn_);
+      llvm::BasicBlock* hit = llvm::BasicBlock::Create(c_, "agg.hit", fn_);
+      llvm::Value* windows = LoadCtx(ptr_, offsetof(Context, windows));
+      b_.CreateCondBr(b_.CreateICmpEQ(windows, llvm::ConstantPointerNull::get(llvm::PointerType::get(c_, 0))), call_block,
+                      check);
+      b_.SetInsertPoint(check);
+      const checked::AggSlot& slot = program_.agg_slots[use.slot];
+      llvm::Value* key = BucketKey(slot.unit, LoadCtx(i64_, offsetof(Context, now)));
+      const int64_t base = static_cast<int64_t>(windows_.of_use[e.index]) * static_cast<int64_t>(sizeof(WindowView));
+      llvm::Value* w = Field(windows, base);
+      llvm::Value* from = b_.CreateLoad(i64_, Field(w, offsetof(WindowView, from)));
+      llvm::Value* until = b_.CreateLoad(i64_, Field(w, offsetof(WindowView, until)));
+      llvm::Value* holds = b_.CreateAnd(b_.CreateICmpSGE(key, from), b_.CreateICmpSLT(key, until));
+      b_.CreateCondBr(holds, hit, call_block);
+      b_.SetInsertPoint(hit);
+      llvm::Value* count = b_.CreateLoad(i64_, Field(w, offsetof(WindowView, count)));
+      size_t field = offsetof(WindowView, count);
+      if (use.kind == checked::AggKind::Sum) field = offsetof(WindowView, sum);
+      if (use.kind == checked::AggKind::Highest) field = offsetof(WindowView, max);
+      if (use.kind == checked::AggKind::Lowest) field = offsetof(WindowView, min);
+      // An empty window reads 0 whatever the kind (the fold's min and max are then unset).
+      hit_value = b_.CreateSelect(b_.CreateICmpEQ(count, b_.getInt64(0)), b_.getInt64(0),
+                                  b_.CreateLoad(i64_, Field(w, static_cast<int64_t>(field))));
+      b_.CreateBr(join);
+      hit_end = b_.GetInsertBlock();
+    } else {
+      b_.CreateBr(call_block);
+    }
+    b_.SetInsertPoint(call_block);
+    auto* type = llvm::FunctionType::get(i32_, {ptr_, i32_, ptr_}, false);
+    llvm::Value* callback = LoadCtx(ptr_, offsetof(Context, aggregate));
+    llvm::Value* out = EntryAlloca(i64_);
+    llvm::Value* status = b_.CreateCall(type, callback, {LoadCtx(ptr_, offsetof(Context, runtime)), b_.getInt32(e.index), out});
+    FailIf(status, e.range);
+    llvm::Value* called = b_.CreateLoad(i64_, out);
+    b_.CreateBr(join);
+    llvm::BasicBlock* call_end = b_.GetInsertBlock();
+    b_.SetInsertPoint(join);
+    if (!hit_value) return V{called};
+    llvm::PHINode* phi = b_.CreatePHI(i64_, 2);
+    phi->addIncoming(hit_value, hit_end);
+    phi->addIncoming(called, call_end);
+    return V{phi};
+  }
+
+  // runtime's BucketKey: the floor of time / unit (0 for all history).
+  llvm::Value* BucketKey(checked::WindowUnit unit, llvm::Value* time) {
+    int64_t micros = 0;
+    switch (unit) {
+      case checked::WindowUnit::Minute: micros = stdlib::kMicrosPerMinute; break;
+      case checked::WindowUnit::Hour: micros = stdlib::kMicrosPerHour; break;
+      case checked::WindowUnit::Day: micros = stdlib::kMicrosPerDay; break;
+      case checked::WindowUnit::All: return b_.getInt64(0);
+    }
+    llvm::Value* d = b_.getInt64(micros);
+    llvm::Value* q = b_.CreateSDiv(time, d);
+    llvm::Value* r = b_.CreateSRem(time, d);
+    return b_.CreateSub(q, b_.CreateZExt(b_.CreateICmpSLT(r, b_.getInt64(0)), i64_));
   }
 
   llvm::Value* EntryAlloca(llvm::Type* type) {
@@ -388,15 +459,7 @@ class Lowering {
         llvm::Value* has = b_.CreateCall(type, callback, {LoadCtx(ptr_, offsetof(Context, runtime)), name.p, name.n});
         return V{Bool(b_.CreateICmpNE(has, b_.getInt32(0)))};
       }
-      case K::Aggregate: {
-        auto* type = llvm::FunctionType::get(i32_, {ptr_, i32_, ptr_}, false);
-        llvm::Value* callback = LoadCtx(ptr_, offsetof(Context, aggregate));
-        llvm::Value* slot = EntryAlloca(i64_);
-        llvm::Value* status =
-            b_.CreateCall(type, callback, {LoadCtx(ptr_, offsetof(Context, runtime)), b_.getInt32(e.index), slot});
-        FailIf(status, e.range);
-        return V{b_.CreateLoad(i64_, slot)};
-      }
+      case K::Aggregate: return Aggregate(e);
       case K::Op: return Op(e);
       case K::And:
       case K::Or: {
@@ -455,6 +518,7 @@ class Lowering {
   }
 
   const checked::Program& program_;
+  const checked::AggWindows windows_;
   llvm::Module& module_;
   llvm::LLVMContext& c_;
   llvm::IRBuilder<> b_;

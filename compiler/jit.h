@@ -24,6 +24,19 @@ struct Str {
 // What native code reads, filled by the runtime before each call. Value arrays are read in
 // place (their int64 at offset 0, their std::string's pointer and length), so the layout of
 // perk::Value is checked once when the JIT starts.
+// A client's cached fold of one aggregate window (checked::AggWindows numbers them), kept by
+// the runtime (runtime/state.h's WindowCache has exactly this layout): it holds for bucket keys
+// in [from, until). Compiled code reads it in place and calls back only when it does not hold.
+struct WindowView {
+  int64_t from;
+  int64_t until;
+  int64_t key;
+  int64_t count;
+  int64_t sum;
+  int64_t min;
+  int64_t max;
+};
+
 struct Context {
   const Value* event_fields;  // the trigger record's fields; null without a trigger event
   const Value* attrs;         // client attributes
@@ -39,6 +52,8 @@ struct Context {
   Str event_id;
   Str event_client;
   Str client_id;
+  // The client's windows, or null (then every aggregate read calls back).
+  const WindowView* windows;
   // Callbacks into the runtime for what lives in its own structures.
   const void* runtime;
   PerkStatus (*aggregate)(const void* runtime, int32_t use, int64_t* out);

@@ -1,10 +1,24 @@
 // The JIT's native functions as an Evaluator: fills the ABI context of compiler/jit.h from the
 // engine's state, calls, and copies the result out.
 #include "compiler/jit.h"
+
+#include <cstddef>
+
 #include "runtime/engine.h"
 #include "runtime/interp.h"
 
 namespace perk::runtime {
+
+// Compiled code reads the engine's window caches in place (compiler/jit.h).
+static_assert(sizeof(WindowCache) == sizeof(jit::WindowView));
+static_assert(offsetof(WindowCache, from) == offsetof(jit::WindowView, from));
+static_assert(offsetof(WindowCache, until) == offsetof(jit::WindowView, until));
+static_assert(offsetof(WindowCache, fold) + offsetof(Bucket, key) == offsetof(jit::WindowView, key));
+static_assert(offsetof(WindowCache, fold) + offsetof(Bucket, count) == offsetof(jit::WindowView, count));
+static_assert(offsetof(WindowCache, fold) + offsetof(Bucket, sum) == offsetof(jit::WindowView, sum));
+static_assert(offsetof(WindowCache, fold) + offsetof(Bucket, min) == offsetof(jit::WindowView, min));
+static_assert(offsetof(WindowCache, fold) + offsetof(Bucket, max) == offsetof(jit::WindowView, max));
+
 namespace {
 
 PerkStatus AggregateCallback(const void* runtime, int32_t use, int64_t* out) {
@@ -85,6 +99,7 @@ class JitEvaluator final : public Evaluator {
     c.now = ctx.now;
     c.today = ctx.today;
     c.client_id = uses & kUsesClientId ? Slice(client.id) : jit::Str{"", 0};
+    c.windows = reinterpret_cast<const jit::WindowView*>(ctx.windows);
     c.runtime = &ctx;
     c.aggregate = &AggregateCallback;
     c.has_badge = &HasBadgeCallback;

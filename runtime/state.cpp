@@ -68,24 +68,6 @@ bool QueryCached(const Series& series, int64_t key, int64_t count, Bucket* out, 
   return true;
 }
 
-AggWindows AggWindowsOf(const checked::Program& p) {
-  AggWindows w;
-  w.of_slot.resize(p.agg_slots.size());
-  std::vector<std::pair<int, int64_t>> seen;
-  for (const auto& use : p.aggregates) {
-    std::pair<int, int64_t> key{use.slot, use.window.count};
-    auto it = std::find(seen.begin(), seen.end(), key);
-    int index = static_cast<int>(it - seen.begin());
-    if (it == seen.end()) {
-      seen.push_back(key);
-      w.of_slot[use.slot].push_back(index);
-    }
-    w.of_use.push_back(index);
-  }
-  w.count = seen.size();
-  return w;
-}
-
 int64_t BucketKey(checked::WindowUnit unit, int64_t t) {
   auto floordiv = [](int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); };
   switch (unit) {

@@ -49,15 +49,8 @@ struct WindowCache {
 // the window or a later bucket enters it). An overflowing fold is never cached.
 bool QueryCached(const Series& series, int64_t key, int64_t count, Bucket* out, WindowCache* cache);
 
-// The distinct (slot, window length) pairs of a program's aggregate uses: uses that fold the
-// same buckets (e.g. three tier conditions over one 30-day volume) share one WindowCache.
-struct AggWindows {
-  std::vector<int> of_use;                // per AggUse: its window
-  std::vector<std::vector<int>> of_slot;  // per AggSlot: the windows over it
-  size_t size() const { return count; }
-  size_t count = 0;
-};
-AggWindows AggWindowsOf(const checked::Program& program);
+using checked::AggWindows;
+using checked::AggWindowsOf;
 
 // The bucket key of a time for a window unit.
 int64_t BucketKey(checked::WindowUnit unit, int64_t time_micros);
