@@ -677,6 +677,64 @@ struct Engine::Impl {
     Dispatch(rec, line_number);
   }
 
+  // Group prefetching: record i+kFar's table slots are requested, record i+kNear's client
+  // (found through its now-cached slot) is requested, and record i is processed. What is
+  // looked up ahead is only a hint: processing looks everything up again, so a client created
+  // or dropped in between costs a miss, never a wrong answer.
+  void ProcessBatch(const runtime::Record* recs, const uint64_t* lines, size_t n) {
+    constexpr size_t kRing = 16, kFar = 12, kNear = 6, kArrays = 3;
+    uint64_t hashes[kRing];
+    uint32_t found[kRing];
+    auto slots_ahead = [&](size_t j) {
+      const runtime::Record& r = recs[j];
+      if (r.kind == RecordKind::Tick) return;
+      hashes[j % kRing] = HashId(r.client);
+      client_index.Prefetch(hashes[j % kRing]);
+      if (!r.id.empty()) seen_ids.Prefetch(HashId(r.id));
+    };
+    auto client_ahead = [&](size_t j) {
+      const runtime::Record& r = recs[j];
+      if (r.kind == RecordKind::Tick) return;
+      uint32_t k = client_index.Find(r.client, hashes[j % kRing]);
+      found[j % kRing] = k;
+      if (k >= clients.size()) return;
+      const char* c = reinterpret_cast<const char*>(&clients[k]);
+      for (size_t off = 0; off < sizeof(ClientState); off += 64) __builtin_prefetch(c + off);
+      if (agg_windows.size()) __builtin_prefetch(window_cache.data() + static_cast<size_t>(k) * agg_windows.size());
+    };
+    for (size_t j = 0; j < std::min(n, kFar); ++j) slots_ahead(j);
+    for (size_t j = 0; j < std::min(n, kNear); ++j) client_ahead(j);
+    // Then the heap arrays of the client's struct (it has arrived by now), and the buckets
+    // of the aggregate series the record will add to.
+    auto arrays_ahead = [&](size_t j) {
+      if (recs[j].kind == RecordKind::Tick) return;
+      uint32_t k = found[j % kRing];
+      if (k >= clients.size()) return;
+      const ClientState& c = clients[k];
+      __builtin_prefetch(c.aggs.data());
+      __builtin_prefetch(c.limits.data());
+      if (c.attrs.size() > 4) __builtin_prefetch(c.attrs.data());
+    };
+    auto series_ahead = [&](size_t j) {
+      const runtime::Record& r = recs[j];
+      if (r.kind != RecordKind::Event) return;
+      uint32_t k = found[j % kRing];
+      if (k >= clients.size()) return;
+      const ClientState& c = clients[k];
+      for (int slot : program.events[r.event_index].agg_slots)
+        if (static_cast<size_t>(slot) < c.aggs.size() && !c.aggs[slot].buckets.empty())
+          __builtin_prefetch(&c.aggs[slot].buckets.back());
+    };
+    for (size_t j = 0; j < std::min(n, kArrays); ++j) arrays_ahead(j);
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kFar < n) slots_ahead(i + kFar);
+      if (i + kNear < n) client_ahead(i + kNear);
+      if (i + kArrays < n) arrays_ahead(i + kArrays);
+      if (i + 1 < n) series_ahead(i + 1);
+      ProcessDecoded(recs[i], lines[i]);
+    }
+  }
+
   // A decoded record that is not a duplicate: clock, then the record's kind.
   void Dispatch(const runtime::Record& rec, uint64_t line_number) {
     if (has_clock && rec.time < clock) {
@@ -708,6 +766,9 @@ Engine::~Engine() = default;
 
 void Engine::ProcessLine(std::string_view line, uint64_t line_number) { impl_->ProcessLine(line, line_number); }
 void Engine::ProcessDecoded(const Record& record, uint64_t line_number) { impl_->ProcessDecoded(record, line_number); }
+void Engine::ProcessDecodedBatch(const Record* records, const uint64_t* line_numbers, size_t n) {
+  impl_->ProcessBatch(records, line_numbers, n);
+}
 
 void Engine::AdvanceTo(int64_t time) {
   if (!impl_->has_clock || time <= impl_->clock) return;

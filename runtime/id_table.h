@@ -92,6 +92,8 @@ class TagTable {
     }
   }
   bool IsEmpty(size_t i) const { return slots_[i].tag == 0; }
+  // Starts loading the slot a probe for `tag` begins at (batches look ahead with it).
+  void PrefetchHome(uint32_t tag) const { __builtin_prefetch(slots_.data() + (tag & mask_)); }
   uint32_t Ref(size_t i) const { return slots_[i].ref; }
 
   // Fills the empty slot Probe returned. Call Reserve(size() + 1) before that Probe: growing
@@ -130,6 +132,7 @@ class ClientIndex {
   size_t size() const { return table_.size(); }
 
   uint32_t Find(std::string_view id) const { return Find(id, HashId(id)); }
+  void Prefetch(uint64_t hash) const { table_.PrefetchHome(id_table_detail::TagOf(hash)); }
   // `hash` must be HashId(id), except in tests, which pass hashes chosen to collide.
   uint32_t Find(std::string_view id, uint64_t hash) const {
     size_t i = table_.Probe(id_table_detail::TagOf(hash), [&](uint32_t k) { return key_(k) == id; });
@@ -190,6 +193,7 @@ class DedupSet {
   size_t size() const { return static_cast<size_t>(tail_ - head_); }
 
   bool Contains(std::string_view id) const { return !id.empty() && Contains(id, HashId(id)); }
+  void Prefetch(uint64_t hash) const { table_.PrefetchHome(id_table_detail::TagOf(hash)); }
   // `hash` must be HashId(id), except in tests.
   bool Contains(std::string_view id, uint64_t hash) const {
     if (id.empty()) return false;
