@@ -309,7 +309,7 @@ Collector::Collector(const checked::Program& program, size_t top_clients)
     : impl_(std::make_unique<Impl>(program, top_clients)) {}
 Collector::~Collector() = default;
 
-void Collector::Begin(const std::vector<runtime::ClientState>& clients) {
+void Collector::Begin(const runtime::ClientList& clients) {
   Impl& m = *impl_;
   m.clients_at_start = clients.size();
   for (const auto& c : clients) {
@@ -340,7 +340,7 @@ void Collector::AddRejects(std::string_view lines) {
   }
 }
 
-RunFigures Collector::Finish(const std::vector<runtime::ClientState>& clients, const runtime::RunStats& stats) {
+RunFigures Collector::Finish(const runtime::ClientList& clients, const runtime::RunStats& stats) {
   Impl& m = *impl_;
   RunFigures f;
   f.program_name = m.program.name;

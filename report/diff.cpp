@@ -167,8 +167,8 @@ void EffectDiff::AddLine(std::string_view old_lines, std::string_view new_lines,
   if (!m.pending_old.empty() || !m.pending_new.empty()) m.Settle(std::min(old_clock_day, new_clock_day), false);
 }
 
-DiffFigures EffectDiff::Finish(const std::vector<runtime::ClientState>& old_clients,
-                               const std::vector<runtime::ClientState>& new_clients) {
+DiffFigures EffectDiff::Finish(const runtime::ClientList& old_clients,
+                               const runtime::ClientList& new_clients) {
   Impl& m = *impl_;
   m.Settle(0, true);
   DiffFigures& f = m.figures;

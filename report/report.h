@@ -128,12 +128,12 @@ class Collector {
 
   // Clients the engine already knows before the first record (a resumed run): their tiers
   // and segments are where the day-by-day counts start.
-  void Begin(const std::vector<runtime::ClientState>& clients);
+  void Begin(const runtime::ClientList& clients);
   // Complete ledger lines / reject lines (JSON Lines), in the order they were written.
   void AddLedger(std::string_view lines);
   void AddRejects(std::string_view lines);
   // After the last lines: the engine's clients and counts at the end of the run.
-  RunFigures Finish(const std::vector<runtime::ClientState>& clients, const runtime::RunStats& stats);
+  RunFigures Finish(const runtime::ClientList& clients, const runtime::RunStats& stats);
 
  private:
   struct Impl;
@@ -186,8 +186,8 @@ class EffectDiff {
   // once both clocks have passed their day (a version that rejected a record runs its
   // ticks later); event entries at once.
   void AddLine(std::string_view old_lines, std::string_view new_lines, int64_t old_clock_day, int64_t new_clock_day);
-  DiffFigures Finish(const std::vector<runtime::ClientState>& old_clients,
-                     const std::vector<runtime::ClientState>& new_clients);
+  DiffFigures Finish(const runtime::ClientList& old_clients,
+                     const runtime::ClientList& new_clients);
 
  private:
   struct Impl;

@@ -96,10 +96,10 @@ struct Engine::Impl {
   bool has_clock = false;
   int64_t clock = 0;
 
-  std::vector<ClientState> clients;  // in order of first appearance
+  ClientList clients;  // in order of first appearance
   // Client id -> index in clients; the ids themselves stay in clients.
   struct ClientIdOf {
-    const std::vector<ClientState>* clients;
+    const ClientList* clients;
     std::string_view operator()(uint32_t k) const { return (*clients)[k].id; }
   };
   ClientIndex<ClientIdOf> client_index{ClientIdOf{&clients}};
@@ -110,7 +110,7 @@ struct Engine::Impl {
   AggWindows agg_windows;
   std::vector<WindowCache> window_cache;
   WindowCache* WindowsOf(const ClientState& c) {
-    return agg_windows.size() ? window_cache.data() + static_cast<size_t>(&c - clients.data()) * agg_windows.size() : nullptr;
+    return agg_windows.size() ? window_cache.data() + static_cast<size_t>(c.index) * agg_windows.size() : nullptr;
   }
   void ClearWindows(const ClientState& c) {
     WindowCache* w = WindowsOf(c);
@@ -125,7 +125,7 @@ struct Engine::Impl {
   std::vector<uint8_t> dirty;
   std::vector<uint32_t> dirty_list;
   void MarkDirty(const ClientState& c) {
-    size_t k = static_cast<size_t>(&c - clients.data());
+    size_t k = c.index;
     if (k >= dirty.size()) dirty.resize(std::max(k + 1, dirty.size() * 2));
     if (dirty[k]) return;
     dirty[k] = 1;
@@ -778,7 +778,7 @@ void Engine::AdvanceTo(int64_t time) {
 std::string& Engine::ledger() { return impl_->ledger_out; }
 std::string& Engine::rejects() { return impl_->rejects_out; }
 const RunStats& Engine::stats() const { return impl_->stats; }
-const std::vector<ClientState>& Engine::clients() const { return impl_->clients; }
+const ClientList& Engine::clients() const { return impl_->clients; }
 const ClientState* Engine::FindClient(std::string_view id) const {
   uint32_t k = impl_->client_index.Find(id);
   return k == impl_->client_index.kNone ? nullptr : &impl_->clients[k];
@@ -823,7 +823,8 @@ void Engine::Restore(EngineState state, std::vector<ClientState> clients,
   m.remembered_total = state.remembered;
   m.stats = state.stats;
   if (state.budgets.size() == m.budgets.size()) m.budgets = std::move(state.budgets);
-  m.clients = std::move(clients);
+  m.clients.clear();
+  for (auto& c : clients) m.clients.push_back(std::move(c));
   m.window_cache.assign(m.clients.size() * m.agg_windows.size(), WindowCache{});
   m.client_index.Rebuild(static_cast<uint32_t>(m.clients.size()));
   m.dirty.assign(m.clients.size(), 0);

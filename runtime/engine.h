@@ -84,7 +84,7 @@ class Engine {
   const RunStats& stats() const;
 
   // Introspection (REPL, state dumps): clients in order of first appearance.
-  const std::vector<ClientState>& clients() const;
+  const ClientList& clients() const;
   const ClientState* FindClient(std::string_view id) const;
   bool has_clock() const;
   int64_t clock() const;

@@ -87,6 +87,12 @@ class SmallVec {
     data()[size_++] = value;
   }
   void pop_back() { --size_; }
+  T* erase(T* first, T* last) {
+    T* e = end();
+    if (first != last) std::memmove(first, last, static_cast<size_t>(e - last) * sizeof(T));
+    size_ -= static_cast<uint32_t>(last - first);
+    return first;
+  }
 
   bool operator==(const SmallVec& other) const {
     return size_ == other.size_ && std::equal(begin(), end(), other.begin());

@@ -128,8 +128,8 @@ size_t ClientBound(const ClientState& c) {
   for (const auto& v : c.attrs) n += 2 * V + v.s.size();
   for (const auto& v : c.vars) n += 2 * V + v.s.size();
   for (const auto& b : c.badges) n += V + b.size();
-  for (const auto* list : {&c.limits, &c.aggs})
-    for (const auto& s : *list) n += V + s.buckets.size() * 5 * V;
+  for (const auto& s : c.limits) n += V + s.buckets.size() * 5 * V;
+  for (const auto& s : c.aggs) n += V + s.buckets.size() * 5 * V;
   return n;
 }
 

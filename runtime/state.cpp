@@ -30,13 +30,14 @@ bool Series::Add(int64_t key, int64_t value, int64_t keep) {
 bool Series::Query(int64_t key, int64_t count, Bucket* result) const {
   Bucket out;
   bool first = true;
-  for (auto it = buckets.rbegin(); it != buckets.rend(); ++it) {
-    if (it->key > key) continue;
-    if (count > 0 && it->key <= key - count) break;
-    out.count += it->count;
-    if (perk_int_add(out.sum, it->sum, &out.sum) != PERK_OK) return false;
-    out.min = first ? it->min : std::min(out.min, it->min);
-    out.max = first ? it->max : std::max(out.max, it->max);
+  for (size_t k = buckets.size(); k-- > 0;) {
+    const Bucket& b = buckets[k];
+    if (b.key > key) continue;
+    if (count > 0 && b.key <= key - count) break;
+    out.count += b.count;
+    if (perk_int_add(out.sum, b.sum, &out.sum) != PERK_OK) return false;
+    out.min = first ? b.min : std::min(out.min, b.min);
+    out.max = first ? b.max : std::max(out.max, b.max);
     first = false;
   }
   *result = out;

@@ -2,7 +2,10 @@
 // calendar-bucket series behind windowed aggregates, limits and budgets.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,7 +27,7 @@ struct Bucket {
 // Non-empty buckets in increasing key order; only the last `keep` units are kept, so memory
 // is bounded by the longest window and by how many distinct units saw events.
 struct Series {
-  std::vector<Bucket> buckets;
+  SmallVec<Bucket, 2> buckets;
 
   // Adds a value at `key`; returns false when the sum overflows (nothing changed then).
   bool Add(int64_t key, int64_t value, int64_t keep);
@@ -64,14 +67,79 @@ struct ClientState {
   SmallVec<int64_t, 4> hold_until;  // per tier: the hold lasts while now < hold_until
   SmallVec<uint8_t, 8> segments;
   std::vector<Series> limits;       // per rule (empty series for rules without a limit)
-  std::vector<Series> aggs;         // per aggregate slot
+  InlineVec<Series, 2> aggs;        // per aggregate slot
   SmallVec<int64_t, 4> wallets;
   std::string id;
   InlineVec<Value, 4> attrs;
   InlineVec<Value, 4> vars;
   std::vector<std::string> badges;  // in grant order
 
+  // The client's position among the engine's clients (ClientList), set by the engine.
+  uint32_t index = 0;
+
   bool HasBadge(std::string_view badge) const;
+};
+
+// The engine's clients in order of first appearance, stored in fixed-size chunks: a client
+// never moves once created (a growing vector moved every client, hundreds of bytes each, and
+// touched fresh pages for all of them at every doubling).
+class ClientList {
+ public:
+  static constexpr size_t kChunk = 1024;
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  ClientState& operator[](size_t k) { return chunks_[k / kChunk][k % kChunk]; }
+  const ClientState& operator[](size_t k) const { return chunks_[k / kChunk][k % kChunk]; }
+  ClientState& back() { return (*this)[size_ - 1]; }
+  const ClientState& back() const { return (*this)[size_ - 1]; }
+
+  // Appends `c`, setting its index.
+  ClientState& push_back(ClientState c) {
+    if (size_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<ClientState[]>(kChunk));
+    ClientState& slot = (*this)[size_];
+    slot = std::move(c);
+    slot.index = static_cast<uint32_t>(size_++);
+    return slot;
+  }
+  void pop_back() { (*this)[--size_] = ClientState{}; }
+  void clear() {
+    chunks_.clear();
+    size_ = 0;
+  }
+
+  template <typename List, typename Value>
+  class Iter {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = ClientState;
+    using difference_type = std::ptrdiff_t;
+    using pointer = Value*;
+    using reference = Value&;
+    Iter(List* list, size_t k) : list_(list), k_(k) {}
+    Value& operator*() const { return (*list_)[k_]; }
+    Value* operator->() const { return &(*list_)[k_]; }
+    Iter& operator++() {
+      ++k_;
+      return *this;
+    }
+    bool operator==(const Iter& o) const { return k_ == o.k_; }
+    bool operator!=(const Iter& o) const { return k_ != o.k_; }
+
+   private:
+    List* list_;
+    size_t k_;
+  };
+  using iterator = Iter<ClientList, ClientState>;
+  using const_iterator = Iter<const ClientList, const ClientState>;
+  iterator begin() { return {this, 0}; }
+  iterator end() { return {this, size_}; }
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, size_}; }
+
+ private:
+  std::vector<std::unique_ptr<ClientState[]>> chunks_;
+  size_t size_ = 0;
 };
 
 // A new client with every value at its start (wallets 0, vars at their initial values,

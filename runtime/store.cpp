@@ -791,7 +791,8 @@ struct Store::Impl {
   }
 
   // Encodes clients into client_log rows of at most about kLogRowBytes each.
-  static void EncodeClientRows(const std::vector<ClientState>& clients, const std::vector<uint32_t>& which,
+  template <typename Clients>
+  static void EncodeClientRows(const Clients& clients, const std::vector<uint32_t>& which,
                                std::vector<std::string>* rows) {
     for (size_t j = 0; j < which.size(); ++j) {
       uint32_t k = which[j];
@@ -1121,7 +1122,7 @@ bool Store::ForEachAnnex(const std::function<void(uint64_t, std::string_view)>& 
   return true;
 }
 
-void Store::EncodeClientRows(const std::vector<ClientState>& clients, const std::vector<uint32_t>& which,
+void Store::EncodeClientRows(const ClientList& clients, const std::vector<uint32_t>& which,
                              std::vector<std::string>* rows) {
   Impl::EncodeClientRows(clients, which, rows);
 }

@@ -133,7 +133,7 @@ class Store {
   const std::string& error() const;
 
   // Encodes clients into the store's client-log rows, as a commit does (bench/store_bench.cpp).
-  static void EncodeClientRows(const std::vector<ClientState>& clients, const std::vector<uint32_t>& which,
+  static void EncodeClientRows(const ClientList& clients, const std::vector<uint32_t>& which,
                                std::vector<std::string>* rows);
 
  private:
