@@ -191,7 +191,8 @@ struct Engine::Impl {
   }
   // Series::Add, logged: the add changes only the last bucket or pushes one (the buckets it
   // drops from the front are past every window from now on, so dropping them needs no undo).
-  bool AddToSeries(Undo::Kind kind, uint32_t index, Series& series, int64_t key, int64_t value, int64_t keep) {
+  template <typename S>
+  bool AddToSeries(Undo::Kind kind, uint32_t index, S& series, int64_t key, int64_t value, int64_t keep) {
     Undo u{kind, true, index, 0, {}};
     if (!series.buckets.empty() && series.buckets.back().key == key) {
       u.pushed = false;
@@ -215,12 +216,17 @@ struct Engine::Impl {
         case Undo::Hold: c.hold_until[u.index] = u.old; break;
         case Undo::Segment: c.segments[u.index] = static_cast<uint8_t>(u.old); break;
         case Undo::Badge: c.badges.pop_back(); break;
-        case Undo::Limit:
-        case Undo::Agg: {
-          Series& series = u.kind == Undo::Limit ? c.limits[u.index] : c.aggs[u.index];
+        case Undo::Limit: {
+          Series& series = c.limits[u.index];
           if (u.pushed) series.buckets.pop_back();
           else series.buckets.back() = u.bucket;
-          aggs_changed |= u.kind == Undo::Agg;
+          break;
+        }
+        case Undo::Agg: {
+          AggSeries& series = c.aggs[u.index];
+          if (u.pushed) series.buckets.pop_back();
+          else series.buckets.back() = u.bucket;
+          aggs_changed = true;
           break;
         }
       }

@@ -128,7 +128,8 @@ rule fail
 end
 )";
 
-std::string Series(const perk::runtime::Series& s) {
+template <typename S>
+std::string Series(const S& s) {
   std::string out;
   for (const auto& b : s.buckets) out += fmt::format("[{} {} {} {} {}]", b.key, b.count, b.sum, b.min, b.max);
   return out;

@@ -6,7 +6,7 @@ namespace perk::runtime {
 
 PerkStatus EvalAggregate(const checked::AggUse& use, const EvalContext& ctx, Value* out) {
   const checked::AggSlot& slot = ctx.program->agg_slots[use.slot];
-  const Series& series = ctx.client->aggs[use.slot];
+  const AggSeries& series = ctx.client->aggs[use.slot];
   Bucket b;
   int64_t key = BucketKey(slot.unit, ctx.now);
   if (ctx.windows) {

@@ -18,7 +18,8 @@ constexpr uint64_t kSchemaVersion = 1;
 bool GetValue(ByteReader& r, Value* v) { return r.I(&v->i) && r.Bytes(&v->s); }
 
 // Bucket keys increase, so they are stored as deltas.
-void PutSeries(ByteWriter& w, const Series& s) {
+template <typename S>
+void PutSeries(ByteWriter& w, const S& s) {
   w.U(s.buckets.size());
   int64_t prev = 0;
   for (const Bucket& b : s.buckets) {
@@ -30,7 +31,8 @@ void PutSeries(ByteWriter& w, const Series& s) {
     w.I(b.max);
   }
 }
-bool GetSeries(ByteReader& r, Series* s) {
+template <typename S>
+bool GetSeries(ByteReader& r, S* s) {
   uint64_t n;
   if (!r.Count(&n)) return false;
   s->buckets.resize(n);
@@ -108,7 +110,8 @@ struct RawWriter {
     I(v.i);
     Bytes(v.s);
   }
-  void Ser(const Series& s) {
+  template <typename S>
+  void Ser(const S& s) {
     U(s.buckets.size());
     int64_t prev = 0;
     for (const Bucket& b : s.buckets) {
@@ -177,7 +180,7 @@ bool DecodeClient(ByteReader& r, ClientState* c) {
             GetVec(r, &c->segments, [&](uint8_t& v) { return r.U(&u) && u <= 1 && ((v = static_cast<uint8_t>(u)), true); }) &&
             GetVec(r, &c->badges, [&](std::string& v) { return r.Bytes(&v); }) &&
             GetVec(r, &c->limits, [&](Series& v) { return GetSeries(r, &v); }) &&
-            GetVec(r, &c->aggs, [&](Series& v) { return GetSeries(r, &v); });
+            GetVec(r, &c->aggs, [&](AggSeries& v) { return GetSeries(r, &v); });
   return ok;
 }
 

@@ -7,44 +7,7 @@
 
 namespace perk::runtime {
 
-bool Series::Add(int64_t key, int64_t value, int64_t keep) {
-  if (!buckets.empty() && buckets.back().key == key) {
-    Bucket& b = buckets.back();
-    int64_t sum;
-    if (perk_int_add(b.sum, value, &sum) != PERK_OK) return false;
-    b.sum = sum;
-    b.count += 1;
-    b.min = std::min(b.min, value);
-    b.max = std::max(b.max, value);
-    return true;
-  }
-  buckets.push_back(Bucket{key, 1, value, value, value});
-  if (keep > 0) {
-    // Drop buckets that no window can reach any more: keys <= key - keep.
-    auto first = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& b) { return b.key > key - keep; });
-    buckets.erase(buckets.begin(), first);
-  }
-  return true;
-}
-
-bool Series::Query(int64_t key, int64_t count, Bucket* result) const {
-  Bucket out;
-  bool first = true;
-  for (size_t k = buckets.size(); k-- > 0;) {
-    const Bucket& b = buckets[k];
-    if (b.key > key) continue;
-    if (count > 0 && b.key <= key - count) break;
-    out.count += b.count;
-    if (perk_int_add(out.sum, b.sum, &out.sum) != PERK_OK) return false;
-    out.min = first ? b.min : std::min(out.min, b.min);
-    out.max = first ? b.max : std::max(out.max, b.max);
-    first = false;
-  }
-  *result = out;
-  return true;
-}
-
-bool QueryCached(const Series& series, int64_t key, int64_t count, Bucket* out, WindowCache* cache) {
+bool QueryCached(const AggSeries& series, int64_t key, int64_t count, Bucket* out, WindowCache* cache) {
   if (key >= cache->from && key < cache->until) {
     *out = cache->fold;
     return true;

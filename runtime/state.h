@@ -2,6 +2,7 @@
 // calendar-bucket series behind windowed aggregates, limits and budgets.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -11,6 +12,7 @@
 
 #include "compiler/checked.h"
 #include "runtime/small_vec.h"
+#include "stdlib/stdlib.h"
 #include "stdlib/value.h"
 
 namespace perk::runtime {
@@ -25,16 +27,55 @@ struct Bucket {
 };
 
 // Non-empty buckets in increasing key order; only the last `keep` units are kept, so memory
-// is bounded by the longest window and by how many distinct units saw events.
-struct Series {
-  SmallVec<Bucket, 2> buckets;
+// is bounded by the longest window and by how many distinct units saw events. Aggregate series
+// (AggSeries) keep their first buckets inline: every record of their event adds to them.
+// Limit and budget series (Series), one per rule, stay a bare vector: most rules never use one.
+template <typename Buckets>
+struct BasicSeries {
+  Buckets buckets;
 
   // Adds a value at `key`; returns false when the sum overflows (nothing changed then).
-  bool Add(int64_t key, int64_t value, int64_t keep);
+  bool Add(int64_t key, int64_t value, int64_t keep) {
+    if (!buckets.empty() && buckets.back().key == key) {
+      Bucket& b = buckets.back();
+      int64_t sum;
+      if (perk_int_add(b.sum, value, &sum) != PERK_OK) return false;
+      b.sum = sum;
+      b.count += 1;
+      b.min = std::min(b.min, value);
+      b.max = std::max(b.max, value);
+      return true;
+    }
+    buckets.push_back(Bucket{key, 1, value, value, value});
+    if (keep > 0) {
+      // Drop buckets that no window can reach any more: keys <= key - keep.
+      auto first = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& b) { return b.key > key - keep; });
+      buckets.erase(buckets.begin(), first);
+    }
+    return true;
+  }
+
   // Folds the buckets with keys in (key - count, key] (all of them when count == 0) into
   // *out; returns false when their sum overflows.
-  bool Query(int64_t key, int64_t count, Bucket* out) const;
+  bool Query(int64_t key, int64_t count, Bucket* result) const {
+    Bucket out;
+    bool first = true;
+    for (size_t k = buckets.size(); k-- > 0;) {
+      const Bucket& b = buckets[k];
+      if (b.key > key) continue;
+      if (count > 0 && b.key <= key - count) break;
+      out.count += b.count;
+      if (perk_int_add(out.sum, b.sum, &out.sum) != PERK_OK) return false;
+      out.min = first ? b.min : std::min(out.min, b.min);
+      out.max = first ? b.max : std::max(out.max, b.max);
+      first = false;
+    }
+    *result = out;
+    return true;
+  }
 };
+using Series = BasicSeries<std::vector<Bucket>>;
+using AggSeries = BasicSeries<SmallVec<Bucket, 2>>;
 
 // A window fold remembered between reads of the same window: it holds for query keys in
 // [from, until) as long as the series gets no new value (the engine clears it on every Add and
@@ -50,7 +91,7 @@ struct WindowCache {
 // Folds like Series::Query, through *cache: a hit when `key` is in the cached range, otherwise
 // the fold is computed and cached with the keys it holds for (until the oldest bucket leaves
 // the window or a later bucket enters it). An overflowing fold is never cached.
-bool QueryCached(const Series& series, int64_t key, int64_t count, Bucket* out, WindowCache* cache);
+bool QueryCached(const AggSeries& series, int64_t key, int64_t count, Bucket* out, WindowCache* cache);
 
 using checked::AggWindows;
 using checked::AggWindowsOf;
@@ -67,7 +108,7 @@ struct ClientState {
   SmallVec<int64_t, 4> hold_until;  // per tier: the hold lasts while now < hold_until
   SmallVec<uint8_t, 8> segments;
   std::vector<Series> limits;       // per rule (empty series for rules without a limit)
-  InlineVec<Series, 2> aggs;        // per aggregate slot
+  InlineVec<AggSeries, 2> aggs;     // per aggregate slot
   SmallVec<int64_t, 4> wallets;
   std::string id;
   InlineVec<Value, 4> attrs;

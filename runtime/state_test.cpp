@@ -81,10 +81,12 @@ TEST_CASE("a sum that would overflow is refused and changes nothing") {
 
 TEST_CASE("a cached window fold equals a fresh fold at every later key") {
   // Random adds and reads at non-decreasing keys, as the engine makes them; the cache is
-  // cleared on every add, as the engine does.
+  // cleared on every add, as the engine does. The fresh fold comes from the vector-backed
+  // series, so the inline-bucket one (AggSeries) is checked against it too.
   std::mt19937_64 rng(7);
   for (int round = 0; round < 200; ++round) {
     perk::runtime::Series s;
+    perk::runtime::AggSeries inline_series;
     const int64_t keep = 1 + static_cast<int64_t>(rng() % 40);
     const int64_t count = static_cast<int64_t>(rng() % (keep + 1));  // 0: all history
     perk::runtime::WindowCache cache;
@@ -92,12 +94,15 @@ TEST_CASE("a cached window fold equals a fresh fold at every later key") {
     for (int step = 0; step < 300; ++step) {
       key += static_cast<int64_t>(rng() % 4 == 0 ? rng() % 50 : rng() % 2);
       if (rng() % 3 == 0) {
-        REQUIRE(s.Add(key, static_cast<int64_t>(rng() % 1000) - 300, keep));
+        const int64_t value = static_cast<int64_t>(rng() % 1000) - 300;
+        REQUIRE(s.Add(key, value, keep));
+        REQUIRE(inline_series.Add(key, value, keep));
         cache.Clear();
       }
       perk::runtime::Bucket fresh, cached;
       REQUIRE(s.Query(key, count, &fresh));
-      REQUIRE(perk::runtime::QueryCached(s, key, count, &cached, &cache));
+      REQUIRE(perk::runtime::QueryCached(inline_series, key, count, &cached, &cache));
+      REQUIRE(inline_series.buckets.size() == s.buckets.size());
       INFO("round " << round << " step " << step << " key " << key << " count " << count);
       CHECK(cached.count == fresh.count);
       CHECK(cached.sum == fresh.sum);
