@@ -135,12 +135,35 @@ int Run(const RunOptions& o) {
   Progress progress(*reader);
   std::string_view line;
   bool ok = true;
-  while (reader->Next(&line, &number)) {
-    engine.ProcessLine(line, number);
+  // Lines go to the engine in batches (it decodes a batch, then looks ahead within it); the
+  // reader's views last only until its next line, so a batch keeps copies.
+  constexpr size_t kBatch = 64;
+  std::string batch_text;
+  std::vector<size_t> batch_ends;
+  std::vector<uint64_t> batch_numbers;
+  std::vector<std::string_view> batch_lines;
+  auto process_batch = [&] {
+    batch_lines.clear();
+    size_t start = 0;
+    for (size_t end : batch_ends) {
+      batch_lines.emplace_back(batch_text.data() + start, end - start);
+      start = end;
+    }
+    engine.ProcessLines(batch_lines.data(), batch_numbers.data(), batch_lines.size());
+    batch_text.clear();
+    batch_ends.clear();
+    batch_numbers.clear();
     if (engine.ledger().size() > (1 << 20)) ok &= write_ledger();
     if (engine.rejects().size() > (1 << 16)) ok &= write_rejects();
+  };
+  while (reader->Next(&line, &number)) {
+    batch_text.append(line);
+    batch_ends.push_back(batch_text.size());
+    batch_numbers.push_back(number);
+    if (batch_numbers.size() == kBatch) process_batch();
     progress.Tick(number, line.size());
   }
+  if (!batch_numbers.empty()) process_batch();
   progress.Done();
   if (!reader->error().empty()) {
     // A read error mid-file must not look like the end of input: say so and fail.

@@ -686,59 +686,87 @@ struct Engine::Impl {
   // Group prefetching: record i+kFar's table slots are requested, record i+kNear's client
   // (found through its now-cached slot) is requested, and record i is processed. What is
   // looked up ahead is only a hint: processing looks everything up again, so a client created
-  // or dropped in between costs a miss, never a wrong answer.
-  void ProcessBatch(const runtime::Record* recs, const uint64_t* lines, size_t n) {
+  // or dropped in between costs a miss, never a wrong answer. rec_at(j) is record j, or null
+  // for a line that is not a decoded record; process(i) handles line i.
+  template <typename RecordAt, typename Process>
+  void Pipelined(size_t n, RecordAt rec_at, Process process) {
     constexpr size_t kRing = 16, kFar = 12, kNear = 6, kArrays = 3;
     uint64_t hashes[kRing];
     uint32_t found[kRing];
     auto slots_ahead = [&](size_t j) {
-      const runtime::Record& r = recs[j];
-      if (r.kind == RecordKind::Tick) return;
-      hashes[j % kRing] = HashId(r.client);
+      const runtime::Record* r = rec_at(j);
+      if (!r || r->kind == RecordKind::Tick) return;
+      hashes[j % kRing] = HashId(r->client);
       client_index.Prefetch(hashes[j % kRing]);
-      if (!r.id.empty()) seen_ids.Prefetch(HashId(r.id));
+      if (!r->id.empty()) seen_ids.Prefetch(HashId(r->id));
     };
     auto client_ahead = [&](size_t j) {
-      const runtime::Record& r = recs[j];
-      if (r.kind == RecordKind::Tick) return;
-      uint32_t k = client_index.Find(r.client, hashes[j % kRing]);
+      found[j % kRing] = ClientIndex<ClientIdOf>::kNone;
+      const runtime::Record* r = rec_at(j);
+      if (!r || r->kind == RecordKind::Tick) return;
+      uint32_t k = client_index.Find(r->client, hashes[j % kRing]);
       found[j % kRing] = k;
       if (k >= clients.size()) return;
       const char* c = reinterpret_cast<const char*>(&clients[k]);
       for (size_t off = 0; off < sizeof(ClientState); off += 64) __builtin_prefetch(c + off);
       if (agg_windows.size()) __builtin_prefetch(window_cache.data() + static_cast<size_t>(k) * agg_windows.size());
     };
-    for (size_t j = 0; j < std::min(n, kFar); ++j) slots_ahead(j);
-    for (size_t j = 0; j < std::min(n, kNear); ++j) client_ahead(j);
-    // Then the heap arrays of the client's struct (it has arrived by now), and the buckets
-    // of the aggregate series the record will add to.
+    // Then the heap arrays of the client's struct (it has arrived by now).
     auto arrays_ahead = [&](size_t j) {
-      if (recs[j].kind == RecordKind::Tick) return;
       uint32_t k = found[j % kRing];
       if (k >= clients.size()) return;
       const ClientState& c = clients[k];
-      __builtin_prefetch(c.aggs.data());
       __builtin_prefetch(c.limits.data());
       if (c.attrs.size() > 4) __builtin_prefetch(c.attrs.data());
     };
-    auto series_ahead = [&](size_t j) {
-      const runtime::Record& r = recs[j];
-      if (r.kind != RecordKind::Event) return;
-      uint32_t k = found[j % kRing];
-      if (k >= clients.size()) return;
-      const ClientState& c = clients[k];
-      for (int slot : program.events[r.event_index].agg_slots)
-        if (static_cast<size_t>(slot) < c.aggs.size() && !c.aggs[slot].buckets.empty())
-          __builtin_prefetch(&c.aggs[slot].buckets.back());
-    };
+    for (size_t j = 0; j < std::min(n, kFar); ++j) slots_ahead(j);
+    for (size_t j = 0; j < std::min(n, kNear); ++j) client_ahead(j);
     for (size_t j = 0; j < std::min(n, kArrays); ++j) arrays_ahead(j);
     for (size_t i = 0; i < n; ++i) {
       if (i + kFar < n) slots_ahead(i + kFar);
       if (i + kNear < n) client_ahead(i + kNear);
       if (i + kArrays < n) arrays_ahead(i + kArrays);
-      if (i + 1 < n) series_ahead(i + 1);
-      ProcessDecoded(recs[i], lines[i]);
+      process(i);
     }
+  }
+
+  void ProcessBatch(const runtime::Record* recs, const uint64_t* lines, size_t n) {
+    Pipelined(
+        n, [&](size_t j) { return &recs[j]; }, [&](size_t i) { ProcessDecoded(recs[i], lines[i]); });
+  }
+
+  // Lines decoded up front (into records reused from batch to batch), then processed in order
+  // through the pipeline. The decoder's duplicate check ran against the ids remembered before
+  // the batch; every line whose outcome that check could have changed is settled at its turn:
+  // a record that decoded is checked again by ProcessDecoded, and a duplicate whose id has
+  // expired meanwhile, or a rejected line (it might be a duplicate now), is decoded again by
+  // ProcessLine. The result is exactly ProcessLine line by line.
+  std::vector<runtime::Record> batch_records;
+  std::vector<DecodeOutcome> batch_outcomes;
+  void ProcessLines(const std::string_view* lines, const uint64_t* numbers, size_t n) {
+    if (batch_records.size() < n) batch_records.resize(n);
+    batch_outcomes.resize(n);
+    std::string error;
+    auto seen = [&](std::string_view id) { return seen_ids.Contains(id); };
+    for (size_t k = 0; k < n; ++k) batch_outcomes[k] = decoder.Decode(lines[k], seen, &batch_records[k], &error);
+    Pipelined(
+        n, [&](size_t j) { return batch_outcomes[j] == DecodeOutcome::Ok ? &batch_records[j] : nullptr; },
+        [&](size_t i) {
+          switch (batch_outcomes[i]) {
+            case DecodeOutcome::Blank: return;
+            case DecodeOutcome::Ok: ProcessDecoded(batch_records[i], numbers[i]); return;
+            case DecodeOutcome::Duplicate:
+              if (seen_ids.Contains(batch_records[i].id)) {
+                current_line = numbers[i];
+                ++stats.records;
+                ++stats.duplicates;
+                return;
+              }
+              ProcessLine(lines[i], numbers[i]);
+              return;
+            case DecodeOutcome::Reject: ProcessLine(lines[i], numbers[i]); return;
+          }
+        });
   }
 
   // A decoded record that is not a duplicate: clock, then the record's kind.
@@ -772,6 +800,9 @@ Engine::~Engine() = default;
 
 void Engine::ProcessLine(std::string_view line, uint64_t line_number) { impl_->ProcessLine(line, line_number); }
 void Engine::ProcessDecoded(const Record& record, uint64_t line_number) { impl_->ProcessDecoded(record, line_number); }
+void Engine::ProcessLines(const std::string_view* lines, const uint64_t* line_numbers, size_t n) {
+  impl_->ProcessLines(lines, line_numbers, n);
+}
 void Engine::ProcessDecodedBatch(const Record* records, const uint64_t* line_numbers, size_t n) {
   impl_->ProcessBatch(records, line_numbers, n);
 }

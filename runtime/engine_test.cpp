@@ -191,3 +191,47 @@ TEST_CASE("a rolled-back record leaves its client exactly as it was") {
           std::string::npos);
   }
 }
+
+TEST_CASE("ProcessLines gives exactly what ProcessLine gives, line by line") {
+  auto p = Compile();
+  // Duplicates inside one batch (valid and malformed), an id that expires within the batch
+  // (30 days later), blank lines, rejects, out-of-order records and a rolled-back record.
+  std::vector<std::string> lines = {
+      R"({"type":"deposit","id":"a","client":"c1","time":"2026-01-01T10:00:00Z","amount":"100.00","first":true})",
+      R"({"type":"deposit","id":"a","client":"c1","time":"2026-01-01T10:01:00Z","amount":"100.00"})",
+      R"({"type":"deposit","id":"a","client":"c1","time":"2026-01-01T10:02:00Z","amount":"bad"})",
+      "   ",
+      R"({"type":"deposit","id":"b","client":"c2","time":"2026-01-01T11:00:00Z","amount":"2000.00","first":true})",
+      R"({"type":"deposit","id":"c","client":"c3","time":"2026-01-01T09:00:00Z","amount":"5.00"})",
+      R"({"type":"nope","id":"d","client":"c3","time":"2026-01-02T09:00:00Z"})",
+      R"({"type":"deposit","id":"e","client":"c3","time":"2026-01-02T09:00:00Z","amount":"50.00","first":true})",
+      R"({"type":"deposit","id":"e","client":"c3","time":"2026-01-02T09:00:01Z","amount":"oops"})",
+      R"({"type":"deposit","id":"g","client":"c5","time":"2026-02-14T10:00:00Z","amount":"10.00"})",
+      R"({"type":"deposit","id":"a","client":"c1","time":"2026-02-15T10:00:00Z","amount":"1500.00"})",
+      R"({"type":"deposit","id":"a","client":"c1","time":"2026-02-15T10:01:00Z","amount":"x"})",
+      R"(not json)",
+      R"({"type":"deposit","id":"f","client":"c4","time":"2026-02-16T10:00:00Z","amount":"1000.00","first":true})",
+  };
+  std::vector<uint64_t> numbers;
+  for (size_t k = 0; k < lines.size(); ++k) numbers.push_back(k + 1);
+  perk::runtime::Engine one_by_one(*p);
+  for (size_t k = 0; k < lines.size(); ++k) one_by_one.ProcessLine(lines[k], numbers[k]);
+  REQUIRE(one_by_one.stats().duplicates >= 3);
+  // `a` expired when `g` moved the clock on: its second use is a new record.
+  REQUIRE(one_by_one.ledger().find(R"("trigger":"a","client":"c1","time":"2026-02-15T10:00:00Z")") != std::string::npos);
+  REQUIRE(one_by_one.stats().rejects >= 4);
+  for (size_t batch = 1; batch <= lines.size(); ++batch) {
+    perk::runtime::Engine batched(*p);
+    std::vector<std::string_view> views(lines.begin(), lines.end());
+    for (size_t start = 0; start < lines.size(); start += batch) {
+      size_t n = std::min(batch, lines.size() - start);
+      batched.ProcessLines(views.data() + start, numbers.data() + start, n);
+    }
+    INFO("batch " << batch);
+    CHECK(batched.ledger() == one_by_one.ledger());
+    CHECK(batched.rejects() == one_by_one.rejects());
+    CHECK(batched.stats().records == one_by_one.stats().records);
+    CHECK(batched.stats().accepted == one_by_one.stats().accepted);
+    CHECK(batched.stats().duplicates == one_by_one.stats().duplicates);
+  }
+}
