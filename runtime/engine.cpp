@@ -141,6 +141,7 @@ struct Engine::Impl {
   std::string time_json;
   std::vector<std::string> rule_names_json;  // per rule, quoted once
   int64_t now = 0;
+  int64_t today = 0;  // perk_time_date(now), set with it
   uint64_t current_line = 0;
 
   // Budget use made by the current unit of work, undone on rollback: (rule, bucket key, cents).
@@ -286,12 +287,14 @@ struct Engine::Impl {
     trigger_is_day = false;
     trigger_formatted = false;
     now = time;
+    today = perk_time_date(time);
   }
   void SetDayTrigger(int64_t day) {
     trigger_id.clear();
     trigger_is_day = true;
     trigger_formatted = false;
     now = perk_date_start(day);
+    today = day;
   }
 
   // ---- rules ----
@@ -304,7 +307,7 @@ struct Engine::Impl {
     ctx.client = &c;
     ctx.event = event;
     ctx.now = now;
-    ctx.today = perk_time_date(now);
+    ctx.today = today;
     ctx.previous_tier = previous_tier;
     return ctx;
   }
