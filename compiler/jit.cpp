@@ -158,6 +158,37 @@ class Lowering {
     b_.CreateRet(b_.getInt32(PERK_OK));
   }
 
+  // `i32 name(ctx, i8* results, i32* failed)`: calls the functions of the boolean expressions
+  // `tops` (top-level indexes) in order, storing each result in results[j]; on the first
+  // failure stores j in *failed and returns its status (error_site is set by the callee).
+  void Batch(const std::vector<int>& tops, const std::string& name) {
+    auto* type = llvm::FunctionType::get(i32_, {ptr_, ptr_, ptr_}, false);
+    auto* expr_type = llvm::FunctionType::get(i32_, {ptr_, ptr_}, false);
+    fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, module_);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    ctx_ = fn_->getArg(0);
+    llvm::Value* results = fn_->getArg(1);
+    llvm::Value* failed = fn_->getArg(2);
+    entry_ = llvm::BasicBlock::Create(c_, "entry", fn_);
+    b_.SetInsertPoint(entry_);
+    llvm::Value* out = EntryAlloca(llvm::ArrayType::get(i8_, sizeof(Result)));
+    for (size_t j = 0; j < tops.size(); ++j) {
+      llvm::FunctionCallee callee = module_.getOrInsertFunction("perk_e" + std::to_string(tops[j]), expr_type);
+      llvm::Value* status = b_.CreateCall(callee, {ctx_, out});
+      auto* fail = llvm::BasicBlock::Create(c_, "fail", fn_);
+      auto* ok = llvm::BasicBlock::Create(c_, "ok", fn_);
+      llvm::MDBuilder md(c_);
+      b_.CreateCondBr(b_.CreateICmpNE(status, b_.getInt32(PERK_OK)), fail, ok, md.createUnlikelyBranchWeights());
+      b_.SetInsertPoint(fail);
+      b_.CreateStore(b_.getInt32(static_cast<int32_t>(j)), failed);
+      b_.CreateRet(status);
+      b_.SetInsertPoint(ok);
+      llvm::Value* value = b_.CreateLoad(i64_, Field(out, offsetof(Result, i)));
+      b_.CreateStore(b_.CreateZExt(b_.CreateICmpNE(value, b_.getInt64(0)), i8_), Field(results, static_cast<int64_t>(j)));
+    }
+    b_.CreateRet(b_.getInt32(PERK_OK));
+  }
+
  private:
   // A lowered value: `i` for every type but string, `p` and `n` for strings.
   struct V {
@@ -548,6 +579,8 @@ struct CompiledProgram::Impl {
   std::unique_ptr<llvm::orc::LLJIT> jit;
   std::vector<const checked::Expr*> exprs;  // by top_index
   std::vector<NativeFn> functions;          // by top_index
+  BatchFn tier_conditions = nullptr;
+  BatchFn segment_conditions = nullptr;
   std::vector<std::vector<SourceRange>> sites;  // per module
   LoadStats stats;
   std::string ir;
@@ -563,6 +596,8 @@ NativeFn CompiledProgram::Find(const checked::Expr* e) const {
   return e->top_index >= 0 && k < impl_->exprs.size() && impl_->exprs[k] == e ? impl_->functions[k] : nullptr;
 }
 const LoadStats& CompiledProgram::stats() const { return impl_->stats; }
+BatchFn CompiledProgram::TierConditions() const { return impl_->tier_conditions; }
+BatchFn CompiledProgram::SegmentConditions() const { return impl_->segment_conditions; }
 const std::string& CompiledProgram::ir() const { return impl_->ir; }
 
 namespace {
@@ -647,6 +682,17 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
       names.push_back("perk_e" + std::to_string(k));
       lowering.Function(*exprs[k], "perk_e" + std::to_string(k));
     }
+    if (part == 0) {
+      // Tier and segment re-evaluation as one native call each (the engine runs them for
+      // every client at every day tick and after every event).
+      std::vector<int> tiers, segments;
+      for (size_t k = 1; k < program.tiers.size(); ++k) tiers.push_back(program.tiers[k].when->top_index);
+      for (const auto& sg : program.segments) segments.push_back(sg.when.top_index);
+      lowering.Batch(tiers, "perk_tiers");
+      lowering.Batch(segments, "perk_segments");
+      names.push_back("perk_tiers");
+      names.push_back("perk_segments");
+    }
     std::string broken;
     llvm::raw_string_ostream broken_os(broken);
     if (llvm::verifyModule(*module, &broken_os)) {
@@ -723,6 +769,8 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
   impl->functions.resize(exprs.size());
   for (size_t k = 0; k < exprs.size(); ++k)
     impl->functions[k] = (*found)[impl->jit->mangleAndIntern("perk_e" + std::to_string(k))].getAddress().toPtr<NativeFn>();
+  impl->tier_conditions = (*found)[impl->jit->mangleAndIntern("perk_tiers")].getAddress().toPtr<BatchFn>();
+  impl->segment_conditions = (*found)[impl->jit->mangleAndIntern("perk_segments")].getAddress().toPtr<BatchFn>();
   for (auto& text : irs) impl->ir += text;
   impl->stats.compile_ms = Millis(start);
   return std::unique_ptr<CompiledProgram>(new CompiledProgram(std::move(impl)));

@@ -72,6 +72,9 @@ struct Result {
 
 // Returns a PerkStatus; on PERK_OK the result is in *out.
 using NativeFn = int32_t (*)(Context* ctx, Result* out);
+// Several boolean expressions in one call: results[j] is 0 or 1 for the j-th; on a failure,
+// *failed is its j and the status is returned (ctx->error_site says where, as for NativeFn).
+using BatchFn = int32_t (*)(Context* ctx, uint8_t* results, int32_t* failed);
 
 // Owns the strings `lower` and `upper` make during one call.
 class StringArena {
@@ -116,6 +119,9 @@ class CompiledProgram {
 
   // The native function for a top-level expression of the program, or nullptr.
   NativeFn Find(const checked::Expr* e) const;
+  // The conditions of tiers 1.. (tier 0 has none) and of the segments, in declaration order.
+  BatchFn TierConditions() const;
+  BatchFn SegmentConditions() const;
   // Where a failing native call stopped: the source range of that sub-expression.
   const SourceRange& ErrorSite(int32_t site) const;
   const LoadStats& stats() const;

@@ -80,10 +80,19 @@ struct Engine::Impl {
   Impl(const checked::Program& p, Evaluator* e)
       : program(p), decoder(InputSchemaOf(p)), evaluator(e ? e : &interp), agg_windows(AggWindowsOf(p)) {
     budgets.resize(p.rules.size());
+    for (const auto& sg : p.segments) segments_read_segments |= ReadsSegment(sg.when);
     for (const auto& r : p.rules) rule_names_json.push_back(stdlib::JsonQuote(r.name));
   }
 
+  static bool ReadsSegment(const checked::Expr& e) {
+    if (e.kind == checked::ExprKind::Segment) return true;
+    for (const auto& arg : e.args)
+      if (ReadsSegment(arg)) return true;
+    return false;
+  }
+
   const checked::Program& program;
+  bool segments_read_segments = false;
   RecordDecoder decoder;
   InterpEvaluator interp;
   Evaluator* evaluator;
@@ -464,13 +473,31 @@ struct Engine::Impl {
   }
 
   // Step 4: tier, then `on tier_changed` rules, then segments.
+  // Evaluates a whole condition list (one native call with the JIT) into condition_results.
+  std::vector<uint8_t> condition_results;
+  const uint8_t* EvalConditions(ConditionSet set, size_t n, const ClientState& c, const Record* event) {
+    condition_results.resize(std::max(condition_results.size(), n));
+    EvalContext ctx = Context(c, event, 0);
+    int failed = 0;
+    SourceRange where;
+    PerkStatus s = evaluator->EvaluateConditions(set, ctx, condition_results.data(), &failed, &where);
+    if (s != PERK_OK) {
+      std::string who = set == ConditionSet::Tiers ? fmt::format("tier `{}`", program.tiers[failed + 1].name)
+                                                   : fmt::format("segment `{}`", program.segments[failed].name);
+      throw RuntimeError{fmt::format("{}: {} at program line {}, column {}", who, StatusWords(s), where.line, where.column)};
+    }
+    return condition_results.data();
+  }
+
   void Reevaluate(ClientState& c, const Record* event) {
     if (!program.tiers.empty()) {
       int64_t best = 0;
+      // Every tier's condition is evaluated before any hold changes: conditions cannot read
+      // holds, and the tier itself changes only after the loop.
+      const uint8_t* tier_holds = EvalConditions(ConditionSet::Tiers, program.tiers.size() - 1, c, event);
       for (size_t k = 1; k < program.tiers.size(); ++k) {
         const checked::Tier& t = program.tiers[k];
-        EvalContext ctx = Context(c, event, 0);
-        bool holds = MustEval(*t.when, ctx, nullptr, "tier `{}`", t.name).i != 0;
+        bool holds = tier_holds[k - 1] != 0;
         if (holds && t.hold_micros > 0) {
           int64_t end;
           if (perk_int_add(now, t.hold_micros, &end) != PERK_OK) end = INT64_MAX;
@@ -494,10 +521,20 @@ struct Engine::Impl {
         RunRules(program.tier_changed_rules, c, nullptr, previous);
       }
     }
+    // Segments in one call unless a segment's condition reads a segment, which must see the
+    // memberships updated before it.
+    const uint8_t* members = nullptr;
+    if (!program.segments.empty() && !segments_read_segments)
+      members = EvalConditions(ConditionSet::Segments, program.segments.size(), c, event);
     for (size_t k = 0; k < program.segments.size(); ++k) {
       const checked::Segment& sg = program.segments[k];
-      EvalContext ctx = Context(c, event, 0);
-      uint8_t member = MustEval(sg.when, ctx, nullptr, "segment `{}`", sg.name).i != 0;
+      uint8_t member;
+      if (members) {
+        member = members[k];
+      } else {
+        EvalContext ctx = Context(c, event, 0);
+        member = MustEval(sg.when, ctx, nullptr, "segment `{}`", sg.name).i != 0;
+      }
       if (member != c.segments[k]) {
         MarkDirty(c);
         SetSegment(c, k, member);

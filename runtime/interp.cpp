@@ -107,6 +107,22 @@ PerkStatus Eval(const checked::Expr& e, const EvalContext& ctx, Value* out, Sour
   return PERK_OK;
 }
 
+PerkStatus Evaluator::EvaluateConditions(ConditionSet set, const EvalContext& ctx, uint8_t* results, int* failed,
+                                         SourceRange* where) {
+  const checked::Program& p = *ctx.program;
+  const size_t n = set == ConditionSet::Tiers ? (p.tiers.empty() ? 0 : p.tiers.size() - 1) : p.segments.size();
+  for (size_t j = 0; j < n; ++j) {
+    const checked::Expr& e = set == ConditionSet::Tiers ? *p.tiers[j + 1].when : p.segments[j].when;
+    Value v;
+    if (PerkStatus s = Evaluate(e, ctx, &v, where); s != PERK_OK) {
+      *failed = static_cast<int>(j);
+      return s;
+    }
+    results[j] = v.i != 0;
+  }
+  return PERK_OK;
+}
+
 PerkStatus InterpEvaluator::Evaluate(const checked::Expr& e, const EvalContext& ctx, Value* out, SourceRange* where) {
   return Eval(e, ctx, out, where);
 }

@@ -21,6 +21,10 @@ struct EvalContext {
   const AggWindows* agg_windows = nullptr;
 };
 
+// The condition lists the engine re-evaluates as a whole: tiers 1.. (the base tier has no
+// condition) and the segments, in declaration order.
+enum class ConditionSet { Tiers, Segments };
+
 // How the engine evaluates checked expressions: the reference interpreter below, or native
 // code compiled by the JIT (compiler/jit). Both must give identical results.
 class Evaluator {
@@ -29,6 +33,11 @@ class Evaluator {
   // Evaluates one top-level expression of the program (a `when`, an action's value, a data
   // value, a tier or segment condition, an aggregate's `where`).
   virtual PerkStatus Evaluate(const checked::Expr& e, const EvalContext& ctx, Value* out, SourceRange* where) = 0;
+  // Evaluates every condition of `set` in order into results[j] (0 or 1), stopping at the first
+  // runtime error: its j in *failed, where it failed in *where. This one calls Evaluate for
+  // each; the JIT's makes one native call.
+  virtual PerkStatus EvaluateConditions(ConditionSet set, const EvalContext& ctx, uint8_t* results, int* failed,
+                                        SourceRange* where);
 };
 
 // The reference interpreter as an Evaluator.

@@ -68,8 +68,29 @@ uint8_t UsesOf(const checked::Expr& e) {
 
 class JitEvaluator final : public Evaluator {
  public:
-  JitEvaluator(std::unique_ptr<jit::CompiledProgram> code, const checked::Program& program) : code_(std::move(code)) {
+  JitEvaluator(std::unique_ptr<jit::CompiledProgram> code, const checked::Program& program)
+      : code_(std::move(code)), program_(program) {
     for (const checked::Expr* e : checked::TopLevelExpressions(program)) uses_.push_back(UsesOf(*e));
+    for (size_t k = 1; k < program.tiers.size(); ++k) tier_uses_ |= UsesOf(*program.tiers[k].when);
+    for (const auto& sg : program.segments) segment_uses_ |= UsesOf(sg.when);
+  }
+
+  PerkStatus EvaluateConditions(ConditionSet set, const EvalContext& ctx, uint8_t* results, int* failed,
+                                SourceRange* where) override {
+    // Only for this program's own conditions (the REPL swaps programs under evaluators).
+    if (ctx.program != &program_) return Evaluator::EvaluateConditions(set, ctx, results, failed, where);
+    const bool tiers = set == ConditionSet::Tiers;
+    jit::BatchFn fn = tiers ? code_->TierConditions() : code_->SegmentConditions();
+    jit::Context c;
+    Fill(ctx, tiers ? tier_uses_ : segment_uses_, &c);
+    int32_t index = 0;
+    auto status = static_cast<PerkStatus>(fn(&c, results, &index));
+    arena_.Clear();
+    if (status != PERK_OK) {
+      *failed = index;
+      *where = code_->ErrorSite(c.error_site);
+    }
+    return status;
   }
 
   PerkStatus Evaluate(const checked::Expr& e, const EvalContext& ctx, Value* out, SourceRange* where) override {
@@ -77,8 +98,30 @@ class JitEvaluator final : public Evaluator {
     // Only expressions from outside the program (the REPL's) are not compiled.
     if (!fn) return Eval(e, ctx, out, where);
     jit::Context c;
+    Fill(ctx, uses_[static_cast<size_t>(e.top_index)], &c);
+    jit::Result r;
+    auto status = static_cast<PerkStatus>(fn(&c, &r));
+    if (status != PERK_OK) {
+      *where = code_->ErrorSite(c.error_site);
+      arena_.Clear();
+      return status;
+    }
+    if (e.type == Type::String) {
+      out->i = 0;
+      out->s.assign(r.data, static_cast<size_t>(r.size));
+      arena_.Clear();
+    } else {
+      out->i = r.i;
+      out->s.clear();
+    }
+    return PERK_OK;
+  }
+
+ private:
+  // The ABI context for an evaluation, with only the inputs in `uses` filled in.
+  void Fill(const EvalContext& ctx, uint8_t uses, jit::Context* out) {
+    jit::Context& c = *out;
     const ClientState& client = *ctx.client;
-    const uint8_t uses = uses_[static_cast<size_t>(e.top_index)];
     if ((uses & kUsesEvent) && ctx.event) {
       c.event_fields = ctx.event->fields.data();
       c.event_time = ctx.event->time;
@@ -105,27 +148,12 @@ class JitEvaluator final : public Evaluator {
     c.has_badge = &HasBadgeCallback;
     c.arena = &arena_;
     c.error_site = -1;
-    jit::Result r;
-    auto status = static_cast<PerkStatus>(fn(&c, &r));
-    if (status != PERK_OK) {
-      *where = code_->ErrorSite(c.error_site);
-      arena_.Clear();
-      return status;
-    }
-    if (e.type == Type::String) {
-      out->i = 0;
-      out->s.assign(r.data, static_cast<size_t>(r.size));
-      arena_.Clear();
-    } else {
-      out->i = r.i;
-      out->s.clear();
-    }
-    return PERK_OK;
   }
 
- private:
   std::unique_ptr<jit::CompiledProgram> code_;
+  const checked::Program& program_;
   std::vector<uint8_t> uses_;  // by top_index
+  uint8_t tier_uses_ = 0, segment_uses_ = 0;
   jit::StringArena arena_;
 };
 
