@@ -88,11 +88,11 @@ class StringArena {
 
 struct Options {
   // 0..3, LLVM's IR pipelines; -1 picks by size: O2, or O1 for programs of more than
-  // kLargeProgram functions (about 500 rules), where O2's passes would dominate the load time
-  // (measured with bench/jit_load: a 200-rule program, 739 functions, loads in ~170 ms at O2)
-  // while the compiled expressions are a small part of a run either way.
+  // kLargeProgram functions, where O2's passes dominate the load time (bench/jit_load on a
+  // 200-rule program, 739 functions: load 175-265 ms at O2, 145-210 ms at O1 depending on the
+  // machine's load) while the compiled expressions are a small part of a run either way.
   int opt_level = -1;
-  static constexpr int kLargeProgram = 2048;
+  static constexpr int kLargeProgram = 256;
   // 0..3, instruction selection and register allocation. Perk's functions are small and
   // straight-line: fast instruction selection (0) costs a fifth of the default's time
   // (measure with bench/jit_load).
