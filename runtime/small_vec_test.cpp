@@ -59,3 +59,33 @@ TEST_CASE("SmallVec copies and moves inline and heap contents") {
     }
   }
 }
+
+TEST_CASE("InlineVec spills values that own memory to the heap and keeps them") {
+  using perk::runtime::InlineVec;
+  const std::string long_text(100, 'x');  // past std::string's own inline buffer
+  InlineVec<std::string, 2> v;
+  std::vector<std::string> oracle;
+  for (int k = 0; k < 9; ++k) {
+    std::string s = std::to_string(k) + (k % 2 ? long_text : "");
+    v.push_back(s);
+    oracle.push_back(s);
+    REQUIRE(std::vector<std::string>(v.begin(), v.end()) == oracle);
+  }
+  InlineVec<std::string, 2> copy = v;
+  CHECK(copy == v);
+  InlineVec<std::string, 2> moved = std::move(copy);
+  CHECK(std::vector<std::string>(moved.begin(), moved.end()) == oracle);
+  moved.resize(1);
+  CHECK(moved.size() == 1);
+  CHECK(moved[0] == "0");
+  // Inline only: copies are independent of each other.
+  InlineVec<std::string, 4> small;
+  small.resize(2);
+  small[1] = long_text;
+  InlineVec<std::string, 4> other = small;
+  other[1] = "changed";
+  CHECK(small[1] == long_text);
+  CHECK(!(other == small));
+  small.clear();
+  CHECK(small.empty());
+}
