@@ -568,27 +568,13 @@ struct Engine::Impl {
     }
   }
 
-  static void Prefetch(const ClientState& c) {
-    __builtin_prefetch(c.attrs.data());
-    __builtin_prefetch(c.wallets.data());
-    __builtin_prefetch(c.vars.data());
-    __builtin_prefetch(c.hold_until.data());
-    __builtin_prefetch(c.segments.data());
-    __builtin_prefetch(c.limits.data());
-    __builtin_prefetch(c.aggs.data());
-  }
-
   // A day tick at DAY T00:00:00Z: every known client, in order of first appearance. Each
   // client's part is atomic on its own, so one failing client cannot block the others.
   void DayTick(int64_t day) {
     // Nothing can happen at a tick without daily rules, tier conditions or segments.
     if (program.daily_rules.empty() && program.tiers.size() <= 1 && program.segments.empty()) return;
     SetDayTrigger(day);
-    // The tick touches each client's small heap arrays: fetching a few clients ahead turns
-    // one dependent cache miss per array into misses that overlap.
-    constexpr size_t kAhead = 6;
     for (size_t k = 0; k < clients.size(); ++k) {
-      if (k + kAhead < clients.size()) Prefetch(clients[k + kAhead]);
       ClientState& c = clients[k];
       Savepoint sp = Save();
       undo_log.clear();
@@ -664,7 +650,6 @@ struct Engine::Impl {
     Savepoint sp = Save();
     bool created = false;
     ClientState* c = &GetClient(rec.client, rec.time, &created);
-    Prefetch(*c);
     undo_log.clear();
     undo_values.clear();
     SetTrigger(rec.id, rec.time);
