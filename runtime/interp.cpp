@@ -9,8 +9,11 @@ PerkStatus EvalAggregate(const checked::AggUse& use, const EvalContext& ctx, Val
   const AggSeries& series = ctx.client->aggs[use.slot];
   Bucket b;
   int64_t key = BucketKey(slot.unit, ctx.now);
-  if (ctx.windows) {
-    WindowCache* cache = &ctx.windows[ctx.agg_windows->of_use[&use - ctx.program->aggregates.data()]];
+  // The window caches are numbered by the program's uses; a use from elsewhere (none today)
+  // would fold its buckets directly.
+  const auto use_index = static_cast<size_t>(&use - ctx.program->aggregates.data());
+  if (ctx.windows && use_index < ctx.program->aggregates.size()) {
+    WindowCache* cache = &ctx.windows[ctx.agg_windows->of_use[use_index]];
     if (!QueryCached(series, key, use.window.count, &b, cache)) return PERK_OVERFLOW;
   } else if (!series.Query(key, use.window.count, &b)) {
     return PERK_OVERFLOW;
