@@ -2,6 +2,8 @@
 // expression means; the JIT is tested against it.
 #include "runtime/interp.h"
 
+#include <functional>
+
 namespace perk::runtime {
 
 PerkStatus EvalAggregate(const checked::AggUse& use, const EvalContext& ctx, Value* out) {
@@ -11,9 +13,10 @@ PerkStatus EvalAggregate(const checked::AggUse& use, const EvalContext& ctx, Val
   int64_t key = BucketKey(slot.unit, ctx.now);
   // The window caches are numbered by the program's uses; a use from elsewhere (none today)
   // would fold its buckets directly.
-  const auto use_index = static_cast<size_t>(&use - ctx.program->aggregates.data());
-  if (ctx.windows && use_index < ctx.program->aggregates.size()) {
-    WindowCache* cache = &ctx.windows[ctx.agg_windows->of_use[use_index]];
+  const auto& uses = ctx.program->aggregates;
+  const bool own = !uses.empty() && std::less_equal<>{}(uses.data(), &use) && std::less<>{}(&use, uses.data() + uses.size());
+  if (ctx.windows && own) {
+    WindowCache* cache = &ctx.windows[ctx.agg_windows->of_use[static_cast<size_t>(&use - uses.data())]];
     if (!QueryCached(series, key, use.window.count, &b, cache)) return PERK_OVERFLOW;
   } else if (!series.Query(key, use.window.count, &b)) {
     return PERK_OVERFLOW;
