@@ -233,33 +233,6 @@ class Out {
   char* end_ = nullptr;
 };
 
-// JSON string text as stdlib::JsonQuote writes it, appended to `out`.
-inline void AppendQuoted(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (char ch : s) {
-    auto b = static_cast<unsigned char>(ch);
-    switch (ch) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (b < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[b >> 4]);
-          out.push_back(kHex[b & 0xF]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 inline bool NeedsEscape(std::string_view s) {
   for (char ch : s)
     if (static_cast<unsigned char>(ch) < 0x20 || ch == '"' || ch == '\\') return true;
@@ -443,7 +416,7 @@ class Engine {
     for (auto& column : count_) column.push_back(0);
     Cold cold;
     cold.id = id;
-    AppendQuoted(cold.quoted, id);
+    perk::stdlib::AppendJsonQuoted(cold.quoted, id);
     cold_.push_back(std::move(cold));
     if (clients_.size() * 2 > index_.size()) ResizeIndex(index_.size() * 2);
     return k;
@@ -547,7 +520,7 @@ class Engine {
   void SetEventTrigger(const Record& r) {
     trigger_.clear();
     if (NeedsEscape(r.id)) {
-      AppendQuoted(trigger_, r.id);
+      perk::stdlib::AppendJsonQuoted(trigger_, r.id);
     } else {
       trigger_.push_back('"');
       trigger_.append(r.id);
@@ -912,7 +885,7 @@ class Engine {
     out_.Lit(",\"name\":\"winback_offer\",\"data\":{\"device\":");
     if (NeedsEscape(device)) {
       std::string q;
-      AppendQuoted(q, device);
+      perk::stdlib::AppendJsonQuoted(q, device);
       out_.Put(q);
     } else {
       out_.Char('"');
