@@ -189,7 +189,120 @@ class Lowering {
     b_.CreateRet(b_.getInt32(PERK_OK));
   }
 
+  // A trigger entry (TriggerFn) named `name` for the rules `rules` (indexes into
+  // program.rules), in order. Each expression is a call to its perk_eN, which LLVM inlines
+  // within a module; limits and actions go through ctx->hooks.
+  void Rules(const std::vector<int>& rules, const std::string& name) {
+    auto* type = llvm::FunctionType::get(i32_, {ptr_, ptr_}, false);
+    fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, module_);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    ctx_ = fn_->getArg(0);
+    failed_rule_ = fn_->getArg(1);
+    entry_ = llvm::BasicBlock::Create(c_, "entry", fn_);
+    b_.SetInsertPoint(entry_);
+    size_t values = 1;
+    for (int r : rules) values = std::max(values, MaxValues(program_.rules[r].actions));
+    values_ = EntryAlloca(llvm::ArrayType::get(i8_, values * sizeof(Result)));
+    llvm::Value* hooks = LoadCtx(ptr_, offsetof(Context, hooks));
+    host_ = b_.CreateLoad(ptr_, Field(hooks, offsetof(RuleHooks, host)));
+    act_ = b_.CreateLoad(ptr_, Field(hooks, offsetof(RuleHooks, act)));
+    llvm::Value* limit_open = b_.CreateLoad(ptr_, Field(hooks, offsetof(RuleHooks, limit_open)));
+    llvm::Value* limit_add = b_.CreateLoad(ptr_, Field(hooks, offsetof(RuleHooks, limit_add)));
+    auto* limit_type = llvm::FunctionType::get(i32_, {ptr_, i32_}, false);
+    auto* add_type = llvm::FunctionType::get(llvm::Type::getVoidTy(c_), {ptr_, i32_}, false);
+    for (int r : rules) {
+      const checked::Rule& rule = program_.rules[r];
+      rule_ = r;
+      auto* next = llvm::BasicBlock::Create(c_, "rule.next", fn_);
+      if (rule.has_limit) {
+        llvm::Value* open = b_.CreateCall(limit_type, limit_open, {host_, b_.getInt32(r)});
+        auto* go = llvm::BasicBlock::Create(c_, "rule.open", fn_);
+        b_.CreateCondBr(b_.CreateICmpEQ(open, b_.getInt32(0)), next, go);
+        b_.SetInsertPoint(go);
+      }
+      if (rule.when) {
+        llvm::Value* holds = CallTop(*rule.when, values_);
+        auto* go = llvm::BasicBlock::Create(c_, "rule.fires", fn_);
+        b_.CreateCondBr(b_.CreateICmpEQ(holds, b_.getInt64(0)), next, go);
+        b_.SetInsertPoint(go);
+      }
+      RuleActions(rule.actions, next);
+      if (rule.has_limit) b_.CreateCall(add_type, limit_add, {host_, b_.getInt32(r)});
+      b_.CreateBr(next);
+      b_.SetInsertPoint(next);
+    }
+    b_.CreateRet(b_.getInt32(PERK_OK));
+  }
+
  private:
+  static size_t MaxValues(const std::vector<checked::Action>& actions) {
+    size_t n = 1;
+    for (const auto& a : actions)
+      n = std::max({n, a.data.size(), MaxValues(a.then_actions), MaxValues(a.else_actions)});
+    return n;
+  }
+
+  // Calls the function of top-level expression `e` with its result in *out; leaves the trigger
+  // entry on failure (the callee has set error_site). Returns the result's i64.
+  llvm::Value* CallTop(const checked::Expr& e, llvm::Value* out) {
+    auto* expr_type = llvm::FunctionType::get(i32_, {ptr_, ptr_}, false);
+    llvm::FunctionCallee callee = module_.getOrInsertFunction("perk_e" + std::to_string(e.top_index), expr_type);
+    llvm::Value* status = b_.CreateCall(callee, {ctx_, out});
+    LeaveIfNotOk(status);
+    return b_.CreateLoad(i64_, Field(out, offsetof(Result, i)));
+  }
+
+  // Leaves a trigger entry with `status` unless it is PERK_OK, naming the current rule.
+  void LeaveIfNotOk(llvm::Value* status) {
+    auto* fail = llvm::BasicBlock::Create(c_, "rule.fail", fn_);
+    auto* ok = llvm::BasicBlock::Create(c_, "ok", fn_);
+    llvm::MDBuilder md(c_);
+    b_.CreateCondBr(b_.CreateICmpNE(status, b_.getInt32(PERK_OK)), fail, ok, md.createUnlikelyBranchWeights());
+    b_.SetInsertPoint(fail);
+    b_.CreateStore(b_.getInt32(rule_), failed_rule_);
+    b_.CreateRet(status);
+    b_.SetInsertPoint(ok);
+  }
+
+  // The actions of a rule firing, in order; a budget skip (kRuleStopped) goes to `stopped`.
+  void RuleActions(const std::vector<checked::Action>& actions, llvm::BasicBlock* stopped) {
+    auto* act_type = llvm::FunctionType::get(i32_, {ptr_, i32_, ptr_, ptr_}, false);
+    for (const checked::Action& a : actions) {
+      if (a.kind == checked::ActionKind::If) {
+        llvm::Value* cond = CallTop(*a.value, values_);
+        auto* then_block = llvm::BasicBlock::Create(c_, "act.then", fn_);
+        auto* else_block = llvm::BasicBlock::Create(c_, "act.else", fn_);
+        auto* join = llvm::BasicBlock::Create(c_, "act.join", fn_);
+        b_.CreateCondBr(b_.CreateICmpNE(cond, b_.getInt64(0)), then_block, else_block);
+        b_.SetInsertPoint(then_block);
+        RuleActions(a.then_actions, stopped);
+        b_.CreateBr(join);
+        b_.SetInsertPoint(else_block);
+        RuleActions(a.else_actions, stopped);
+        b_.CreateBr(join);
+        b_.SetInsertPoint(join);
+        continue;
+      }
+      if (a.value) CallTop(*a.value, values_);
+      for (size_t k = 0; k < a.data.size(); ++k)
+        CallTop(a.data[k].value, Field(values_, static_cast<int64_t>(k * sizeof(Result))));
+      // The checked program outlives the code, so the action is named by its address.
+      llvm::Value* action = b_.CreateIntToPtr(b_.getInt64(reinterpret_cast<uint64_t>(&a)), ptr_);
+      llvm::Value* status = b_.CreateCall(act_type, act_, {host_, b_.getInt32(rule_), action, values_});
+      auto* go = llvm::BasicBlock::Create(c_, "act.done", fn_);
+      auto* not_ok = llvm::BasicBlock::Create(c_, "act.not_ok", fn_);
+      llvm::MDBuilder md(c_);
+      b_.CreateCondBr(b_.CreateICmpEQ(status, b_.getInt32(PERK_OK)), go, not_ok, md.createLikelyBranchWeights());
+      b_.SetInsertPoint(not_ok);
+      auto* failed = llvm::BasicBlock::Create(c_, "act.failed", fn_);
+      b_.CreateCondBr(b_.CreateICmpEQ(status, b_.getInt32(kRuleStopped)), stopped, failed);
+      b_.SetInsertPoint(failed);
+      b_.CreateStore(b_.getInt32(rule_), failed_rule_);
+      b_.CreateRet(status);
+      b_.SetInsertPoint(go);
+    }
+  }
+
   // A lowered value: `i` for every type but string, `p` and `n` for strings.
   struct V {
     llvm::Value* i = nullptr;
@@ -564,6 +677,12 @@ class Lowering {
   llvm::Function* fn_ = nullptr;
   llvm::Value* ctx_ = nullptr;
   llvm::BasicBlock* entry_ = nullptr;
+  // Trigger entries only.
+  llvm::Value* failed_rule_ = nullptr;
+  llvm::Value* values_ = nullptr;
+  llvm::Value* host_ = nullptr;
+  llvm::Value* act_ = nullptr;
+  int32_t rule_ = 0;
 };
 
 std::string ErrorText(llvm::Error e) {
@@ -581,6 +700,9 @@ struct CompiledProgram::Impl {
   std::vector<NativeFn> functions;          // by top_index
   BatchFn tier_conditions = nullptr;
   BatchFn segment_conditions = nullptr;
+  std::vector<TriggerFn> event_rules;  // by event
+  TriggerFn tier_changed_rules = nullptr;
+  TriggerFn daily_rules = nullptr;
   std::vector<std::vector<SourceRange>> sites;  // per module
   LoadStats stats;
   std::string ir;
@@ -598,6 +720,11 @@ NativeFn CompiledProgram::Find(const checked::Expr* e) const {
 const LoadStats& CompiledProgram::stats() const { return impl_->stats; }
 BatchFn CompiledProgram::TierConditions() const { return impl_->tier_conditions; }
 BatchFn CompiledProgram::SegmentConditions() const { return impl_->segment_conditions; }
+TriggerFn CompiledProgram::EventRules(size_t event) const {
+  return event < impl_->event_rules.size() ? impl_->event_rules[event] : nullptr;
+}
+TriggerFn CompiledProgram::TierChangedRules() const { return impl_->tier_changed_rules; }
+TriggerFn CompiledProgram::DailyRules() const { return impl_->daily_rules; }
 const std::string& CompiledProgram::ir() const { return impl_->ir; }
 
 namespace {
@@ -692,6 +819,15 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
       lowering.Batch(segments, "perk_segments");
       names.push_back("perk_tiers");
       names.push_back("perk_segments");
+      // One entry per trigger, running its rules in order.
+      for (size_t ev = 0; ev < program.events.size(); ++ev) {
+        lowering.Rules(program.rules_by_event[ev], "perk_rules_event" + std::to_string(ev));
+        names.push_back("perk_rules_event" + std::to_string(ev));
+      }
+      lowering.Rules(program.tier_changed_rules, "perk_rules_tier_changed");
+      lowering.Rules(program.daily_rules, "perk_rules_daily");
+      names.push_back("perk_rules_tier_changed");
+      names.push_back("perk_rules_daily");
     }
     std::string broken;
     llvm::raw_string_ostream broken_os(broken);
@@ -771,6 +907,13 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
     impl->functions[k] = (*found)[impl->jit->mangleAndIntern("perk_e" + std::to_string(k))].getAddress().toPtr<NativeFn>();
   impl->tier_conditions = (*found)[impl->jit->mangleAndIntern("perk_tiers")].getAddress().toPtr<BatchFn>();
   impl->segment_conditions = (*found)[impl->jit->mangleAndIntern("perk_segments")].getAddress().toPtr<BatchFn>();
+  auto trigger = [&](const std::string& name) {
+    return (*found)[impl->jit->mangleAndIntern(name)].getAddress().toPtr<TriggerFn>();
+  };
+  for (size_t ev = 0; ev < program.events.size(); ++ev)
+    impl->event_rules.push_back(trigger("perk_rules_event" + std::to_string(ev)));
+  impl->tier_changed_rules = trigger("perk_rules_tier_changed");
+  impl->daily_rules = trigger("perk_rules_daily");
   for (auto& text : irs) impl->ir += text;
   impl->stats.compile_ms = Millis(start);
   return std::unique_ptr<CompiledProgram>(new CompiledProgram(std::move(impl)));

@@ -37,6 +37,25 @@ struct WindowView {
   int64_t max;
 };
 
+struct Result;
+
+// The runtime's side of a trigger entry (see TriggerFn): what compiled rules call for what lives
+// in the runtime's structures. Limits, budgets, wallets, vars, badges and ledger entries are
+// applied by the same runtime code for both engines, so their bytes have one definition.
+struct RuleHooks {
+  void* host;
+  // 1 while `rule`'s limit lets it fire, else 0.
+  int32_t (*limit_open)(void* host, int32_t rule);
+  // Applies `action` (a const checked::Action* of `rule`) with its evaluated values: the
+  // amount or value in values[0], or one value per data entry. Returns PERK_OK, kRuleStopped
+  // when a budget skip ends the firing, or kHookFailed (the runtime keeps what failed).
+  int32_t (*act)(void* host, int32_t rule, const void* action, const Result* values);
+  // Counts a completed firing against `rule`'s limit.
+  void (*limit_add)(void* host, int32_t rule);
+};
+constexpr int32_t kRuleStopped = 1000;
+constexpr int32_t kHookFailed = 1001;
+
 struct Context {
   const Value* event_fields;  // the trigger record's fields; null without a trigger event
   const Value* attrs;         // client attributes
@@ -60,6 +79,8 @@ struct Context {
   int32_t (*has_badge)(const void* runtime, const char* data, int64_t size);
   // Strings made during a call (lower, upper) live here until the runtime has copied the result.
   void* arena;
+  // Only for trigger entries.
+  const RuleHooks* hooks;
   // Out: on failure, the index of the failing sub-expression (see CompiledProgram::ErrorSite).
   int32_t error_site;
 };
@@ -75,6 +96,12 @@ using NativeFn = int32_t (*)(Context* ctx, Result* out);
 // Several boolean expressions in one call: results[j] is 0 or 1 for the j-th; on a failure,
 // *failed is its j and the status is returned (ctx->error_site says where, as for NativeFn).
 using BatchFn = int32_t (*)(Context* ctx, uint8_t* results, int32_t* failed);
+
+// A trigger entry: runs the rules of one trigger in declaration order (limit, `when`, actions,
+// limit count), calling ctx->hooks for limits and actions. Returns PERK_OK; a PerkStatus of a
+// failing expression with its rule's index in *failed_rule (ctx->error_site says where, as for
+// NativeFn); or kHookFailed when a hook failed.
+using TriggerFn = int32_t (*)(Context* ctx, int32_t* failed_rule);
 
 // Owns the strings `lower` and `upper` make during one call.
 class StringArena {
@@ -122,6 +149,10 @@ class CompiledProgram {
   // The conditions of tiers 1.. (tier 0 has none) and of the segments, in declaration order.
   BatchFn TierConditions() const;
   BatchFn SegmentConditions() const;
+  // The trigger entries: the rules of event `event`, of `on tier_changed` and of `every day`.
+  TriggerFn EventRules(size_t event) const;
+  TriggerFn TierChangedRules() const;
+  TriggerFn DailyRules() const;
   // Where a failing native call stopped: the source range of that sub-expression.
   const SourceRange& ErrorSite(int32_t site) const;
   const LoadStats& stats() const;

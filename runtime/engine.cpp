@@ -279,7 +279,6 @@ struct Engine::Impl {
     ledger_out += ",\"balance\":";
     AppendValueJson(ledger_out, program, w.type, Value::Int(balance));
   }
-  std::string data_scratch;  // a notify's or emit's data, built before its entry
 
   void EndEntry() {
     ledger_out += "}\n";
@@ -348,127 +347,163 @@ struct Engine::Impl {
     const checked::Rule& rule = program.rules[r];
     for (const auto& a : actions) {
       EvalContext ctx = Context(c, event, previous_tier);
-      switch (a.kind) {
-        case checked::ActionKind::Credit: {
-          int64_t amount = MustEval(*a.value, ctx, &rule).i;
-          if (amount <= 0) break;
-          const checked::Wallet& w = program.wallets[a.target];
-          const bool money = w.type == Type::Money;
-          if (money && rule.has_budget) {
-            int64_t remaining = rule.budget_cents - BudgetUsed(r);
-            if (amount > remaining) {
-              BeginEntry(c, &rule, "skip");
-              ledger_out += ",\"reason\":\"budget\",\"wallet\":";
-              stdlib::AppendJsonQuoted(ledger_out, w.name);
-              ledger_out += ",\"amount\":";
-              AppendValueJson(ledger_out, program, w.type, Value::Int(amount));
-              EndEntry();
-              return false;
-            }
-          }
-          int64_t balance;
-          if (perk_int_add(c.wallets[a.target], amount, &balance) != PERK_OK)
-            throw RuntimeError{fmt::format("rule `{}`: the balance of wallet `{}` would overflow", rule.name, w.name)};
-          if (money && rule.has_budget) {
-            int64_t key = BucketKey(rule.budget_window.unit, now);
-            if (!budgets[r].Add(key, amount, rule.budget_window.count))
-              throw RuntimeError{fmt::format("rule `{}`: budget use overflows", rule.name)};
-            budget_undo.push_back({r, key, amount});
-          }
-          MarkDirty(c);
-          SetWallet(c, a.target, balance);
-          BeginEntry(c, &rule, "credit");
-          AppendMovement(w, amount, balance);
-          EndEntry();
-          break;
-        }
-        case checked::ActionKind::Debit: {
-          int64_t amount = MustEval(*a.value, ctx, &rule).i;
-          int64_t take = std::min(amount, c.wallets[a.target]);
-          if (take <= 0) break;
-          const checked::Wallet& w = program.wallets[a.target];
-          MarkDirty(c);
-          SetWallet(c, a.target, c.wallets[a.target] - take);
-          BeginEntry(c, &rule, "debit");
-          AppendMovement(w, take, c.wallets[a.target]);
-          EndEntry();
-          break;
-        }
-        case checked::ActionKind::Set: {
-          Value v = MustEval(*a.value, ctx, &rule);
-          const checked::Var& var = program.vars[a.target];
-          BeginEntry(c, &rule, "set");
-          ledger_out += ",\"var\":";
-          stdlib::AppendJsonQuoted(ledger_out, var.name);
-          ledger_out += ",\"value\":";
-          AppendValueJson(ledger_out, program, var.type, v);
-          EndEntry();
-          MarkDirty(c);
-          SetVar(c, a.target, std::move(v));
-          break;
-        }
-        case checked::ActionKind::Notify:
-        case checked::ActionKind::Emit: {
-          // The data is evaluated before the entry begins: a failing value writes nothing.
-          std::string& data = data_scratch;
-          data.assign("{");
-          for (size_t k = 0; k < a.data.size(); ++k) {
-            Value v = MustEval(a.data[k].value, ctx, &rule);
-            if (k) data += ",";
-            stdlib::AppendJsonQuoted(data, a.data[k].key);
-            data += ":";
-            AppendValueJson(data, program, a.data[k].value.type, v);
-          }
-          data += "}";
-          bool notify = a.kind == checked::ActionKind::Notify;
-          BeginEntry(c, &rule, notify ? "notify" : "emit");
-          ledger_out += notify ? ",\"template\":" : ",\"name\":";
-          stdlib::AppendJsonQuoted(ledger_out, a.name);
-          ledger_out += ",\"data\":";
-          ledger_out += data;
-          EndEntry();
-          break;
-        }
-        case checked::ActionKind::Grant: {
-          if (c.HasBadge(a.name)) break;
-          MarkDirty(c);
-          Grant(c, a.name);
-          BeginEntry(c, &rule, "grant");
-          ledger_out += ",\"badge\":";
-          stdlib::AppendJsonQuoted(ledger_out, a.name);
-          EndEntry();
-          break;
-        }
-        case checked::ActionKind::If: {
-          bool cond = MustEval(*a.value, ctx, &rule).i != 0;
-          if (!RunActions(cond ? a.then_actions : a.else_actions, c, event, previous_tier, r)) return false;
-          break;
-        }
+      if (a.kind == checked::ActionKind::If) {
+        bool cond = MustEval(*a.value, ctx, &rule).i != 0;
+        if (!RunActions(cond ? a.then_actions : a.else_actions, c, event, previous_tier, r)) return false;
+        continue;
       }
+      // Every value is evaluated before anything is applied: a failing value changes nothing.
+      action_values.resize(std::max<size_t>(1, a.data.size()));
+      if (a.value) action_values[0] = MustEval(*a.value, ctx, &rule);
+      for (size_t k = 0; k < a.data.size(); ++k) action_values[k] = MustEval(a.data[k].value, ctx, &rule);
+      if (!Apply(c, r, a, action_values.data())) return false;
+    }
+    return true;
+  }
+  std::vector<Value> action_values;
+
+  // Applies an evaluated action (not an `if`) for both engines; false when a budget skip
+  // stopped the firing.
+  bool Apply(ClientState& c, int r, const checked::Action& a, const Value* values) {
+    const checked::Rule& rule = program.rules[r];
+    switch (a.kind) {
+      case checked::ActionKind::Credit: {
+        int64_t amount = values[0].i;
+        if (amount <= 0) break;
+        const checked::Wallet& w = program.wallets[a.target];
+        const bool money = w.type == Type::Money;
+        if (money && rule.has_budget) {
+          int64_t remaining = rule.budget_cents - BudgetUsed(r);
+          if (amount > remaining) {
+            BeginEntry(c, &rule, "skip");
+            ledger_out += ",\"reason\":\"budget\",\"wallet\":";
+            stdlib::AppendJsonQuoted(ledger_out, w.name);
+            ledger_out += ",\"amount\":";
+            AppendValueJson(ledger_out, program, w.type, Value::Int(amount));
+            EndEntry();
+            return false;
+          }
+        }
+        int64_t balance;
+        if (perk_int_add(c.wallets[a.target], amount, &balance) != PERK_OK)
+          throw RuntimeError{fmt::format("rule `{}`: the balance of wallet `{}` would overflow", rule.name, w.name)};
+        if (money && rule.has_budget) {
+          int64_t key = BucketKey(rule.budget_window.unit, now);
+          if (!budgets[r].Add(key, amount, rule.budget_window.count))
+            throw RuntimeError{fmt::format("rule `{}`: budget use overflows", rule.name)};
+          budget_undo.push_back({r, key, amount});
+        }
+        MarkDirty(c);
+        SetWallet(c, a.target, balance);
+        BeginEntry(c, &rule, "credit");
+        AppendMovement(w, amount, balance);
+        EndEntry();
+        break;
+      }
+      case checked::ActionKind::Debit: {
+        int64_t take = std::min(values[0].i, c.wallets[a.target]);
+        if (take <= 0) break;
+        const checked::Wallet& w = program.wallets[a.target];
+        MarkDirty(c);
+        SetWallet(c, a.target, c.wallets[a.target] - take);
+        BeginEntry(c, &rule, "debit");
+        AppendMovement(w, take, c.wallets[a.target]);
+        EndEntry();
+        break;
+      }
+      case checked::ActionKind::Set: {
+        const checked::Var& var = program.vars[a.target];
+        BeginEntry(c, &rule, "set");
+        ledger_out += ",\"var\":";
+        stdlib::AppendJsonQuoted(ledger_out, var.name);
+        ledger_out += ",\"value\":";
+        AppendValueJson(ledger_out, program, var.type, values[0]);
+        EndEntry();
+        MarkDirty(c);
+        SetVar(c, a.target, values[0]);
+        break;
+      }
+      case checked::ActionKind::Notify:
+      case checked::ActionKind::Emit: {
+        bool notify = a.kind == checked::ActionKind::Notify;
+        BeginEntry(c, &rule, notify ? "notify" : "emit");
+        ledger_out += notify ? ",\"template\":" : ",\"name\":";
+        stdlib::AppendJsonQuoted(ledger_out, a.name);
+        ledger_out += ",\"data\":{";
+        for (size_t k = 0; k < a.data.size(); ++k) {
+          if (k) ledger_out += ",";
+          stdlib::AppendJsonQuoted(ledger_out, a.data[k].key);
+          ledger_out += ":";
+          AppendValueJson(ledger_out, program, a.data[k].value.type, values[k]);
+        }
+        ledger_out += "}";
+        EndEntry();
+        break;
+      }
+      case checked::ActionKind::Grant: {
+        if (c.HasBadge(a.name)) break;
+        MarkDirty(c);
+        Grant(c, a.name);
+        BeginEntry(c, &rule, "grant");
+        ledger_out += ",\"badge\":";
+        stdlib::AppendJsonQuoted(ledger_out, a.name);
+        EndEntry();
+        break;
+      }
+      case checked::ActionKind::If: break;  // RunActions branches; native code too
     }
     return true;
   }
 
-  void RunRules(const std::vector<int>& rules, ClientState& c, const Record* event, int64_t previous_tier) {
+  // The RuleHost of native rules runs: the client whose rules run.
+  struct Host final : RuleHost {
+    Impl* impl = nullptr;
+    ClientState* client = nullptr;
+    bool LimitOpen(int r) override { return impl->LimitOpen(*client, r); }
+    void LimitAdd(int r) override { impl->LimitAdd(*client, r); }
+    bool Act(int r, const checked::Action& a, const Value* values) override { return impl->Apply(*client, r, a, values); }
+  };
+
+  bool LimitOpen(const ClientState& c, int r) const {
+    const checked::Rule& rule = program.rules[r];
+    Bucket b;
+    c.limits[r].Query(BucketKey(rule.limit_window.unit, now), rule.limit_window.count, &b);
+    return b.count < rule.limit_count;
+  }
+  void LimitAdd(ClientState& c, int r) {
+    const checked::Rule& rule = program.rules[r];
+    MarkDirty(c);
+    AddToSeries(Undo::Limit, static_cast<uint32_t>(r), c.limits[r], BucketKey(rule.limit_window.unit, now), 1,
+                rule.limit_window.count);
+  }
+
+  // The rules of a trigger, in order: in one native call when the evaluator has a trigger
+  // entry (and no observer watches rule by rule), else here.
+  void RunRules(checked::TriggerKind trigger, int event_index, const std::vector<int>& rules, ClientState& c,
+                const Record* event, int64_t previous_tier) {
+    if (rules.empty()) return;
+    if (!observer) {
+      Host host;
+      host.impl = this;
+      host.client = &c;
+      int failed = 0;
+      SourceRange where;
+      int s = evaluator->RunRules(trigger, event_index, Context(c, event, previous_tier), &host, &failed, &where);
+      if (s == PERK_OK) return;
+      if (s != kNoNativeRules)
+        throw RuntimeError{fmt::format("rule `{}`: {} at program line {}, column {}", program.rules[failed].name,
+                                       StatusWords(static_cast<PerkStatus>(s)), where.line, where.column)};
+    }
     for (int r : rules) {
       const checked::Rule& rule = program.rules[r];
       if (observer) observer(r, Context(c, event, previous_tier));
-      int64_t limit_key = 0;
-      if (rule.has_limit) {
-        limit_key = BucketKey(rule.limit_window.unit, now);
-        Bucket b;
-        c.limits[r].Query(limit_key, rule.limit_window.count, &b);
-        if (b.count >= rule.limit_count) continue;
-      }
+      if (rule.has_limit && !LimitOpen(c, r)) continue;
       if (rule.when) {
         EvalContext ctx = Context(c, event, previous_tier);
         if (MustEval(*rule.when, ctx, &rule).i == 0) continue;
       }
       if (!RunActions(rule.actions, c, event, previous_tier, r)) continue;
-      if (rule.has_limit) {
-        MarkDirty(c);
-        AddToSeries(Undo::Limit, static_cast<uint32_t>(r), c.limits[r], limit_key, 1, rule.limit_window.count);
-      }
+      if (rule.has_limit) LimitAdd(c, r);
     }
   }
 
@@ -518,7 +553,7 @@ struct Engine::Impl {
         ledger_out += ",\"to\":";
         stdlib::AppendJsonQuoted(ledger_out, program.tiers[best].name);
         EndEntry();
-        RunRules(program.tier_changed_rules, c, nullptr, previous);
+        RunRules(checked::TriggerKind::TierChanged, -1, program.tier_changed_rules, c, nullptr, previous);
       }
     }
     // Segments in one call unless a segment's condition reads a segment, which must see the
@@ -580,7 +615,7 @@ struct Engine::Impl {
       undo_log.clear();
       undo_values.clear();
       try {
-        RunRules(program.daily_rules, c, nullptr, 0);
+        RunRules(checked::TriggerKind::EveryDay, -1, program.daily_rules, c, nullptr, 0);
         Reevaluate(c, nullptr);
       } catch (const RuntimeError& e) {
         Rollback(sp);
@@ -655,7 +690,7 @@ struct Engine::Impl {
     SetTrigger(rec.id, rec.time);
     try {
       Record(*c, rec);
-      RunRules(program.rules_by_event[rec.event_index], *c, &rec, 0);
+      RunRules(checked::TriggerKind::Event, rec.event_index, program.rules_by_event[rec.event_index], *c, &rec, 0);
       Reevaluate(*c, &rec);
     } catch (const RuntimeError& e) {
       Rollback(sp);

@@ -235,3 +235,178 @@ TEST_CASE("ProcessLines gives exactly what ProcessLine gives, line by line") {
     CHECK(batched.stats().duplicates == one_by_one.stats().duplicates);
   }
 }
+
+namespace {
+
+// Trigger entries: budget skips end a firing, a failing credit rejects the record, strings flow
+// through `set` and `notify`, nested `if`s branch, and tier_changed and daily rules run natively.
+const char* kTriggerProgram = R"(program "Triggers"
+currency USD
+event e { n: int, s: string = "x", a: money = 0 USD }
+client { nick: string = "anon" }
+wallet w: int
+wallet m: money
+var name: string = ""
+tier Base
+tier Gold when w >= 5
+rule naming
+  on e
+  then
+    set name = if e.s == "x" then client.nick else upper(e.s)
+    notify "named" { who: name, n: e.n, half: e.a / 2 }
+end
+rule budgeted
+  on e
+  limit 3 per client within 30 days
+  budget 10 USD
+  then
+    credit m e.a
+    credit w 1
+end
+rule branching
+  on e
+  when e.n > 0
+  then
+    if e.n > 100 then
+      credit w e.n
+    else
+      if e.n > 10 then
+        debit w 2
+      else
+        emit "small" { n: e.n, rate: e.n / (e.n - 3) }
+      end
+    end
+end
+rule up
+  on tier_changed
+  when tier > previous_tier
+  then notify "up" { from: previous_tier, to: tier }
+end
+rule nightly
+  every day
+  when w > 0
+  then debit w 1
+end
+)";
+
+const char* kTriggerLines[] = {
+    R"({"type":"e","id":"1","client":"c1","time":"2026-03-01T10:00:00Z","n":1,"a":"4.00"})",
+    R"({"type":"e","id":"2","client":"c1","time":"2026-03-01T11:00:00Z","n":2,"s":"ab","a":"5.00"})",
+    R"({"type":"e","id":"3","client":"c2","time":"2026-03-01T12:00:00Z","n":3,"a":"1.00"})",
+    R"({"type":"e","id":"4","client":"c1","time":"2026-03-02T10:00:00Z","n":500,"a":"3.00"})",
+    R"({"type":"e","id":"5","client":"c1","time":"2026-03-02T11:00:00Z","n":20})",
+    R"({"type":"e","id":"6","client":"c2","time":"2026-03-04T10:00:00Z","n":9223372036854775807})",
+    R"({"type":"e","id":"7","client":"c2","time":"2026-03-04T11:00:00Z","n":9223372036854775807})",
+    R"({"type":"e","id":"8","client":"c3","time":"2026-03-05T10:00:00Z","n":4,"s":"q"})",
+    R"({"type":"e","id":"9","client":"c1","time":"2026-03-06T10:00:00Z","n":5})",  // past rule budgeted's limit
+};
+
+struct Run {
+  std::string ledger, rejects;
+};
+
+Run RunTriggerLines(const perk::checked::Program& p, perk::runtime::Evaluator* e) {
+  perk::runtime::Engine engine(p, e);
+  uint64_t n = 0;
+  for (const char* line : kTriggerLines) engine.ProcessLine(line, ++n);
+  return {engine.ledger(), engine.rejects()};
+}
+
+// Records what a trigger entry asks of the runtime; stops firings of `stop_rule` at its first
+// action and throws at the first action of `throw_rule`.
+struct RecordingHost final : perk::runtime::RuleHost {
+  std::vector<std::string> calls;
+  int stop_rule = -1, throw_rule = -1;
+  bool LimitOpen(int rule) override {
+    calls.push_back(fmt::format("open {}", rule));
+    return true;
+  }
+  void LimitAdd(int rule) override { calls.push_back(fmt::format("add {}", rule)); }
+  bool Act(int rule, const perk::checked::Action& a, const perk::Value* values) override {
+    calls.push_back(fmt::format("act {} {} {} {}", rule, static_cast<int>(a.kind), values[0].i, values[0].s));
+    if (rule == throw_rule) throw std::runtime_error("host failed");
+    return rule != stop_rule;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("trigger entries give the interpreter's ledger and rejects") {
+  perk::Diagnostics diags("triggers.perk", kTriggerProgram);
+  auto p = perk::CompileProgram(kTriggerProgram, diags);
+  INFO(diags.Render(false));
+  REQUIRE(p);
+  std::string error;
+  auto jit = perk::runtime::CreateEvaluator(perk::runtime::EngineKind::Jit, *p, &error);
+  INFO(error);
+  REQUIRE(jit);
+  Run interp = RunTriggerLines(*p, nullptr);
+  Run native = RunTriggerLines(*p, jit.get());
+  CHECK(native.ledger == interp.ledger);
+  CHECK(native.rejects == interp.rejects);
+  // What the program is there to exercise, so that the comparison is not of empty ledgers.
+  CHECK(interp.ledger.find(R"("reason":"budget")") != std::string::npos);
+  CHECK(interp.ledger.find(R"("value":"AB")") != std::string::npos);
+  CHECK(interp.ledger.find(R"("template":"up")") != std::string::npos);
+  CHECK(interp.ledger.find(R"("rule":"nightly")") != std::string::npos);
+  CHECK(interp.rejects.find("the balance of wallet `w` would overflow") != std::string::npos);
+  CHECK(interp.rejects.find("rule `branching`: division by zero") != std::string::npos);
+}
+
+TEST_CASE("a trigger entry runs its rules in order through the host") {
+  perk::Diagnostics diags("triggers.perk", kTriggerProgram);
+  auto p = perk::CompileProgram(kTriggerProgram, diags);
+  REQUIRE(p);
+  std::string error;
+  auto jit = perk::runtime::CreateEvaluator(perk::runtime::EngineKind::Jit, *p, &error);
+  REQUIRE(jit);
+  perk::runtime::ClientState client = perk::runtime::NewClient(*p, "c1", 0);
+  perk::runtime::Record rec;
+  rec.kind = perk::runtime::RecordKind::Event;
+  rec.event_index = 0;
+  rec.fields = {perk::Value::Int(200), perk::Value::Str("hi"), perk::Value::Int(700)};
+  perk::runtime::EvalContext ctx;
+  ctx.program = p.get();
+  ctx.client = &client;
+  ctx.event = &rec;
+  int failed = -1;
+  perk::SourceRange where;
+  const int credit = static_cast<int>(perk::checked::ActionKind::Credit);
+  const int set = static_cast<int>(perk::checked::ActionKind::Set);
+  const int notify = static_cast<int>(perk::checked::ActionKind::Notify);
+
+  RecordingHost host;
+  REQUIRE(jit->RunRules(perk::checked::TriggerKind::Event, 0, ctx, &host, &failed, &where) == PERK_OK);
+  CHECK(host.calls == std::vector<std::string>{
+                          fmt::format("act 0 {} 0 HI", set), fmt::format("act 0 {} 0 ", notify), "open 1",
+                          fmt::format("act 1 {} 700 ", credit), fmt::format("act 1 {} 1 ", credit), "add 1",
+                          fmt::format("act 2 {} 200 ", credit)});
+
+  // A budget skip at rule 1's first action ends that firing: no second credit, no limit count.
+  RecordingHost stopping;
+  stopping.stop_rule = 1;
+  REQUIRE(jit->RunRules(perk::checked::TriggerKind::Event, 0, ctx, &stopping, &failed, &where) == PERK_OK);
+  CHECK(stopping.calls == std::vector<std::string>{fmt::format("act 0 {} 0 HI", set),
+                                                   fmt::format("act 0 {} 0 ", notify), "open 1",
+                                                   fmt::format("act 1 {} 700 ", credit),
+                                                   fmt::format("act 2 {} 200 ", credit)});
+
+  // A host's exception crosses the native frames and stops the run.
+  RecordingHost throwing;
+  throwing.throw_rule = 1;
+  CHECK_THROWS_WITH(jit->RunRules(perk::checked::TriggerKind::Event, 0, ctx, &throwing, &failed, &where),
+                    "host failed");
+  CHECK(throwing.calls.back() == fmt::format("act 1 {} 700 ", credit));
+
+  // A failing expression names its rule and where it failed: 3 / (3 - 3).
+  rec.fields[0] = perk::Value::Int(3);
+  RecordingHost plain;
+  CHECK(jit->RunRules(perk::checked::TriggerKind::Event, 0, ctx, &plain, &failed, &where) == PERK_DIV_BY_ZERO);
+  CHECK(failed == 2);
+  CHECK(where.line == 34);  // the emit's `rate`
+
+  // The interpreter has no trigger entries: the engine runs the rules itself.
+  perk::runtime::InterpEvaluator interp;
+  CHECK(interp.RunRules(perk::checked::TriggerKind::Event, 0, ctx, &plain, &failed, &where) ==
+        perk::runtime::kNoNativeRules);
+}

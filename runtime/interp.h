@@ -25,6 +25,24 @@ struct EvalContext {
 // condition) and the segments, in declaration order.
 enum class ConditionSet { Tiers, Segments };
 
+// The engine's side of a native rules run (Evaluator::RunRules): limits and actions are applied
+// by the engine's own code whichever engine evaluates, so their effects have one definition.
+class RuleHost {
+ public:
+  virtual ~RuleHost() = default;
+  // Whether `rule`'s limit still lets it fire.
+  virtual bool LimitOpen(int rule) = 0;
+  // Counts a completed firing of `rule` against its limit.
+  virtual void LimitAdd(int rule) = 0;
+  // Applies `action` (not an `if`) of `rule` with its evaluated values: values[0] is the amount
+  // or value, values[k] the k-th data value. False when a budget skip ends the firing. May
+  // throw; the evaluator carries the exception across native frames.
+  virtual bool Act(int rule, const checked::Action& action, const Value* values) = 0;
+};
+
+// What Evaluator::RunRules returns when it has no native entry for the trigger.
+constexpr int kNoNativeRules = -1;
+
 // How the engine evaluates checked expressions: the reference interpreter below, or native
 // code compiled by the JIT (compiler/jit). Both must give identical results.
 class Evaluator {
@@ -38,6 +56,14 @@ class Evaluator {
   // each; the JIT's makes one native call.
   virtual PerkStatus EvaluateConditions(ConditionSet set, const EvalContext& ctx, uint8_t* results, int* failed,
                                         SourceRange* where);
+  // Runs the rules of a trigger (event `event` for TriggerKind::Event) in one native call, with
+  // `host` for limits and actions. Returns PERK_OK; the PerkStatus of a failing expression, its
+  // rule in *failed_rule and where in *where; or kNoNativeRules, and the engine runs them.
+  virtual int RunRules(checked::TriggerKind trigger, int event, const EvalContext& ctx, RuleHost* host,
+                       int* failed_rule, SourceRange* where) {
+    (void)trigger, (void)event, (void)ctx, (void)host, (void)failed_rule, (void)where;
+    return kNoNativeRules;
+  }
 };
 
 // The reference interpreter as an Evaluator.

@@ -3,6 +3,8 @@
 #include "compiler/jit.h"
 
 #include <cstddef>
+#include <exception>
+#include <utility>
 
 #include "runtime/engine.h"
 #include "runtime/interp.h"
@@ -73,6 +75,54 @@ class JitEvaluator final : public Evaluator {
     for (const checked::Expr* e : checked::TopLevelExpressions(program)) uses_.push_back(UsesOf(*e));
     for (size_t k = 1; k < program.tiers.size(); ++k) tier_uses_ |= UsesOf(*program.tiers[k].when);
     for (const auto& sg : program.segments) segment_uses_ |= UsesOf(sg.when);
+    rule_uses_.resize(program.rules.size());
+    for (size_t r = 0; r < program.rules.size(); ++r) {
+      const checked::Rule& rule = program.rules[r];
+      if (rule.when) rule_uses_[r] |= UsesOf(*rule.when);
+      rule_uses_[r] |= ActionUses(rule.actions);
+    }
+    hooks_.host = this;
+    hooks_.limit_open = &LimitOpenHook;
+    hooks_.act = &ActHook;
+    hooks_.limit_add = &LimitAddHook;
+  }
+
+  int RunRules(checked::TriggerKind trigger, int event, const EvalContext& ctx, RuleHost* host, int* failed_rule,
+               SourceRange* where) override {
+    if (ctx.program != &program_) return kNoNativeRules;
+    jit::TriggerFn fn = nullptr;
+    const std::vector<int>* rules = nullptr;
+    switch (trigger) {
+      case checked::TriggerKind::Event:
+        fn = code_->EventRules(static_cast<size_t>(event));
+        rules = &program_.rules_by_event[static_cast<size_t>(event)];
+        break;
+      case checked::TriggerKind::TierChanged:
+        fn = code_->TierChangedRules();
+        rules = &program_.tier_changed_rules;
+        break;
+      case checked::TriggerKind::EveryDay:
+        fn = code_->DailyRules();
+        rules = &program_.daily_rules;
+        break;
+    }
+    if (!fn) return kNoNativeRules;
+    uint8_t uses = 0;
+    for (int r : *rules) uses |= rule_uses_[static_cast<size_t>(r)];
+    jit::Context c;
+    Fill(ctx, uses, &c);
+    c.hooks = &hooks_;
+    host_ = host;
+    int32_t failed = -1;
+    int32_t status = fn(&c, &failed);
+    host_ = nullptr;
+    arena_.Clear();
+    if (hook_error_) std::rethrow_exception(std::exchange(hook_error_, nullptr));
+    if (status != PERK_OK) {
+      *failed_rule = failed;
+      *where = code_->ErrorSite(c.error_site);
+    }
+    return status;
   }
 
   PerkStatus EvaluateConditions(ConditionSet set, const EvalContext& ctx, uint8_t* results, int* failed,
@@ -118,6 +168,61 @@ class JitEvaluator final : public Evaluator {
   }
 
  private:
+  static uint8_t ActionUses(const std::vector<checked::Action>& actions) {
+    uint8_t uses = 0;
+    for (const auto& a : actions) {
+      if (a.value) uses |= UsesOf(*a.value);
+      for (const auto& d : a.data) uses |= UsesOf(d.value);
+      uses |= ActionUses(a.then_actions) | ActionUses(a.else_actions);
+    }
+    return uses;
+  }
+
+  // The hooks of trigger entries (compiler/jit.h). They run between native frames, so no
+  // exception may leave them: one is kept and rethrown once the native call has returned.
+  static int32_t LimitOpenHook(void* self, int32_t rule) {
+    auto* e = static_cast<JitEvaluator*>(self);
+    try {
+      return e->host_->LimitOpen(rule) ? 1 : 0;
+    } catch (...) {
+      // Cannot fail today; if it did, a closed limit is the safe answer and the error is kept.
+      e->hook_error_ = std::current_exception();
+      return 0;
+    }
+  }
+  static void LimitAddHook(void* self, int32_t rule) {
+    auto* e = static_cast<JitEvaluator*>(self);
+    try {
+      e->host_->LimitAdd(rule);
+    } catch (...) {
+      e->hook_error_ = std::current_exception();
+    }
+  }
+  static int32_t ActHook(void* self, int32_t rule, const void* action, const jit::Result* results) {
+    auto* e = static_cast<JitEvaluator*>(self);
+    const auto& a = *static_cast<const checked::Action*>(action);
+    try {
+      if (e->hook_error_) return jit::kHookFailed;
+      size_t n = std::max<size_t>(1, a.data.size());
+      if (e->values_.size() < n) e->values_.resize(n);
+      if (a.value) Copy(a.value->type, results[0], &e->values_[0]);
+      for (size_t k = 0; k < a.data.size(); ++k) Copy(a.data[k].value.type, results[k], &e->values_[k]);
+      return e->host_->Act(rule, a, e->values_.data()) ? PERK_OK : jit::kRuleStopped;
+    } catch (...) {
+      e->hook_error_ = std::current_exception();
+      return jit::kHookFailed;
+    }
+  }
+  static void Copy(Type type, const jit::Result& r, Value* out) {
+    if (type == Type::String) {
+      out->i = 0;
+      out->s.assign(r.data, static_cast<size_t>(r.size));
+    } else {
+      out->i = r.i;
+      out->s.clear();
+    }
+  }
+
   // The ABI context for an evaluation, with only the inputs in `uses` filled in.
   void Fill(const EvalContext& ctx, uint8_t uses, jit::Context* out) {
     jit::Context& c = *out;
@@ -147,6 +252,7 @@ class JitEvaluator final : public Evaluator {
     c.aggregate = &AggregateCallback;
     c.has_badge = &HasBadgeCallback;
     c.arena = &arena_;
+    c.hooks = nullptr;
     c.error_site = -1;
   }
 
@@ -154,7 +260,12 @@ class JitEvaluator final : public Evaluator {
   const checked::Program& program_;
   std::vector<uint8_t> uses_;  // by top_index
   uint8_t tier_uses_ = 0, segment_uses_ = 0;
+  std::vector<uint8_t> rule_uses_;  // by rule: what its `when` and action values read
   jit::StringArena arena_;
+  jit::RuleHooks hooks_{};
+  RuleHost* host_ = nullptr;  // during a trigger entry
+  std::exception_ptr hook_error_;
+  std::vector<Value> values_;  // an action's values, for the host
 };
 
 }  // namespace
