@@ -198,10 +198,21 @@ int64_t perk_days_between(int64_t a_days, int64_t b_days) {
 }
 
 int64_t perk_anniversary(int64_t d_days, int64_t today_days) {
-  int64_t dy = 0, ty = 0;
-  unsigned dm = 0, dd = 0, tm = 0, td = 0;
+  // A day tick asks this of every client with the same `today`: its calendar date is kept.
+  struct Civil {
+    int64_t days = INT64_MIN, y = 0;
+    unsigned m = 0, d = 0;
+  };
+  thread_local Civil today;
+  if (today.days != today_days) {
+    perk::stdlib::CivilFromDays(today_days, &today.y, &today.m, &today.d);
+    today.days = today_days;
+  }
+  const int64_t ty = today.y;
+  const unsigned tm = today.m, td = today.d;
+  int64_t dy = 0;
+  unsigned dm = 0, dd = 0;
   perk::stdlib::CivilFromDays(d_days, &dy, &dm, &dd);
-  perk::stdlib::CivilFromDays(today_days, &ty, &tm, &td);
   if (ty <= dy) return 0;
   if (dm == 2 && dd == 29 && !perk::stdlib::IsLeapYear(ty)) dd = 28;
   return tm == dm && td == dd ? 1 : 0;

@@ -203,4 +203,10 @@ TEST_CASE("perk_anniversary", "[time]") {
   CHECK(Anniversary("1999-02-28", "2028-02-28"));
   CHECK_FALSE(Anniversary("1999-02-28", "2028-02-29"));
   CHECK(Anniversary("1960-01-01", "2026-01-01"));
+  // Many birthdays against one `today` in a row, as a day tick asks (today's date is kept).
+  CHECK(Anniversary("1990-05-17", "2026-05-17"));
+  CHECK(Anniversary("1985-05-17", "2026-05-17"));
+  CHECK_FALSE(Anniversary("1985-05-18", "2026-05-17"));
+  CHECK_FALSE(Anniversary("2026-05-17", "2026-05-17"));
+  CHECK(Anniversary("1985-05-18", "2026-05-18"));
 }
