@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 #include "compiler/compiler.h"
 #include "compiler/jit.h"
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
   }
   fmt::print("parse+check: {:.1f} ms ({} rules)\n", best_check, program->rules.size());
   // {-1, 0} is the default: the IR level picked by program size, fast instruction selection.
-  const std::pair<int, int> levels[] = {{-1, 0}, {0, 0}, {1, 0}, {2, 0}, {2, 1}, {2, 2}, {3, 3}};
+  const std::pair<int, int> levels[] = {{-1, 0}, {0, 0}, {perk::jit::Options::kLight, 0}, {1, 0}, {2, 0}, {2, 1}, {2, 2}, {3, 3}};
   for (auto [level, codegen] : levels) {
     double best = 1e18;
     perk::jit::LoadStats stats;
@@ -56,8 +57,9 @@ int main(int argc, char** argv) {
         stats = code->stats();
       }
     }
-    fmt::print("{}jit IR O{} codegen O{}: {:.1f} ms ({} functions in {} modules: lower {:.1f}, compile {:.1f}); load = {:.1f} ms\n",
-               level < 0 ? "default: " : "", stats.opt_level, codegen, best, stats.functions, stats.modules, stats.lower_ms, stats.compile_ms, best_check + best);
+    const std::string ir = stats.opt_level == perk::jit::Options::kLight ? "light" : fmt::format("O{}", stats.opt_level);
+    fmt::print("{}jit IR {} codegen O{}: {:.1f} ms ({} functions in {} modules: lower {:.1f}, compile {:.1f}); load = {:.1f} ms\n",
+               level < 0 ? "default: " : "", ir, codegen, best, stats.functions, stats.modules, stats.lower_ms, stats.compile_ms, best_check + best);
   }
   return 0;
 }

@@ -86,7 +86,7 @@ for engine in $E2E_ENGINES; do
 done
 
 echo
-echo "== 3. load of a $RULES-rule program (build/jit_load; the default JIT is IR O2, codegen O0)"
+echo "== 3. load of a $RULES-rule program (build/jit_load; the default JIT is IR O2, or light above 256 functions; codegen O0)"
 "$JIT_LOAD" "$PROGRAM" 3
 echo "(target: load < 250 ms)"
 echo

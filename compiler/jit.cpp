@@ -17,6 +17,10 @@
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
+#include <llvm/Transforms/InstCombine/InstCombine.h>
+#include <llvm/Transforms/Scalar/EarlyCSE.h>
+#include <llvm/Transforms/Scalar/SROA.h>
+#include <llvm/Transforms/Scalar/SimplifyCFG.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
@@ -192,7 +196,8 @@ class Lowering {
   // A trigger entry (TriggerFn) named `name` for the rules `rules` (indexes into
   // program.rules), in order. Each expression is a call to its perk_eN, which LLVM inlines
   // within a module; limits and actions go through ctx->hooks.
-  void Rules(const std::vector<int>& rules, const std::string& name) {
+  void Rules(const std::vector<int>& rules, const std::string& name, bool inline_calls) {
+    inline_rule_calls_ = inline_calls;
     auto* type = llvm::FunctionType::get(i32_, {ptr_, ptr_}, false);
     fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, module_);
     fn_->addFnAttr(llvm::Attribute::NoUnwind);
@@ -247,7 +252,8 @@ class Lowering {
   llvm::Value* CallTop(const checked::Expr& e, llvm::Value* out) {
     auto* expr_type = llvm::FunctionType::get(i32_, {ptr_, ptr_}, false);
     llvm::FunctionCallee callee = module_.getOrInsertFunction("perk_e" + std::to_string(e.top_index), expr_type);
-    llvm::Value* status = b_.CreateCall(callee, {ctx_, out});
+    llvm::CallInst* status = b_.CreateCall(callee, {ctx_, out});
+    if (!inline_rule_calls_) status->addFnAttr(llvm::Attribute::NoInline);
     LeaveIfNotOk(status);
     return b_.CreateLoad(i64_, Field(out, offsetof(Result, i)));
   }
@@ -683,6 +689,7 @@ class Lowering {
   llvm::Value* host_ = nullptr;
   llvm::Value* act_ = nullptr;
   int32_t rule_ = 0;
+  bool inline_rule_calls_ = true;
 };
 
 std::string ErrorText(llvm::Error e) {
@@ -742,6 +749,19 @@ void Optimize(llvm::Module& module, int level, llvm::TargetMachine* machine) {
   builder.registerFunctionAnalyses(fam);
   builder.registerLoopAnalyses(lam);
   builder.crossRegisterProxies(lam, fam, cgam, mam);
+  if (level == Options::kLight) {
+    // Promotes the lowering's allocas to registers and folds what that exposes; no inlining,
+    // no loop passes (our functions have no loops).
+    llvm::FunctionPassManager fpm;
+    fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
+    fpm.addPass(llvm::EarlyCSEPass());
+    fpm.addPass(llvm::InstCombinePass());
+    fpm.addPass(llvm::SimplifyCFGPass());
+    llvm::ModulePassManager mpm;
+    mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
+    mpm.run(module, mam);
+    return;
+  }
   llvm::OptimizationLevel opt = level == 1   ? llvm::OptimizationLevel::O1
                                 : level == 2 ? llvm::OptimizationLevel::O2
                                              : llvm::OptimizationLevel::O3;
@@ -796,6 +816,8 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
   std::vector<const checked::Expr*> exprs = checked::TopLevelExpressions(program);
   const unsigned cores = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
   const size_t parts = std::max<size_t>(1, std::min<size_t>(cores, exprs.size() / 64));
+  const bool large = exprs.size() > static_cast<size_t>(Options::kLargeProgram);
+  const int opt_level = options.opt_level >= 0 ? options.opt_level : large ? Options::kLight : 2;
   std::vector<std::string> names;
   std::vector<llvm::orc::ThreadSafeModule> modules;
   impl->sites.resize(parts);
@@ -819,13 +841,15 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
       lowering.Batch(segments, "perk_segments");
       names.push_back("perk_tiers");
       names.push_back("perk_segments");
-      // One entry per trigger, running its rules in order.
+      // One entry per trigger, running its rules in order. In a large program, inlining every
+      // expression into the entries would make module 0 several times the size of the others
+      // and its compilation the whole load time, so the entries call them instead.
       for (size_t ev = 0; ev < program.events.size(); ++ev) {
-        lowering.Rules(program.rules_by_event[ev], "perk_rules_event" + std::to_string(ev));
+        lowering.Rules(program.rules_by_event[ev], "perk_rules_event" + std::to_string(ev), !large);
         names.push_back("perk_rules_event" + std::to_string(ev));
       }
-      lowering.Rules(program.tier_changed_rules, "perk_rules_tier_changed");
-      lowering.Rules(program.daily_rules, "perk_rules_daily");
+      lowering.Rules(program.tier_changed_rules, "perk_rules_tier_changed", !large);
+      lowering.Rules(program.daily_rules, "perk_rules_daily", !large);
       names.push_back("perk_rules_tier_changed");
       names.push_back("perk_rules_daily");
     }
@@ -838,9 +862,6 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
     modules.emplace_back(std::move(module), std::move(context));
   }
   impl->stats.functions = static_cast<int>(exprs.size());
-  const int opt_level = options.opt_level >= 0 ? options.opt_level
-                        : exprs.size() > static_cast<size_t>(Options::kLargeProgram) ? 1
-                                                                                     : 2;
   impl->stats.opt_level = opt_level;
   impl->stats.modules = static_cast<int>(parts);
   impl->stats.lower_ms = Millis(start);

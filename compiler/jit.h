@@ -114,11 +114,14 @@ class StringArena {
 };
 
 struct Options {
-  // 0..3, LLVM's IR pipelines; -1 picks by size: O2, or O1 for programs of more than
-  // kLargeProgram functions, where O2's passes dominate the load time (bench/jit_load on a
-  // 200-rule program, 739 functions: load 175-265 ms at O2, 145-210 ms at O1 depending on the
-  // machine's load) while the compiled expressions are a small part of a run either way.
+  // 0..3, LLVM's IR pipelines, or kLight: SROA, EarlyCSE, InstCombine and SimplifyCFG per
+  // function, without inlining. -1 picks by size: O2, or kLight for programs of more than
+  // kLargeProgram functions, where O2's passes would dominate the load time while the compiled
+  // expressions are a small part of a run either way. A generated 200-rule program (739
+  // functions, bench/jit_load): load 208-238 ms at O1, 112-125 ms at kLight; the same
+  // program's run (build/core over 200k records) takes the same time with either.
   int opt_level = -1;
+  static constexpr int kLight = 4;
   static constexpr int kLargeProgram = 256;
   // 0..3, instruction selection and register allocation. Perk's functions are small and
   // straight-line: fast instruction selection (0) costs a fifth of the default's time

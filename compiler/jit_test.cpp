@@ -545,11 +545,15 @@ TEST_CASE("jit: every top-level expression is compiled, also when the program is
     CHECK(code->Find(&*r.actions[0].value) != nullptr);
   }
   CHECK(code->stats().functions == 2 * kRules);
+  // Past Options::kLargeProgram functions the light pipeline compiles, and the trigger entries
+  // call the expressions instead of inlining them.
+  CHECK(code->stats().opt_level == jit::Options::kLight);
   auto jit = runtime::CreateEvaluator(runtime::EngineKind::Jit, *program, &error);
   REQUIRE(jit);
   // A division by zero in rule rK names rK's line, whichever module compiled it.
   const int fail_in[] = {0, 1, 63, 64, 150, 298, 299};
-  std::map<std::string, std::string> rejects;
+  const int credit_in[] = {2, 64, 65, 199, 299};
+  std::map<std::string, std::string> rejects, ledgers;
   for (const char* kind : {"jit", "interp"}) {
     runtime::Engine engine(*program, std::string(kind) == "jit" ? jit.get() : nullptr);
     int line = 0;
@@ -558,9 +562,21 @@ TEST_CASE("jit: every top-level expression is compiled, also when the program is
       engine.ProcessLine(fmt::format(R"({{"type":"e","id":"{}","client":"c","time":"2026-01-01T00:00:00Z","a":{},"b":0}})", line, k),
                          line);
     }
+    for (int k : credit_in) {
+      ++line;
+      engine.ProcessLine(fmt::format(R"({{"type":"e","id":"{}","client":"c","time":"2026-01-01T00:00:00Z","a":{},"b":2}})", line, k),
+                         line);
+    }
     rejects[kind] = engine.rejects();
+    ledgers[kind] = engine.ledger();
   }
   CHECK(rejects["jit"] == rejects["interp"]);
+  CHECK(ledgers["jit"] == ledgers["interp"]);
+  // Rule rK credits floor(K / 2) + K: one credit per event, from the rule its `a` selects.
+  for (int k : credit_in) {
+    INFO("credit of r" << k);
+    CHECK(ledgers["jit"].find(fmt::format("\"rule\":\"r{}\",\"action\":\"credit\",\"wallet\":\"pts\",\"amount\":{},", k, k / 2 + k)) != std::string::npos);
+  }
   std::string want;
   int line = 0;
   for (int k : fail_in) {
