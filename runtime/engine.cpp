@@ -796,34 +796,26 @@ struct Engine::Impl {
   }
 
   // Lines decoded up front (into records reused from batch to batch), then processed in order
-  // through the pipeline. The decoder's duplicate check ran against the ids remembered before
-  // the batch; every line whose outcome that check could have changed is settled at its turn:
-  // a record that decoded is checked again by ProcessDecoded, and a duplicate whose id has
-  // expired meanwhile, or a rejected line (it might be a duplicate now), is decoded again by
-  // ProcessLine. The result is exactly ProcessLine line by line.
+  // through the pipeline. The decoder does not look for duplicates here: that would be a cold
+  // probe of the id table per record, and the look-up that counts is made at the record's
+  // turn, after the pipeline has prefetched its slot. A decoded record is checked by
+  // ProcessDecoded; a rejected line (it may be a duplicate, which wins over a malformed field)
+  // is decoded again, with the check, by ProcessLine. The result is exactly ProcessLine line by
+  // line.
   std::vector<runtime::Record> batch_records;
   std::vector<DecodeOutcome> batch_outcomes;
   void ProcessLines(const std::string_view* lines, const uint64_t* numbers, size_t n) {
     if (batch_records.size() < n) batch_records.resize(n);
     batch_outcomes.resize(n);
     std::string error;
-    auto seen = [&](std::string_view id) { return seen_ids.Contains(id); };
-    for (size_t k = 0; k < n; ++k) batch_outcomes[k] = decoder.Decode(lines[k], seen, &batch_records[k], &error);
+    for (size_t k = 0; k < n; ++k) batch_outcomes[k] = decoder.Decode(lines[k], nullptr, &batch_records[k], &error);
     Pipelined(
         n, [&](size_t j) { return batch_outcomes[j] == DecodeOutcome::Ok ? &batch_records[j] : nullptr; },
         [&](size_t i) {
           switch (batch_outcomes[i]) {
             case DecodeOutcome::Blank: return;
             case DecodeOutcome::Ok: ProcessDecoded(batch_records[i], numbers[i]); return;
-            case DecodeOutcome::Duplicate:
-              if (seen_ids.Contains(batch_records[i].id)) {
-                current_line = numbers[i];
-                ++stats.records;
-                ++stats.duplicates;
-                return;
-              }
-              ProcessLine(lines[i], numbers[i]);
-              return;
+            case DecodeOutcome::Duplicate:  // not given without a duplicate check
             case DecodeOutcome::Reject: ProcessLine(lines[i], numbers[i]); return;
           }
         });
