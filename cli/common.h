@@ -59,6 +59,7 @@ struct RunOptions {
   std::string rejects;
   std::string state;
   std::string engine = "jit";
+  std::string jit_ir = "auto";  // the JIT's IR pipeline: auto, O0..O3 or light (see docs/jit.md)
   std::vector<std::string> params;
   std::string until;
   bool explain = false;
@@ -67,6 +68,9 @@ struct RunOptions {
 };
 
 int Run(const RunOptions& options);
+
+// jit::Options::opt_level for a --jit-ir name (checked by the command line parser).
+int JitIrLevel(const std::string& name);
 
 }  // namespace perk::cli
 

@@ -6,6 +6,7 @@
 
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "compiler/jit.h"
 #include "report/report.h"
 #include "runtime/engine.h"
 #include "runtime/interp.h"
@@ -50,6 +51,12 @@ void Explain(const checked::Program& p, int rule_index, const runtime::EvalConte
 }
 
 }  // namespace
+
+int JitIrLevel(const std::string& name) {
+  if (name == "light") return jit::Options::kLight;
+  if (name.size() == 2 && name[0] == 'O' && name[1] >= '0' && name[1] <= '3') return name[1] - '0';
+  return -1;
+}
 
 int Run(const RunOptions& o) {
   if (o.engine != "jit" && o.engine != "interp") {
@@ -96,7 +103,7 @@ int Run(const RunOptions& o) {
     return 2;
   }
   auto evaluator = runtime::CreateEvaluator(o.engine == "jit" ? runtime::EngineKind::Jit : runtime::EngineKind::Interp,
-                                           *program, &error);
+                                           *program, &error, JitIrLevel(o.jit_ir));
   if (!evaluator) {
     fmt::print(stderr, "perk: {}\n", error);
     return 2;

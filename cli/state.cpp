@@ -35,7 +35,7 @@ int RunDurable(const RunOptions& o, const checked::Program& program, runtime::Li
   }
   std::string error;
   auto evaluator = runtime::CreateEvaluator(o.engine == "jit" ? runtime::EngineKind::Jit : runtime::EngineKind::Interp,
-                                           program, &error);
+                                           program, &error, JitIrLevel(o.jit_ir));
   if (!evaluator) {
     fmt::print(stderr, "perk: {}\n", error);
     return 2;

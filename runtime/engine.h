@@ -51,8 +51,10 @@ using RuleObserver = std::function<void(int rule, const EvalContext& ctx)>;
 // The evaluator behind an engine kind: the reference interpreter, or the program compiled to
 // native code. Returns nullptr with *error set when the JIT cannot compile the program. The
 // program must outlive the evaluator, and must not change after it is created (params
-// overridden first).
-std::unique_ptr<Evaluator> CreateEvaluator(EngineKind kind, const checked::Program& program, std::string* error);
+// overridden first). `jit_ir` picks the JIT's IR pipeline (jit::Options::opt_level: -1 by
+// program size, 0..3, or jit::Options::kLight); the interpreter ignores it.
+std::unique_ptr<Evaluator> CreateEvaluator(EngineKind kind, const checked::Program& program, std::string* error,
+                                           int jit_ir = -1);
 
 class Engine {
  public:

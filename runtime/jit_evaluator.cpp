@@ -270,9 +270,12 @@ class JitEvaluator final : public Evaluator {
 
 }  // namespace
 
-std::unique_ptr<Evaluator> CreateEvaluator(EngineKind kind, const checked::Program& program, std::string* error) {
+std::unique_ptr<Evaluator> CreateEvaluator(EngineKind kind, const checked::Program& program, std::string* error,
+                                           int jit_ir) {
   if (kind == EngineKind::Interp) return std::make_unique<InterpEvaluator>();
-  auto code = jit::CompiledProgram::Compile(program, jit::Options{}, error);
+  jit::Options options;
+  options.opt_level = jit_ir;
+  auto code = jit::CompiledProgram::Compile(program, options, error);
   if (!code) return nullptr;
   return std::make_unique<JitEvaluator>(std::move(code), program);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential testing of Perk's engines: random programs and streams, run by each engine.
 
-usage: run.py --perk PATH [--seeds N] [--start S] [--engines interp,jit] [--jobs J]
+usage: run.py --perk PATH [--seeds N] [--start S] [--engines interp,jit,jit:light] [--jobs J]
               [--keep-failures DIR] [--no-shrink] [--timeout SECONDS]
 
 For each seed S..S+N-1, tests/difftest/gen.py makes a well-typed program and a stream for it;
@@ -52,8 +52,10 @@ def run_engine(perk, engine, program, stream, args, workdir, timeout):
     for path in (ledger, rejects):
         if os.path.exists(path):
             os.remove(path)
+    # ENGINE or ENGINE:IR, the JIT with a given IR pipeline (perk run --jit-ir), e.g. jit:light.
+    name, _, ir = engine.partition(":")
     cmd = [perk, "run", program, "--events", stream, "--ledger", ledger, "--rejects", rejects,
-           "--engine", engine] + list(args)
+           "--engine", name] + (["--jit-ir", ir] if ir else []) + list(args)
     try:
         p = subprocess.run(cmd, capture_output=True, timeout=timeout)
         rc, err = p.returncode, p.stderr
@@ -251,7 +253,8 @@ def main():
     ap.add_argument("--seeds", type=int, default=100)
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--engines", default="interp,jit",
-                    help="comma-separated; the first is the reference (default interp,jit)")
+                    help="comma-separated; the first is the reference (default interp,jit); "
+                         "ENGINE:IR runs the JIT with `--jit-ir IR` (jit:light, jit:O0)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--keep-failures", metavar="DIR")
     ap.add_argument("--no-shrink", action="store_true")
