@@ -194,8 +194,9 @@ class Lowering {
   }
 
   // A trigger entry (TriggerFn) named `name` for the rules `rules` (indexes into
-  // program.rules), in order. Each expression is a call to its perk_eN, which LLVM inlines
-  // within a module; limits and actions go through ctx->hooks.
+  // program.rules), in order. Each expression is a call to its perk_eN, which LLVM may inline
+  // within a module, or never when `inline_calls` is false; limits and actions go through
+  // ctx->hooks.
   void Rules(const std::vector<int>& rules, const std::string& name, bool inline_calls) {
     inline_rule_calls_ = inline_calls;
     auto* type = llvm::FunctionType::get(i32_, {ptr_, ptr_}, false);
