@@ -898,7 +898,7 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
             irs[std::stoul(m.getName().substr(4).str())] = std::move(os.str());
           }
         });
-        return std::move(tsm);
+        return tsm;
       });
   llvm::orc::SymbolMap helpers;
   for (const Helper& h : kHelpers)
