@@ -5,6 +5,7 @@
 #      in C++ (the floor); their ledgers must hash the same.
 #   2. `perk run` end to end, JSONL in and a ledger file out, with --engine jit and interp.
 #   3. build/jit_load: load time (parse + check + JIT) of a generated 200-rule program.
+#   4. build/expr: the program's expressions evaluated alone, JIT against interpreter.
 # Inputs are generated once into bench/out/ (gitignored). Environment: PERK (build/perk),
 # BENCH_RULES (200), BENCH_RECORDS (1000000), BENCH_CLIENTS (100000), BENCH_DAYS (60),
 # CORE_RUNS (3: best of N for the core), E2E_ENGINES ("jit interp").
@@ -26,7 +27,7 @@ OUT="$ROOT/bench/out"
 PROGRAM="$OUT/program_${RULES}.perk"
 EVENTS="$OUT/events_${RECORDS}_${CLIENTS}_${DAYS}.jsonl"
 
-for exe in "$PERK" "$CORE" "$JIT_LOAD"; do
+for exe in "$PERK" "$CORE" "$JIT_LOAD" "$BUILD/expr"; do
   if [ ! -x "$exe" ]; then
     echo "run_core: $exe not found; build it with scripts/build" >&2
     exit 1
@@ -89,6 +90,10 @@ echo
 echo "== 3. load of a $RULES-rule program (build/jit_load; the default JIT is IR O2, or light above 256 functions; codegen O0)"
 "$JIT_LOAD" "$PROGRAM" 3
 echo "(target: load < 250 ms)"
+
+echo
+echo "== 4. expression evaluation alone (build/expr: no engine loop, state or ledger; not a target)"
+"$BUILD/expr" --program bench/forex.perk --events "$EVENTS" --records 200000 --runs "$RUNS" || core_status=$?
 echo
 echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg) at end"
 exit "$core_status"
