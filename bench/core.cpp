@@ -26,6 +26,7 @@
 #include <map>
 #include <sstream>
 
+#include "bench/bench_common.h"
 #include "bench/native/forex_native.h"
 #include "compiler/compiler.h"
 #include "runtime/engine.h"
@@ -51,13 +52,8 @@ struct Input {
   size_t input_records = 0;            // records from the file
 };
 
-// CPU time of this thread: on a machine shared with other work, wall time mostly measures
-// the neighbours. Both are reported.
-int64_t ThreadCpuNs() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+// Thread CPU time is what core reports first (wall time is reported too).
+using bench::ThreadCpuNs;
 
 struct Times {
   double cpu_ns = 0;        // everything
@@ -257,20 +253,9 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::ifstream in(program_path);
-  if (!in) {
-    fmt::print(stderr, "core: cannot read {}\n", program_path);
-    return 2;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string source = ss.str();
-  perk::Diagnostics diags(program_path, source);
-  auto program = perk::CompileProgram(source, diags);
-  if (!program) {
-    fmt::print(stderr, "{}", diags.Render(false));
-    return 1;
-  }
+  int load_status = 0;
+  auto program = bench::LoadProgram(program_path, "core", &load_status);
+  if (!program) return load_status;
 
   Input input;
   uint64_t decode_rejects = 0;

@@ -11,15 +11,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
-#include <ctime>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "compiler/compiler.h"
+#include "bench/bench_common.h"
 #include "runtime/engine.h"
 #include "runtime/interp.h"
 #include "runtime/records.h"
@@ -29,11 +25,7 @@ namespace {
 using perk::runtime::EvalContext;
 using perk::runtime::Evaluator;
 
-int64_t ThreadCpuNs() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+using bench::ThreadCpuNs;
 
 // The expressions of `actions` in the order the engine could evaluate them (both arms of an
 // `if`: this measures evaluation, not which arm a firing takes).
@@ -71,16 +63,9 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  std::ifstream in(program_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string source = ss.str();
-  perk::Diagnostics diags(program_path, source);
-  auto program = perk::CompileProgram(source, diags);
-  if (!program) {
-    fmt::print(stderr, "{}", diags.Render(false));
-    return 1;
-  }
+  int load_status = 0;
+  auto program = bench::LoadProgram(program_path, "expr", &load_status);
+  if (!program) return load_status;
 
   std::string error;
   auto reader = perk::runtime::LineReader::Open(events_path, &error);
