@@ -141,6 +141,10 @@ LineEditor::~LineEditor() {
 
 ReadResult LineEditor::Read(const std::string& prompt, std::string* line) {
   g_interrupted = 0;
+  // libedit puts the terminal in raw mode only at its first key read, after drawing the
+  // prompt: a key typed in between met the cooked terminal, which echoed it a second time and
+  // took a Ctrl-D as its own end of file, so libedit never saw it and waited for ever.
+  rl_prep_terminal(1);
   char* s = readline(prompt.c_str());
   if (g_interrupted) {
     std::free(s);
