@@ -81,6 +81,9 @@ struct Engine::Impl {
       : program(p), decoder(InputSchemaOf(p)), evaluator(e ? e : &interp), agg_windows(AggWindowsOf(p)) {
     budgets.resize(p.rules.size());
     for (const auto& sg : p.segments) segments_read_segments |= ReadsSegment(sg.when);
+    for (const auto& t : p.tiers)
+      if (t.when) NoteConditionInputs(*t.when);
+    for (const auto& sg : p.segments) NoteConditionInputs(sg.when);
     for (const auto& r : p.rules) rule_names_json.push_back(stdlib::JsonQuote(r.name));
   }
 
@@ -89,6 +92,29 @@ struct Engine::Impl {
     for (const auto& arg : e.args)
       if (ReadsSegment(arg)) return true;
     return false;
+  }
+
+  // Records what tier and segment conditions read that time alone can change: windowed
+  // aggregates (condition_windows) and the clock (conditions_read_clock).
+  void NoteConditionInputs(const checked::Expr& e) {
+    switch (e.kind) {
+      case checked::ExprKind::Now:
+      case checked::ExprKind::Today:
+      case checked::ExprKind::EventField:    // differs between events and ticks
+      case checked::ExprKind::PreviousTier:  // likewise
+        conditions_read_clock = true;
+        break;
+      case checked::ExprKind::Aggregate: {
+        const checked::AggUse& u = program.aggregates[e.index];
+        ConditionWindow w{agg_windows.of_use[e.index], program.agg_slots[u.slot].unit};
+        if (w.unit == checked::WindowUnit::All) break;  // changes only with new values
+        if (std::find(condition_windows.begin(), condition_windows.end(), w) == condition_windows.end())
+          condition_windows.push_back(w);
+        break;
+      }
+      default: break;
+    }
+    for (const auto& arg : e.args) NoteConditionInputs(arg);
   }
 
   const checked::Program& program;
@@ -124,6 +150,40 @@ struct Engine::Impl {
   void ClearWindows(const ClientState& c) {
     WindowCache* w = WindowsOf(c);
     for (size_t k = 0; k < agg_windows.size(); ++k) w[k].Clear();
+  }
+
+  // ---- day ticks that cannot change a client's tier or segments ----
+  // Re-evaluated later, tier and segment conditions give what they gave at the client's last
+  // Reevaluate unless the client changed since, or time moved a window they read past a
+  // bucket, ended a tier hold, or changed what they read of the clock. stable_until[k] is the
+  // time before which client k's last Reevaluate holds, INT64_MIN when unknown: a day tick
+  // before it skips the re-evaluation (most clients on most days: a tick otherwise re-reads
+  // every client's windows). Every change to a client not followed by a Reevaluate (a profile
+  // record, a rollback, Restore) resets it; day tick rules that change the client re-evaluate.
+  bool conditions_read_clock = false;
+  struct ConditionWindow {
+    int window;  // in agg_windows
+    checked::WindowUnit unit;
+    bool operator==(const ConditionWindow&) const = default;
+  };
+  std::vector<ConditionWindow> condition_windows;  // distinct, with a unit, read by conditions
+  std::vector<int64_t> stable_until;
+  bool full_day_ticks = false;  // Engine::SetFullDayTicks: re-evaluate at every tick regardless
+
+  // Right after a Reevaluate at `now`. Every window it read has a cache that holds at now's key
+  // (both evaluators fold through the caches), until the key where a bucket leaves or enters the
+  // window; a window it did not read cannot change its results, as long as those it read stay.
+  int64_t StableUntil(const ClientState& c) {
+    int64_t until = INT64_MAX;
+    for (size_t k = 1; k < program.tiers.size(); ++k)
+      if (program.tiers[k].hold_micros > 0 && now < c.hold_until[k]) until = std::min(until, c.hold_until[k]);
+    const WindowCache* caches = WindowsOf(c);
+    for (const ConditionWindow& w : condition_windows) {
+      const WindowCache& cache = caches[w.window];
+      const int64_t key = BucketKey(w.unit, now);
+      if (key >= cache.from && key < cache.until) until = std::min(until, BucketStart(w.unit, cache.until));
+    }
+    return until;
   }
 
   // Event ids remembered within the dedup window, oldest first.
@@ -525,6 +585,9 @@ struct Engine::Impl {
   }
 
   void Reevaluate(ClientState& c, const Record* event) {
+    const size_t log_size = undo_log.size();
+    // A hold tier whose condition holds moves its hold's end at every evaluation.
+    bool extends_hold = false;
     if (!program.tiers.empty()) {
       int64_t best = 0;
       // Every tier's condition is evaluated before any hold changes: conditions cannot read
@@ -534,6 +597,7 @@ struct Engine::Impl {
         const checked::Tier& t = program.tiers[k];
         bool holds = tier_holds[k - 1] != 0;
         if (holds && t.hold_micros > 0) {
+          extends_hold = true;
           int64_t end;
           if (perk_int_add(now, t.hold_micros, &end) != PERK_OK) end = INT64_MAX;
           if (c.hold_until[k] != end) {
@@ -580,6 +644,10 @@ struct Engine::Impl {
         EndEntry();
       }
     }
+    // What changed here (a tier, a hold, a membership, `on tier_changed` rules) may change what
+    // the conditions read: the next tick re-evaluates.
+    bool stable = !conditions_read_clock && !extends_hold && undo_log.size() == log_size;
+    stable_until[c.index] = stable ? StableUntil(c) : INT64_MIN;
   }
 
   // ---- atomic units of work ----
@@ -610,16 +678,19 @@ struct Engine::Impl {
     if (program.daily_rules.empty() && program.tiers.size() <= 1 && program.segments.empty()) return;
     SetDayTrigger(day);
     for (size_t k = 0; k < clients.size(); ++k) {
+      const bool stable = !full_day_ticks && now < stable_until[k];
+      if (stable && program.daily_rules.empty()) continue;
       ClientState& c = clients[k];
       Savepoint sp = Save();
       undo_log.clear();
       undo_values.clear();
       try {
         RunRules(checked::TriggerKind::EveryDay, -1, program.daily_rules, c, nullptr, 0);
-        Reevaluate(c, nullptr);
+        if (!stable || !undo_log.empty()) Reevaluate(c, nullptr);
       } catch (const RuntimeError& e) {
         Rollback(sp);
         UndoTo(c, 0);
+        stable_until[k] = INT64_MIN;
         Reject(current_line, fmt::format("day tick {} for client `{}`: {}", stdlib::FormatDate(day), c.id, e.message));
       }
       budget_undo.clear();
@@ -653,6 +724,7 @@ struct Engine::Impl {
     client_index.Insert(static_cast<uint32_t>(clients.size()), hash);
     clients.push_back(NewClient(program, id, time));
     window_cache.resize(clients.size() * agg_windows.size());
+    stable_until.resize(clients.size(), INT64_MIN);
     MarkDirty(clients.back());
     return clients.back();
   }
@@ -661,6 +733,7 @@ struct Engine::Impl {
     client_index.Erase(clients.back().id, static_cast<uint32_t>(clients.size() - 1));
     clients.pop_back();
     window_cache.resize(clients.size() * agg_windows.size());
+    stable_until.resize(clients.size());
   }
 
   // Step 3: record into the aggregates the event feeds.
@@ -698,6 +771,7 @@ struct Engine::Impl {
         DropNewestClient();
       } else {
         UndoTo(*c, 0);
+        stable_until[c->index] = INT64_MIN;
       }
       budget_undo.clear();
       Reject(current_line, e.message);
@@ -837,6 +911,7 @@ struct Engine::Impl {
         for (size_t k = 0; k < rec.fields.size(); ++k)
           if (k < rec.present.size() && rec.present[k]) c.attrs[k] = rec.fields[k];
         MarkDirty(c);
+        stable_until[c.index] = INT64_MIN;  // conditions may read the attributes
         Remember(rec.id, rec.time);
         ++stats.accepted;
         return;
@@ -875,6 +950,7 @@ const ClientState* Engine::FindClient(std::string_view id) const {
 bool Engine::has_clock() const { return impl_->has_clock; }
 int64_t Engine::clock() const { return impl_->clock; }
 void Engine::SetRuleObserver(RuleObserver observer) { impl_->observer = std::move(observer); }
+void Engine::SetFullDayTicks(bool full) { impl_->full_day_ticks = full; }
 
 EngineState Engine::SaveState() const {
   const Impl& m = *impl_;
@@ -915,6 +991,7 @@ void Engine::Restore(EngineState state, std::vector<ClientState> clients,
   m.clients.clear();
   for (auto& c : clients) m.clients.push_back(std::move(c));
   m.window_cache.assign(m.clients.size() * m.agg_windows.size(), WindowCache{});
+  m.stable_until.assign(m.clients.size(), INT64_MIN);
   m.client_index.Rebuild(static_cast<uint32_t>(m.clients.size()));
   m.dirty.assign(m.clients.size(), 0);
   m.dirty_list.clear();

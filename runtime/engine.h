@@ -95,6 +95,10 @@ class Engine {
   int64_t clock() const;
   // Observes rule decisions from now on; an empty function stops observing.
   void SetRuleObserver(RuleObserver observer);
+  // A day tick re-evaluates the tier and segment conditions only of clients for whom they can
+  // give something new (docs/engine.md, "Day ticks"); with `full`, of every client, as a
+  // reference for differential tests of that choice (`perk run --day-ticks full`).
+  void SetFullDayTicks(bool full);
 
   // ---- the seam for durable state (runtime/store.h) ----
   EngineState SaveState() const;

@@ -7,6 +7,19 @@
 
 namespace perk::runtime {
 
+int64_t BucketStart(checked::WindowUnit unit, int64_t key) {
+  int64_t unit_micros = 0;
+  switch (unit) {
+    case checked::WindowUnit::Minute: unit_micros = stdlib::kMicrosPerMinute; break;
+    case checked::WindowUnit::Hour: unit_micros = stdlib::kMicrosPerHour; break;
+    case checked::WindowUnit::Day: unit_micros = stdlib::kMicrosPerDay; break;
+    case checked::WindowUnit::All: return INT64_MAX;  // one bucket for ever
+  }
+  int64_t start;
+  if (__builtin_mul_overflow(key, unit_micros, &start)) return key > 0 ? INT64_MAX : INT64_MIN;
+  return start;
+}
+
 bool QueryCached(const AggSeries& series, int64_t key, int64_t count, Bucket* out, WindowCache* cache) {
   if (key >= cache->from && key < cache->until) {
     *out = cache->fold;

@@ -98,6 +98,9 @@ using checked::AggWindowsOf;
 
 // The bucket key of a time for a window unit.
 int64_t BucketKey(checked::WindowUnit unit, int64_t time_micros);
+// The first time whose bucket key is `key` (BucketKey's inverse), saturated to INT64_MIN or
+// INT64_MAX; INT64_MAX for WindowUnit::All.
+int64_t BucketStart(checked::WindowUnit unit, int64_t key);
 
 // Small arrays are kept inline and what a day tick reads of every client (tier, holds,
 // segments, the heap pointers of limits and aggregates) comes first, so that a tick touches few

@@ -52,10 +52,14 @@ def run_engine(perk, engine, program, stream, args, workdir, timeout):
     for path in (ledger, rejects):
         if os.path.exists(path):
             os.remove(path)
-    # ENGINE or ENGINE:IR, the JIT with a given IR pipeline (perk run --jit-ir), e.g. jit:light.
-    name, _, ir = engine.partition(":")
+    # ENGINE[:OPTION...]: an option is an IR pipeline for the JIT (perk run --jit-ir), e.g.
+    # jit:light, or full-ticks (perk run --day-ticks full), e.g. interp:full-ticks.
+    name, *options = engine.split(":")
+    flags = []
+    for option in options:
+        flags += ["--day-ticks", "full"] if option == "full-ticks" else ["--jit-ir", option]
     cmd = [perk, "run", program, "--events", stream, "--ledger", ledger, "--rejects", rejects,
-           "--engine", name] + (["--jit-ir", ir] if ir else []) + list(args)
+           "--engine", name] + flags + list(args)
     try:
         p = subprocess.run(cmd, capture_output=True, timeout=timeout)
         rc, err = p.returncode, p.stderr
@@ -254,7 +258,8 @@ def main():
     ap.add_argument("--start", type=int, default=0)
     ap.add_argument("--engines", default="interp,jit",
                     help="comma-separated; the first is the reference (default interp,jit); "
-                         "ENGINE:IR runs the JIT with `--jit-ir IR` (jit:light, jit:O0)")
+                         "ENGINE:IR runs the JIT with `--jit-ir IR` (jit:light, jit:O0); "
+                         "ENGINE:full-ticks with `--day-ticks full` (interp:full-ticks)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--keep-failures", metavar="DIR")
     ap.add_argument("--no-shrink", action="store_true")
