@@ -60,7 +60,7 @@ struct RunOptions {
   std::string state;
   std::string engine = "jit";
   std::string jit_ir = "auto";  // the JIT's IR pipeline: auto, O0..O3 or light (see docs/jit.md)
-  std::string day_ticks = "changed";  // or "full": runtime::Engine::SetFullDayTicks
+  std::string reevaluate = "changed";  // or "all": runtime::Engine::SetFullReevaluation
   std::vector<std::string> params;
   std::string until;
   bool explain = false;

@@ -83,10 +83,10 @@ int main(int argc, char** argv) {
   run->add_option("--jit-ir", run_opts.jit_ir,
                   "the JIT's IR pipeline: auto (default: by program size), O0, O1, O2, O3 or light (docs/jit.md)")
       ->check(CLI::IsMember({"auto", "O0", "O1", "O2", "O3", "light"}));
-  run->add_option("--day-ticks", run_opts.day_ticks,
-                  "changed (default): a day tick re-evaluates tiers and segments only where they can change; "
-                  "full: everywhere (the same ledger, slower; for differential tests)")
-      ->check(CLI::IsMember({"changed", "full"}));
+  run->add_option("--reevaluate", run_opts.reevaluate,
+                  "changed (default): events and day ticks re-evaluate a client's tier and segments only when "
+                  "they can change; all: every time (the same ledger, slower; for differential tests)")
+      ->check(CLI::IsMember({"changed", "all"}));
   run->add_option("--param", run_opts.params, "override a param: NAME=VALUE (repeatable)");
   run->add_option("--until", run_opts.until, "at the end of input, advance the clock to TIME, running its day ticks");
   run->add_flag("--explain", run_opts.explain, "explain each rule's decision on stderr: limit use and the value of `when` (docs/guide.md)");

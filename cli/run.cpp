@@ -113,7 +113,7 @@ int Run(const RunOptions& o) {
   static runtime::Engine* kept_until_exit = nullptr;
   kept_until_exit = new runtime::Engine(*program, evaluator.release());
   runtime::Engine& engine = *kept_until_exit;
-  engine.SetFullDayTicks(o.day_ticks == "full");
+  engine.SetFullReevaluation(o.reevaluate == "all");
   uint64_t number = 0;
   if (o.explain) engine.SetRuleObserver([&](int rule, const runtime::EvalContext& ctx) { Explain(*program, rule, ctx, number); });
 

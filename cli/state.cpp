@@ -54,7 +54,7 @@ int RunDurable(const RunOptions& o, const checked::Program& program, runtime::Li
     fmt::print(stderr, "perk: {}\n", error);
     return 2;
   }
-  store->engine().SetFullDayTicks(o.day_ticks == "full");
+  store->engine().SetFullReevaluation(o.reevaluate == "all");
   runtime::InputPosition from = store->BeginInput(o.events);
   if (from.offset > 0) {
     if (!reader.SeekTo(from.offset, from.line)) {

@@ -81,6 +81,9 @@ struct Engine::Impl {
       : program(p), decoder(InputSchemaOf(p)), evaluator(e ? e : &interp), agg_windows(AggWindowsOf(p)) {
     budgets.resize(p.rules.size());
     for (const auto& sg : p.segments) segments_read_segments |= ReadsSegment(sg.when);
+    condition_wallets.assign(p.wallets.size(), 0);
+    condition_vars.assign(p.vars.size(), 0);
+    condition_slots.assign(p.agg_slots.size(), 0);
     for (const auto& t : p.tiers)
       if (t.when) NoteConditionInputs(*t.when);
     for (const auto& sg : p.segments) NoteConditionInputs(sg.when);
@@ -94,10 +97,13 @@ struct Engine::Impl {
     return false;
   }
 
-  // Records what tier and segment conditions read that time alone can change: windowed
-  // aggregates (condition_windows) and the clock (conditions_read_clock).
+  // Records what tier and segment conditions read: what time alone can change (windowed
+  // aggregates, the clock) and what rules and records can (wallets, vars, badges, aggregates).
   void NoteConditionInputs(const checked::Expr& e) {
     switch (e.kind) {
+      case checked::ExprKind::Wallet: condition_wallets[e.index] = 1; break;
+      case checked::ExprKind::Var: condition_vars[e.index] = 1; break;
+      case checked::ExprKind::HasBadge: conditions_read_badges = true; break;
       case checked::ExprKind::Now:
       case checked::ExprKind::Today:
       case checked::ExprKind::EventField:    // differs between events and ticks
@@ -106,6 +112,7 @@ struct Engine::Impl {
         break;
       case checked::ExprKind::Aggregate: {
         const checked::AggUse& u = program.aggregates[e.index];
+        condition_slots[u.slot] = 1;
         ConditionWindow w{agg_windows.of_use[e.index], program.agg_slots[u.slot].unit};
         if (w.unit == checked::WindowUnit::All) break;  // changes only with new values
         if (std::find(condition_windows.begin(), condition_windows.end(), w) == condition_windows.end())
@@ -152,15 +159,19 @@ struct Engine::Impl {
     for (size_t k = 0; k < agg_windows.size(); ++k) w[k].Clear();
   }
 
-  // ---- day ticks that cannot change a client's tier or segments ----
+  // ---- re-evaluations that cannot change a client's tier or segments ----
   // Re-evaluated later, tier and segment conditions give what they gave at the client's last
-  // Reevaluate unless the client changed since, or time moved a window they read past a
-  // bucket, ended a tier hold, or changed what they read of the clock. stable_until[k] is the
-  // time before which client k's last Reevaluate holds, INT64_MIN when unknown: a day tick
-  // before it skips the re-evaluation (most clients on most days: a tick otherwise re-reads
-  // every client's windows). Every change to a client not followed by a Reevaluate (a profile
-  // record, a rollback, Restore) resets it; day tick rules that change the client re-evaluate.
+  // Reevaluate unless what they read of the client changed since, or time moved a window they
+  // read past a bucket, ended a tier hold, or changed what they read of the clock.
+  // stable_until[k] is the time before which client k's last Reevaluate holds for the time
+  // part, INT64_MIN when unknown. A day tick or an event before it skips the re-evaluation
+  // unless its own changes touch what the conditions read (ChangesConditionInputs): most
+  // clients on most days, and events that only credit a wallet no condition reads. Every
+  // change to a client not followed by a Reevaluate (a profile record, a rollback, Restore)
+  // resets it.
   bool conditions_read_clock = false;
+  bool conditions_read_badges = false;
+  std::vector<uint8_t> condition_wallets, condition_vars, condition_slots;  // read by a condition
   struct ConditionWindow {
     int window;  // in agg_windows
     checked::WindowUnit unit;
@@ -168,7 +179,36 @@ struct Engine::Impl {
   };
   std::vector<ConditionWindow> condition_windows;  // distinct, with a unit, read by conditions
   std::vector<int64_t> stable_until;
-  bool full_day_ticks = false;  // Engine::SetFullDayTicks: re-evaluate at every tick regardless
+  bool full_reevaluation = false;  // Engine::SetFullReevaluation: re-evaluate every time regardless
+
+  // Whether the undo log from `from` on changes something a tier or segment condition reads.
+  bool ChangesConditionInputs(size_t from) const {
+    for (size_t k = from; k < undo_log.size(); ++k) {
+      const Undo& u = undo_log[k];
+      switch (u.kind) {
+        case Undo::Wallet:
+          if (condition_wallets[u.index]) return true;
+          break;
+        case Undo::Var:
+          if (condition_vars[u.index]) return true;
+          break;
+        case Undo::Badge:
+          if (conditions_read_badges) return true;
+          break;
+        case Undo::Agg:
+          if (condition_slots[u.index]) return true;
+          break;
+        case Undo::Limit: break;  // no expression reads a limit
+        case Undo::Tier:
+        case Undo::Hold:
+        case Undo::Segment: return true;  // only Reevaluate changes them; if not, be safe
+      }
+    }
+    return false;
+  }
+  bool MustReevaluate(const ClientState& c) const {
+    return full_reevaluation || now >= stable_until[c.index] || ChangesConditionInputs(0);
+  }
 
   // Right after a Reevaluate at `now`. Every window it read has a cache that holds at now's key
   // (both evaluators fold through the caches), until the key where a bucket leaves or enters the
@@ -678,15 +718,14 @@ struct Engine::Impl {
     if (program.daily_rules.empty() && program.tiers.size() <= 1 && program.segments.empty()) return;
     SetDayTrigger(day);
     for (size_t k = 0; k < clients.size(); ++k) {
-      const bool stable = !full_day_ticks && now < stable_until[k];
-      if (stable && program.daily_rules.empty()) continue;
+      if (program.daily_rules.empty() && !full_reevaluation && now < stable_until[k]) continue;
       ClientState& c = clients[k];
       Savepoint sp = Save();
       undo_log.clear();
       undo_values.clear();
       try {
         RunRules(checked::TriggerKind::EveryDay, -1, program.daily_rules, c, nullptr, 0);
-        if (!stable || !undo_log.empty()) Reevaluate(c, nullptr);
+        if (MustReevaluate(c)) Reevaluate(c, nullptr);
       } catch (const RuntimeError& e) {
         Rollback(sp);
         UndoTo(c, 0);
@@ -764,7 +803,7 @@ struct Engine::Impl {
     try {
       Record(*c, rec);
       RunRules(checked::TriggerKind::Event, rec.event_index, program.rules_by_event[rec.event_index], *c, &rec, 0);
-      Reevaluate(*c, &rec);
+      if (MustReevaluate(*c)) Reevaluate(*c, &rec);
     } catch (const RuntimeError& e) {
       Rollback(sp);
       if (created) {
@@ -950,7 +989,7 @@ const ClientState* Engine::FindClient(std::string_view id) const {
 bool Engine::has_clock() const { return impl_->has_clock; }
 int64_t Engine::clock() const { return impl_->clock; }
 void Engine::SetRuleObserver(RuleObserver observer) { impl_->observer = std::move(observer); }
-void Engine::SetFullDayTicks(bool full) { impl_->full_day_ticks = full; }
+void Engine::SetFullReevaluation(bool full) { impl_->full_reevaluation = full; }
 
 EngineState Engine::SaveState() const {
   const Impl& m = *impl_;

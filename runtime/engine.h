@@ -95,10 +95,11 @@ class Engine {
   int64_t clock() const;
   // Observes rule decisions from now on; an empty function stops observing.
   void SetRuleObserver(RuleObserver observer);
-  // A day tick re-evaluates the tier and segment conditions only of clients for whom they can
-  // give something new (docs/engine.md, "Day ticks"); with `full`, of every client, as a
-  // reference for differential tests of that choice (`perk run --day-ticks full`).
-  void SetFullDayTicks(bool full);
+  // An event or a day tick re-evaluates a client's tier and segment conditions only when they
+  // can give something new (docs/architecture.md, "Re-evaluating only what can change"); with
+  // `full`, every time, as the reference for differential tests of that choice
+  // (`perk run --reevaluate all`).
+  void SetFullReevaluation(bool full);
 
   // ---- the seam for durable state (runtime/store.h) ----
   EngineState SaveState() const;

@@ -53,11 +53,11 @@ def run_engine(perk, engine, program, stream, args, workdir, timeout):
         if os.path.exists(path):
             os.remove(path)
     # ENGINE[:OPTION...]: an option is an IR pipeline for the JIT (perk run --jit-ir), e.g.
-    # jit:light, or full-ticks (perk run --day-ticks full), e.g. interp:full-ticks.
+    # jit:light, or reevaluate-all (perk run --reevaluate all), e.g. interp:reevaluate-all.
     name, *options = engine.split(":")
     flags = []
     for option in options:
-        flags += ["--day-ticks", "full"] if option == "full-ticks" else ["--jit-ir", option]
+        flags += ["--reevaluate", "all"] if option == "reevaluate-all" else ["--jit-ir", option]
     cmd = [perk, "run", program, "--events", stream, "--ledger", ledger, "--rejects", rejects,
            "--engine", name] + flags + list(args)
     try:
@@ -259,7 +259,7 @@ def main():
     ap.add_argument("--engines", default="interp,jit",
                     help="comma-separated; the first is the reference (default interp,jit); "
                          "ENGINE:IR runs the JIT with `--jit-ir IR` (jit:light, jit:O0); "
-                         "ENGINE:full-ticks with `--day-ticks full` (interp:full-ticks)")
+                         "ENGINE:reevaluate-all with `--reevaluate all` (interp:reevaluate-all)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--keep-failures", metavar="DIR")
     ap.add_argument("--no-shrink", action="store_true")
