@@ -269,30 +269,38 @@ int main(int argc, char** argv) {
   fmt::print("core: {} ({} rules) over {}: {} records decoded in {:.0f} ms, untimed ({} rejected by the decoder)\n",
              program_path, program->rules.size(), events_path, input.input_records,
              std::chrono::duration<double, std::milli>(Clock::now() - t_decode).count(), decode_rejects);
-  fmt::print("timed: processing of decoded records only, thread CPU time, best of {} runs, fresh engine each;\n"
+  fmt::print("timed: processing of decoded records only, thread CPU time, best of {} runs in rounds, fresh engine each;\n"
              "ns/event = time / {} input records, split into events and the day ticks of {} midnights\n",
              runs, input.input_records, input.records.size() - input.input_records);
 
-  std::map<std::string, Outcome> results;
-  std::vector<std::string> order;
-  for (const std::string& name : Split(engines)) {
-    Outcome o;
+  // Every contender is set up first, then the runs go in rounds, each contender once per round:
+  // on a shared machine a burst of contention then slows every contender of a round alike,
+  // and each round gives a ratio of its own (printed as a range beside the ratio of bests).
+  struct Slot {
+    std::string name;
+    std::unique_ptr<perk::runtime::Evaluator> evaluator;
+    forex_native::Config config;
     std::FILE* dump_file = nullptr;
+    Outcome o;
+    std::vector<double> round_cpu_ns;
+  };
+  std::vector<Slot> slots;
+  for (const std::string& name : Split(engines)) {
+    Slot& slot = slots.emplace_back();
+    slot.name = name;
     if (!dump.empty()) {
-      dump_file = std::fopen(fmt::format("{}/ledger_{}.jsonl", dump, name).c_str(), "wb");
-      if (!dump_file) {
+      slot.dump_file = std::fopen(fmt::format("{}/ledger_{}.jsonl", dump, name).c_str(), "wb");
+      if (!slot.dump_file) {
         fmt::print(stderr, "core: cannot write to {}\n", dump);
         return 2;
       }
     }
-    std::unique_ptr<perk::runtime::Evaluator> evaluator;
-    forex_native::Config config;
     if (name == "jit" || name == "interp") {
       std::string error;
       auto t = Clock::now();
-      evaluator = perk::runtime::CreateEvaluator(
+      slot.evaluator = perk::runtime::CreateEvaluator(
           name == "jit" ? perk::runtime::EngineKind::Jit : perk::runtime::EngineKind::Interp, *program, &error);
-      if (!evaluator) {
+      if (!slot.evaluator) {
         fmt::print(stderr, "core: {}: {}\n", name, error);
         return 1;
       }
@@ -301,7 +309,7 @@ int main(int argc, char** argv) {
                    std::chrono::duration<double, std::milli>(Clock::now() - t).count());
     } else if (name == "native") {
       try {
-        config = forex_native::ConfigFrom(*program);
+        slot.config = forex_native::ConfigFrom(*program);
       } catch (const std::exception& e) {
         fmt::print(stderr, "core: {}\n", e.what());
         return 1;
@@ -310,13 +318,16 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "core: unknown engine `{}` (jit, interp, native)\n", name);
       return 2;
     }
+  }
 
-    for (int run = 0; run < runs; ++run) {
+  for (int run = 0; run < runs; ++run) {
+    for (Slot& slot : slots) {
+      Outcome& o = slot.o;
       std::unique_ptr<perk::runtime::Engine> engine;
       std::unique_ptr<forex_native::Engine> native;
       Contender c;
-      if (evaluator) {
-        engine = std::make_unique<perk::runtime::Engine>(*program, evaluator.get());
+      if (slot.evaluator) {
+        engine = std::make_unique<perk::runtime::Engine>(*program, slot.evaluator.get());
         auto* e = engine.get();
         c.process = [e, &input](size_t begin, size_t end) {
           e->ProcessDecodedBatch(input.records.data() + begin, input.lines.data() + begin, end - begin);
@@ -326,56 +337,80 @@ int main(int argc, char** argv) {
           e->ledger().clear();
           e->rejects().clear();
         };
-        c.stats = [e](Outcome* o) {
-          o->effects = e->stats().effects;
-          o->rejects = e->stats().rejects;
-          o->duplicates = e->stats().duplicates;
+        c.stats = [e](Outcome* out) {
+          out->effects = e->stats().effects;
+          out->rejects = e->stats().rejects;
+          out->duplicates = e->stats().duplicates;
         };
       } else {
-        native = std::make_unique<forex_native::Engine>(config);
+        native = std::make_unique<forex_native::Engine>(slot.config);
         auto* e = native.get();
         c.process = [e, &input](size_t begin, size_t end) {
           for (size_t i = begin; i < end; ++i) e->Process(input.records[i]);
         };
         c.ledger = [e] { return e->ledger().view(); };
         c.clear = [e] { e->ledger().Clear(); };
-        c.stats = [e](Outcome* o) {
-          o->effects = e->stats().effects;
-          o->rejects = e->stats().rejects;
-          o->duplicates = e->stats().duplicates;
+        c.stats = [e](Outcome* out) {
+          out->effects = e->stats().effects;
+          out->rejects = e->stats().rejects;
+          out->duplicates = e->stats().duplicates;
         };
       }
       Fnv fnv;
       uint64_t bytes = 0;
-      Times t = TimeRun(input, c, &fnv, &bytes, run == 0 ? dump_file : nullptr);
+      Times t = TimeRun(input, c, &fnv, &bytes, run == 0 ? slot.dump_file : nullptr);
       if (run > 0 && fnv.h != o.hash) o.stable = false;
       if (t.cpu_ns < o.best.cpu_ns || run == 0) o.best = t;
       o.best_wall_ns = std::min(o.best_wall_ns, t.wall_ns);
       o.hash = fnv.h;
       o.ledger_bytes = bytes;
       c.stats(&o);
+      slot.round_cpu_ns.push_back(t.cpu_ns);
       // Teardown is not timed.
     }
-    if (dump_file) std::fclose(dump_file);
+  }
+
+  std::map<std::string, Outcome> results;
+  std::map<std::string, std::vector<double>> rounds;
+  std::vector<std::string> order;
+  for (Slot& slot : slots) {
+    if (slot.dump_file) std::fclose(slot.dump_file);
+    const Outcome& o = slot.o;
     const Times& b = o.best;
+    const std::string& name = slot.name;
     fmt::print("  {:<7} {:>8.1f} ns/event = events {:>7.1f} + day ticks {:>7.1f}  ({:>8.0f} events/s; wall {:.1f} ns/event)\n"
                "          effects {}, rejects {}, duplicates {}, ledger {} bytes, fnv1a {:016x}{}\n",
                name, b.cpu_ns / n, (b.cpu_ns - b.tick_cpu_ns) / n, b.tick_cpu_ns / n, n * 1e9 / b.cpu_ns,
                o.best_wall_ns / n, o.effects, o.rejects, o.duplicates, o.ledger_bytes, o.hash,
                o.stable ? "" : "  (DIFFERS BETWEEN RUNS)");
-    std::fflush(stdout);
     results[name] = o;
+    rounds[name] = slot.round_cpu_ns;
     order.push_back(name);
   }
+  std::fflush(stdout);
 
   auto has = [&](const char* k) { return results.count(k) > 0; };
   auto ratio = [&](const char* a, const char* b) { return results[a].best.cpu_ns / results[b].best.cpu_ns; };
+  // The ratio within each round, as a range (rounds after the first: it pays the page faults
+  // of memory no run has touched yet, unevenly between contenders).
+  auto round_ratios = [&](const char* a, const char* b) -> std::string {
+    const auto &ra = rounds[a], &rb = rounds[b];
+    if (ra.size() < 2) return "";
+    double lo = 1e300, hi = 0;
+    for (size_t r = 1; r < ra.size(); ++r) {
+      lo = std::min(lo, ra[r] / rb[r]);
+      hi = std::max(hi, ra[r] / rb[r]);
+    }
+    return fmt::format("; per round {:.2f}-{:.2f}x", lo, hi);
+  };
   if (has("jit") && has("native"))
-    fmt::print("  jit / native    = {:.2f}x  (target: JIT core within 1.5x of hand-written C++)\n", ratio("jit", "native"));
+    fmt::print("  jit / native    = {:.2f}x{}  (target: JIT core within 1.5x of hand-written C++)\n", ratio("jit", "native"),
+               round_ratios("jit", "native"));
   if (has("interp") && has("jit"))
-    fmt::print("  interp / jit    = {:.2f}x  (target: JIT core at least 10x faster than the interpreter)\n",
-               ratio("interp", "jit"));
-  if (has("interp") && has("native")) fmt::print("  interp / native = {:.2f}x\n", ratio("interp", "native"));
+    fmt::print("  interp / jit    = {:.2f}x{}  (target: JIT core at least 10x faster than the interpreter)\n",
+               ratio("interp", "jit"), round_ratios("interp", "jit"));
+  if (has("interp") && has("native"))
+    fmt::print("  interp / native = {:.2f}x{}\n", ratio("interp", "native"), round_ratios("interp", "native"));
 
   // Every contender must have written the same ledger, or the figures compare different work.
   bool same = true;
