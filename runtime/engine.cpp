@@ -80,6 +80,8 @@ struct Engine::Impl {
   Impl(const checked::Program& p, Evaluator* e)
       : program(p), decoder(InputSchemaOf(p)), evaluator(e ? e : &interp), agg_windows(AggWindowsOf(p)) {
     budgets.resize(p.rules.size());
+    window_count.resize(agg_windows.size());
+    for (size_t u = 0; u < p.aggregates.size(); ++u) window_count[agg_windows.of_use[u]] = p.aggregates[u].window.count;
     for (const auto& sg : p.segments) segments_read_segments |= ReadsSegment(sg.when);
     condition_wallets.assign(p.wallets.size(), 0);
     condition_vars.assign(p.vars.size(), 0);
@@ -150,6 +152,7 @@ struct Engine::Impl {
   // Window caches, agg_windows.size() per client in the order of `clients`: kept beside the
   // clients rather than in them so that a day tick streams through them.
   AggWindows agg_windows;
+  std::vector<int64_t> window_count;  // per window: its length in units (0: all history)
   std::vector<WindowCache> window_cache;
   WindowCache* WindowsOf(const ClientState& c) {
     return agg_windows.size() ? window_cache.data() + static_cast<size_t>(c.index) * agg_windows.size() : nullptr;
@@ -409,7 +412,8 @@ struct Engine::Impl {
 
   EvalContext Context(const ClientState& c, const Record* event, int64_t previous_tier) {
     EvalContext ctx;
-    ctx.windows = WindowsOf(c);
+    // The reference mode folds every window from its buckets: it checks the caches too.
+    ctx.windows = full_reevaluation ? nullptr : WindowsOf(c);
     ctx.agg_windows = &agg_windows;
     ctx.program = &program;
     ctx.client = &c;
@@ -686,7 +690,7 @@ struct Engine::Impl {
     }
     // What changed here (a tier, a hold, a membership, `on tier_changed` rules) may change what
     // the conditions read: the next tick re-evaluates.
-    bool stable = !conditions_read_clock && !extends_hold && undo_log.size() == log_size;
+    bool stable = !full_reevaluation && !conditions_read_clock && !extends_hold && undo_log.size() == log_size;
     stable_until[c.index] = stable ? StableUntil(c) : INT64_MIN;
   }
 
@@ -786,10 +790,12 @@ struct Engine::Impl {
       }
       int64_t v = slot.field >= 0 ? rec.fields[slot.field].i : 0;
       MarkDirty(c);
-      WindowCache* windows = WindowsOf(c);
-      for (int w : agg_windows.of_slot[s]) windows[w].Clear();
-      if (!AddToSeries(Undo::Agg, static_cast<uint32_t>(s), c.aggs[s], BucketKey(slot.unit, rec.time), v, slot.max_count))
+      const int64_t key = BucketKey(slot.unit, rec.time);
+      // A failed add changes nothing here; the rollback that follows clears the caches.
+      if (!AddToSeries(Undo::Agg, static_cast<uint32_t>(s), c.aggs[s], key, v, slot.max_count))
         throw RuntimeError{fmt::format("the running sum of `{}.{}` overflows", ev.name, ev.fields[slot.field].name)};
+      WindowCache* windows = WindowsOf(c);
+      for (int w : agg_windows.of_slot[s]) AddToCache(&windows[w], key, v, window_count[w]);
     }
   }
 

@@ -7,6 +7,26 @@
 
 namespace perk::runtime {
 
+void AddToCache(WindowCache* cache, int64_t key, int64_t value, int64_t count) {
+  if (cache->until <= cache->from) return;  // nothing cached
+  // The query keys whose window holds `key`: those in [key, key + count), or all for count 0.
+  const int64_t from = std::max(cache->from, key);
+  int64_t until = cache->until;
+  if (count > 0 && key <= INT64_MAX - count) until = std::min(until, key + count);
+  int64_t sum;
+  if (from >= until || perk_int_add(cache->fold.sum, value, &sum) != PERK_OK) {
+    cache->Clear();
+    return;
+  }
+  Bucket& f = cache->fold;
+  f.min = f.count ? std::min(f.min, value) : value;
+  f.max = f.count ? std::max(f.max, value) : value;
+  f.count += 1;
+  f.sum = sum;
+  cache->from = from;
+  cache->until = until;
+}
+
 int64_t BucketStart(checked::WindowUnit unit, int64_t key) {
   int64_t unit_micros = 0;
   switch (unit) {

@@ -56,20 +56,25 @@ struct BasicSeries {
   }
 
   // Folds the buckets with keys in (key - count, key] (all of them when count == 0) into
-  // *out; returns false when their sum overflows.
+  // *out; returns false when their sum overflows. The sum is exact (128-bit) until the end, so
+  // whether it overflows does not depend on the order the values came in (or are folded in:
+  // AddToCache adds the newest value last).
   bool Query(int64_t key, int64_t count, Bucket* result) const {
     Bucket out;
+    __int128 sum = 0;
     bool first = true;
     for (size_t k = buckets.size(); k-- > 0;) {
       const Bucket& b = buckets[k];
       if (b.key > key) continue;
       if (count > 0 && b.key <= key - count) break;
       out.count += b.count;
-      if (perk_int_add(out.sum, b.sum, &out.sum) != PERK_OK) return false;
+      sum += b.sum;
       out.min = first ? b.min : std::min(out.min, b.min);
       out.max = first ? b.max : std::max(out.max, b.max);
       first = false;
     }
+    if (sum > INT64_MAX || sum < INT64_MIN) return false;
+    out.sum = static_cast<int64_t>(sum);
     *result = out;
     return true;
   }
@@ -78,9 +83,10 @@ using Series = BasicSeries<std::vector<Bucket>>;
 using AggSeries = BasicSeries<SmallVec<Bucket, 2>>;
 
 // A window fold remembered between reads of the same window: it holds for query keys in
-// [from, until) as long as the series gets no new value (the engine clears it on every Add and
-// on rollback). Day ticks read every client's windows every day; most reads hit this instead
-// of folding calendar buckets out of the client's heap.
+// [from, until) as long as the series gets no new value (the engine updates it on every Add,
+// see AddToCache, and clears it on rollback). Day ticks and events read windows far more often
+// than a bucket enters or leaves them; most reads hit this instead of folding calendar buckets
+// out of the client's heap.
 struct WindowCache {
   int64_t from = 0;
   int64_t until = INT64_MIN;  // an empty range: nothing cached
@@ -95,6 +101,14 @@ bool QueryCached(const AggSeries& series, int64_t key, int64_t count, Bucket* ou
 
 using checked::AggWindows;
 using checked::AggWindowsOf;
+
+// Keeps a cached fold right after `value` was added to its series at bucket `key`, the newest:
+// the fold gains the value, and now holds only for query keys whose window contains `key`
+// (a trade then does not refold its client's windows). Clears it if nothing is left or the sum
+// overflows. `count` is the window's length in units, or 0 for the whole history of a series
+// that keeps every bucket (a series that drops old buckets has windows of at most `keep` units,
+// whose folds its drops do not change).
+void AddToCache(WindowCache* cache, int64_t key, int64_t value, int64_t count);
 
 // The bucket key of a time for a window unit.
 int64_t BucketKey(checked::WindowUnit unit, int64_t time_micros);
