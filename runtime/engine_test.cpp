@@ -47,6 +47,24 @@ std::unique_ptr<perk::checked::Program> Compile() {
   return program;
 }
 
+// A program and its JIT evaluator; the test fails on any diagnostic or JIT error.
+struct Compiled {
+  std::unique_ptr<perk::checked::Program> program;
+  std::unique_ptr<perk::runtime::Evaluator> jit;
+};
+Compiled CompileWithJit(const char* name, const std::string& text) {
+  Compiled c;
+  perk::Diagnostics diags(name, text);
+  c.program = perk::CompileProgram(text, diags);
+  INFO(diags.Render(false));
+  REQUIRE(c.program);
+  std::string error;
+  c.jit = perk::runtime::CreateEvaluator(perk::runtime::EngineKind::Jit, *c.program, &error);
+  INFO(error);
+  REQUIRE(c.jit);
+  return c;
+}
+
 std::string RunLines(const perk::checked::Program& p, perk::runtime::Evaluator* e, std::string* rejects) {
   perk::runtime::Engine engine(p, e);
   uint64_t n = 0;
@@ -332,16 +350,10 @@ struct RecordingHost final : perk::runtime::RuleHost {
 }  // namespace
 
 TEST_CASE("trigger entries give the interpreter's ledger and rejects") {
-  perk::Diagnostics diags("triggers.perk", kTriggerProgram);
-  auto p = perk::CompileProgram(kTriggerProgram, diags);
-  INFO(diags.Render(false));
-  REQUIRE(p);
-  std::string error;
-  auto jit = perk::runtime::CreateEvaluator(perk::runtime::EngineKind::Jit, *p, &error);
-  INFO(error);
-  REQUIRE(jit);
-  Run interp = RunTriggerLines(*p, nullptr);
-  Run native = RunTriggerLines(*p, jit.get());
+  const std::string text = kTriggerProgram;
+  Compiled c = CompileWithJit("triggers.perk", text);
+  Run interp = RunTriggerLines(*c.program, nullptr);
+  Run native = RunTriggerLines(*c.program, c.jit.get());
   CHECK(native.ledger == interp.ledger);
   CHECK(native.rejects == interp.rejects);
   // What the program is there to exercise, so that the comparison is not of empty ledgers.
@@ -499,18 +511,12 @@ TEST_CASE("skipping re-evaluations that cannot change anything gives the ledger 
     const std::string text =
         std::string(kTickProgram) + (reads_clock ? "segment fresh when days_between(client.since, today) < 3\n" : "");
     CAPTURE(reads_clock);
-    perk::Diagnostics diags("ticks.perk", text);
-    auto p = perk::CompileProgram(text, diags);
-    INFO(diags.Render(false));
-    REQUIRE(p);
-    std::string error;
-    auto jit = perk::runtime::CreateEvaluator(perk::runtime::EngineKind::Jit, *p, &error);
-    INFO(error);
-    REQUIRE(jit);
-    const std::string reference = RunTicks(*p, nullptr, true);
-    CHECK(RunTicks(*p, nullptr, false) == reference);
-    CHECK(RunTicks(*p, jit.get(), false) == reference);
-    CHECK(RunTicks(*p, jit.get(), true) == reference);
+    Compiled c = CompileWithJit("ticks.perk", text);
+    const perk::checked::Program& p = *c.program;
+    const std::string reference = RunTicks(p, nullptr, true);
+    CHECK(RunTicks(p, nullptr, false) == reference);
+    CHECK(RunTicks(p, c.jit.get(), false) == reference);
+    CHECK(RunTicks(p, c.jit.get(), true) == reference);
     // What the stream is there to exercise, so that the comparison is not of ledgers where
     // nothing happens at a tick.
     auto has = [&](const std::string& day, const std::string& client, const std::string& entry) {
