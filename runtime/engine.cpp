@@ -184,10 +184,10 @@ struct Engine::Impl {
   std::vector<int64_t> stable_until;
   bool full_reevaluation = false;  // Engine::SetFullReevaluation: re-evaluate every time regardless
 
-  // Whether the undo log from `from` on changes something a tier or segment condition reads.
-  bool ChangesConditionInputs(size_t from) const {
-    for (size_t k = from; k < undo_log.size(); ++k) {
-      const Undo& u = undo_log[k];
+  // Whether the unit of work so far (its undo log) changed something a tier or segment
+  // condition reads.
+  bool ChangesConditionInputs() const {
+    for (const Undo& u : undo_log) {
       switch (u.kind) {
         case Undo::Wallet:
           if (condition_wallets[u.index]) return true;
@@ -210,7 +210,7 @@ struct Engine::Impl {
     return false;
   }
   bool MustReevaluate(const ClientState& c) const {
-    return full_reevaluation || now >= stable_until[c.index] || ChangesConditionInputs(0);
+    return full_reevaluation || now >= stable_until[c.index] || ChangesConditionInputs();
   }
 
   // Right after a Reevaluate at `now`. Every window it read has a cache that holds at now's key
