@@ -70,16 +70,19 @@ struct RunOptions {
 
 int Run(const RunOptions& options);
 
-// jit::Options::opt_level for a --jit-ir name (checked by the command line parser).
-int JitIrLevel(const std::string& name);
-
 }  // namespace perk::cli
 
 namespace perk::runtime {
+class Evaluator;
 class LineReader;
 }  // namespace perk::runtime
 
 namespace perk::cli {
+
+// The evaluator `perk run` asks for (--engine, --jit-ir); nullptr with *error set when the JIT
+// cannot compile the program.
+std::unique_ptr<runtime::Evaluator> CreateRunEvaluator(const RunOptions& options, const checked::Program& program,
+                                                       std::string* error);
 
 // `perk run --state` (cli/state.cpp): the run loop over a durable store.
 int RunDurable(const RunOptions& options, const checked::Program& program, runtime::LineReader& reader,

@@ -52,10 +52,15 @@ void Explain(const checked::Program& p, int rule_index, const runtime::EvalConte
 
 }  // namespace
 
-int JitIrLevel(const std::string& name) {
-  if (name == "light") return jit::Options::kLight;
-  if (name.size() == 2 && name[0] == 'O' && name[1] >= '0' && name[1] <= '3') return name[1] - '0';
-  return -1;
+std::unique_ptr<runtime::Evaluator> CreateRunEvaluator(const RunOptions& o, const checked::Program& program,
+                                                       std::string* error) {
+  // jit::Options::opt_level for the --jit-ir name (checked by the command line parser).
+  const std::string& ir = o.jit_ir;
+  int level = -1;
+  if (ir == "light") level = jit::Options::kLight;
+  else if (ir.size() == 2 && ir[0] == 'O' && ir[1] >= '0' && ir[1] <= '3') level = ir[1] - '0';
+  return runtime::CreateEvaluator(o.engine == "jit" ? runtime::EngineKind::Jit : runtime::EngineKind::Interp, program,
+                                  error, level);
 }
 
 int Run(const RunOptions& o) {
@@ -102,8 +107,7 @@ int Run(const RunOptions& o) {
     fmt::print(stderr, "perk: cannot write rejects to {}\n", o.rejects);
     return 2;
   }
-  auto evaluator = runtime::CreateEvaluator(o.engine == "jit" ? runtime::EngineKind::Jit : runtime::EngineKind::Interp,
-                                           *program, &error, JitIrLevel(o.jit_ir));
+  auto evaluator = CreateRunEvaluator(o, *program, &error);
   if (!evaluator) {
     fmt::print(stderr, "perk: {}\n", error);
     return 2;

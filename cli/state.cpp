@@ -34,8 +34,7 @@ int RunDurable(const RunOptions& o, const checked::Program& program, runtime::Li
     return 2;
   }
   std::string error;
-  auto evaluator = runtime::CreateEvaluator(o.engine == "jit" ? runtime::EngineKind::Jit : runtime::EngineKind::Interp,
-                                           program, &error, JitIrLevel(o.jit_ir));
+  auto evaluator = CreateRunEvaluator(o, program, &error);
   if (!evaluator) {
     fmt::print(stderr, "perk: {}\n", error);
     return 2;
