@@ -4,12 +4,57 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "compiler/compiler.h"
 
 namespace perk::cli {
+
+std::string SameFileConflict(const std::vector<NamedFile>& files) {
+  // A file's identity: its device and inode when it exists, else its absolute path with the
+  // existing directories resolved (two spellings of a file still to be created).
+  struct Identity {
+    bool counts = false;
+    bool exists = false;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    std::string path;
+  };
+  std::vector<Identity> ids;
+  for (const NamedFile& f : files) {
+    Identity id;
+    if (!f.path.empty() && f.path != "-") {
+      struct stat st;
+      if (::stat(f.path.c_str(), &st) == 0) {
+        id.counts = S_ISREG(st.st_mode);
+        id.exists = true;
+        id.dev = st.st_dev;
+        id.ino = st.st_ino;
+      } else {
+        std::error_code ec;
+        auto canonical = std::filesystem::weakly_canonical(std::filesystem::absolute(f.path, ec), ec);
+        id.counts = !ec;
+        id.path = canonical.string();
+      }
+    }
+    ids.push_back(std::move(id));
+  }
+  for (size_t a = 0; a < files.size(); ++a) {
+    for (size_t b = a + 1; b < files.size(); ++b) {
+      if (!ids[a].counts || !ids[b].counts || !(files[a].written || files[b].written)) continue;
+      const bool same = ids[a].exists ? ids[b].exists && ids[a].dev == ids[b].dev && ids[a].ino == ids[b].ino
+                                      : !ids[b].exists && ids[a].path == ids[b].path;
+      if (same)
+        return fmt::format("{} and {} name the same file ({}); give each its own file", files[a].flag, files[b].flag,
+                           files[b].path);
+    }
+  }
+  return "";
+}
 
 bool ReadFile(const std::string& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);

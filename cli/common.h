@@ -23,6 +23,18 @@ std::unique_ptr<checked::Program> Load(const std::string& path, bool show_warnin
 // Applies `--param NAME=VALUE` overrides; prints the problem and returns false on a bad one.
 bool ApplyParams(checked::Program& program, const std::vector<std::string>& params);
 
+// A file a command names on its command line: `flag` says which, for the message.
+struct NamedFile {
+  const char* flag;
+  std::string path;  // "" and "-" (standard streams) are never in conflict
+  bool written;
+};
+// When two of `files` are one file and at least one of them is written (`--ledger` over
+// `--events` would truncate the input before it is read; `--ledger` and `--rejects` as one file
+// would interleave two truncating writers), a message naming both; else "". Only regular files
+// and paths that do not exist yet count: devices such as /dev/null may be shared.
+std::string SameFileConflict(const std::vector<NamedFile>& files);
+
 // An output stream: a file, or stdout/stderr for "" and "-".
 class Output {
  public:

@@ -77,6 +77,17 @@ int Run(const RunOptions& o) {
     fmt::print(stderr, "perk: --report describes a run from an empty state; run without --state to get one\n");
     return 2;
   }
+  // Checked before anything is opened: opening an output truncates it.
+  std::string conflict = SameFileConflict({{"the program", o.program, false},
+                                           {"--events", o.events, false},
+                                           {"--ledger", o.ledger, true},
+                                           {"--rejects", o.rejects, true},
+                                           {"--state", o.state, true},
+                                           {"--report", o.report, true}});
+  if (!conflict.empty()) {
+    fmt::print(stderr, "perk: {}\n", conflict);
+    return 2;
+  }
   int code = 0;
   auto program = Load(o.program, false, &code);
   if (!program) return code;
