@@ -682,9 +682,12 @@ Expr Checker::CheckField(const ast::Expr& e, const Scope& s) {
   } else if (e.text == "time") {
     field = checked::kFieldTime, type = Type::Time;
   } else {
+    field = -1;
     for (size_t k = 0; k < event.fields.size(); ++k)
       if (event.fields[k].name == e.text) field = static_cast<int>(k), type = event.fields[k].type;
-    if (type == Type::Error) {
+    // A field whose declaration already got an error: its uses report nothing more.
+    if (field >= 0 && type == Type::Error) return ErrorExpr(e.range);
+    if (field < 0) {
       std::vector<std::string> names{"id", "client", "time"};
       for (const auto& f : event.fields) names.push_back(f.name);
       Error(DiagKind::UnknownField, e.name_range,
@@ -1096,6 +1099,7 @@ Expr Checker::CheckAggregate(const ast::Expr& e, const Scope& s) {
             fmt::format("the event {} has no field {}{}", Q(event.name), Q(e.field), DidYouMean(e.field, names)));
       return ErrorExpr(e.range);
     }
+    if (ftype == Type::Error) return ErrorExpr(e.range);  // its declaration got the error
     if (!IsNumeric(ftype)) {
       Error(DiagKind::BadAggregate, e.field_range,
             fmt::format("`{}` needs a numeric field (`int`, `decimal` or `money`), but {}.{} is {}", agg_name, event.name,
@@ -1174,7 +1178,16 @@ void Checker::CheckHeader() {
 }
 
 void Checker::DeclareAll() {
-  for (size_t k = 0; k < ast_.events.size(); ++k) Declare(ast_.events[k].name, SymKind::Event, k, ast_.events[k].range);
+  for (size_t k = 0; k < ast_.events.size(); ++k) {
+    const ast::EventDecl& ev = ast_.events[k];
+    // Input records of these types are profiles and ticks (spec §4): such an event could
+    // never arrive, and its rules would never run.
+    if (ev.name == "profile" || ev.name == "tick")
+      Error(DiagKind::ReservedEvent, ev.range,
+            fmt::format("records of type {} are {}, never events; choose another name for this event", Q(ev.name),
+                        ev.name == "profile" ? "client profiles" : "clock ticks"));
+    Declare(ev.name, SymKind::Event, k, ev.range);
+  }
   for (size_t k = 0; k < ast_.wallets.size(); ++k) Declare(ast_.wallets[k].name, SymKind::Wallet, k, ast_.wallets[k].range);
   for (size_t k = 0; k < ast_.vars.size(); ++k) Declare(ast_.vars[k].name, SymKind::Var, k, ast_.vars[k].range);
   for (size_t k = 0; k < ast_.params.size(); ++k) Declare(ast_.params[k].name, SymKind::Param, k, ast_.params[k].range);
