@@ -783,9 +783,9 @@ Expr Checker::CheckBinary(const ast::Expr& e, const Scope& s) {
   if (a.type == Type::Duration || b.type == Type::Duration) {
     if (op == B::Add || op == B::Sub) {
       if (a.type == Type::Time && b.type == Type::Duration)
-        return MakeOp(op == B::Add ? OpCode::Add : OpCode::Sub, Type::Time, e.range, pair(std::move(a), std::move(b)));
+        return MakeOp(op == B::Add ? OpCode::AddTime : OpCode::SubTime, Type::Time, e.range, pair(std::move(a), std::move(b)));
       if (op == B::Add && a.type == Type::Duration && b.type == Type::Time)
-        return MakeOp(OpCode::Add, Type::Time, e.range, pair(std::move(b), std::move(a)));
+        return MakeOp(OpCode::AddTime, Type::Time, e.range, pair(std::move(b), std::move(a)));
     }
     Error(DiagKind::DurationMisuse, e.range,
           "a duration can only be added to or subtracted from a time (`now - 30 days`), or used in `within` and `hold`");

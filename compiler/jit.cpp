@@ -87,6 +87,8 @@ const Helper kHelpers[] = {
     {"perk_money_ceil", reinterpret_cast<void*>(&perk_money_ceil), Sig::Status1},
     {"perk_money_round", reinterpret_cast<void*>(&perk_money_round), Sig::Status1},
     {"perk_time_date", reinterpret_cast<void*>(&perk_time_date), Sig::Pure1},
+    {"perk_time_add", reinterpret_cast<void*>(&perk_time_add), Sig::Status2},
+    {"perk_time_sub", reinterpret_cast<void*>(&perk_time_sub), Sig::Status2},
     {"perk_days_between", reinterpret_cast<void*>(&perk_days_between), Sig::Pure2},
     {"perk_anniversary", reinterpret_cast<void*>(&perk_anniversary), Sig::Pure2},
     {"perk_jit_str_compare", reinterpret_cast<void*>(&StrCompare), Sig::StrCmp},
@@ -503,6 +505,8 @@ class Lowering {
       case OpCode::DivDec: return V{CallChecked("perk_dec_div", {x, y}, at)};
       case OpCode::MulMoneyInt: return V{CallChecked("perk_money_mul_int", {x, y}, at)};
       case OpCode::MulMoneyDec: return V{CallChecked("perk_money_mul_dec", {x, y}, at)};
+      case OpCode::AddTime: return V{CallChecked("perk_time_add", {x, y}, at)};
+      case OpCode::SubTime: return V{CallChecked("perk_time_sub", {x, y}, at)};
       case OpCode::DivMoneyInt: return V{CallChecked("perk_money_div_int", {x, y}, at)};
       case OpCode::DivMoneyDec: return V{CallChecked("perk_money_div_dec", {x, y}, at)};
       case OpCode::DivMoneyMoney: return V{CallChecked("perk_money_div_money", {x, y}, at)};

@@ -158,8 +158,9 @@ void CheckOpOnEdges(Harness& h, const Expr& x, OpCode op) {
   REQUIRE(x.args.size() == static_cast<size_t>(OpArity(op)));
   std::vector<std::vector<Value>> domains;
   for (const auto& a : x.args) {
-    REQUIRE((a.kind == ExprKind::EventField || a.kind == ExprKind::Today));
-    domains.push_back(EdgeValues(a.type));
+    // A constant operand (the duration of `e.t + 1 minute`) keeps its one value.
+    REQUIRE((a.kind == ExprKind::EventField || a.kind == ExprKind::Today || a.kind == ExprKind::Const));
+    domains.push_back(a.kind == ExprKind::Const ? std::vector<Value>{a.value} : EdgeValues(a.type));
   }
   std::vector<size_t> pick(domains.size(), 0);
   int checked = 0;
@@ -168,7 +169,7 @@ void CheckOpOnEdges(Harness& h, const Expr& x, OpCode op) {
     for (size_t k = 0; k < domains.size(); ++k) {
       args[k] = domains[k][pick[k]];
       if (x.args[k].kind == ExprKind::EventField) h.record.fields[x.args[k].index] = args[k];
-      else h.now = perk_date_start(args[k].i) + 3'600'000'000;  // `today` is the date of `now`
+      else if (x.args[k].kind == ExprKind::Today) h.now = perk_date_start(args[k].i) + 3'600'000'000;  // `today` is the date of `now`
     }
     Value want;
     PerkStatus want_status = ApplyOp(op, args, &want);
@@ -213,7 +214,8 @@ rule r on e then
     eq_str: e.s == e.u, ne_str: e.s != e.u, lt_str: e.s < e.u, le_str: e.s <= e.u, gt_str: e.s > e.u,
     ge_str: e.s >= e.u, not: not e.p, date_of: date(e.t), days_between: days_between(e.dt, e.dt2),
     anniversary: anniversary(e.dt), lower: lower(e.s), upper: upper(e.s),
-    starts_with: starts_with(e.s, e.u), contains: contains(e.s, e.u)
+    starts_with: starts_with(e.s, e.u), contains: contains(e.s, e.u),
+    add_time: e.t + 1 minute, sub_time: e.t - 2 days
   }
   set dv = e.a
 end
@@ -268,6 +270,8 @@ TEST_CASE("jit: every operation matches ApplyOp and the interpreter on edge valu
       {"upper", OpCode::Upper},
       {"starts_with", OpCode::StartsWith},
       {"contains", OpCode::Contains},
+      {"add_time", OpCode::AddTime},
+      {"sub_time", OpCode::SubTime},
   };
   for (const auto& [key, op] : cases) {
     INFO(key);

@@ -68,6 +68,10 @@ PerkStatus perk_money_round(int64_t cents, int64_t* out);
 
 // ---- time (micros since epoch) and date (days since epoch) ----
 int64_t perk_time_date(int64_t micros);          // floor division: the UTC calendar day
+// time + duration and time - duration: PERK_OVERFLOW when the result leaves the years
+// 0000-9999 (perk::stdlib::kMinTime..kMaxTime), where RFC 3339 can no longer write it.
+PerkStatus perk_time_add(int64_t micros, int64_t duration, int64_t* out);
+PerkStatus perk_time_sub(int64_t micros, int64_t duration, int64_t* out);
 int64_t perk_date_start(int64_t days);           // DAY T00:00:00Z in micros
 // Days from date a to date b (b - a).
 int64_t perk_days_between(int64_t a_days, int64_t b_days);
@@ -85,6 +89,10 @@ constexpr int64_t kMicrosPerSecond = 1'000'000;
 constexpr int64_t kMicrosPerMinute = 60 * kMicrosPerSecond;
 constexpr int64_t kMicrosPerHour = 60 * kMicrosPerMinute;
 constexpr int64_t kMicrosPerDay = 24 * kMicrosPerHour;
+// The times RFC 3339 can write: 0000-01-01T00:00:00Z through 9999-12-31T23:59:59.999999Z.
+// Input times, time literals and time arithmetic stay within them.
+constexpr int64_t kMinTime = -719'528 * kMicrosPerDay;
+constexpr int64_t kMaxTime = 2'932'897 * kMicrosPerDay - 1;
 
 // ---- exact decimal text ----
 // Parses decimal text: optional '-', digits with optional '_' separators between digits

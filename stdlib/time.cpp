@@ -139,8 +139,12 @@ std::optional<int64_t> ParseTime(std::string_view text, std::string* error) {
   }
   if (pos != text.size()) return Fail(error, kMalformed);
   // Years 0000-9999 keep this far inside int64 micros (about ±292,000 years).
-  return days * kMicrosPerDay + hh * kMicrosPerHour + mm * kMicrosPerMinute +
-         ss * kMicrosPerSecond + fraction - offset;
+  const int64_t micros = days * kMicrosPerDay + hh * kMicrosPerHour + mm * kMicrosPerMinute +
+                         ss * kMicrosPerSecond + fraction - offset;
+  // An offset can carry the first or last day across the range ("0000-01-01T00:00:00+01:00"),
+  // and the ledger could not write the result back as RFC 3339.
+  if (micros < kMinTime || micros > kMaxTime) return Fail(error, "falls outside the years 0000-9999 in UTC");
+  return micros;
 }
 
 std::string FormatDate(int64_t days) {
@@ -174,6 +178,22 @@ std::string FormatTime(int64_t micros) {
 }  // namespace perk::stdlib
 
 extern "C" {
+
+PerkStatus perk_time_add(int64_t micros, int64_t duration, int64_t* out) {
+  int64_t v;
+  if (__builtin_add_overflow(micros, duration, &v) || v < perk::stdlib::kMinTime || v > perk::stdlib::kMaxTime)
+    return PERK_OVERFLOW;
+  *out = v;
+  return PERK_OK;
+}
+
+PerkStatus perk_time_sub(int64_t micros, int64_t duration, int64_t* out) {
+  int64_t v;
+  if (__builtin_sub_overflow(micros, duration, &v) || v < perk::stdlib::kMinTime || v > perk::stdlib::kMaxTime)
+    return PERK_OVERFLOW;
+  *out = v;
+  return PERK_OK;
+}
 
 int64_t perk_time_date(int64_t micros) {
   return perk::stdlib::FloorDiv(micros, perk::stdlib::kMicrosPerDay);

@@ -50,6 +50,35 @@ TEST_CASE("ParseTime reads UTC times", "[time]") {
   CHECK(Time("1900-03-01T12:30:15.5Z") == -2'203'846'184'500'000);
 }
 
+TEST_CASE("times stay within the years 0000-9999 in UTC", "[time]") {
+  using perk::stdlib::kMaxTime;
+  using perk::stdlib::kMinTime;
+  CHECK(Time("0000-01-01T00:00:00Z") == kMinTime);
+  CHECK(Time("9999-12-31T23:59:59.999999Z") == kMaxTime);
+  CHECK(FormatTime(kMinTime) == "0000-01-01T00:00:00Z");
+  CHECK(FormatTime(kMaxTime) == "9999-12-31T23:59:59.999999Z");
+  // An offset that carries the first or last day across the range: the ledger could not
+  // write the result as RFC 3339, so the text is refused.
+  std::string error;
+  CHECK(ParseTime("0000-01-01T00:00:00+01:00", &error) == std::nullopt);
+  CHECK(error == "falls outside the years 0000-9999 in UTC");
+  CHECK(ParseTime("9999-12-31T23:59:59-00:01", nullptr) == std::nullopt);
+  CHECK(Time("0000-01-01T00:59:59+00:59") == kMinTime + 59 * 1'000'000);
+  // Time arithmetic overflows where the range ends, and leaves the output untouched then.
+  int64_t out = 7;
+  CHECK(perk_time_add(kMaxTime - 10, 10, &out) == PERK_OK);
+  CHECK(out == kMaxTime);
+  out = 7;
+  CHECK(perk_time_add(kMaxTime - 10, 11, &out) == PERK_OVERFLOW);
+  CHECK(perk_time_sub(kMinTime + 10, 11, &out) == PERK_OVERFLOW);
+  CHECK(perk_time_add(kMinTime, -1, &out) == PERK_OVERFLOW);
+  CHECK(perk_time_sub(kMaxTime, -1, &out) == PERK_OVERFLOW);
+  CHECK(perk_time_add(0, INT64_MAX, &out) == PERK_OVERFLOW);
+  CHECK(out == 7);
+  CHECK(perk_time_sub(kMinTime + 10, 10, &out) == PERK_OK);
+  CHECK(out == kMinTime);
+}
+
 TEST_CASE("ParseTime reads fractions of 1 to 6 digits", "[time]") {
   int64_t base = Time("2026-01-05T10:00:00Z");
   CHECK(Time("2026-01-05T10:00:00.5Z") - base == 500'000);
