@@ -949,7 +949,10 @@ struct Engine::Impl {
     }
     AdvanceClock(rec.time);
     switch (rec.kind) {
-      case RecordKind::Tick: ++stats.accepted; return;
+      case RecordKind::Tick:
+        Remember(rec.id, rec.time);
+        ++stats.accepted;
+        return;
       case RecordKind::Profile: {
         bool created;
         ClientState& c = GetClient(rec.client, rec.time, &created);

@@ -218,6 +218,12 @@ TEST_CASE("ProcessLines gives exactly what ProcessLine gives, line by line") {
       R"({"type":"deposit","id":"a","client":"c1","time":"2026-01-01T10:00:00Z","amount":"100.00","first":true})",
       R"({"type":"deposit","id":"a","client":"c1","time":"2026-01-01T10:01:00Z","amount":"100.00"})",
       R"({"type":"deposit","id":"a","client":"c1","time":"2026-01-01T10:02:00Z","amount":"bad"})",
+      // Ticks with ids are deduplicated like any record: a repeated id neither moves the clock
+      // (b, at 11:00, stays in order) nor is counted; a new one is remembered.
+      R"({"type":"tick","id":"a","time":"2026-01-03T00:00:00Z"})",
+      R"({"type":"tick","id":"t1","time":"2026-01-01T10:30:00Z"})",
+      R"({"type":"deposit","id":"t1","client":"c9","time":"2026-01-01T10:40:00Z","amount":"100.00","first":true})",
+      R"({"type":"tick","id":5,"time":"2026-01-01T10:50:00Z"})",
       "   ",
       R"({"type":"deposit","id":"b","client":"c2","time":"2026-01-01T11:00:00Z","amount":"2000.00","first":true})",
       R"({"type":"deposit","id":"c","client":"c3","time":"2026-01-01T09:00:00Z","amount":"5.00"})",
@@ -234,7 +240,10 @@ TEST_CASE("ProcessLines gives exactly what ProcessLine gives, line by line") {
   for (size_t k = 0; k < lines.size(); ++k) numbers.push_back(k + 1);
   perk::runtime::Engine one_by_one(*p);
   for (size_t k = 0; k < lines.size(); ++k) one_by_one.ProcessLine(lines[k], numbers[k]);
-  REQUIRE(one_by_one.stats().duplicates >= 3);
+  REQUIRE(one_by_one.stats().duplicates >= 5);
+  REQUIRE(one_by_one.rejects().find("engine clock 2026-01-03") == std::string::npos);
+  REQUIRE(one_by_one.ledger().find(R"("trigger":"t1")") == std::string::npos);
+  REQUIRE(one_by_one.rejects().find(R"("line":7,"error":"`id`: expected a string, got 5")") != std::string::npos);
   // `a` expired when `g` moved the clock on: its second use is a new record.
   REQUIRE(one_by_one.ledger().find(R"("trigger":"a","client":"c1","time":"2026-02-15T10:00:00Z")") != std::string::npos);
   REQUIRE(one_by_one.stats().rejects >= 4);

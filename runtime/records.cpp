@@ -626,9 +626,14 @@ DecodeOutcome RecordDecoder::Impl::Decode(std::string_view line,
 
   const int event_index = type_event[type_index];
   if (event_index == kTick) {
+    // A tick needs no id; one it carries is checked and remembered like a profile's, so that
+    // every record with a string id is deduplicated alike (docs/semantics.md, Dedup).
+    if (id && id->kind != od::json_type::string)
+      return Reject(error, "`id`: expected a string, got " + Shown(id->kind, id->text));
     out->kind = RecordKind::Tick;
     out->event_index = -1;
-    out->id.clear();
+    if (id) out->id.assign(id->text);
+    else out->id.clear();
     out->client.clear();
     out->fields.clear();
     out->present.clear();
