@@ -337,6 +337,10 @@ bool Checker::Unify(Expr& a, Expr& b) {
 }
 
 Expr Checker::MakeOp(OpCode op, Type type, SourceRange r, std::vector<Expr> args) {
+  // An operand already reported (an int too large to widen to decimal) makes no new error; an
+  // error operand is a Const and would otherwise fold as the value 0 ("divides by zero").
+  for (const Expr& a : args)
+    if (a.type == Type::Error) return ErrorExpr(r);
   bool all_const = std::all_of(args.begin(), args.end(), [](const Expr& a) { return a.kind == ExprKind::Const; });
   if (all_const) {
     Value vals[2];
@@ -847,6 +851,20 @@ Expr Checker::CheckBinary(const ast::Expr& e, const Scope& s) {
     case B::Le:
     case B::Gt:
     case B::Ge: {
+      static const OpCode kInt[] = {OpCode::Eq, OpCode::Ne, OpCode::Lt, OpCode::Le, OpCode::Gt, OpCode::Ge};
+      static const OpCode kStr[] = {OpCode::EqStr, OpCode::NeStr, OpCode::LtStr, OpCode::LeStr, OpCode::GtStr, OpCode::GeStr};
+      int k = static_cast<int>(op) - static_cast<int>(B::Eq);
+      // int against decimal compares exactly: widening the int would overflow past about 9.2e12
+      // (decimal's range) and turn a plain comparison into a runtime error. The sign of their
+      // difference is compared with 0 instead, the int side always first.
+      if ((a.type == Type::Int && b.type == Type::Decimal) || (a.type == Type::Decimal && b.type == Type::Int)) {
+        const bool int_first = a.type == Type::Int;
+        Expr cmp = int_first ? MakeOp(OpCode::CmpIntDec, Type::Int, e.range, pair(std::move(a), std::move(b)))
+                             : MakeOp(OpCode::CmpIntDec, Type::Int, e.range, pair(std::move(b), std::move(a)));
+        Expr zero = ConstExpr(Type::Int, Value::Int(0), e.range);
+        return int_first ? MakeOp(kInt[k], Type::Bool, e.range, pair(std::move(cmp), std::move(zero)))
+                         : MakeOp(kInt[k], Type::Bool, e.range, pair(std::move(zero), std::move(cmp)));
+      }
       if (IsNumeric(a.type) && IsNumeric(b.type)) Unify(a, b);
       if (a.type != b.type) {
         Error(DiagKind::BadComparison, e.range,
@@ -858,9 +876,6 @@ Expr Checker::CheckBinary(const ast::Expr& e, const Scope& s) {
         Error(DiagKind::BadComparison, e.range, fmt::format("{} values have no order; use `==` or `!=`", QT(a.type)));
         return ErrorExpr(e.range);
       }
-      static const OpCode kInt[] = {OpCode::Eq, OpCode::Ne, OpCode::Lt, OpCode::Le, OpCode::Gt, OpCode::Ge};
-      static const OpCode kStr[] = {OpCode::EqStr, OpCode::NeStr, OpCode::LtStr, OpCode::LeStr, OpCode::GtStr, OpCode::GeStr};
-      int k = static_cast<int>(op) - static_cast<int>(B::Eq);
       return MakeOp(a.type == Type::String ? kStr[k] : kInt[k], Type::Bool, e.range, pair(std::move(a), std::move(b)));
     }
   }
@@ -871,7 +886,6 @@ Expr Checker::CheckIn(const ast::Expr& e, const Scope& s) {
   Expr x = Check(*e.args[0], s);
   std::vector<Expr> items;
   bool ok = x.type != Type::Error;
-  bool any_decimal = false;
   for (size_t k = 1; k < e.args.size(); ++k) {
     Expr it = Check(*e.args[k], Scope{IsConstantPlace(s.place) ? s.place : Place::Constant});
     if (it.type == Type::Error) {
@@ -883,7 +897,6 @@ Expr Checker::CheckIn(const ast::Expr& e, const Scope& s) {
       ok = false;
       continue;
     }
-    any_decimal |= it.type == Type::Decimal;
     items.push_back(std::move(it));
   }
   if (!ok) return ErrorExpr(e.range);
@@ -891,7 +904,8 @@ Expr Checker::CheckIn(const ast::Expr& e, const Scope& s) {
     Error(DiagKind::DurationMisuse, e.range, "durations cannot be compared");
     return ErrorExpr(e.range);
   }
-  if (x.type == Type::Int && any_decimal) x = Widen(std::move(x));
+  // The list holds values of x's type (spec §2); int items widen to a decimal x at check
+  // time, but an int x is never widened to meet decimal items.
   Expr r;
   r.kind = ExprKind::In;
   r.type = Type::Bool;
@@ -978,6 +992,8 @@ Expr Checker::CheckCall(const ast::Expr& e, const Scope& s) {
     bool any_decimal = std::any_of(args.begin(), args.end(), [](const Expr& a) { return a.type == Type::Decimal; });
     for (auto& a : args)
       if (any_decimal && a.type == Type::Int) a = Widen(std::move(a));
+    for (const auto& a : args)
+      if (a.type == Type::Error) return ErrorExpr(e.range);  // reported already
     Type t = args[0].type;
     for (const auto& a : args) {
       if (a.type != t || !IsOrdered(t)) {

@@ -505,6 +505,13 @@ class Lowering {
       case OpCode::DivDec: return V{CallChecked("perk_dec_div", {x, y}, at)};
       case OpCode::MulMoneyInt: return V{CallChecked("perk_money_mul_int", {x, y}, at)};
       case OpCode::MulMoneyDec: return V{CallChecked("perk_money_mul_dec", {x, y}, at)};
+      case OpCode::CmpIntDec: {
+        llvm::Type* i128 = b_.getInt128Ty();
+        llvm::Value* scaled = b_.CreateMul(b_.CreateSExt(x, i128), llvm::ConstantInt::get(i128, stdlib::kDecimalScale));
+        llvm::Value* wide = b_.CreateSExt(y, i128);
+        return V{b_.CreateSelect(b_.CreateICmpSLT(scaled, wide), b_.getInt64(-1),
+                                 b_.CreateSelect(b_.CreateICmpSGT(scaled, wide), b_.getInt64(1), b_.getInt64(0)))};
+      }
       case OpCode::AddTime: return V{CallChecked("perk_time_add", {x, y}, at)};
       case OpCode::SubTime: return V{CallChecked("perk_time_sub", {x, y}, at)};
       case OpCode::DivMoneyInt: return V{CallChecked("perk_money_div_int", {x, y}, at)};

@@ -215,7 +215,7 @@ rule r on e then
     ge_str: e.s >= e.u, not: not e.p, date_of: date(e.t), days_between: days_between(e.dt, e.dt2),
     anniversary: anniversary(e.dt), lower: lower(e.s), upper: upper(e.s),
     starts_with: starts_with(e.s, e.u), contains: contains(e.s, e.u),
-    add_time: e.t + 1 minute, sub_time: e.t - 2 days
+    add_time: e.t + 1 minute, sub_time: e.t - 2 days, cmp_int_dec: e.a < e.d
   }
   set dv = e.a
 end
@@ -277,6 +277,8 @@ TEST_CASE("jit: every operation matches ApplyOp and the interpreter on edge valu
     INFO(key);
     CheckOpOnEdges(h, h.Data(key), op);
   }
+  // int < decimal compares the sign of CmpIntDec with 0.
+  CheckOpOnEdges(h, h.Data("cmp_int_dec").args.at(0), OpCode::CmpIntDec);
   // `set dv = e.a` widens the int to the var's decimal.
   CheckOpOnEdges(h, *h.program->rules[0].actions.at(1).value, OpCode::WidenInt);
 }

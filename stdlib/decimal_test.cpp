@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "stdlib/ops.h"
 #include "stdlib/stdlib.h"
 #include "stdlib/value.h"
 
@@ -130,6 +131,30 @@ TEST_CASE("int to decimal scales by 1e6 and overflows beyond it", "[decimal]") {
   CHECK(Status(perk_int_to_decimal, 9'223'372'036'855) == PERK_OVERFLOW);
   CHECK(Status(perk_int_to_decimal, -9'223'372'036'855) == PERK_OVERFLOW);
   CHECK(Status(perk_int_to_decimal, kMin) == PERK_OVERFLOW);
+}
+
+TEST_CASE("int against decimal compares exactly, past the range an int widens to", "[decimal]") {
+  auto cmp = [](int64_t i, int64_t micros) {
+    perk::Value args[2] = {perk::Value::Int(i), perk::Value::Int(micros)};
+    perk::Value out;
+    REQUIRE(perk::ApplyOp(perk::OpCode::CmpIntDec, args, &out) == PERK_OK);
+    return out.i;
+  };
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  CHECK(cmp(2, 1'500'000) == 1);
+  CHECK(cmp(1, 1'500'000) == -1);
+  CHECK(cmp(3, 3'000'000) == 0);
+  CHECK(cmp(-1, -999'999) == -1);
+  // 10^13 cannot widen to decimal (about 9.2e12 at most) but still compares.
+  CHECK(cmp(10'000'000'000'000, 1'500'000) == 1);
+  CHECK(cmp(10'000'000'000'000, kMax) == 1);
+  CHECK(cmp(9'223'372'036'854, kMax) == -1);
+  CHECK(cmp(9'223'372'036'855, kMax) == 1);
+  CHECK(cmp(-9'223'372'036'855, kMin) == -1);
+  CHECK(cmp(kMax, kMax) == 1);
+  CHECK(cmp(kMin, kMin) == -1);
+  CHECK(cmp(0, 0) == 0);
 }
 
 TEST_CASE("decimal mul and div round to six digits half away from zero", "[decimal]") {

@@ -41,6 +41,11 @@ PerkStatus ApplyOp(OpCode op, const Value* a, Value* out) {
     case OpCode::DivInt: return perk_int_div(x, y, r);
     case OpCode::ModInt: return perk_int_mod(x, y, r);
     case OpCode::WidenInt: return perk_int_to_decimal(x, r);
+    case OpCode::CmpIntDec: {
+      const __int128 scaled = static_cast<__int128>(x) * stdlib::kDecimalScale;
+      *r = scaled < y ? -1 : scaled > y ? 1 : 0;
+      return PERK_OK;
+    }
     case OpCode::AddTime: return perk_time_add(x, y, r);
     case OpCode::SubTime: return perk_time_sub(x, y, r);
     case OpCode::MulDec: return perk_dec_mul(x, y, r);

@@ -808,20 +808,17 @@ class ProgramGen:
             items = []
             csc = sc if sc.constant else Scope("const")
             n = rng.choice([0, 1, 2, 3, 4])
-            any_dec = False
             for _ in range(n):
                 it = self.gen(k, csc, 1) if rng.random() < 0.2 else self.leaf(k, csc)
-                if k == "int" and rng.random() < 0.1:
-                    it = self.leaf("decimal", csc)
-                    any_dec = True
+                if k == "decimal" and rng.random() < 0.1:
+                    it = self.leaf("int", csc)
                 items.append(it)
-            # The list's values are folded at check time, and widened if the left side is decimal.
-            if k == "decimal" or any_dec:
+            # The list holds values of the left side's type; int items of a decimal list are
+            # folded and widened at check time (an int left side is never widened).
+            if k == "decimal":
                 for it in items:
                     if it.t == "int":
                         self.widen(E(it.text, "int", True, it.val))
-                if x.t == "int":
-                    x = self.widen(x)
             return E(f"{x.wrapped()} in [{', '.join(it.text for it in items)}]", "bool", atom=False)
 
         def strfn():
