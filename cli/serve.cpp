@@ -41,6 +41,30 @@ void SendError(httplib::Response& res, int status, std::string_view code, std::s
   res.set_content(JsonError(code, message), "application/json");
 }
 
+// Reads a request's body, decoded (gzip, chunked), into *body: false when it is larger than
+// `max` bytes (413 sent; the rest is not read, so the connection is closed) or cannot be read
+// (400). httplib's own limit looks only at Content-Length: a chunked body, or a small gzip
+// body that inflates, would pass it, so the limit is counted here on the bytes as decoded.
+bool ReadBody(const httplib::ContentReader& read, httplib::Response& res, size_t max, std::string* body) {
+  bool too_large = false;
+  const bool complete = read([&](const char* data, size_t n) {
+    if (n > max - body->size()) {
+      too_large = true;
+      return false;
+    }
+    body->append(data, n);
+    return true;
+  });
+  if (complete && !too_large) return true;
+  res.set_header("Connection", "close");
+  if (too_large || res.status == 413)
+    SendError(res, 413, "too_large",
+              fmt::format("the body is larger than {} bytes (--max-body); send smaller batches", max));
+  else
+    SendError(res, 400, "bad_request", "the request body could not be read");
+  return false;
+}
+
 // Compares in time independent of where the strings differ, so response timing does not
 // reveal how much of a guessed token was right.
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -173,6 +197,10 @@ CLI::App* AddServeCommand(CLI::App& app, ServeOptions* o) {
   serve->add_option("--allow-drop", o->allow_drop, "with --state: let a program upgrade drop this name (repeatable)");
   serve->add_option("--max-body", o->max_body, "largest request body in bytes (larger: 413)")->capture_default_str();
   serve->add_option("--threads", o->threads, "connections served at once")->capture_default_str()->check(CLI::Range(1, 1024));
+  serve->add_option("--keep-alive", o->keep_alive,
+                    "seconds an idle keep-alive connection is kept (it holds a worker meanwhile, and a stop waits for it)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
   return serve;
 }
 
@@ -239,14 +267,20 @@ int Serve(const ServeOptions& o) {
   svr.set_tcp_nodelay(true);  // answers are small: never wait for Nagle
   svr.set_payload_max_length(o.max_body);
   svr.set_keep_alive_max_count(100000);
-  svr.set_keep_alive_timeout(30);
+  // An idle keep-alive connection holds one of the --threads workers, and a graceful stop waits
+  // for it: long timeouts let a CRM's connection pool starve other callers and delay shutdown.
+  svr.set_keep_alive_timeout(o.keep_alive);
 
   const bool auth = !token.empty();
   svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
     if (!auth || req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
     const std::string h = req.get_header_value("Authorization");
-    constexpr std::string_view kBearer = "Bearer ";
-    if (h.size() > kBearer.size() && std::string_view(h).substr(0, kBearer.size()) == kBearer &&
+    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
+    constexpr std::string_view kBearer = "bearer ";
+    const bool bearer = h.size() > kBearer.size() && std::equal(kBearer.begin(), kBearer.end(), h.begin(), [](char a, char b) {
+                          return a == std::tolower(static_cast<unsigned char>(b));
+                        });
+    if (bearer &&
         ConstantTimeEquals(std::string_view(h).substr(kBearer.size()), token))
       return httplib::Server::HandlerResponse::Unhandled;
     res.set_header("WWW-Authenticate", "Bearer realm=\"perk\"");
@@ -266,17 +300,19 @@ int Serve(const ServeOptions& o) {
     res.set_content("{\"status\":\"ok\"}", "application/json");
   });
 
-  svr.Post("/v1/events", [&](const httplib::Request& req, httplib::Response& res) {
+  svr.Post("/v1/events", [&](const httplib::Request& req, httplib::Response& res,
+                             const httplib::ContentReader& read) {
     const auto start = std::chrono::steady_clock::now();
     const std::string media = MediaType(req);
     const bool single = media == "application/json";
+    std::string body;
     if (!single && !IsJsonLines(media)) {
+      res.set_header("Connection", "close");  // the body is not read
       SendError(res, 415, "unsupported_media_type",
                 fmt::format("POST /v1/events takes `application/json` (one record) or `application/x-ndjson` "
                             "(JSON Lines, one record per line), got `{}`",
                             media.empty() ? "no Content-Type" : media));
-    } else {
-      std::string body = req.body;
+    } else if (ReadBody(read, res, o.max_body, &body)) {
       // One JSON value may be laid out over lines; raw newlines cannot occur inside JSON
       // strings, so folding them leaves the value as it was.
       if (single)
@@ -313,8 +349,11 @@ int Serve(const ServeOptions& o) {
     res.set_content(json, "application/json");
   });
 
-  svr.Post("/v1/program", [&](const httplib::Request& req, httplib::Response& res) {
-    if (req.body.empty()) {
+  svr.Post("/v1/program", [&](const httplib::Request& req, httplib::Response& res,
+                              const httplib::ContentReader& read) {
+    std::string body;
+    if (!ReadBody(read, res, o.max_body, &body)) return;
+    if (body.empty()) {
       SendError(res, 400, "no_program", "the body must hold the new program's source");
       return;
     }
@@ -324,7 +363,7 @@ int Serve(const ServeOptions& o) {
       allow_drop.push_back(req.get_param_value("allow_drop", k));
     embed::ReloadResult result;
     embed::Error e;
-    if (!session->Reload("POST /v1/program", req.body, params, allow_drop, &result, &e)) {
+    if (!session->Reload("POST /v1/program", body, params, allow_drop, &result, &e)) {
       switch (e.code) {
         case ErrorCode::Program: SendError(res, 400, "program", e.message); break;
         case ErrorCode::Param: SendError(res, 400, "param", e.message); break;

@@ -23,6 +23,7 @@ struct ServeOptions {
   std::vector<std::string> allow_drop;
   uint64_t max_body = 16u << 20;
   unsigned threads = 16;
+  unsigned keep_alive = 5;  // seconds an idle keep-alive connection keeps its worker
 };
 
 // Registers the subcommand and its options on `app`.

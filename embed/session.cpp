@@ -379,8 +379,9 @@ struct Session::Impl {
     } else if (after.accepted > before.accepted) {
       r.status = RecordStatus::Accepted;
       ++out->accepted;
-      // An accepted record's time is the clock now; ticks are never remembered as ids.
-      if (!r.id.empty() && type != "tick") Remember(r.id, e.clock(), ledger_base + ledger_at, r.effects);
+      // An accepted record's time is the clock now. A tick with an id is remembered like any
+      // record (docs/semantics.md, Dedup): its retry answers the day ticks it ran.
+      if (!r.id.empty()) Remember(r.id, e.clock(), ledger_base + ledger_at, r.effects);
     } else {
       r.status = RecordStatus::Rejected;
       ++out->rejected;
@@ -563,7 +564,8 @@ bool Session::Process(std::string_view jsonl, BatchResult* out, Error* error) {
     return false;
   }
   uint64_t number = 0;
-  size_t start = 0;
+  // As in `perk run`'s input, a UTF-8 byte order mark at the start of a body is not data.
+  size_t start = jsonl.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
   while (start < jsonl.size()) {
     size_t end = jsonl.find('\n', start);
     if (end == std::string_view::npos) end = jsonl.size();

@@ -80,6 +80,15 @@ TEST_CASE("each non-blank line gets an outcome, numbered within its batch") {
   CHECK(json.find(R"({"accepted":1,"duplicates":1,"rejected":1,"records":[{"line":1,"id":"d1","status":"accepted","effects":[{"seq":1,)") == 0);
 }
 
+TEST_CASE("a byte order mark at the start of a body is skipped, elsewhere it is data") {
+  auto s = Open();
+  BatchResult r = Process(*s, "\xEF\xBB\xBF" + Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00") + "\n" +
+                                  "\xEF\xBB\xBF" + Deposit("d2", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  REQUIRE(r.records.size() == 2);
+  CHECK(r.records[0].status == RecordStatus::Accepted);
+  CHECK(r.records[1].status == RecordStatus::Rejected);
+}
+
 TEST_CASE("a record's effects include the day ticks it started, and its retry returns them again") {
   auto s = Open();
   Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
@@ -92,6 +101,21 @@ TEST_CASE("a record's effects include the day ticks it started, and its retry re
   BatchResult again = Process(*s, Deposit("d2", "c1", "2026-01-07T10:00:00Z", "50.00"));
   CHECK(again.records[0].status == RecordStatus::Duplicate);
   CHECK(again.records[0].effects == effects);
+}
+
+TEST_CASE("a tick with an id is answered again on its retry") {
+  auto s = Open();
+  Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+  const std::string tick = R"({"type":"tick","id":"t1","time":"2026-01-07T00:00:00Z"})";
+  BatchResult first = Process(*s, tick);
+  REQUIRE(first.records.size() == 1);
+  CHECK(first.records[0].status == RecordStatus::Accepted);
+  CHECK(first.records[0].effects.find("\"trigger\":\"day:2026-01-07\"") != std::string::npos);
+  BatchResult retry = Process(*s, tick);
+  REQUIRE(retry.records.size() == 1);
+  CHECK(retry.records[0].status == RecordStatus::Duplicate);
+  CHECK_FALSE(retry.records[0].forgotten);
+  CHECK(retry.records[0].effects == first.records[0].effects);
 }
 
 TEST_CASE("a day tick that fails for a client is reported with the record that started it") {

@@ -122,7 +122,7 @@ PERK_API const char* perk_result_rejects(const perk_result* result, size_t* leng
  * body `perk serve` answers; see docs/serve.md). */
 PERK_API const char* perk_result_json(const perk_result* result, size_t* length);
 /* Per record (index < perk_result_record_count, in input order): its status and its effects
- * as ledger JSON Lines. */
+ * as ledger JSON Lines. An index out of range reads as PERK_RECORD_REJECTED with no effects. */
 PERK_API size_t perk_result_record_count(const perk_result* result);
 PERK_API perk_record_status perk_result_record_status(const perk_result* result, size_t index);
 PERK_API const char* perk_result_record_effects(const perk_result* result, size_t index, size_t* length);

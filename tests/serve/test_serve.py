@@ -7,6 +7,7 @@ drives it over real HTTP (http.client, standard library only).
 Last line: `N passed, N failed`. No timing assertions: speed is bench/serve_bench.py's job.
 """
 import argparse
+import gzip
 import http.client
 import json
 import os
@@ -70,7 +71,7 @@ class Server:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
 
     def request(self, method, path, body=None, content_type="application/json", token="default", conn=None,
-                headers=None):
+                headers=None, chunked=False):
         c = conn or self.conn()
         h = dict(headers or {})
         if content_type is not None and body is not None:
@@ -78,7 +79,11 @@ class Server:
         tok = self.token if token == "default" else token
         if tok is not None:
             h["Authorization"] = f"Bearer {tok}"
-        c.request(method, path, body=body, headers=h)
+        if chunked:  # Transfer-Encoding: chunked, in pieces of 1000 bytes
+            c.request(method, path, body=iter([body[k:k + 1000] for k in range(0, len(body), 1000)]), headers=h,
+                      encode_chunked=True)
+        else:
+            c.request(method, path, body=body, headers=h)
         r = c.getresponse()
         data = r.read()
         if conn is None:
@@ -157,6 +162,15 @@ def test_insecure_no_auth_serves_without_a_token(perk, engine):
 
 
 def test_auth(perk, engine):
+    # The scheme is case-insensitive.
+    s = Server(perk, engine)
+    try:
+        for scheme in ("bearer", "BEARER"):
+            status, _, _ = s.request("GET", "/metrics", token=None, headers={"Authorization": f"{scheme} {s.token}"})
+            assert status == 200, (scheme, status)
+    finally:
+        s.stop()
+
     for via in ("file", "env"):
         s = Server(perk, engine, via=via)
         try:
@@ -252,11 +266,25 @@ def test_bad_requests(perk, engine):
         big = "\n".join(deposit(f"big{k}", "c1", "10") for k in range(100))
         status, headers, data = s.request("POST", "/v1/events", big.encode(), "application/x-ndjson")
         assert status == 413 and json.loads(data)["error"]["code"] == "too_large", (status, data)
+        # The limit holds for the body as decoded: chunked, or gzip that inflates past it.
+        status, _, data = s.request("POST", "/v1/events", big.encode(), "application/x-ndjson", chunked=True)
+        assert status == 413 and json.loads(data)["error"]["code"] == "too_large", (status, data)
+        packed = gzip.compress(big.encode())
+        assert len(packed) < 4096
+        status, _, data = s.request("POST", "/v1/events", packed, "application/x-ndjson",
+                                    headers={"Content-Encoding": "gzip"})
+        assert status == 413 and json.loads(data)["error"]["code"] == "too_large", (status, data)
+        status, _, data = s.request("POST", "/v1/program", ("#" * 5000).encode(), "text/plain", chunked=True)
+        assert status == 413 and json.loads(data)["error"]["code"] == "too_large", (status, data)
+        # Within the limit, chunked and gzip bodies are read like any other.
         status, body = s.post(deposit("x4", "c1", "10"))
         assert status == 200 and body["accepted"] == 1, body
+        status, _, data = s.request("POST", "/v1/events", gzip.compress(deposit("x5", "c1", "10").encode()),
+                                    headers={"Content-Encoding": "gzip"}, chunked=True)
+        assert status == 200 and json.loads(data)["accepted"] == 1, (status, data)
         # Nothing of the oversized batch was processed.
         status, client = s.get_json("/v1/clients/c1")
-        assert client["wallets"]["points"] == 1, client
+        assert client["wallets"]["points"] == 2, client
         # Unknown endpoints and methods: JSON 404.
         for method, path in (("GET", "/v2/events"), ("DELETE", "/v1/events"), ("GET", "/v1/events")):
             status, _, data = s.request(method, path)
