@@ -611,6 +611,9 @@ class ProgramGen:
             else:
                 args.append(self.sub(t, sc, depth))
         if t == "decimal":
+            # Perk's min/max is decimal only when an argument is: with ints alone it is an int.
+            if all(a.t == "int" for a in args):
+                args[rng.randrange(n)] = self.sub("decimal", sc, depth)
             args = [self.widen(a) for a in args]
         # Folded pairwise, left to right.
         acc = args[0]
@@ -805,6 +808,8 @@ class ProgramGen:
                 kinds.append("tier")
             k = rng.choice(kinds)
             x = self.sub(k, sc, depth)
+            if k == "decimal" and x.t == "int":
+                k = "int"  # sub may give an int where a decimal is asked; the list follows x
             items = []
             csc = sc if sc.constant else Scope("const")
             n = rng.choice([0, 1, 2, 3, 4])
