@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Command-line refusals of `perk run` and `perk diff` that protect the user's files.
+"""Command-line refusals of `perk run`, `perk diff` and `perk serve` that protect the user's files.
 
 usage: test_cli.py --perk build/perk
 
@@ -82,6 +82,9 @@ def main():
          2, same, None),
         ("diff report over the input", ["diff", "p.perk", "p.perk", "--events", "e.jsonl", "--report", "e.jsonl"], 2,
          same, None),
+        ("serve with ledger and rejects one file",
+         ["serve", "p.perk", "--state", "s.db", "--ledger", "x.jsonl", "--rejects", "x.jsonl", "--insecure-no-auth",
+          "--listen", "127.0.0.1:0"], 2, same, None),
         # Devices may be shared: discarding both outputs is a normal thing to ask.
         ("ledger and rejects both /dev/null",
          ["run", "p.perk", "--events", "e.jsonl", "--ledger", "/dev/null", "--rejects", "/dev/null"], 0, "1 records",
