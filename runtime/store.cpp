@@ -297,7 +297,25 @@ struct Store::Impl {
     // An existing file is checked through a read-only connection first, so that a file that
     // is refused is never written, not even by SQLite recovering or checkpointing its WAL.
     if (!read_only && !lock()) return false;
-    if (!open(SQLITE_OPEN_READONLY) || !CheckDatabase(read_only, fresh)) return false;
+    if (!open(SQLITE_OPEN_READONLY)) return false;
+    if (!CheckDatabase(read_only, fresh)) {
+      // A write that was killed mid-way (before the switch to WAL, or by another SQLite
+      // program) leaves a hot rollback journal, which only a writable connection can roll
+      // back. Rolling back is SQLite's own recovery, giving the last committed content; the
+      // file is then checked as usual.
+      const int code = sqlite3_extended_errcode(db);
+      if (code != SQLITE_READONLY_ROLLBACK && code != SQLITE_READONLY_RECOVERY) return false;
+      sqlite3_close(db);
+      db = nullptr;
+      int64_t ignored = 0;
+      if (!open(SQLITE_OPEN_READWRITE) || !QueryInt("PRAGMA application_id", &ignored)) {
+        error = SqlError("cannot recover the state from its interrupted write (its journal)");
+        return false;
+      }
+      sqlite3_close(db);
+      db = nullptr;
+      if (!open(SQLITE_OPEN_READONLY) || !CheckDatabase(read_only, fresh)) return false;
+    }
     if (read_only) return true;
     sqlite3_close(db);
     db = nullptr;

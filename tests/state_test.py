@@ -195,6 +195,39 @@ def case_upgrade_refuses_loss(c):
     assert json.loads(c.state("client", "c1").stdout)["wallets"]["points"] in ("1.00", "2.00"), c.state("client", "c1").stdout
 
 
+def make_hot_journal(path):
+    """Leaves `path` as a process killed mid-transaction leaves it: pages written to the file and
+    a hot rollback journal beside it (a writer killed before Perk switched the file to WAL)."""
+    pid = os.fork()
+    if pid == 0:
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA journal_mode = DELETE")
+        db.execute("PRAGMA cache_size = 1")  # spill dirty pages to the file before the commit
+        db.execute("BEGIN")
+        db.execute("CREATE TABLE filler(x)")
+        for k in range(2000):
+            db.execute("INSERT INTO filler VALUES (?)", ("x" * 500,))
+        os._exit(0)  # no commit, no rollback, no close
+    os.waitpid(pid, 0)
+    assert os.path.exists(path + "-journal"), "the child left no journal"
+
+
+def case_recovers_an_interrupted_write(c):
+    """A state whose creation was killed mid-write (a hot journal) is recovered and initialised."""
+    c.write("p.perk", PROGRAM)
+    c.write("a.jsonl", events(0, 30))
+    r = c.run("p.perk", "a.jsonl", ledger="ref.l", rejects="ref.r")
+    assert r.returncode == 0, r.stderr
+    make_hot_journal(c.path("s.db"))
+    r = c.state("stats")
+    assert r.returncode == 2 and "empty state" in r.stderr, (r.returncode, r.stderr)
+    make_hot_journal(c.path("s.db"))
+    r = c.run("p.perk", "a.jsonl", state="s.db")
+    assert r.returncode == 0, r.stderr
+    assert c.read("ledger") == c.read("ref.l"), "ledger differs from a run without state"
+    assert not os.path.exists(c.path("s.db-journal")), "the journal was left behind"
+
+
 def case_refuses_foreign_files(c):
     """Not a database, another application's database, a newer format, a corrupt state: refused untouched."""
     c.write("p.perk", PROGRAM)
@@ -304,7 +337,8 @@ def case_tentative_tail(c):
 
 
 CASES = [case_resume_with_more, case_until, case_state_client_and_stats, case_upgrade_keeps,
-         case_upgrade_refuses_loss, case_refuses_foreign_files, case_outputs_must_continue, case_tentative_tail]
+         case_upgrade_refuses_loss, case_refuses_foreign_files, case_outputs_must_continue, case_tentative_tail,
+         case_recovers_an_interrupted_write]
 
 
 def main():
