@@ -19,6 +19,10 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <cctype>
+#include <cstring>
+#include <string>
+#include <unordered_map>
 
 #include "cli/common.h"
 #include "cli/repl_input.h"
@@ -39,6 +43,17 @@ using repl::InputError;
 using repl::InputKind;
 using repl::Paint;
 namespace style = repl::style;
+
+// `text` as one shell word: as it is when it holds only safe characters, else in single quotes.
+std::string ShellQuote(const std::string& text) {
+  const bool safe = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("_-=.,:/%+@", c) != nullptr;
+  });
+  if (safe) return text;
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
 
 const char* EngineName(runtime::EngineKind k) { return k == runtime::EngineKind::Jit ? "jit" : "interp"; }
 
@@ -375,7 +390,9 @@ class Session {
   std::vector<std::string> log_;  // accepted records, in order
   std::set<std::string> ids_;     // their ids
   std::string current_client_;
-  std::string last_event_;  // the last accepted event record
+  // Per client, its last accepted event record: expressions read the current client's, also
+  // after `:client ID` picks a client that was not the last to send one.
+  std::unordered_map<std::string, std::string> last_event_;
 
   // The last record typed, for :explain.
   struct Last {
@@ -657,7 +674,7 @@ void Session::Feed(const std::string& json, bool echo) {
     log_.push_back(json);
     if (!keys.id.empty()) ids_.insert(keys.id);
     if (!keys.client.empty()) current_client_ = keys.client;
-    if (keys.type != "tick" && keys.type != "profile") last_event_ = json;
+    if (keys.type != "tick" && keys.type != "profile") last_event_[keys.client] = json;
   }
   if (opts_.json) {
     for (const auto& l : lines) Out(l + "\n");
@@ -681,11 +698,11 @@ bool Session::CheckExpr(const std::string& line, size_t offset, checked::Expr* o
   Diagnostics parse_diags("<input>", text);
   auto ast = ast::ParseExpression(text, parse_diags);
   int event_index = -1;
-  if (!last_event_.empty() && KeysOf(last_event_).client == current_client_) {
+  if (auto it = last_event_.find(current_client_); it != last_event_.end()) {
     runtime::RecordDecoder decoder(SchemaOf(*run_->program));
     runtime::Record rec;
     std::string error;
-    if (decoder.Decode(last_event_, [](std::string_view) { return false; }, &rec, &error) == runtime::DecodeOutcome::Ok &&
+    if (decoder.Decode(it->second, [](std::string_view) { return false; }, &rec, &error) == runtime::DecodeOutcome::Ok &&
         rec.kind == runtime::RecordKind::Event) {
       event_index = rec.event_index;
       *event = std::move(rec);
@@ -1154,7 +1171,11 @@ void Session::CmdSave(const std::string& line, const std::string& arg, size_t ar
                 line);
   }
   Out(Paint(color_, style::kGreen, fmt::format("  saved {} to {}", Plural(log_.size(), "record", "records"), arg)) + "\n");
-  Note(fmt::format("  replay: perk run {} --events {} --engine {}", path_.empty() ? "PROGRAM" : path_, arg, EngineName(run_->kind)));
+  // The hint carries the session's --param overrides: without them the replay is another program.
+  std::string params;
+  for (const auto& p : opts_.params) params += " --param " + ShellQuote(p);
+  Note(fmt::format("  replay: perk run {} --events {} --engine {}{}", path_.empty() ? "PROGRAM" : path_, arg,
+                   EngineName(run_->kind), params));
   if (!typed_.empty()) {
     bool one = typed_.size() == 1;
     Note(fmt::format("  note: the {} typed in this session {} not in {}; add {} to replay the same program",

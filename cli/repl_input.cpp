@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cctype>
 #include <cstring>
 #include <set>
@@ -583,6 +584,26 @@ const std::vector<CommandInfo>& Commands() {
   return commands;
 }
 
+std::vector<std::string> FileCandidates(std::string_view typed) {
+  // The directory part is kept as typed ("../x", "/tmp/", "~" is not expanded), and the entries
+  // of that directory (the working directory without one) that start with the rest are offered,
+  // a directory with a trailing `/` so that completion can go on into it. Hidden entries only
+  // when the rest starts with a dot.
+  const size_t slash = typed.rfind('/');
+  const std::string dir(slash == std::string_view::npos ? "" : typed.substr(0, slash + 1));
+  const std::string_view rest = slash == std::string_view::npos ? typed : typed.substr(slash + 1);
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir.empty() ? "." : dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.compare(0, rest.size(), rest) != 0 || (name[0] == '.' && (rest.empty() || rest[0] != '.'))) continue;
+    std::error_code type_ec;
+    out.push_back(dir + name + (it->is_directory(type_ec) ? "/" : ""));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Completion Complete(std::string_view before, const checked::Program& program, const std::vector<std::string>& client_ids) {
   Completion out;
   size_t start = before.size();
@@ -612,9 +633,9 @@ Completion Complete(std::string_view before, const checked::Program& program, co
     } else {
       std::string_view command = line.substr(0, space);
       if (command == ":load" || command == ":save") {
-        out.files = true;
         size_t s = before.find_last_of(" \t");
         out.start = s + 1;
+        out.candidates = FileCandidates(before.substr(out.start));
         return out;
       }
       if (command == ":client") all = client_ids;

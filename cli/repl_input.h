@@ -82,8 +82,10 @@ std::optional<ShortForm> ParseShortForm(std::string_view line, const checked::Pr
 struct Completion {
   size_t start = 0;
   std::vector<std::string> candidates;
-  bool files = false;
 };
+// File names for `:load` and `:save`: the entries of the typed directory that start with the
+// typed rest, as `dir/name` (directories end in `/`).
+std::vector<std::string> FileCandidates(std::string_view typed);
 // The characters that end a word for completion (shared with the line editor).
 extern const char* const kWordBreaks;
 Completion Complete(std::string_view before, const checked::Program& program,

@@ -79,11 +79,6 @@ char** Attempt(const char* text, int start, int end) {
   if (!g_completer) return nullptr;
   std::string before(rl_line_buffer, static_cast<size_t>(end));
   Completion c = (*g_completer)(before);
-  if (c.files) {
-    // Fall back to libedit's own file-name completion.
-    rl_attempted_completion_over = 0;
-    return nullptr;
-  }
   g_matches.clear();
   // libedit replaces line[start, end) with a match; our word may start elsewhere.
   std::string lead = c.start > static_cast<size_t>(start) ? before.substr(start, c.start - start) : "";
@@ -93,9 +88,9 @@ char** Attempt(const char* text, int start, int end) {
     g_matches.push_back(full);
   }
   if (g_matches.empty()) return nullptr;
-  // No space after `field=` or a field name's dot: more follows at once.
+  // No space after `field=` or a directory's `/`: more follows at once.
   char last = g_matches.size() == 1 && !g_matches[0].empty() ? g_matches[0].back() : ' ';
-  rl_completion_append_character = last == '=' ? '\0' : ' ';
+  rl_completion_append_character = last == '=' || last == '/' ? '\0' : ' ';
   return rl_completion_matches(text, NextMatch);
 }
 
