@@ -57,6 +57,9 @@ std::string SameFileConflict(const std::vector<NamedFile>& files) {
 }
 
 bool ReadFile(const std::string& path, std::string* out) {
+  // A directory opens as a stream that reads nothing: it would look like an empty file.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return false;
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
   std::ostringstream ss;

@@ -436,7 +436,8 @@ std::unique_ptr<Runner> Session::Build(const std::string& file_name, const std::
     auto eq = p.find('=');
     std::string error;
     if (eq == std::string::npos || !OverrideParam(*r->program, p.substr(0, eq), p.substr(eq + 1), &error)) {
-      Err(fmt::format("perk: --param {}: {}\n", p, eq == std::string::npos ? "write NAME=VALUE" : error));
+      // OverrideParam's message already names the --param it is about.
+      Err(fmt::format("perk: {}\n", eq == std::string::npos ? fmt::format("--param {}: write NAME=VALUE", p) : error));
       if (bad_param) *bad_param = true;
       return nullptr;
     }

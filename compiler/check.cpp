@@ -1697,13 +1697,23 @@ bool Refold(checked::Program& p, std::string* error) {
 
 }  // namespace
 
+namespace {
+// Refold after `--param name=text`: its errors say which override caused them.
+bool RefoldAfter(checked::Program& program, const std::string& name, const std::string& text, std::string* error) {
+  if (Refold(program, error)) return true;
+  *error = fmt::format("--param {}={}: {}", name, text, *error);
+  return false;
+}
+}  // namespace
+
 bool OverrideParam(checked::Program& program, const std::string& name, const std::string& text, std::string* error) {
   int idx = program.FindParam(name);
   if (idx < 0) {
     std::vector<std::string> names;
     for (const auto& p : program.params) names.push_back(p.name);
     std::string best = ClosestName(name, names);
-    *error = fmt::format("the program has no param `{}`{}", name, best.empty() ? "" : fmt::format("; did you mean `{}`?", best));
+    *error = fmt::format("--param {}={}: the program has no param `{}`{}", name, text, name,
+                         best.empty() ? "" : fmt::format("; did you mean `{}`?", best));
     return false;
   }
   checked::Param& p = program.params[idx];
@@ -1738,7 +1748,7 @@ bool OverrideParam(checked::Program& program, const std::string& name, const std
       std::string s = text;
       if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
       p.value = Value::Str(s);
-      return Refold(program, error);
+      return RefoldAfter(program, name, text, error);
     }
     case Type::Date: v = stdlib::ParseDate(t, &err); break;
     case Type::Time: v = stdlib::ParseTime(t, &err); break;
@@ -1749,7 +1759,7 @@ bool OverrideParam(checked::Program& program, const std::string& name, const std
     return false;
   }
   p.value = Value::Int(*v);
-  return Refold(program, error);
+  return RefoldAfter(program, name, text, error);
 }
 
 int checked::Program::FindEvent(std::string_view name) const {
