@@ -888,21 +888,32 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     m.error = "durable state needs a ledger file and a rejects file (--ledger FILE --rejects FILE)";
     return fail();
   }
+  // A new state starts new output files. Checked before anything is created (the state file,
+  // an output file), so that a refused run leaves the directory as it was.
+  auto outputs_empty = [&] {
+    for (const OutputFile* out : {&m.ledger, &m.rejects}) {
+      const std::string& file = out == &m.ledger ? options.ledger_path : options.rejects_path;
+      struct stat st {};
+      if (::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        m.error = fmt::format("the {} file {} already holds {} bytes; a new state starts new ledger and rejects files. "
+                              "Nothing was changed",
+                              out->what, file, st.st_size);
+        return false;
+      }
+    }
+    return true;
+  };
+  struct stat state_stat {};
+  if (::stat(path.c_str(), &state_stat) != 0 && !outputs_empty()) return fail();
   bool fresh = false;
   if (!m.OpenDatabase(false, &fresh) || !m.Configure(false)) return fail();
   std::string identity = IdentityHex(ProgramIdentity(program));
   if (fresh) {
     m.schema = SchemaOf(program);
     m.identity = identity;
+    if (!outputs_empty()) return fail();  // an empty database that existed already
     if (!m.OpenOutput(m.ledger, options.ledger_path, notes) || !m.OpenOutput(m.rejects, options.rejects_path, notes))
       return fail();
-    for (const OutputFile* out : {&m.ledger, &m.rejects})
-      if (out->end > 0) {
-        m.error = fmt::format("the {} file {} already holds {} bytes; a new state starts new {} and rejects files. "
-                              "Nothing was changed",
-                              out->what, out->path, out->end, "ledger");
-        return fail();
-      }
     if (!m.Create()) return fail();
     m.StartWriter();
     return store;
