@@ -454,7 +454,8 @@ std::unique_ptr<Runner> Session::Build(const std::string& file_name, const std::
   }
   r->engine = std::make_unique<runtime::Engine>(*r->program, r->evaluator.get());
   Runner* raw = r.get();
-  r->engine->SetRuleObserver([this, raw](int rule, const runtime::EvalContext& ctx) { Observe(*raw, rule, ctx); });
+  r->engine->SetRuleObserver(
+      [this, raw](int rule, const runtime::EvalContext& ctx, std::string_view, uint64_t) { Observe(*raw, rule, ctx); });
   return r;
 }
 

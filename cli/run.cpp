@@ -20,14 +20,9 @@ namespace {
 // input line that caused it, the rule, its limit use and the value of its `when` (evaluated
 // by the reference interpreter in the state the rule sees). Tools can pick these lines out of
 // stderr by their "explain" key.
-void Explain(const checked::Program& p, int rule_index, const runtime::EvalContext& ctx, uint64_t line) {
+void Explain(const checked::Program& p, int rule_index, const runtime::EvalContext& ctx, std::string_view trigger,
+             uint64_t line) {
   const checked::Rule& rule = p.rules[rule_index];
-  std::string trigger;
-  switch (rule.trigger) {
-    case checked::TriggerKind::Event: trigger = ctx.event ? ctx.event->id : ""; break;
-    case checked::TriggerKind::TierChanged: trigger = "tier_changed"; break;
-    case checked::TriggerKind::EveryDay: trigger = "day:" + stdlib::FormatDate(ctx.today); break;
-  }
   std::string limit = "null";
   bool limit_ok = true;
   if (rule.has_limit) {
@@ -130,7 +125,10 @@ int Run(const RunOptions& o) {
   runtime::Engine& engine = *kept_until_exit;
   engine.SetFullReevaluation(o.reevaluate == "all");
   uint64_t number = 0;
-  if (o.explain) engine.SetRuleObserver([&](int rule, const runtime::EvalContext& ctx) { Explain(*program, rule, ctx, number); });
+  if (o.explain)
+    engine.SetRuleObserver([&](int rule, const runtime::EvalContext& ctx, std::string_view trigger, uint64_t line) {
+      Explain(*program, rule, ctx, trigger, line);
+    });
 
   // --report: the collector sees every ledger and reject line just before it is written out.
   Output report_out;

@@ -600,7 +600,9 @@ struct Engine::Impl {
     }
     for (int r : rules) {
       const checked::Rule& rule = program.rules[r];
-      if (observer) observer(r, Context(c, event, previous_tier));
+      if (observer)
+        observer(r, Context(c, event, previous_tier),
+                 trigger_is_day ? "day:" + stdlib::FormatDate(today) : trigger_id, current_line);
       if (rule.has_limit && !LimitOpen(c, r)) continue;
       if (rule.when) {
         EvalContext ctx = Context(c, event, previous_tier);

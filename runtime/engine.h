@@ -44,9 +44,12 @@ struct EngineState {
 struct EvalContext;
 
 // Called as each rule is considered, before its `limit` is checked, with the context its
-// `when` would be evaluated in (for `perk repl`'s :explain). The context is valid only
-// during the call.
-using RuleObserver = std::function<void(int rule, const EvalContext& ctx)>;
+// `when` would be evaluated in (for `perk repl`'s :explain and `perk run --explain`), the
+// trigger its ledger entries carry (an event id, or `day:YYYY-MM-DD`) and the input line being
+// processed (for a day tick, the line of the record whose time started it). Valid only during
+// the call.
+using RuleObserver =
+    std::function<void(int rule, const EvalContext& ctx, std::string_view trigger, uint64_t line)>;
 
 // The evaluator behind an engine kind: the reference interpreter, or the program compiled to
 // native code. Returns nullptr with *error set when the JIT cannot compile the program. The

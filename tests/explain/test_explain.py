@@ -8,7 +8,8 @@ usage: test_explain.py --perk PATH [--engine jit,interp]
 import argparse, json, os, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CASES = [os.path.join(ROOT, "examples", n) for n in ("forex_welcome", "forex_volume_tiers", "forex_redeposit", "punch_card")]
+CASES = [os.path.join(ROOT, "examples", n)
+         for n in ("forex_welcome", "forex_volume_tiers", "forex_redeposit", "punch_card", "forex_anniversary")]
 
 
 def run(perk, case, engine, explain):
@@ -32,6 +33,18 @@ def check(perk, case, engine):
     lines = [json.loads(l)["explain"] for l in err.splitlines() if l.startswith('{"explain"')]
     if not lines:
         problems.append("no explanation lines")
+    # Each explanation names the input line of its record (or of the record whose time started
+    # its day tick): the line where that record's id is.
+    with open(os.path.join(case, "events.jsonl")) as f:
+        line_of = {}
+        for n, l in enumerate(f, 1):
+            if l.strip():
+                line_of.setdefault(json.loads(l).get("id"), n)  # a later copy is a duplicate
+    for e in lines:
+        if not e["trigger"].startswith("day:") and line_of.get(e["trigger"]) != e["line"]:
+            problems.append(f"explanation of {e['rule']} at {e['trigger']} names line {e['line']}, "
+                            f"the record is on line {line_of.get(e['trigger'])}")
+            break
     allowed, stopped = set(), set()  # stopped: kept for debugging a failure
     for e in lines:
         key = (e["trigger"], e["client"], e["rule"])
@@ -41,9 +54,7 @@ def check(perk, case, engine):
         if entry["rule"] is None:
             continue
         trigger = entry["trigger"]
-        # A tier_changed rule's effects carry the trigger of the record or tick that moved the tier.
-        keys = {(trigger, entry["client"], entry["rule"]), ("tier_changed", entry["client"], entry["rule"])}
-        if not keys & allowed:
+        if (trigger, entry["client"], entry["rule"]) not in allowed:
             problems.append(f"effect of rule {entry['rule']} for {entry['client']} at {trigger} was not explained as allowed")
             break
     return problems

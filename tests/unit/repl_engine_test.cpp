@@ -103,7 +103,7 @@ TEST_CASE("the rule observer sees each rule before its limit, in the engine's or
     int64_t previous_tier;
   };
   std::vector<Seen> seen;
-  engine.SetRuleObserver([&](int r, const runtime::EvalContext& ctx) {
+  engine.SetRuleObserver([&](int r, const runtime::EvalContext& ctx, std::string_view, uint64_t) {
     seen.push_back({p->rules[r].name, ctx.client->wallets[0], ctx.event != nullptr, ctx.previous_tier});
   });
   engine.ProcessLine(kRecords[0], 1);
