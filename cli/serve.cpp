@@ -430,9 +430,20 @@ int Serve(const ServeOptions& o) {
   svr.set_error_handler([&](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     switch (res.status) {
-      case 404:
-        SendError(res, 404, "not_found", fmt::format("no endpoint {} {}", req.method, req.path));
+      case 404: {
+        // A known endpoint asked with another method: 405, with the methods it takes.
+        const char* allow = req.path == "/v1/events" || req.path == "/v1/program"           ? "POST"
+                            : req.path == "/healthz" || req.path == "/metrics" ||
+                                      req.path.rfind("/v1/clients/", 0) == 0                ? "GET"
+                                                                                            : nullptr;
+        if (allow) {
+          res.set_header("Allow", allow);
+          SendError(res, 405, "method_not_allowed", fmt::format("{} takes {}, not {}", req.path, allow, req.method));
+        } else {
+          SendError(res, 404, "not_found", fmt::format("no endpoint {} {}", req.method, req.path));
+        }
         break;
+      }
       case 413:
         SendError(res, 413, "too_large",
                   fmt::format("the body is larger than {} bytes (--max-body); send smaller batches", o.max_body));

@@ -286,9 +286,14 @@ def test_bad_requests(perk, engine):
         status, client = s.get_json("/v1/clients/c1")
         assert client["wallets"]["points"] == 2, client
         # Unknown endpoints and methods: JSON 404.
-        for method, path in (("GET", "/v2/events"), ("DELETE", "/v1/events"), ("GET", "/v1/events")):
-            status, _, data = s.request(method, path)
-            assert status in (404, 405) and "error" in json.loads(data), (method, path, status, data)
+        status, _, data = s.request("GET", "/v2/events")
+        assert status == 404 and json.loads(data)["error"]["code"] == "not_found", (status, data)
+        for method, path, allow in (("DELETE", "/v1/events", "POST"), ("GET", "/v1/events", "POST"),
+                                    ("GET", "/v1/program", "POST"), ("POST", "/metrics", "GET"),
+                                    ("POST", "/v1/clients/c1", "GET")):
+            status, headers, data = s.request(method, path, b"" if method == "POST" else None)
+            assert status == 405 and headers.get("Allow") == allow, (method, path, status, headers, data)
+            assert json.loads(data)["error"]["code"] == "method_not_allowed", data
     finally:
         s.stop()
 
