@@ -14,7 +14,7 @@
 
 namespace perk::cli {
 
-std::string SameFileConflict(const std::vector<NamedFile>& files) {
+bool DistinctFiles(const std::vector<NamedFile>& files) {
   // A file's identity: its device and inode when it exists, else its absolute path with the
   // existing directories resolved (two spellings of a file still to be created).
   struct Identity {
@@ -48,12 +48,14 @@ std::string SameFileConflict(const std::vector<NamedFile>& files) {
       if (!ids[a].counts || !ids[b].counts || !(files[a].written || files[b].written)) continue;
       const bool same = ids[a].exists ? ids[b].exists && ids[a].dev == ids[b].dev && ids[a].ino == ids[b].ino
                                       : !ids[b].exists && ids[a].path == ids[b].path;
-      if (same)
-        return fmt::format("{} and {} name the same file ({}); give each its own file", files[a].flag, files[b].flag,
-                           files[b].path);
+      if (same) {
+        fmt::print(stderr, "perk: {} and {} name the same file ({}); give each its own file\n", files[a].flag,
+                   files[b].flag, files[b].path);
+        return false;
+      }
     }
   }
-  return "";
+  return true;
 }
 
 bool ReadFile(const std::string& path, std::string* out) {

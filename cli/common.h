@@ -29,11 +29,11 @@ struct NamedFile {
   std::string path;  // "" and "-" (standard streams) are never in conflict
   bool written;
 };
-// When two of `files` are one file and at least one of them is written (`--ledger` over
-// `--events` would truncate the input before it is read; `--ledger` and `--rejects` as one file
-// would interleave two truncating writers), a message naming both; else "". Only regular files
-// and paths that do not exist yet count: devices such as /dev/null may be shared.
-std::string SameFileConflict(const std::vector<NamedFile>& files);
+// False, after saying which on stderr, when two of `files` are one file and at least one of
+// them is written (`--ledger` over `--events` would truncate the input before it is read;
+// `--ledger` and `--rejects` as one file would interleave two truncating writers). Only
+// regular files and paths that do not exist yet count: devices such as /dev/null may be shared.
+bool DistinctFiles(const std::vector<NamedFile>& files);
 
 // An output stream: a file, or stdout/stderr for "" and "-".
 class Output {

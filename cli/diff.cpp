@@ -27,14 +27,10 @@ int Diff(const DiffOptions& o) {
     fmt::print(stderr, "perk: --engine must be `jit` or `interp`, got `{}`\n", o.engine);
     return 2;
   }
-  std::string conflict = SameFileConflict({{"the old program", o.old_program, false},
-                                           {"the new program", o.new_program, false},
-                                           {"--events", o.events, false},
-                                           {"--report", o.report, true}});
-  if (!conflict.empty()) {
-    fmt::print(stderr, "perk: {}\n", conflict);
-    return 2;
-  }
+  if (!DistinctFiles({{"the old program", o.old_program, false},
+                     {"the new program", o.new_program, false},
+                     {"--events", o.events, false},
+                     {"--report", o.report, true}})) return 2;
   int code = 0;
   auto old_program = Load(o.old_program, false, &code);
   if (!old_program) return code;

@@ -73,16 +73,12 @@ int Run(const RunOptions& o) {
     return 2;
   }
   // Checked before anything is opened: opening an output truncates it.
-  std::string conflict = SameFileConflict({{"the program", o.program, false},
-                                           {"--events", o.events, false},
-                                           {"--ledger", o.ledger, true},
-                                           {"--rejects", o.rejects, true},
-                                           {"--state", o.state, true},
-                                           {"--report", o.report, true}});
-  if (!conflict.empty()) {
-    fmt::print(stderr, "perk: {}\n", conflict);
-    return 2;
-  }
+  if (!DistinctFiles({{"the program", o.program, false},
+                     {"--events", o.events, false},
+                     {"--ledger", o.ledger, true},
+                     {"--rejects", o.rejects, true},
+                     {"--state", o.state, true},
+                     {"--report", o.report, true}})) return 2;
   int code = 0;
   auto program = Load(o.program, false, &code);
   if (!program) return code;

@@ -223,15 +223,11 @@ int Serve(const ServeOptions& o) {
   signal(SIGTERM, SIG_DFL);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  std::string conflict = SameFileConflict({{"the program", o.program, false},
-                                           {"--token-file", o.token_file, false},
-                                           {"--state", o.state, true},
-                                           {"--ledger", o.ledger, true},
-                                           {"--rejects", o.rejects, true}});
-  if (!conflict.empty()) {
-    fmt::print(stderr, "perk: {}\n", conflict);
-    return 2;
-  }
+  if (!DistinctFiles({{"the program", o.program, false},
+                     {"--token-file", o.token_file, false},
+                     {"--state", o.state, true},
+                     {"--ledger", o.ledger, true},
+                     {"--rejects", o.rejects, true}})) return 2;
   std::string token, error;
   if (!ReadToken(o, &token, &error)) {
     fmt::print(stderr, "perk: {}\n", error);
