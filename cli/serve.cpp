@@ -282,11 +282,9 @@ int Serve(const ServeOptions& o) {
     const std::string h = req.get_header_value("Authorization");
     // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
     constexpr std::string_view kBearer = "bearer ";
-    const bool bearer = h.size() > kBearer.size() && std::equal(kBearer.begin(), kBearer.end(), h.begin(), [](char a, char b) {
-                          return a == std::tolower(static_cast<unsigned char>(b));
-                        });
-    if (bearer &&
-        ConstantTimeEquals(std::string_view(h).substr(kBearer.size()), token))
+    const auto same_letter = [](char lower, char c) { return lower == std::tolower(static_cast<unsigned char>(c)); };
+    const bool bearer = h.size() > kBearer.size() && std::equal(kBearer.begin(), kBearer.end(), h.begin(), same_letter);
+    if (bearer && ConstantTimeEquals(std::string_view(h).substr(kBearer.size()), token))
       return httplib::Server::HandlerResponse::Unhandled;
     res.set_header("WWW-Authenticate", "Bearer realm=\"perk\"");
     // The body (if any) is not read: close the connection rather than parse it as a request.
