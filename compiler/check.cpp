@@ -1695,15 +1695,13 @@ bool Refold(checked::Program& p, std::string* error) {
   return true;
 }
 
-}  // namespace
-
-namespace {
 // Refold after `--param name=text`: its errors say which override caused them.
 bool RefoldAfter(checked::Program& program, const std::string& name, const std::string& text, std::string* error) {
   if (Refold(program, error)) return true;
   *error = fmt::format("--param {}={}: {}", name, text, *error);
   return false;
 }
+
 }  // namespace
 
 bool OverrideParam(checked::Program& program, const std::string& name, const std::string& text, std::string* error) {
