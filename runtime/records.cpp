@@ -625,23 +625,10 @@ DecodeOutcome RecordDecoder::Impl::Decode(std::string_view line,
   }
 
   const int event_index = type_event[type_index];
-  if (event_index == kTick) {
-    // A tick needs no id; one it carries is checked and remembered like a profile's, so that
-    // every record with a string id is deduplicated alike (docs/semantics.md, Dedup).
-    if (id && id->kind != od::json_type::string)
-      return Reject(error, "`id`: expected a string, got " + Shown(id->kind, id->text));
-    out->kind = RecordKind::Tick;
-    out->event_index = -1;
-    if (id) out->id.assign(id->text);
-    else out->id.clear();
-    out->client.clear();
-    out->fields.clear();
-    out->present.clear();
-    return DecodeOutcome::Ok;
-  }
-
   const bool is_event = event_index >= 0;
   const std::string_view kind_name = is_event ? std::string_view(type->text) : "profile";
+  // Every event needs an id; a profile or a tick may carry one, checked and remembered alike
+  // (docs/semantics.md, Dedup).
   if (is_event) {
     if (!id) return Reject(error, "missing `id`: every " + std::string(kind_name) + " record needs a unique id");
     if (id->kind != od::json_type::string || id->text.empty()) {
@@ -655,6 +642,15 @@ DecodeOutcome RecordDecoder::Impl::Decode(std::string_view line,
     out->id.assign(id->text);
   } else {
     out->id.clear();
+  }
+
+  if (event_index == kTick) {
+    out->kind = RecordKind::Tick;
+    out->event_index = -1;
+    out->client.clear();
+    out->fields.clear();
+    out->present.clear();
+    return DecodeOutcome::Ok;
   }
 
   const Capture* client = Get(kKeyClient);
