@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -19,8 +21,6 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <cctype>
-#include <cstring>
 #include <string>
 #include <unordered_map>
 

@@ -5,9 +5,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <cctype>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "compiler/ast.h"
