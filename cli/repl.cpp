@@ -555,7 +555,7 @@ void Session::Observe(Runner& r, int rule_index, const runtime::EvalContext& ctx
       t.trigger = fmt::format("on {} ({})", p.events[rule.event].name, ctx.event ? ctx.event->id : "?");
       break;
     case checked::TriggerKind::TierChanged:
-      t.trigger = fmt::format("on tier_changed ({} -> {})", p.tiers[ctx.previous_tier].name, p.tiers[ctx.client->tier].name);
+      t.trigger = fmt::format("on tier_changed ({} -> {})", p.tiers[ctx.previous_tier].name, p.tiers[ctx.client->tier()].name);
       break;
     case checked::TriggerKind::EveryDay: t.trigger = fmt::format("every day ({})", stdlib::FormatDate(ctx.today)); break;
   }
@@ -973,13 +973,13 @@ void Session::CmdClients() {
   if (!p.tiers.empty()) right.push_back(false);
   for (size_t k = 0; k < p.wallets.size(); ++k) right.push_back(true);
   for (const auto& c : clients) {
-    std::vector<Cell> row = {{c.id, c.id == current_client_ ? style::kBold : ""}, {stdlib::FormatTime(c.since), style::kDim}};
-    if (!p.tiers.empty()) row.push_back({p.tiers[c.tier].name, style::kCyan});
+    std::vector<Cell> row = {{c.id, c.id == current_client_ ? style::kBold : ""}, {stdlib::FormatTime(c.since()), style::kDim}};
+    if (!p.tiers.empty()) row.push_back({p.tiers[c.tier()].name, style::kCyan});
     for (size_t k = 0; k < p.wallets.size(); ++k)
-      row.push_back({repl::FormatValue(p, p.wallets[k].type, Value::Int(c.wallets[k])), ""});
+      row.push_back({repl::FormatValue(p, p.wallets[k].type, Value::Int(c.wallets()[k])), ""});
     std::vector<std::string> segs;
     for (size_t k = 0; k < p.segments.size(); ++k)
-      if (c.segments[k]) segs.push_back(p.segments[k].name);
+      if (c.segment(k)) segs.push_back(p.segments[k].name);
     row.push_back({fmt::format("{}", fmt::join(segs, " ")), ""});
     row.push_back({fmt::format("{}", fmt::join(c.badges, " ")), ""});
     rows.push_back(std::move(row));
@@ -1002,33 +1002,33 @@ void Session::CmdClient(const std::string& line, const std::string& arg, size_t 
   const checked::Program& p = *run_->program;
   std::vector<std::vector<Cell>> rows;
   auto add = [&](const std::string& what, std::string text, const char* st = "") { rows.push_back({{what, style::kBold}, {std::move(text), st}}); };
-  add("client", fmt::format("{} (since {})", c->id, stdlib::FormatTime(c->since)));
+  add("client", fmt::format("{} (since {})", c->id, stdlib::FormatTime(c->since())));
   std::vector<std::string> attrs;
   for (size_t k = 0; k < p.client_fields.size(); ++k)
     attrs.push_back(fmt::format("{} = {}", p.client_fields[k].name, repl::FormatValue(p, p.client_fields[k].type, c->attrs[k])));
   if (!attrs.empty()) add("attributes", fmt::format("{}", fmt::join(attrs, ", ")));
   std::vector<std::string> wallets;
   for (size_t k = 0; k < p.wallets.size(); ++k)
-    wallets.push_back(fmt::format("{} = {}", p.wallets[k].name, repl::FormatValue(p, p.wallets[k].type, Value::Int(c->wallets[k]))));
+    wallets.push_back(fmt::format("{} = {}", p.wallets[k].name, repl::FormatValue(p, p.wallets[k].type, Value::Int(c->wallets()[k]))));
   add("wallets", wallets.empty() ? "(none declared)" : fmt::format("{}", fmt::join(wallets, ", ")));
   std::vector<std::string> vars;
   for (size_t k = 0; k < p.vars.size(); ++k)
-    vars.push_back(fmt::format("{} = {}", p.vars[k].name, repl::FormatValue(p, p.vars[k].type, c->vars[k])));
+    vars.push_back(fmt::format("{} = {}", p.vars[k].name, repl::FormatValue(p, p.vars[k].type, c->var(k))));
   if (!vars.empty()) add("vars", fmt::format("{}", fmt::join(vars, ", ")));
   if (!p.tiers.empty()) {
     int64_t now = run_->engine->clock();
     std::vector<std::string> holds;
     for (size_t k = 1; k < p.tiers.size(); ++k)
-      if (p.tiers[k].hold_micros > 0 && now < c->hold_until[k])
-        holds.push_back(static_cast<int64_t>(k) == c->tier
-                            ? fmt::format("held until {}", stdlib::FormatTime(c->hold_until[k]))
-                            : fmt::format("{} held until {}", p.tiers[k].name, stdlib::FormatTime(c->hold_until[k])));
-    add("tier", p.tiers[c->tier].name + (holds.empty() ? "" : fmt::format(" ({})", fmt::join(holds, ", "))), style::kCyan);
+      if (p.tiers[k].hold_micros > 0 && now < c->holds()[k])
+        holds.push_back(static_cast<int64_t>(k) == c->tier()
+                            ? fmt::format("held until {}", stdlib::FormatTime(c->holds()[k]))
+                            : fmt::format("{} held until {}", p.tiers[k].name, stdlib::FormatTime(c->holds()[k])));
+    add("tier", p.tiers[c->tier()].name + (holds.empty() ? "" : fmt::format(" ({})", fmt::join(holds, ", "))), style::kCyan);
   }
   if (!p.segments.empty()) {
     std::vector<std::string> segs;
     for (size_t k = 0; k < p.segments.size(); ++k)
-      if (c->segments[k]) segs.push_back(p.segments[k].name);
+      if (c->segment(k)) segs.push_back(p.segments[k].name);
     add("segments", segs.empty() ? "(none)" : fmt::format("{}", fmt::join(segs, ", ")));
   }
   add("badges", c->badges.empty() ? "(none)" : fmt::format("{}", fmt::join(c->badges, ", ")));

@@ -134,14 +134,14 @@ int State(const StateOptions& o) {
   for (size_t k = 0; k < p.wallets.size(); ++k) {
     int64_t sum = 0;
     bool overflow = false;
-    for (const auto& c : engine.clients()) overflow |= perk_int_add(sum, c.wallets[k], &sum) != PERK_OK;
+    for (const auto& c : engine.clients()) overflow |= perk_int_add(sum, c.wallets()[k], &sum) != PERK_OK;
     totals += fmt::format("{}{}:{}", k ? "," : "", stdlib::JsonQuote(p.wallets[k].name),
                           overflow ? "\"overflow\"" : runtime::FormatValueJson(p, p.wallets[k].type, Value::Int(sum)));
   }
   std::string tiers;
   for (size_t t = 0; t < p.tiers.size(); ++t) {
     uint64_t n = 0;
-    for (const auto& c : engine.clients()) n += c.tier == static_cast<int64_t>(t);
+    for (const auto& c : engine.clients()) n += c.tier() == static_cast<int64_t>(t);
     tiers += fmt::format("{}{}:{}", t ? "," : "", stdlib::JsonQuote(p.tiers[t].name), n);
   }
   fmt::print(

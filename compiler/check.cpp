@@ -1790,5 +1790,15 @@ checked::AggWindows checked::AggWindowsOf(const checked::Program& p) {
   return w;
 }
 
+checked::ClientLayout checked::ClientLayoutOf(const checked::Program& p) {
+  ClientLayout layout;
+  layout.tiers = static_cast<uint32_t>(p.tiers.size());
+  layout.segments = static_cast<uint32_t>(p.segments.size());
+  layout.windows = static_cast<uint32_t>(AggWindowsOf(p).size());
+  layout.wallets = static_cast<uint32_t>(p.wallets.size());
+  layout.vars = static_cast<uint32_t>(p.vars.size());
+  return layout;
+}
+
 
 }  // namespace perk

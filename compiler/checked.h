@@ -210,4 +210,31 @@ struct AggWindows {
 };
 AggWindows AggWindowsOf(const Program& program);
 
+// The flat layout of a client's state: one block of int64 slots per client, computed here once
+// and shared by the runtime (runtime/state.h's ClientState keeps the block), the interpreter and
+// the JIT (which compiles these offsets into its loads). In the order a day tick reads them:
+// since, tier, the tiers' hold ends, segment membership bits, the window caches (kWindowSlots
+// each, in AggWindows order: from, until and the fold's key, count, sum, min, max), then
+// wallets and vars (a string var's slot is 0; its text is kept beside the block). What has no
+// fixed size (attributes' strings, badges, the calendar buckets behind aggregates and limits)
+// stays outside it. A pure function of the counts, so a client decoded without its program has
+// the same layout as one made by it.
+struct ClientLayout {
+  static constexpr int32_t kSince = 0;
+  static constexpr int32_t kTier = 1;
+  static constexpr int32_t kHolds = 2;
+  static constexpr int32_t kWindowSlots = 7;
+
+  uint32_t tiers = 0, segments = 0, windows = 0, wallets = 0, vars = 0;
+
+  int32_t segment_words() const { return static_cast<int32_t>((segments + 63) / 64); }
+  int32_t segments_at() const { return kHolds + static_cast<int32_t>(tiers); }
+  int32_t windows_at() const { return segments_at() + segment_words(); }
+  int32_t wallets_at() const { return windows_at() + kWindowSlots * static_cast<int32_t>(windows); }
+  int32_t vars_at() const { return wallets_at() + static_cast<int32_t>(wallets); }
+  int32_t size() const { return vars_at() + static_cast<int32_t>(vars); }
+  bool operator==(const ClientLayout&) const = default;
+};
+ClientLayout ClientLayoutOf(const Program& program);
+
 }  // namespace perk::checked

@@ -103,6 +103,7 @@ const Helper kHelpers[] = {
 struct ValueLayout {
   int64_t size = sizeof(Value);
   int64_t str = 0;  // offset of the std::string's data pointer; its length follows it
+  int64_t string_size = sizeof(std::string);  // the stride of a std::string array (string vars)
 };
 
 bool CheckValueLayout(ValueLayout* layout) {
@@ -134,6 +135,7 @@ class Lowering {
            std::vector<SourceRange>* sites, int32_t site_base)
       : program_(program),
         windows_(checked::AggWindowsOf(program)),
+        client_(checked::ClientLayoutOf(program)),
         module_(module),
         c_(module.getContext()),
         b_(c_),
@@ -331,6 +333,10 @@ class Lowering {
     if (type == Type::String)
       return V{nullptr, b_.CreateLoad(ptr_, Field(at, layout_.str)), b_.CreateLoad(i64_, Field(at, layout_.str + 8))};
     return V{b_.CreateLoad(i64_, at)};
+  }
+  // Slot `slot` of the client's block.
+  llvm::Value* LoadSlot(int32_t slot) {
+    return b_.CreateLoad(i64_, Field(LoadCtx(ptr_, offsetof(Context, client)), static_cast<int64_t>(slot) * 8));
   }
   V LoadStr(size_t offset) {
     return V{nullptr, LoadCtx(ptr_, offset + offsetof(Str, data)), LoadCtx(i64_, offset + offsetof(Str, size))};
@@ -599,18 +605,20 @@ class Lowering {
         }
       case K::ClientField:
         if (e.index == checked::kClientId) return LoadStr(offsetof(Context, client_id));
-        if (e.index == checked::kClientSince) return V{LoadCtx(i64_, offsetof(Context, client_since))};
+        if (e.index == checked::kClientSince) return V{LoadSlot(checked::ClientLayout::kSince)};
         return LoadValue(offsetof(Context, attrs), e.index, e.type);
-      case K::Wallet: {
-        llvm::Value* wallets = LoadCtx(ptr_, offsetof(Context, wallets));
-        return V{b_.CreateLoad(i64_, Field(wallets, static_cast<int64_t>(e.index) * 8))};
-      }
-      case K::Var: return LoadValue(offsetof(Context, vars), e.index, e.type);
+      case K::Wallet: return V{LoadSlot(client_.wallets_at() + e.index)};
+      case K::Var:
+        if (e.type == Type::String) {
+          llvm::Value* at = Field(LoadCtx(ptr_, offsetof(Context, var_text)), static_cast<int64_t>(e.index) * layout_.string_size);
+          return V{nullptr, b_.CreateLoad(ptr_, at), b_.CreateLoad(i64_, Field(at, 8))};
+        }
+        return V{LoadSlot(client_.vars_at() + e.index)};
       case K::Segment: {
-        llvm::Value* segments = LoadCtx(ptr_, offsetof(Context, segments));
-        return V{b_.CreateZExt(b_.CreateLoad(i8_, Field(segments, e.index)), i64_)};
+        llvm::Value* word = LoadSlot(client_.segments_at() + e.index / 64);
+        return V{b_.CreateAnd(b_.CreateLShr(word, b_.getInt64(e.index % 64)), b_.getInt64(1))};
       }
-      case K::CurrentTier: return V{LoadCtx(i64_, offsetof(Context, tier))};
+      case K::CurrentTier: return V{LoadSlot(checked::ClientLayout::kTier)};
       case K::PreviousTier: return V{LoadCtx(i64_, offsetof(Context, previous_tier))};
       case K::Now: return V{LoadCtx(i64_, offsetof(Context, now))};
       case K::Today: return V{LoadCtx(i64_, offsetof(Context, today))};
@@ -681,6 +689,7 @@ class Lowering {
 
   const checked::Program& program_;
   const checked::AggWindows windows_;
+  const checked::ClientLayout client_;
   llvm::Module& module_;
   llvm::LLVMContext& c_;
   llvm::IRBuilder<> b_;

@@ -58,20 +58,19 @@ constexpr int32_t kHookFailed = 1001;
 
 struct Context {
   const Value* event_fields;  // the trigger record's fields; null without a trigger event
-  const Value* attrs;         // client attributes
-  const int64_t* wallets;
-  const Value* vars;
-  const uint8_t* segments;
+  // The client's flat block (checked::ClientLayout): since, tier, segment bits, wallets and
+  // numeric vars are read from it at offsets compiled into the code.
+  const int64_t* client;
+  const Value* attrs;             // client attributes
+  const std::string* var_text;    // the text of string vars, by var index
   int64_t event_time;
-  int64_t client_since;
-  int64_t tier;
   int64_t previous_tier;
   int64_t now;
   int64_t today;
   Str event_id;
   Str event_client;
   Str client_id;
-  // The client's windows, or null (then every aggregate read calls back).
+  // The client's windows (in its block), or null (then every aggregate read calls back).
   const WindowView* windows;
   // Callbacks into the runtime for what lives in its own structures.
   const void* runtime;

@@ -473,10 +473,11 @@ end
   CHECK(h.Jit(h.Data("fixed")).value.i == 1);
   h.record.fields[0] = Value::Str("gol");
   CHECK(h.Jit(h.Data("badge")).value.i == 0);
-  h.client.segments[0] = 1;
-  h.client.tier = 2;
-  h.client.wallets = {150, 12'345};
-  h.client.vars[1] = Value::Str("a string long enough to live outside any small-string buffer");
+  h.client.set_segment(0, true);
+  h.client.tier() = 2;
+  h.client.wallets()[0] = 150;
+  h.client.wallets()[1] = 12'345;
+  h.client.set_var(1, Value::Str("a string long enough to live outside any small-string buffer"));
   h.client.attrs[0] = Value::Str("ΣΊΣΥΦΟΣ");
   h.client.attrs[1] = Value::Int(Day("2000-03-01"));
   h.client.attrs[2] = Value::Int(1);

@@ -313,8 +313,8 @@ void Collector::Begin(const runtime::ClientList& clients) {
   Impl& m = *impl_;
   m.clients_at_start = clients.size();
   for (const auto& c : clients) {
-    if (c.tier >= 0 && static_cast<size_t>(c.tier) < m.tiers_at_start.size()) ++m.tiers_at_start[c.tier];
-    for (size_t s = 0; s < c.segments.size() && s < m.segments_at_start.size(); ++s) m.segments_at_start[s] += c.segments[s];
+    if (c.tier() >= 0 && static_cast<size_t>(c.tier()) < m.tiers_at_start.size()) ++m.tiers_at_start[c.tier()];
+    for (size_t s = 0; s < c.layout.segments && s < m.segments_at_start.size(); ++s) m.segments_at_start[s] += c.segment(s) ? 1 : 0;
   }
 }
 
@@ -352,7 +352,7 @@ RunFigures Collector::Finish(const runtime::ClientList& clients, const runtime::
   // Clients first seen in this run, by the day of their first record.
   int64_t new_clients = 0;
   for (size_t k = m.clients_at_start; k < clients.size(); ++k) {
-    ++m.Day(perk_time_date(clients[k].since)).new_clients;
+    ++m.Day(perk_time_date(clients[k].since())).new_clients;
     ++new_clients;
   }
   int64_t pre_active = 0;
@@ -432,7 +432,7 @@ RunFigures Collector::Finish(const runtime::ClientList& clients, const runtime::
   }
   for (const auto& c : clients) {
     int k = Find(wanted, c.id);
-    if (k >= 0 && c.tier >= 0 && static_cast<size_t>(c.tier) < f.tiers.size()) f.top_clients[k].tier = f.tiers[c.tier];
+    if (k >= 0 && c.tier() >= 0 && static_cast<size_t>(c.tier()) < f.tiers.size()) f.top_clients[k].tier = f.tiers[c.tier()];
   }
 
   for (auto& [_, r] : m.reasons) f.reject_reasons.push_back(r);

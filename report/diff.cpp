@@ -194,12 +194,12 @@ DiffFigures EffectDiff::Finish(const runtime::ClientList& old_clients,
       continue;
     }
     ++f.clients_compared;
-    std::string o = tier_name(m.old_program, c.tier), n = tier_name(m.new_program, it->second->tier);
+    std::string o = tier_name(m.old_program, c.tier()), n = tier_name(m.new_program, it->second->tier());
     size_t oi = name_index(o), ni = name_index(n);
     if (oi < f.tier_names.size() && ni < f.tier_names.size()) ++f.tier_matrix[oi][ni];
     if (o != n) {
       ++f.tier_differs;
-      if (it->second->tier > c.tier) ++f.tier_higher;
+      if (it->second->tier() > c.tier()) ++f.tier_higher;
       if (f.tier_examples.size() < m.examples) f.tier_examples.push_back(TierChange{c.id, o, n});
     }
     by_id.erase(it);

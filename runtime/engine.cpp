@@ -78,7 +78,11 @@ InputSchema InputSchemaOf(const checked::Program& p) {
 
 struct Engine::Impl {
   Impl(const checked::Program& p, Evaluator* e)
-      : program(p), decoder(InputSchemaOf(p)), evaluator(e ? e : &interp), agg_windows(AggWindowsOf(p)) {
+      : program(p),
+        layout(checked::ClientLayoutOf(p)),
+        decoder(InputSchemaOf(p)),
+        evaluator(e ? e : &interp),
+        agg_windows(AggWindowsOf(p)) {
     budgets.resize(p.rules.size());
     window_count.resize(agg_windows.size());
     for (size_t u = 0; u < p.aggregates.size(); ++u) window_count[agg_windows.of_use[u]] = p.aggregates[u].window.count;
@@ -127,6 +131,7 @@ struct Engine::Impl {
   }
 
   const checked::Program& program;
+  const checked::ClientLayout layout;  // of every client's block
   bool segments_read_segments = false;
   RecordDecoder decoder;
   InterpEvaluator interp;
@@ -149,16 +154,12 @@ struct Engine::Impl {
   ClientIndex<ClientIdOf> client_index{ClientIdOf{&clients}};
   std::vector<Series> budgets;  // per rule, over all clients
 
-  // Window caches, agg_windows.size() per client in the order of `clients`: kept beside the
-  // clients rather than in them so that a day tick streams through them.
+  // Window caches: agg_windows.size() per client, in the client's block.
   AggWindows agg_windows;
   std::vector<int64_t> window_count;  // per window: its length in units (0: all history)
-  std::vector<WindowCache> window_cache;
-  WindowCache* WindowsOf(const ClientState& c) {
-    return agg_windows.size() ? window_cache.data() + static_cast<size_t>(c.index) * agg_windows.size() : nullptr;
-  }
-  void ClearWindows(const ClientState& c) {
-    WindowCache* w = WindowsOf(c);
+  WindowCache* WindowsOf(ClientState& c) { return agg_windows.size() ? c.windows() : nullptr; }
+  void ClearWindows(ClientState& c) {
+    WindowCache* w = c.windows();
     for (size_t k = 0; k < agg_windows.size(); ++k) w[k].Clear();
   }
 
@@ -219,8 +220,8 @@ struct Engine::Impl {
   int64_t StableUntil(const ClientState& c) {
     int64_t until = INT64_MAX;
     for (size_t k = 1; k < program.tiers.size(); ++k)
-      if (program.tiers[k].hold_micros > 0 && now < c.hold_until[k]) until = std::min(until, c.hold_until[k]);
-    const WindowCache* caches = WindowsOf(c);
+      if (program.tiers[k].hold_micros > 0 && now < c.holds()[k]) until = std::min(until, c.holds()[k]);
+    const WindowCache* caches = c.windows();
     for (const ConditionWindow& w : condition_windows) {
       const WindowCache& cache = caches[w.window];
       const int64_t key = BucketKey(w.unit, now);
@@ -278,25 +279,25 @@ struct Engine::Impl {
   std::vector<Value> undo_values;  // old values of vars, in the order of their Var entries
 
   void SetWallet(ClientState& c, int k, int64_t v) {
-    undo_log.push_back({Undo::Wallet, false, static_cast<uint32_t>(k), c.wallets[k], {}});
-    c.wallets[k] = v;
+    undo_log.push_back({Undo::Wallet, false, static_cast<uint32_t>(k), c.wallets()[k], {}});
+    c.wallets()[k] = v;
   }
   void SetVar(ClientState& c, int k, Value v) {
     undo_log.push_back({Undo::Var, false, static_cast<uint32_t>(k), 0, {}});
-    undo_values.push_back(std::move(c.vars[k]));
-    c.vars[k] = std::move(v);
+    undo_values.push_back(c.var(k));
+    c.set_var(k, std::move(v));
   }
   void SetTier(ClientState& c, int64_t v) {
-    undo_log.push_back({Undo::Tier, false, 0, c.tier, {}});
-    c.tier = v;
+    undo_log.push_back({Undo::Tier, false, 0, c.tier(), {}});
+    c.tier() = v;
   }
   void SetHold(ClientState& c, size_t k, int64_t v) {
-    undo_log.push_back({Undo::Hold, false, static_cast<uint32_t>(k), c.hold_until[k], {}});
-    c.hold_until[k] = v;
+    undo_log.push_back({Undo::Hold, false, static_cast<uint32_t>(k), c.holds()[k], {}});
+    c.holds()[k] = v;
   }
-  void SetSegment(ClientState& c, size_t k, uint8_t v) {
-    undo_log.push_back({Undo::Segment, false, static_cast<uint32_t>(k), c.segments[k], {}});
-    c.segments[k] = v;
+  void SetSegment(ClientState& c, size_t k, bool member) {
+    undo_log.push_back({Undo::Segment, false, static_cast<uint32_t>(k), c.segment(k), {}});
+    c.set_segment(k, member);
   }
   void Grant(ClientState& c, const std::string& badge) {
     undo_log.push_back({Undo::Badge, false, 0, 0, {}});
@@ -320,14 +321,14 @@ struct Engine::Impl {
     while (undo_log.size() > size) {
       const Undo& u = undo_log.back();
       switch (u.kind) {
-        case Undo::Wallet: c.wallets[u.index] = u.old; break;
+        case Undo::Wallet: c.wallets()[u.index] = u.old; break;
         case Undo::Var:
-          c.vars[u.index] = std::move(undo_values.back());
+          c.set_var(u.index, std::move(undo_values.back()));
           undo_values.pop_back();
           break;
-        case Undo::Tier: c.tier = u.old; break;
-        case Undo::Hold: c.hold_until[u.index] = u.old; break;
-        case Undo::Segment: c.segments[u.index] = static_cast<uint8_t>(u.old); break;
+        case Undo::Tier: c.tier() = u.old; break;
+        case Undo::Hold: c.holds()[u.index] = u.old; break;
+        case Undo::Segment: c.set_segment(u.index, u.old != 0); break;
         case Undo::Badge: c.badges.pop_back(); break;
         case Undo::Limit: {
           Series& series = c.limits[u.index];
@@ -410,7 +411,7 @@ struct Engine::Impl {
 
   // ---- rules ----
 
-  EvalContext Context(const ClientState& c, const Record* event, int64_t previous_tier) {
+  EvalContext Context(ClientState& c, const Record* event, int64_t previous_tier) {
     EvalContext ctx;
     // The reference mode folds every window from its buckets: it checks the caches too.
     ctx.windows = full_reevaluation ? nullptr : WindowsOf(c);
@@ -489,7 +490,7 @@ struct Engine::Impl {
           }
         }
         int64_t balance;
-        if (perk_int_add(c.wallets[a.target], amount, &balance) != PERK_OK)
+        if (perk_int_add(c.wallets()[a.target], amount, &balance) != PERK_OK)
           throw RuntimeError{fmt::format("rule `{}`: the balance of wallet `{}` would overflow", rule.name, w.name)};
         if (money && rule.has_budget) {
           int64_t key = BucketKey(rule.budget_window.unit, now);
@@ -505,13 +506,13 @@ struct Engine::Impl {
         break;
       }
       case checked::ActionKind::Debit: {
-        int64_t take = std::min(values[0].i, c.wallets[a.target]);
+        int64_t take = std::min(values[0].i, c.wallets()[a.target]);
         if (take <= 0) break;
         const checked::Wallet& w = program.wallets[a.target];
         MarkDirty(c);
-        SetWallet(c, a.target, c.wallets[a.target] - take);
+        SetWallet(c, a.target, c.wallets()[a.target] - take);
         BeginEntry(c, &rule, "debit");
-        AppendMovement(w, take, c.wallets[a.target]);
+        AppendMovement(w, take, c.wallets()[a.target]);
         EndEntry();
         break;
       }
@@ -616,7 +617,7 @@ struct Engine::Impl {
   // Step 4: tier, then `on tier_changed` rules, then segments.
   // Evaluates a whole condition list (one native call with the JIT) into condition_results.
   std::vector<uint8_t> condition_results;
-  const uint8_t* EvalConditions(ConditionSet set, size_t n, const ClientState& c, const Record* event) {
+  const uint8_t* EvalConditions(ConditionSet set, size_t n, ClientState& c, const Record* event) {
     condition_results.resize(std::max(condition_results.size(), n));
     EvalContext ctx = Context(c, event, 0);
     int failed = 0;
@@ -646,15 +647,15 @@ struct Engine::Impl {
           extends_hold = true;
           int64_t end;
           if (perk_int_add(now, t.hold_micros, &end) != PERK_OK) end = INT64_MAX;
-          if (c.hold_until[k] != end) {
+          if (c.holds()[k] != end) {
             MarkDirty(c);
             SetHold(c, k, end);
           }
         }
-        if (holds || (t.hold_micros > 0 && now < c.hold_until[k])) best = static_cast<int64_t>(k);
+        if (holds || (t.hold_micros > 0 && now < c.holds()[k])) best = static_cast<int64_t>(k);
       }
-      if (best != c.tier) {
-        int64_t previous = c.tier;
+      if (best != c.tier()) {
+        int64_t previous = c.tier();
         MarkDirty(c);
         SetTier(c, best);
         BeginEntry(c, nullptr, "tier");
@@ -673,14 +674,14 @@ struct Engine::Impl {
       members = EvalConditions(ConditionSet::Segments, program.segments.size(), c, event);
     for (size_t k = 0; k < program.segments.size(); ++k) {
       const checked::Segment& sg = program.segments[k];
-      uint8_t member;
+      bool member;
       if (members) {
-        member = members[k];
+        member = members[k] != 0;
       } else {
         EvalContext ctx = Context(c, event, 0);
         member = MustEval(sg.when, ctx, nullptr, "segment `{}`", sg.name).i != 0;
       }
-      if (member != c.segments[k]) {
+      if (member != c.segment(k)) {
         MarkDirty(c);
         SetSegment(c, k, member);
         BeginEntry(c, nullptr, "segment");
@@ -767,8 +768,7 @@ struct Engine::Impl {
     }
     *created = true;
     client_index.Insert(static_cast<uint32_t>(clients.size()), hash);
-    clients.push_back(NewClient(program, id, time));
-    window_cache.resize(clients.size() * agg_windows.size());
+    clients.push_back(NewClient(program, layout, id, time));
     stable_until.resize(clients.size(), INT64_MIN);
     MarkDirty(clients.back());
     return clients.back();
@@ -777,7 +777,6 @@ struct Engine::Impl {
   void DropNewestClient() {
     client_index.Erase(clients.back().id, static_cast<uint32_t>(clients.size() - 1));
     clients.pop_back();
-    window_cache.resize(clients.size() * agg_windows.size());
     stable_until.resize(clients.size());
   }
 
@@ -890,7 +889,6 @@ struct Engine::Impl {
       if (k >= clients.size()) return;
       const char* c = reinterpret_cast<const char*>(&clients[k]);
       for (size_t off = 0; off < sizeof(ClientState); off += 64) __builtin_prefetch(c + off);
-      if (agg_windows.size()) __builtin_prefetch(window_cache.data() + static_cast<size_t>(k) * agg_windows.size());
     };
     // Then the heap arrays of the client's struct (it has arrived by now).
     auto arrays_ahead = [&](size_t j) {
@@ -898,6 +896,7 @@ struct Engine::Impl {
       if (k >= clients.size()) return;
       const ClientState& c = clients[k];
       __builtin_prefetch(c.limits.data());
+      if (c.slots.size() > ClientState::kInlineSlots) __builtin_prefetch(c.slots.data());
       if (c.attrs.size() > 4) __builtin_prefetch(c.attrs.data());
     };
     for (size_t j = 0; j < std::min(n, kFar); ++j) slots_ahead(j);
@@ -1039,8 +1038,14 @@ void Engine::Restore(EngineState state, std::vector<ClientState> clients,
   m.stats = state.stats;
   if (state.budgets.size() == m.budgets.size()) m.budgets = std::move(state.budgets);
   m.clients.clear();
-  for (auto& c : clients) m.clients.push_back(std::move(c));
-  m.window_cache.assign(m.clients.size() * m.agg_windows.size(), WindowCache{});
+  const bool string_vars = HasStringVars(m.program);
+  for (auto& c : clients) {
+    // Decoded without the program, a client has no window caches yet (they are not stored).
+    c.Reshape(m.layout);
+    m.ClearWindows(c);
+    if (string_vars) c.var_text.resize(m.program.vars.size());
+    m.clients.push_back(std::move(c));
+  }
   m.stable_until.assign(m.clients.size(), INT64_MIN);
   m.client_index.Rebuild(static_cast<uint32_t>(m.clients.size()));
   m.dirty.assign(m.clients.size(), 0);
@@ -1055,7 +1060,7 @@ void Engine::Restore(EngineState state, std::vector<ClientState> clients,
 }
 
 std::string ClientStateJson(const checked::Program& p, const ClientState& c) {
-  std::string out = fmt::format("{{\"id\":{},\"since\":\"{}\"", stdlib::JsonQuote(c.id), stdlib::FormatTime(c.since));
+  std::string out = fmt::format("{{\"id\":{},\"since\":\"{}\"", stdlib::JsonQuote(c.id), stdlib::FormatTime(c.since()));
   auto object = [&](const char* key, size_t n, auto name, auto value) {
     out += fmt::format(",\"{}\":{{", key);
     for (size_t k = 0; k < n; ++k) out += fmt::format("{}{}:{}", k ? "," : "", stdlib::JsonQuote(name(k)), value(k));
@@ -1066,14 +1071,14 @@ std::string ClientStateJson(const checked::Program& p, const ClientState& c) {
       [&](size_t k) { return FormatValueJson(p, p.client_fields[k].type, c.attrs[k]); });
   object(
       "wallets", p.wallets.size(), [&](size_t k) { return p.wallets[k].name; },
-      [&](size_t k) { return FormatValueJson(p, p.wallets[k].type, Value::Int(c.wallets[k])); });
+      [&](size_t k) { return FormatValueJson(p, p.wallets[k].type, Value::Int(c.wallets()[k])); });
   object(
       "vars", p.vars.size(), [&](size_t k) { return p.vars[k].name; },
-      [&](size_t k) { return FormatValueJson(p, p.vars[k].type, c.vars[k]); });
-  out += ",\"tier\":" + (p.tiers.empty() ? std::string("null") : FormatValueJson(p, Type::Tier, Value::Int(c.tier)));
+      [&](size_t k) { return FormatValueJson(p, p.vars[k].type, c.var(k)); });
+  out += ",\"tier\":" + (p.tiers.empty() ? std::string("null") : FormatValueJson(p, Type::Tier, Value::Int(c.tier())));
   object(
       "segments", p.segments.size(), [&](size_t k) { return p.segments[k].name; },
-      [&](size_t k) { return std::string(c.segments[k] ? "true" : "false"); });
+      [&](size_t k) { return std::string(c.segment(k) ? "true" : "false"); });
   out += ",\"badges\":[";
   for (size_t k = 0; k < c.badges.size(); ++k) out += (k ? "," : "") + stdlib::JsonQuote(c.badges[k]);
   out += "]}";

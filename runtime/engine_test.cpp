@@ -157,7 +157,7 @@ std::string FullState(const perk::checked::Program& p, const perk::runtime::Clie
   std::string out = perk::runtime::ClientStateJson(p, c);
   for (const auto& s : c.limits) out += " limit" + Series(s);
   for (const auto& s : c.aggs) out += " agg" + Series(s);
-  for (int64_t h : c.hold_until) out += fmt::format(" hold{}", h);
+  for (int64_t h : c.holds()) out += fmt::format(" hold{}", h);
   return out;
 }
 
@@ -180,7 +180,7 @@ TEST_CASE("a rolled-back record leaves its client exactly as it was") {
     REQUIRE(engine.rejects().empty());
     const perk::runtime::ClientState* c = engine.FindClient("c");
     REQUIRE(c);
-    CHECK(c->tier == 1);
+    CHECK(c->tier() == 1);
     std::string before = FullState(*p, *c);
     std::string ledger_before = engine.ledger();
     engine.ProcessLine(R"({"type":"deposit","id":"x","client":"c","time":"2026-01-05T12:00:00Z","amount":"70.00","boom":0})", 3);
@@ -542,4 +542,59 @@ TEST_CASE("skipping re-evaluations that cannot change anything gives the ledger 
     CHECK(reference.find(R"("trigger":"l1","client":"c8","time":"2026-03-07T10:00:00Z","rule":null,"action":"segment","segment":"starred","member":true)") != std::string::npos);
     if (reads_clock) CHECK(has("2026-03-04", "c7", R"("action":"segment","segment":"fresh","member":false)"));
   }
+}
+
+TEST_CASE("a client block past its inline slots, with more than 64 segments, reads alike in both engines") {
+  // 70 segments take two words of bits; five distinct windows (7 slots each) push the block past
+  // ClientState::kInlineSlots, so it lives on the heap; a string var keeps its text beside it.
+  std::string text = R"(program "Wide"
+event ping { n: int }
+wallet points: int
+var n: int = 0
+var tag: string = "start"
+var last: int = 0
+tier Base
+)";
+  for (int k = 1; k <= 5; ++k) text += fmt::format("tier T{} when count(ping within {} days) >= {}\n", k, k, k);
+  for (int k = 0; k < 70; ++k) text += fmt::format("segment s{} when points >= {}\n", k, k * 10);
+  text += R"(rule add
+  on ping
+  then
+    credit points ping.n
+    set n = n + 1
+    set tag = if s65 then "sixty-five and a string too long for a small buffer" else tag
+    set last = if s63 and not s64 then 63 else last
+    emit "seen" { points: points, n: n, tag: tag, s0: s0, s63: s63, s64: s64, s65: s65, s69: s69, tier: tier }
+end
+)";
+  Compiled c = CompileWithJit("wide.perk", text);
+  const perk::checked::ClientLayout layout = perk::checked::ClientLayoutOf(*c.program);
+  CHECK(layout.segment_words() == 2);
+  CHECK(layout.size() > static_cast<int32_t>(perk::runtime::ClientState::kInlineSlots));
+  std::vector<std::string> lines;
+  const int amounts[] = {5, 300, 330, 10, 10, 20};
+  for (int k = 0; k < 6; ++k)
+    lines.push_back(fmt::format(R"({{"type":"ping","id":"p{}","client":"c","time":"2026-01-0{}T10:00:00Z","n":{}}})", k,
+                                k + 1, amounts[k]));
+  std::string ledgers[2], states[2];
+  for (int e = 0; e < 2; ++e) {
+    perk::runtime::Engine engine(*c.program, e ? c.jit.get() : nullptr);
+    uint64_t n = 0;
+    for (const auto& line : lines) engine.ProcessLine(line, ++n);
+    CHECK(engine.rejects().empty());
+    ledgers[e] = engine.ledger();
+    const perk::runtime::ClientState* client = engine.FindClient("c");
+    REQUIRE(client);
+    states[e] = perk::runtime::ClientStateJson(*c.program, *client);
+    CHECK(client->wallets()[0] == 675);
+    CHECK(client->segment(65));
+    CHECK_FALSE(client->segment(69));
+    CHECK(client->var(1).s == "sixty-five and a string too long for a small buffer");
+  }
+  CHECK(ledgers[1] == ledgers[0]);
+  CHECK(states[1] == states[0]);
+  // At 635 points (after the third ping) the client was in s63 but not s64: the fourth saw it.
+  CHECK(ledgers[0].find(R"("var":"last","value":63)") != std::string::npos);
+  CHECK(ledgers[0].find(R"("segment":"s65","member":true)") != std::string::npos);
+  CHECK(ledgers[0].find(R"("to":"T5")") != std::string::npos);
 }

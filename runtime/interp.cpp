@@ -56,13 +56,13 @@ PerkStatus Eval(const checked::Expr& e, const EvalContext& ctx, Value* out, Sour
     }
     case K::ClientField:
       if (e.index == checked::kClientId) *out = Value::Str(ctx.client->id);
-      else if (e.index == checked::kClientSince) *out = Value::Int(ctx.client->since);
+      else if (e.index == checked::kClientSince) *out = Value::Int(ctx.client->since());
       else *out = ctx.client->attrs[e.index];
       return PERK_OK;
-    case K::Wallet: *out = Value::Int(ctx.client->wallets[e.index]); return PERK_OK;
-    case K::Var: *out = ctx.client->vars[e.index]; return PERK_OK;
-    case K::Segment: *out = Value::Int(ctx.client->segments[e.index]); return PERK_OK;
-    case K::CurrentTier: *out = Value::Int(ctx.client->tier); return PERK_OK;
+    case K::Wallet: *out = Value::Int(ctx.client->wallets()[e.index]); return PERK_OK;
+    case K::Var: *out = ctx.client->var(e.index); return PERK_OK;
+    case K::Segment: *out = Value::Int(ctx.client->segment(e.index) ? 1 : 0); return PERK_OK;
+    case K::CurrentTier: *out = Value::Int(ctx.client->tier()); return PERK_OK;
     case K::PreviousTier: *out = Value::Int(ctx.previous_tier); return PERK_OK;
     case K::Now: *out = Value::Int(ctx.now); return PERK_OK;
     case K::Today: *out = Value::Int(ctx.today); return PERK_OK;

@@ -15,7 +15,7 @@ struct EvalContext {
   int64_t now = 0;
   int64_t today = 0;
   int64_t previous_tier = 0;
-  // The client's window caches (the engine's; see WindowCache), indexed by
+  // The client's window caches (in its block; see WindowCache), indexed by
   // AggWindows::of_use. Without them, every aggregate read folds its buckets.
   WindowCache* windows = nullptr;
   const AggWindows* agg_windows = nullptr;

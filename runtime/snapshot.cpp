@@ -127,9 +127,10 @@ struct RawWriter {
 
 size_t ClientBound(const ClientState& c) {
   constexpr size_t V = 10;  // the longest varint
-  size_t n = 16 * V + c.id.size() + c.wallets.size() * V + c.hold_until.size() * V + c.segments.size() * V;
+  size_t n = 16 * V + c.id.size() + (c.layout.wallets + c.layout.tiers + c.layout.segments) * V;
   for (const auto& v : c.attrs) n += 2 * V + v.s.size();
-  for (const auto& v : c.vars) n += 2 * V + v.s.size();
+  n += 2 * V * c.layout.vars;
+  for (const auto& t : c.var_text) n += t.size();
   for (const auto& b : c.badges) n += V + b.size();
   for (const auto& s : c.limits) n += V + s.buckets.size() * 5 * V;
   for (const auto& s : c.aggs) n += V + s.buckets.size() * 5 * V;
@@ -144,18 +145,21 @@ void EncodeClient(const ClientState& c, std::string* out) {
   RawWriter w{out->data() + start};
   w.U(kClientVersion);
   w.Bytes(c.id);
-  w.I(c.since);
+  w.I(c.since());
   w.U(c.attrs.size());
   for (const auto& v : c.attrs) w.Val(v);
-  w.U(c.wallets.size());
-  for (int64_t v : c.wallets) w.I(v);
-  w.U(c.vars.size());
-  for (const auto& v : c.vars) w.Val(v);
-  w.I(c.tier);
-  w.U(c.hold_until.size());
-  for (int64_t v : c.hold_until) w.I(v);
-  w.U(c.segments.size());
-  for (uint8_t v : c.segments) w.U(v);
+  w.U(c.layout.wallets);
+  for (int64_t v : c.wallets()) w.I(v);
+  w.U(c.layout.vars);
+  for (size_t k = 0; k < c.layout.vars; ++k) {
+    w.I(c.var_slots()[k]);
+    w.Bytes(k < c.var_text.size() ? std::string_view(c.var_text[k]) : std::string_view());
+  }
+  w.I(c.tier());
+  w.U(c.layout.tiers);
+  for (int64_t v : c.holds()) w.I(v);
+  w.U(c.layout.segments);
+  for (size_t k = 0; k < c.layout.segments; ++k) w.U(c.segment(k) ? 1 : 0);
   w.U(c.badges.size());
   for (const auto& v : c.badges) w.Bytes(v);
   w.U(c.limits.size());
@@ -173,15 +177,35 @@ bool DecodeClient(std::string_view in, ClientState* c) {
 bool DecodeClient(ByteReader& r, ClientState* c) {
   uint64_t version, u;
   if (!r.U(&version) || version != kClientVersion) return false;
-  bool ok = r.Bytes(&c->id) && r.I(&c->since) && GetVec(r, &c->attrs, [&](Value& v) { return GetValue(r, &v); }) &&
-            GetVec(r, &c->wallets, [&](int64_t& v) { return r.I(&v); }) &&
-            GetVec(r, &c->vars, [&](Value& v) { return GetValue(r, &v); }) && r.I(&c->tier) &&
-            GetVec(r, &c->hold_until, [&](int64_t& v) { return r.I(&v); }) &&
-            GetVec(r, &c->segments, [&](uint8_t& v) { return r.U(&u) && u <= 1 && ((v = static_cast<uint8_t>(u)), true); }) &&
+  // The block's regions come in the encoding's order; the layout needs all their counts first.
+  int64_t since = 0, tier = 0;
+  std::vector<int64_t> wallets, holds;
+  std::vector<Value> vars;
+  std::vector<uint8_t> segments;
+  bool ok = r.Bytes(&c->id) && r.I(&since) && GetVec(r, &c->attrs, [&](Value& v) { return GetValue(r, &v); }) &&
+            GetVec(r, &wallets, [&](int64_t& v) { return r.I(&v); }) &&
+            GetVec(r, &vars, [&](Value& v) { return GetValue(r, &v); }) && r.I(&tier) &&
+            GetVec(r, &holds, [&](int64_t& v) { return r.I(&v); }) &&
+            GetVec(r, &segments, [&](uint8_t& v) { return r.U(&u) && u <= 1 && ((v = static_cast<uint8_t>(u)), true); }) &&
             GetVec(r, &c->badges, [&](std::string& v) { return r.Bytes(&v); }) &&
             GetVec(r, &c->limits, [&](Series& v) { return GetSeries(r, &v); }) &&
             GetVec(r, &c->aggs, [&](AggSeries& v) { return GetSeries(r, &v); });
-  return ok;
+  if (!ok) return false;
+  checked::ClientLayout layout;
+  layout.tiers = static_cast<uint32_t>(holds.size());
+  layout.segments = static_cast<uint32_t>(segments.size());
+  layout.wallets = static_cast<uint32_t>(wallets.size());
+  layout.vars = static_cast<uint32_t>(vars.size());
+  c->Shape(layout);  // window caches are not stored: the engine starts them empty
+  c->since() = since;
+  c->tier() = tier;
+  std::copy(wallets.begin(), wallets.end(), c->wallets().begin());
+  std::copy(holds.begin(), holds.end(), c->holds().begin());
+  for (size_t k = 0; k < segments.size(); ++k) c->set_segment(k, segments[k] != 0);
+  c->var_text.clear();
+  if (std::any_of(vars.begin(), vars.end(), [](const Value& v) { return !v.s.empty(); })) c->var_text.resize(vars.size());
+  for (size_t k = 0; k < vars.size(); ++k) c->set_var(k, std::move(vars[k]));
+  return true;
 }
 
 void EncodeEngineState(const EngineState& s, std::string* out) {
@@ -538,23 +562,27 @@ UpgradePlan PlanUpgrade(const StateSchema& old_schema, const checked::Program& p
 }
 
 ClientState MigrateClient(const ClientState& old, const UpgradePlan& plan, const checked::Program& program) {
-  ClientState c = NewClient(program, old.id, old.since);
-  auto copy = [](auto& to, const auto& from, const std::vector<int>& map) {
-    for (size_t k = 0; k < map.size() && k < to.size(); ++k)
-      if (map[k] >= 0 && static_cast<size_t>(map[k]) < from.size()) to[k] = from[map[k]];
+  ClientState c = NewClient(program, old.id, old.since());
+  // For each new index k, the old index map[k] it keeps (when there is one).
+  auto each = [](const std::vector<int>& map, size_t to_size, size_t from_size, auto keep) {
+    for (size_t k = 0; k < map.size() && k < to_size; ++k)
+      if (map[k] >= 0 && static_cast<size_t>(map[k]) < from_size) keep(k, static_cast<size_t>(map[k]));
+  };
+  auto copy = [&](auto&& to, const auto& from, const std::vector<int>& map) {
+    each(map, to.size(), from.size(), [&](size_t k, size_t j) { to[k] = from[j]; });
   };
   copy(c.attrs, old.attrs, plan.attrs);
-  copy(c.wallets, old.wallets, plan.wallets);
-  copy(c.vars, old.vars, plan.vars);
-  copy(c.hold_until, old.hold_until, plan.tiers);
-  copy(c.segments, old.segments, plan.segments);
+  copy(c.wallets(), old.wallets(), plan.wallets);
+  each(plan.vars, c.layout.vars, old.layout.vars, [&](size_t k, size_t j) { c.set_var(k, old.var(j)); });
+  copy(c.holds(), old.holds(), plan.tiers);
+  each(plan.segments, c.layout.segments, old.layout.segments, [&](size_t k, size_t j) { c.set_segment(k, old.segment(j)); });
   copy(c.limits, old.limits, plan.rules);
   copy(c.aggs, old.aggs, plan.aggs);
   // The tier by name; a tier that is gone leaves the client at the base tier until the next
   // evaluation, which writes the change to the ledger as usual.
-  c.tier = 0;
+  c.tier() = 0;
   for (size_t k = 0; k < plan.tiers.size(); ++k)
-    if (plan.tiers[k] == old.tier) c.tier = static_cast<int64_t>(k);
+    if (plan.tiers[k] == old.tier()) c.tier() = static_cast<int64_t>(k);
   // Badges are names: they stay even when no rule grants them any more.
   c.badges = old.badges;
   return c;

@@ -173,14 +173,15 @@ TEST_CASE("an upgrade keeps same-named same-typed slots and lists what it would 
   CHECK(plan.dropped.size() == 1);
 
   ClientState c = NewClient(*old_program, "a", 5);
-  c.wallets = {1234, 7};
-  c.vars[0] = perk::Value::Str("kept");
-  c.tier = 1;
+  c.wallets()[0] = 1234;
+  c.wallets()[1] = 7;
+  c.set_var(0, perk::Value::Str("kept"));
+  c.tier() = 1;
   c.badges = {"depositor"};
   ClientState m = MigrateClient(c, plan, *now);
-  CHECK(std::vector<int64_t>(m.wallets.begin(), m.wallets.end()) == std::vector<int64_t>{1234, 0, 0});  // bonus kept, cash new, points dropped
-  CHECK(m.vars[0].s == "kept");
-  CHECK(m.tier == 1);
+  CHECK(std::vector<int64_t>(m.wallets().begin(), m.wallets().end()) == std::vector<int64_t>{1234, 0, 0});  // bonus kept, cash new, points dropped
+  CHECK(m.var(0).s == "kept");
+  CHECK(m.tier() == 1);
   CHECK(m.badges == c.badges);
-  CHECK(m.since == 5);
+  CHECK(m.since() == 5);
 }

@@ -80,17 +80,52 @@ bool ClientState::HasBadge(std::string_view badge) const {
   return std::find(badges.begin(), badges.end(), badge) != badges.end();
 }
 
+void ClientState::Shape(const checked::ClientLayout& to) {
+  layout = to;
+  slots.assign(static_cast<size_t>(to.size()), 0);
+  for (uint32_t w = 0; w < to.windows; ++w) windows()[w] = WindowCache{};
+}
+
+void ClientState::Reshape(const checked::ClientLayout& to) {
+  if (to == layout) return;
+  ClientState old;  // only its block: the rest stays here
+  old.layout = layout;
+  old.slots = std::move(slots);
+  Shape(to);
+  since() = old.since();
+  tier() = old.tier();
+  auto keep = [](std::span<const int64_t> from, std::span<int64_t> into) {
+    std::copy_n(from.begin(), std::min(from.size(), into.size()), into.begin());
+  };
+  keep(old.holds(), holds());
+  keep(old.wallets(), wallets());
+  keep(old.var_slots(), var_slots());
+  for (size_t k = 0; k < std::min(old.layout.segments, to.segments); ++k) set_segment(k, old.segment(k));
+  if (var_text.size() > to.vars) var_text.resize(to.vars);
+}
+
+void ClientState::set_var(size_t k, Value v) {
+  var_slots()[k] = v.i;
+  if (k < var_text.size()) var_text[k] = std::move(v.s);
+}
+
+bool HasStringVars(const checked::Program& p) {
+  return std::any_of(p.vars.begin(), p.vars.end(), [](const checked::Var& v) { return v.type == Type::String; });
+}
+
 ClientState NewClient(const checked::Program& p, std::string id, int64_t since) {
+  return NewClient(p, checked::ClientLayoutOf(p), std::move(id), since);
+}
+
+ClientState NewClient(const checked::Program& p, const checked::ClientLayout& layout, std::string id, int64_t since) {
   ClientState c;
+  c.Shape(layout);
   c.id = std::move(id);
-  c.since = since;
+  c.since() = since;
   c.attrs.reserve(p.client_fields.size());
   for (const auto& f : p.client_fields) c.attrs.push_back(f.default_value);
-  c.wallets.assign(p.wallets.size(), 0);
-  c.vars.reserve(p.vars.size());
-  for (const auto& v : p.vars) c.vars.push_back(v.init);
-  c.hold_until.assign(p.tiers.size(), 0);
-  c.segments.assign(p.segments.size(), 0);
+  if (HasStringVars(p)) c.var_text.resize(p.vars.size());
+  for (size_t k = 0; k < p.vars.size(); ++k) c.set_var(k, p.vars[k].init);
   c.limits.resize(p.rules.size());
   c.aggs.resize(p.agg_slots.size());
   return c;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <iterator>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -116,27 +117,67 @@ int64_t BucketKey(checked::WindowUnit unit, int64_t time_micros);
 // INT64_MAX; INT64_MAX for WindowUnit::All.
 int64_t BucketStart(checked::WindowUnit unit, int64_t key);
 
-// Small arrays are kept inline and what a day tick reads of every client (tier, holds,
-// segments, the heap pointers of limits and aggregates) comes first, so that a tick touches few
-// of the client's cache lines.
+// One client's state. Everything of fixed size lives in one flat block of int64 slots laid out
+// by checked::ClientLayout (since, tier, holds, segment bits, window caches, wallets, numeric
+// vars): the compiler computes the layout once, the interpreter and the engine read through the
+// accessors below, and the JIT compiles the same offsets into its loads from the block's base.
+// The block keeps kInlineSlots slots inside the struct (a typical program's block fits), so a
+// client is one allocation-free object whose first cache lines are what a day tick reads.
 struct ClientState {
-  int64_t since = 0;
-  int64_t tier = 0;
-  SmallVec<int64_t, 4> hold_until;  // per tier: the hold lasts while now < hold_until
-  SmallVec<uint8_t, 8> segments;
+  static constexpr uint32_t kInlineSlots = 32;
+
+  checked::ClientLayout layout;
+  SmallVec<int64_t, kInlineSlots> slots;
   std::vector<Series> limits;       // per rule (empty series for rules without a limit)
   InlineVec<AggSeries, 2> aggs;     // per aggregate slot
-  SmallVec<int64_t, 4> wallets;
   std::string id;
   InlineVec<Value, 4> attrs;
-  InlineVec<Value, 4> vars;
+  // The text of string vars, by var index: empty unless the program has a string var, then one
+  // entry per var (a numeric var's stays empty). Kept beside the block: strings own memory.
+  std::vector<std::string> var_text;
   std::vector<std::string> badges;  // in grant order
 
   // The client's position among the engine's clients (ClientList), set by the engine.
   uint32_t index = 0;
 
+  // Gives the client `layout`'s block with every slot at its start (0; window caches empty).
+  void Shape(const checked::ClientLayout& to);
+  // Moves the client to the layout `to`, keeping each region's values by index (the first n of
+  // each, where both layouts have them); window caches start empty.
+  void Reshape(const checked::ClientLayout& to);
+
+  int64_t& since() { return slots[checked::ClientLayout::kSince]; }
+  int64_t since() const { return slots[checked::ClientLayout::kSince]; }
+  int64_t& tier() { return slots[checked::ClientLayout::kTier]; }
+  int64_t tier() const { return slots[checked::ClientLayout::kTier]; }
+  // Per tier: the hold lasts while now < holds()[k].
+  std::span<int64_t> holds() { return Region(checked::ClientLayout::kHolds, layout.tiers); }
+  std::span<const int64_t> holds() const { return Region(checked::ClientLayout::kHolds, layout.tiers); }
+  std::span<int64_t> wallets() { return Region(layout.wallets_at(), layout.wallets); }
+  std::span<const int64_t> wallets() const { return Region(layout.wallets_at(), layout.wallets); }
+  // Vars' values; a string var's slot is 0 and its text is var_text's.
+  std::span<int64_t> var_slots() { return Region(layout.vars_at(), layout.vars); }
+  std::span<const int64_t> var_slots() const { return Region(layout.vars_at(), layout.vars); }
+  Value var(size_t k) const { return Value{var_slots()[k], k < var_text.size() ? var_text[k] : std::string()}; }
+  void set_var(size_t k, Value v);
+  bool segment(size_t k) const { return (slots[layout.segments_at() + k / 64] >> (k % 64)) & 1; }
+  void set_segment(size_t k, bool member) {
+    int64_t& word = slots[layout.segments_at() + k / 64];
+    const int64_t bit = int64_t{1} << (k % 64);
+    word = member ? (word | bit) : (word & ~bit);
+  }
+  // The cached folds of the program's windows (checked::AggWindows numbers them).
+  WindowCache* windows() { return reinterpret_cast<WindowCache*>(slots.data() + layout.windows_at()); }
+  const WindowCache* windows() const { return reinterpret_cast<const WindowCache*>(slots.data() + layout.windows_at()); }
+
   bool HasBadge(std::string_view badge) const;
+
+ private:
+  std::span<int64_t> Region(int32_t at, uint32_t n) { return {slots.data() + at, n}; }
+  std::span<const int64_t> Region(int32_t at, uint32_t n) const { return {slots.data() + at, n}; }
 };
+static_assert(sizeof(WindowCache) == checked::ClientLayout::kWindowSlots * sizeof(int64_t));
+static_assert(alignof(WindowCache) == alignof(int64_t));
 
 // The engine's clients in order of first appearance, stored in fixed-size chunks: a client
 // never moves once created (a growing vector moved every client, hundreds of bytes each, and
@@ -203,5 +244,11 @@ class ClientList {
 // A new client with every value at its start (wallets 0, vars at their initial values,
 // attributes at their defaults, the base tier, outside every segment).
 ClientState NewClient(const checked::Program& program, std::string id, int64_t since);
+// The same with the program's layout (checked::ClientLayoutOf) computed beforehand.
+ClientState NewClient(const checked::Program& program, const checked::ClientLayout& layout, std::string id,
+                      int64_t since);
+
+// Whether a var of `program` is a string (then clients keep ClientState::var_text).
+bool HasStringVars(const checked::Program& program);
 
 }  // namespace perk::runtime

@@ -134,3 +134,65 @@ TEST_CASE("a cached window fold kept through adds equals a fresh fold at every l
     }
   }
 }
+
+TEST_CASE("a client's block has a region per layout part, none overlapping, and reshapes by index") {
+  perk::checked::ClientLayout layout;
+  layout.tiers = 3;
+  layout.segments = 65;
+  layout.windows = 2;
+  layout.wallets = 2;
+  layout.vars = 2;
+  CHECK(layout.segment_words() == 2);
+  CHECK(layout.segments_at() == 2 + 3);
+  CHECK(layout.windows_at() == 5 + 2);
+  CHECK(layout.wallets_at() == 7 + 2 * 7);
+  CHECK(layout.vars_at() == 21 + 2);
+  CHECK(layout.size() == 25);
+
+  perk::runtime::ClientState c;
+  c.Shape(layout);
+  REQUIRE(c.slots.size() == 25);
+  CHECK(c.windows()[0].until == INT64_MIN);  // empty caches
+  CHECK(c.windows()[1].until == INT64_MIN);
+  c.since() = 11;
+  c.tier() = 2;
+  c.holds()[2] = 99;
+  c.set_segment(0, true);
+  c.set_segment(64, true);
+  c.wallets()[1] = 7;
+  c.var_text.resize(2);
+  c.set_var(1, perk::Value::Str("text"));
+  c.set_var(0, perk::Value::Int(-3));
+  CHECK(c.segment(0));
+  CHECK_FALSE(c.segment(1));
+  CHECK_FALSE(c.segment(63));
+  CHECK(c.segment(64));
+  c.set_segment(0, false);
+  CHECK_FALSE(c.segment(0));
+  CHECK(c.segment(64));
+  // Every write above landed in its own slot.
+  CHECK(c.slots[perk::checked::ClientLayout::kSince] == 11);
+  CHECK(c.slots[layout.wallets_at() + 1] == 7);
+  CHECK(c.slots[layout.vars_at()] == -3);
+  CHECK(c.slots[layout.vars_at() + 1] == 0);  // a string var's slot
+  CHECK(c.var(1).s == "text");
+
+  // One tier, one segment and one wallet fewer; no windows: values stay by index.
+  perk::checked::ClientLayout smaller = layout;
+  smaller.tiers = 2;
+  smaller.segments = 1;
+  smaller.windows = 0;
+  smaller.wallets = 1;
+  c.Reshape(smaller);
+  CHECK(c.slots.size() == static_cast<size_t>(smaller.size()));
+  CHECK(c.since() == 11);
+  CHECK(c.tier() == 2);
+  CHECK(c.holds().size() == 2);
+  CHECK(c.wallets()[0] == 0);
+  CHECK(c.var(0).i == -3);
+  CHECK(c.var(1).s == "text");
+  c.Reshape(layout);
+  CHECK(c.holds()[2] == 0);  // gone with the smaller layout
+  CHECK_FALSE(c.segment(64));
+  CHECK(c.windows()[1].until == INT64_MIN);
+}

@@ -484,7 +484,7 @@ struct Store::Impl {
         uint64_t n;
         ClientState c;
         if (!r.U(&n) || n > clients->size() || !DecodeClient(r, &c) ||
-            c.wallets.size() != schema.wallets.size() || c.vars.size() != schema.vars.size() ||
+            c.layout.wallets != schema.wallets.size() || c.layout.vars != schema.vars.size() ||
             c.attrs.size() != schema.attrs.size()) {
           sqlite3_finalize(s);
           return corrupt(fmt::format("client log row {} does not decode", log_seq));

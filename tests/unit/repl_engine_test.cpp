@@ -104,7 +104,7 @@ TEST_CASE("the rule observer sees each rule before its limit, in the engine's or
   };
   std::vector<Seen> seen;
   engine.SetRuleObserver([&](int r, const runtime::EvalContext& ctx, std::string_view, uint64_t) {
-    seen.push_back({p->rules[r].name, ctx.client->wallets[0], ctx.event != nullptr, ctx.previous_tier});
+    seen.push_back({p->rules[r].name, ctx.client->wallets()[0], ctx.event != nullptr, ctx.previous_tier});
   });
   engine.ProcessLine(kRecords[0], 1);
   REQUIRE(seen.size() == 2);
@@ -123,7 +123,7 @@ TEST_CASE("the rule observer sees each rule before its limit, in the engine's or
   CHECK(seen[2].rule == "up");
   CHECK_FALSE(seen[2].has_event);
   CHECK(seen[2].previous_tier == 0);
-  CHECK(engine.FindClient("c1")->wallets[0] == 1 + 2 + 2 + 100);
+  CHECK(engine.FindClient("c1")->wallets()[0] == 1 + 2 + 2 + 100);
   // Unset, nothing is observed.
   seen.clear();
   engine.SetRuleObserver(nullptr);
