@@ -245,13 +245,16 @@ struct Engine::Impl {
     dirty_list.push_back(static_cast<uint32_t>(k));
   }
 
-  // The trigger being processed: fixed fields of every ledger entry it writes, formatted on
-  // the first entry only (most records and most clients' day ticks write none).
+  // The trigger being processed: the fields every ledger entry it writes for one client shares
+  // (trigger, client, time), formatted on that client's first entry only (most records and
+  // most clients' day ticks write none).
   std::string trigger_id;     // the event id; empty for a day tick
   bool trigger_is_day = false;
   bool trigger_formatted = false;
   std::string trigger_json;  // "\"d1\"" or "\"day:2026-01-05\""
   std::string time_json;
+  const ClientState* shared_client = nullptr;  // whose entries entry_shared is for
+  std::string entry_shared;  // ,"trigger":...,"client":...,"time":...,"rule":
   std::vector<std::string> rule_names_json;  // per rule, quoted once
   int64_t now = 0;
   int64_t today = 0;  // perk_time_date(now), set with it
@@ -358,18 +361,23 @@ struct Engine::Impl {
       trigger_json = stdlib::JsonQuote(trigger_is_day ? "day:" + stdlib::FormatDate(perk_time_date(now)) : trigger_id);
       time_json = "\"" + stdlib::FormatTime(now) + "\"";
       trigger_formatted = true;
+      shared_client = nullptr;
+    }
+    if (shared_client != &c) {
+      entry_shared = ",\"trigger\":";
+      entry_shared += trigger_json;
+      entry_shared += ",\"client\":";
+      stdlib::AppendJsonQuoted(entry_shared, c.id);
+      entry_shared += ",\"time\":";
+      entry_shared += time_json;
+      entry_shared += ",\"rule\":";
+      shared_client = &c;
     }
     std::string& o = ledger_out;
     char digits[24];
     o += "{\"seq\":";
     o.append(digits, std::to_chars(digits, digits + sizeof digits, seq).ptr);
-    o += ",\"trigger\":";
-    o += trigger_json;
-    o += ",\"client\":";
-    stdlib::AppendJsonQuoted(o, c.id);
-    o += ",\"time\":";
-    o += time_json;
-    o += ",\"rule\":";
+    o += entry_shared;
     o += rule ? rule_names_json[rule - program.rules.data()] : std::string_view("null");
     o += ",\"action\":\"";
     o += action;
@@ -397,7 +405,7 @@ struct Engine::Impl {
   void SetTrigger(std::string_view id, int64_t time) {
     trigger_id.assign(id);
     trigger_is_day = false;
-    trigger_formatted = false;
+    trigger_formatted = false;  // and with it entry_shared
     now = time;
     today = perk_time_date(time);
   }
