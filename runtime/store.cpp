@@ -485,6 +485,7 @@ struct Store::Impl {
         ClientState c;
         if (!r.U(&n) || n > clients->size() || !DecodeClient(r, &c) ||
             c.layout.wallets != schema.wallets.size() || c.layout.vars != schema.vars.size() ||
+            c.layout.tiers != schema.tiers.size() || c.layout.segments != schema.segments.size() ||
             c.attrs.size() != schema.attrs.size()) {
           sqlite3_finalize(s);
           return corrupt(fmt::format("client log row {} does not decode", log_seq));
