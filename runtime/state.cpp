@@ -92,6 +92,7 @@ void ClientState::Reshape(const checked::ClientLayout& to) {
   old.layout = layout;
   old.slots = std::move(slots);
   Shape(to);
+  if (old.slots.empty()) return;  // never shaped: nothing to keep
   since() = old.since();
   tier() = old.tier();
   auto keep = [](std::span<const int64_t> from, std::span<int64_t> into) {
