@@ -682,6 +682,8 @@ bool Session::Reload(const std::string& name, const std::string& source, const s
     engine->Restore(std::move(es), std::move(clients), std::move(remembered));
     m.memory = std::move(engine);
     for (const auto& l : plan.dropped) result->notes.push_back("dropped: " + l);
+    for (const auto& name : plan.unused_allow_drop)
+      result->notes.push_back(fmt::format("allow_drop={}: the upgrade drops nothing of that name; check the spelling", name));
     for (const auto& l : plan.reset) result->notes.push_back(l);
   }
   // The old version's code is freed only now: no record can be using it.

@@ -530,6 +530,7 @@ UpgradePlan PlanUpgrade(const StateSchema& old_schema, const checked::Program& p
   plan.aggs = MatchByName(old_schema.aggs, now.aggs);
 
   // Stored data that nothing derives again: refused when it would go, unless allowed by name.
+  std::vector<std::string> used_allow;  // the names in allow_drop that drop something
   auto lose = [&](const char* what, const std::vector<StateSchema::Named>& old, const std::vector<StateSchema::Named>& cur,
                   const std::vector<int>& map) {
     for (size_t j = 0; j < old.size(); ++j) {
@@ -538,15 +539,21 @@ UpgradePlan PlanUpgrade(const StateSchema& old_schema, const checked::Program& p
       for (const auto& n : cur)
         if (n.name == old[j].name) change = "retyped to " + n.type;
       std::string line = fmt::format("{} `{}` ({}) {}", what, old[j].name, old[j].type, change);
-      if (std::find(allow_drop.begin(), allow_drop.end(), old[j].name) != allow_drop.end())
+      if (std::find(allow_drop.begin(), allow_drop.end(), old[j].name) != allow_drop.end()) {
         plan.dropped.push_back(std::move(line));
-      else
+        used_allow.push_back(old[j].name);
+      } else
         plan.lost.push_back(std::move(line));
     }
   };
   lose("wallet", old_schema.wallets, now.wallets, plan.wallets);
   lose("var", old_schema.vars, now.vars, plan.vars);
   lose("client attribute", old_schema.attrs, now.attrs, plan.attrs);
+  // A name allowed to go that nothing drops is most likely a typo: the caller says so.
+  for (const std::string& name : allow_drop)
+    if (std::find(used_allow.begin(), used_allow.end(), name) == used_allow.end() &&
+        std::find(plan.unused_allow_drop.begin(), plan.unused_allow_drop.end(), name) == plan.unused_allow_drop.end())
+      plan.unused_allow_drop.push_back(name);
 
   // Derived, windowed state: started afresh and reported, never refused.
   for (size_t k = 0; k < now.rules.size(); ++k)

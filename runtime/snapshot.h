@@ -129,6 +129,7 @@ struct UpgradePlan {
   std::vector<std::string> lost;   // data the upgrade would drop: "wallet `bonus` (money(USD))"
   std::vector<std::string> reset;  // derived state started afresh: aggregates, limits, budgets
   std::vector<std::string> dropped;  // lost data allowed by --allow-drop
+  std::vector<std::string> unused_allow_drop;  // --allow-drop names that drop nothing here
 };
 
 // Plans moving state from `old_schema` to `program`. Wallets, vars and client attributes

@@ -170,9 +170,11 @@ TEST_CASE("an upgrade keeps same-named same-typed slots and lists what it would 
   UpgradePlan plan = PlanUpgrade(old_schema, *now, {});
   REQUIRE(plan.lost.size() == 1);
   CHECK(plan.lost[0] == "wallet `points` (int) retyped to money(USD)");
-  plan = PlanUpgrade(old_schema, *now, {"points"});
+  plan = PlanUpgrade(old_schema, *now, {"points", "pionts", "bonus"});
   CHECK(plan.lost.empty());
   CHECK(plan.dropped.size() == 1);
+  // A misspelt name, and one the upgrade keeps, drop nothing: the caller is told.
+  CHECK(plan.unused_allow_drop == std::vector<std::string>{"pionts", "bonus"});
 
   ClientState c = NewClient(*old_program, "a", 5);
   c.wallets()[0] = 1234;

@@ -917,6 +917,8 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
       return fail();
     if (!m.Create()) return fail();
     m.StartWriter();
+    for (const auto& name : options.allow_drop)
+      notes->push_back(fmt::format("--allow-drop {}: the state is new, so nothing is dropped", name));
     return store;
   }
 
@@ -925,6 +927,9 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
   std::vector<std::pair<int64_t, std::string>> seen;
   if (!m.Load(&es, &clients, &seen)) return fail();
   bool upgrade = m.identity != identity;
+  if (!upgrade)
+    for (const auto& name : options.allow_drop)
+      notes->push_back(fmt::format("--allow-drop {}: the program is unchanged, so nothing is dropped", name));
   UpgradePlan plan;
   if (upgrade) {
     plan = PlanUpgrade(m.schema, program, options.allow_drop);
@@ -955,6 +960,8 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     m.identity = identity;
     notes->push_back(fmt::format("the program changed since the state was last written; state upgraded to {}", identity));
     for (const auto& l : plan.dropped) notes->push_back("dropped (--allow-drop): " + l);
+    for (const auto& name : plan.unused_allow_drop)
+      notes->push_back(fmt::format("--allow-drop {}: the upgrade drops nothing of that name; check the spelling", name));
     for (const auto& l : plan.reset) notes->push_back(l);
     // The upgrade is one transaction: every client in the new layout, the new schema.
     bool ok = m.Exec("BEGIN IMMEDIATE");

@@ -189,9 +189,13 @@ def case_upgrade_refuses_loss(c):
     assert {n: c.read(n) for n in files} == files, "a refused upgrade changed a file"
     r = c.run("p2.perk", "b.jsonl", state="s.db", extra=["--allow-drop", "points"])
     assert r.returncode == 2 and "var `deposits`" in r.stderr and "wallet `points`" not in r.stderr, r.stderr
-    r = c.run("p2.perk", "b.jsonl", state="s.db", extra=["--allow-drop", "points", "--allow-drop", "deposits"])
+    r = c.run("p2.perk", "b.jsonl", state="s.db",
+              extra=["--allow-drop", "points", "--allow-drop", "deposits", "--allow-drop", "bonsu"])
     assert r.returncode == 0, r.stderr
     assert "dropped (--allow-drop): wallet `points`" in r.stderr, r.stderr
+    # A name that drops nothing (a typo here) is not silently accepted.
+    assert "--allow-drop bonsu: the upgrade drops nothing of that name" in r.stderr, r.stderr
+    assert "--allow-drop points: the upgrade drops nothing" not in r.stderr, r.stderr
     assert json.loads(c.state("client", "c1").stdout)["wallets"]["points"] in ("1.00", "2.00"), c.state("client", "c1").stdout
 
 
