@@ -650,10 +650,14 @@ def reload_under_load(perk, engine, state):
         err = json.loads(data)["error"]
         assert status == 400 and err["code"] == "program" and "E0001" in err["message"], (status, err)
         # Allowed to drop, with a param for the new version.
-        status, _, data = s.request("POST", "/v1/program?allow_drop=points&allow_drop=cashback&param=rate%3D10%25",
-                                    drop.encode(), "text/plain")
+        status, _, data = s.request(
+            "POST", "/v1/program?allow_drop=points&allow_drop=cashback&allow_drop=pionts&param=rate%3D10%25",
+            drop.encode(), "text/plain")
         reply = json.loads(data)
         assert status == 200 and reply["version"] == 3, (status, reply)
+        # The misspelt name drops nothing, and the reply says so.
+        assert any("pionts" in n and "drops nothing" in n for n in reply["notes"]), reply
+        assert not any("points" in n and "drops nothing" in n for n in reply["notes"]), reply
         status, client = s.get_json("/v1/clients/uc0")
         assert client["wallets"] == {"bonus": "30.00"}, client
         status, body = s.post(deposit("v3", "new-client", "100.00", first=True))
