@@ -683,7 +683,7 @@ bool Session::Reload(const std::string& name, const std::string& source, const s
     m.memory = std::move(engine);
     for (const auto& l : plan.dropped) result->notes.push_back("dropped: " + l);
     for (const auto& name : plan.unused_allow_drop)
-      result->notes.push_back(fmt::format("allow_drop={}: the upgrade drops nothing of that name; check the spelling", name));
+      result->notes.push_back(runtime::UnusedAllowDropNote(name));
     for (const auto& l : plan.reset) result->notes.push_back(l);
   }
   // The old version's code is freed only now: no record can be using it.

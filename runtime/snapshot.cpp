@@ -568,6 +568,10 @@ UpgradePlan PlanUpgrade(const StateSchema& old_schema, const checked::Program& p
   return plan;
 }
 
+std::string UnusedAllowDropNote(std::string_view name) {
+  return fmt::format("--allow-drop {}: the upgrade drops nothing of that name; check the spelling", name);
+}
+
 ClientState MigrateClient(const ClientState& old, const UpgradePlan& plan, const checked::Program& program) {
   ClientState c = NewClient(program, old.id, old.since());
   // For each new index k, the old index map[k] it keeps (when there is one).

@@ -138,6 +138,10 @@ struct UpgradePlan {
 UpgradePlan PlanUpgrade(const StateSchema& old_schema, const checked::Program& program,
                         const std::vector<std::string>& allow_drop);
 
+// The note for an allow-drop name that drops nothing (UpgradePlan::unused_allow_drop): the
+// store's and a libperk reload's wording are one.
+std::string UnusedAllowDropNote(std::string_view name);
+
 // Moves a client decoded under the old schema onto the program's layout.
 ClientState MigrateClient(const ClientState& old, const UpgradePlan& plan, const checked::Program& program);
 // Moves per-rule budget series likewise.

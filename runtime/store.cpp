@@ -961,7 +961,7 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     notes->push_back(fmt::format("the program changed since the state was last written; state upgraded to {}", identity));
     for (const auto& l : plan.dropped) notes->push_back("dropped (--allow-drop): " + l);
     for (const auto& name : plan.unused_allow_drop)
-      notes->push_back(fmt::format("--allow-drop {}: the upgrade drops nothing of that name; check the spelling", name));
+      notes->push_back(UnusedAllowDropNote(name));
     for (const auto& l : plan.reset) notes->push_back(l);
     // The upgrade is one transaction: every client in the new layout, the new schema.
     bool ok = m.Exec("BEGIN IMMEDIATE");
