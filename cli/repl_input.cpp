@@ -35,7 +35,9 @@ const char* const kKeywords[] = {
     "credit", "debit", "set", "notify", "grant", "emit", "if", "else", "and", "or", "not", "in", "mod",
     "true", "false", "now", "today", "tier_changed", "previous_tier", "count", "sum", "avg", "highest",
     "lowest", "where", "int", "decimal", "money", "bool", "string", "time", "date", "minute", "minutes",
-    "hour", "hours", "days", "week", "weeks"};
+    "hour", "hours", "days", "week", "weeks", "timezone", "month", "months", "year", "years",
+    "previous", "partial", "send", "to", "is", "otherwise", "entering", "leaving", "reversed", "pending",
+    "expires", "after", "worth", "revenue", "duration"};
 const char* const kFunctions[] = {"min",  "max",          "abs",         "floor",     "ceil",  "round",
                                   "date", "days_between", "anniversary", "has_badge", "lower", "upper",
                                   "starts_with", "contains"};

@@ -234,8 +234,8 @@ bool Contains(const std::vector<size_t>& set, size_t type) {
   return std::find(set.begin(), set.end(), type) != set.end();
 }
 
-// The grammar lists the keywords first, from `program` to `weeks`.
-bool IsKeyword(size_t type) { return type >= P::PROGRAM && type <= P::WEEKS; }
+// The grammar lists the keywords first, from `program` to `duration`.
+bool IsKeyword(size_t type) { return type >= P::PROGRAM && type <= P::DURATION; }
 
 // `'when'` in ANTLR's vocabulary becomes "when".
 std::string KeywordText(const antlr4::dfa::Vocabulary& vocabulary, size_t type) {

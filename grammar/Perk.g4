@@ -125,6 +125,8 @@ fieldName
   | COUNT | SUM | AVG | HIGHEST | LOWEST | WHERE
   | INT | DECIMAL | MONEY | BOOL | STRING | TIME | DATE
   | MINUTE | MINUTES | HOUR | HOURS | DAY | DAYS | WEEK | WEEKS
+  | MONTH | MONTHS | YEAR | YEARS | PREVIOUS | PARTIAL | ENTERING | LEAVING | REVERSED
+  | PENDING | EXPIRES | AFTER | WORTH | TO | DURATION
   ;
 
 // After `.` any word names a field, keywords included (`deposit.time`, `client.id`).
@@ -137,11 +139,14 @@ word
   | COUNT | SUM | AVG | HIGHEST | LOWEST | WHERE
   | INT | DECIMAL | MONEY | BOOL | STRING | TIME | DATE
   | MINUTE | MINUTES | HOUR | HOURS | DAYS | WEEK | WEEKS
+  | TIMEZONE | MONTH | MONTHS | YEAR | YEARS | PREVIOUS | PARTIAL | SEND | TO | IS | OTHERWISE
+  | ENTERING | LEAVING | REVERSED | PENDING | EXPIRES | AFTER | WORTH | REVENUE | DURATION
   ;
 
 // ---------------------------------------------------------------- lexer
 
-// Keywords (spec §1) come before IDENT so that they win ties of equal length.
+// Keywords (spec §1) come before IDENT so that they win ties of equal length; the first is
+// `program` and the last `duration` (ast_builder.cpp's IsKeyword reads that range).
 PROGRAM: 'program';
 CURRENCY: 'currency';
 EVENT: 'event';
@@ -203,6 +208,27 @@ HOURS: 'hours';
 DAYS: 'days';
 WEEK: 'week';
 WEEKS: 'weeks';
+// [v0.2] keywords (spec §1).
+TIMEZONE: 'timezone';
+MONTH: 'month';
+MONTHS: 'months';
+YEAR: 'year';
+YEARS: 'years';
+PREVIOUS: 'previous';
+PARTIAL: 'partial';
+SEND: 'send';
+TO: 'to';
+IS: 'is';
+OTHERWISE: 'otherwise';
+ENTERING: 'entering';
+LEAVING: 'leaving';
+REVERSED: 'reversed';
+PENDING: 'pending';
+EXPIRES: 'expires';
+AFTER: 'after';
+WORTH: 'worth';
+REVENUE: 'revenue';
+DURATION: 'duration';
 
 // Dates and times win over subtraction by longest match (`2026-03-01` is one token). Seconds
 // and the zone are optional here so that `2026-03-01T10:00` gets a clear BadLiteral from the

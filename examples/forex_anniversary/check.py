@@ -40,7 +40,7 @@ for step in ex.steps():
         a = attrs[c]
         if anniversary(a["opened"], today):
             years[c] = full_years(a["opened"], today)
-            e("count_years", "set", var="years", value=years[c])
+            e("count_years", "set", var="years_open", value=years[c])
             if trades[c].count(today, 90) > 0:
                 b = Decimal(25 * min(years[c], 5))
                 bonus[c] += b

@@ -37,7 +37,9 @@ EPOCH = datetime.date(1970, 1, 1).toordinal()
 KEYWORDS = set("""program currency event client wallet var param tier segment rule on when then end
 every day limit once per within budget hold credit debit set notify grant emit if else and or not in
 mod true false now today tier_changed previous_tier count sum avg highest lowest where int decimal
-money bool string time date minute minutes hour hours days week weeks""".split())
+money bool string time date minute minutes hour hours days week weeks timezone month months year years
+previous partial send to is otherwise entering leaving reversed pending expires after worth revenue
+duration""".split())
 
 # Field names that are keywords, allowed by the grammar's fieldName and read back after `.`.
 KEYWORD_FIELDS = ["date", "count", "sum", "hour", "now", "today", "where", "per", "once", "string",

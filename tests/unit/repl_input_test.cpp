@@ -279,7 +279,7 @@ TEST_CASE("completion offers commands, names, fields and clients", "[repl]") {
   CHECK(Candidates("count(dep") == std::vector<std::string>{"deposit"});
   CHECK(Candidates("tier >= G") == std::vector<std::string>{"Gold"});
   CHECK(Candidates(":type poi") == std::vector<std::string>{"points"});
-  CHECK(Candidates("ti") == std::vector<std::string>{"tick", "tier", "tier_changed", "time"});
+  CHECK(Candidates("ti") == std::vector<std::string>{"tick", "tier", "tier_changed", "time", "timezone"});
   // The short form: a client, then fields with `=`, `at` and `id=`; bool values.
   CHECK(Candidates("deposit c") == std::vector<std::string>{"c1", "c2"});
   CHECK(Candidates("deposit c1 a") == std::vector<std::string>{"amount=", "at", "at_time="});
