@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "compiler/compiler.h"
+#include "compiler/safety.h"
 #include "stdlib/stdlib.h"
 
 namespace perk {
@@ -1568,7 +1569,9 @@ std::optional<Expr> Checker::CheckStandalone(const Program& program, const ast::
 }  // namespace
 
 std::unique_ptr<checked::Program> CheckProgram(const ast::Program& program, Diagnostics& diags) {
-  return Checker(program, diags).Run();
+  std::unique_ptr<checked::Program> checked = Checker(program, diags).Run();
+  if (checked) WarnUnsafe(program, *checked, diags);
+  return checked;
 }
 
 namespace {
