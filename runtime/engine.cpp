@@ -780,6 +780,8 @@ struct Engine::Impl {
     }
     int64_t from = LocalDate(clock), to = LocalDate(time);
     for (int64_t d = from + 1; d <= to; ++d) {
+      // A date the zone skipped entirely (Pacific/Apia's 2011-12-30) has no tick.
+      if (program.zone != stdlib::kUtcZone && LocalDate(DayStart(d)) != d) continue;
       DayTick(d);
       clock = DayStart(d);
     }

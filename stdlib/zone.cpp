@@ -70,7 +70,12 @@ Span ComputeSpan(int64_t zone, const absl::TimeZone& tz, int64_t t) {
   s.from = std::numeric_limits<int64_t>::min();
   s.until = std::numeric_limits<int64_t>::max();
   absl::TimeZone::CivilTransition tr;
-  if (tz.PrevTransition(at + absl::Microseconds(1), &tr)) {
+  // Transitions fall on whole seconds and absl looks them up by the second: probe from the
+  // next whole second, and step back once if that found one after t.
+  bool found = tz.PrevTransition(absl::FromUnixSeconds(FloorDiv(t, kMicrosPerSecond) + 1), &tr);
+  if (found && TransitionInstant(tz, tr) > t)
+    found = tz.PrevTransition(absl::FromUnixMicros(TransitionInstant(tz, tr)), &tr);
+  if (found) {
     const int64_t start = TransitionInstant(tz, tr);
     if (start <= t) {
       s.from = start;
@@ -86,8 +91,11 @@ Span ComputeSpan(int64_t zone, const absl::TimeZone& tz, int64_t t) {
     const int64_t end = TransitionInstant(tz, tr);
     if (end > t) s.until = end;
   }
-  // A span that does not hold t (absl leaves distant transitions unspecified): t alone.
-  if (s.from > t || s.until <= t) {
+  // A span that does not hold t, or whose ends disagree with t's offset (absl leaves distant
+  // transitions unspecified): t alone.
+  auto offset_at = [&](int64_t x) { return int64_t{tz.At(absl::FromUnixMicros(x)).offset} * kMicrosPerSecond; };
+  if (s.from > t || s.until <= t || (s.from != std::numeric_limits<int64_t>::min() && offset_at(s.from) != s.offset) ||
+      (s.until != std::numeric_limits<int64_t>::max() && offset_at(s.until - 1) != s.offset)) {
     s.from = t;
     s.until = t + 1;
     s.hold_until = std::numeric_limits<int64_t>::min();
