@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "compiler/compiler.h"
@@ -1898,9 +1899,11 @@ int checked::Program::FindParam(std::string_view name) const {
 checked::AggWindows checked::AggWindowsOf(const checked::Program& p) {
   AggWindows w;
   w.of_slot.resize(p.agg_slots.size());
-  std::vector<std::pair<int, int64_t>> seen;
+  // [v0.2] A `previous` window folds other buckets than the window of the same length ending
+  // now: each keeps its own cache, so both stay valid for StableUntil.
+  std::vector<std::tuple<int, int64_t, bool>> seen;
   for (const auto& use : p.aggregates) {
-    std::pair<int, int64_t> key{use.slot, use.window.count};
+    std::tuple<int, int64_t, bool> key{use.slot, use.window.count, use.window.previous};
     auto it = std::find(seen.begin(), seen.end(), key);
     int index = static_cast<int>(it - seen.begin());
     if (it == seen.end()) {

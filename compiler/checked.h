@@ -218,7 +218,7 @@ struct Program {
 // aggregate `where` filters.
 std::vector<const Expr*> TopLevelExpressions(const Program& program);
 
-// The distinct (slot, window length) pairs of a program's aggregate uses: uses that fold the
+// The distinct (slot, window length, previous) of a program's aggregate uses: uses that fold the
 // same buckets (e.g. three tier conditions over one 30-day volume) read the same window. The
 // runtime keeps one cached fold per client per window (runtime/state.h's WindowCache), and the
 // JIT reads it in place, so both take the numbering from here.

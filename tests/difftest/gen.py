@@ -580,7 +580,17 @@ class ProgramGen:
         if unit.startswith("year"):
             n = rng.choice([1, 1, 2, rng.randint(1, 27)])
         previous = "previous " if not unit.startswith(("minute", "hour")) and rng.random() < 0.35 else ""
-        return f" within {previous}{n} {unit}"
+        text = f" within {previous}{n} {unit}"
+        # A window and its `previous` twin of the same length now and then: over one event they
+        # share a slot, and each needs its own cached fold.
+        recent = self.__dict__.setdefault("recent_windows", [])
+        if recent and rng.random() < 0.25:
+            other = rng.choice(recent)
+            text = other.replace("previous ", "") if "previous " in other else other.replace(" within ", " within previous ")
+        if "previous " in text and text.split()[-1].startswith(("minute", "hour")):
+            text = text.replace("previous ", "")
+        recent.append(text)
+        return text
 
     def aggregate(self, t):
         """An aggregate whose result has type t, over one of the events."""
