@@ -818,19 +818,17 @@ Expr Checker::CheckBinary(const ast::Expr& e, const Scope& s) {
       const bool swapped = op == B::Add && a.type == Type::Duration && (b.type == Type::Time || b.type == Type::Date);
       const ast::Expr& dur_ast = swapped ? *e.args[0] : *e.args[1];
       if (swapped) std::swap(a, b);
-      // A duration that is not a literal (a param) is a calendar step when it is months or
-      // whole days, as `1 day` would be.
-      const bool calendar =
-          IsCalendarDuration(dur_ast) ||
-          (dur_ast.kind != ast::ExprKind::DurationLit && b.type == Type::Duration &&
-           (b.kind == ExprKind::Const || b.kind == ExprKind::Param) &&
-           [&] {
-             const int64_t v = b.kind == ExprKind::Const ? b.value.i : prog_->params[b.index].value.i;
-             return stdlib::IsMonths(v) || (v != 0 && v % stdlib::kMicrosPerDay == 0);
-           }());
+      // The duration's value when it is known at load time (a literal or a param).
+      std::optional<int64_t> value;
+      if (b.kind == ExprKind::Const) value = b.value.i;
+      if (b.kind == ExprKind::Param) value = prog_->params[b.index].value.i;
+      const bool months = value && stdlib::IsMonths(*value);
+      // A literal steps the calendar by its unit as written; a param (another branch adds
+      // duration params) when it is months or whole days, as `1 day` would.
+      const bool calendar = dur_ast.kind == ast::ExprKind::DurationLit
+                                ? IsCalendarDuration(dur_ast)
+                                : value && (months || (*value != 0 && *value % stdlib::kMicrosPerDay == 0));
       if (a.type == Type::Time && b.type == Type::Duration) {
-        const bool months = (b.kind == ExprKind::Const && stdlib::IsMonths(b.value.i)) ||
-                            (b.kind == ExprKind::Param && stdlib::IsMonths(prog_->params[b.index].value.i));
         if (calendar && (prog_->zone != stdlib::kUtcZone || months)) {
           std::vector<Expr> v = pair(std::move(a), std::move(b));
           v.push_back(ConstExpr(Type::Int, Value::Int(prog_->zone), e.range));

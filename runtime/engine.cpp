@@ -745,7 +745,8 @@ struct Engine::Impl {
   // client's part is atomic on its own, so one failing client cannot block the others.
   void DayTick(int64_t day) {
     // [v0.2] The rules due this day: `every week` ones on Mondays, `every month` ones on the 1st.
-    const std::vector<int>& rules = program.has_calendar_ticks ? program.day_tick_rules[DayKindOf(day)] : program.daily_rules;
+    const int kind = program.has_calendar_ticks ? DayKindOf(day) : -1;  // -1: every day only
+    const std::vector<int>& rules = kind >= 0 ? program.day_tick_rules[kind] : program.daily_rules;
     // Nothing can happen at a tick without day-tick rules, tier conditions or segments.
     if (rules.empty() && program.tiers.size() <= 1 && program.segments.empty()) return;
     SetDayTrigger(day);
@@ -756,7 +757,7 @@ struct Engine::Impl {
       undo_log.clear();
       undo_values.clear();
       try {
-        RunRules(checked::TriggerKind::EveryDay, program.has_calendar_ticks ? DayKindOf(day) : -1, rules, c, nullptr, 0);
+        RunRules(checked::TriggerKind::EveryDay, kind, rules, c, nullptr, 0);
         if (MustReevaluate(c)) Reevaluate(c, nullptr);
       } catch (const RuntimeError& e) {
         Rollback(sp);
