@@ -13,12 +13,16 @@
 #include "runtime/interp.h"
 #include "runtime/records.h"
 #include "stdlib/stdlib.h"
+#include "stdlib/zone.h"
 
 namespace perk::cli {
 
 namespace {
 
-int64_t ClockDay(const runtime::Engine& e) { return e.has_clock() ? perk_time_date(e.clock()) : INT64_MIN; }
+// The clock's date in the program's zone, as the engine's day ticks count days.
+int64_t ClockDay(const runtime::Engine& e, const checked::Program& p) {
+  return e.has_clock() ? perk_tz_date(p.zone, e.clock()) : INT64_MIN;
+}
 
 }  // namespace
 
@@ -76,7 +80,7 @@ int Diff(const DiffOptions& o) {
   auto drain = [&] {
     old_collector.AddLedger(old_engine.ledger());
     new_collector.AddLedger(new_engine.ledger());
-    diff.AddLine(old_engine.ledger(), new_engine.ledger(), ClockDay(old_engine), ClockDay(new_engine));
+    diff.AddLine(old_engine.ledger(), new_engine.ledger(), ClockDay(old_engine, *old_program), ClockDay(new_engine, *new_program));
     old_engine.ledger().clear();
     new_engine.ledger().clear();
     if (!old_engine.rejects().empty()) old_collector.AddRejects(old_engine.rejects()), old_engine.rejects().clear();

@@ -27,6 +27,7 @@
 #include "cli/common.h"
 #include "cli/repl_input.h"
 #include "cli/repl_terminal.h"
+#include "stdlib/zone.h"
 #include "cli/repl_view.h"
 #include "compiler/compiler.h"
 #include "runtime/engine.h"
@@ -129,9 +130,15 @@ uint64_t RejectLine(std::string_view line) {
 
 std::string WindowText(const checked::Window& w) {
   if (w.unit == checked::WindowUnit::All) return "";
-  const char* unit = w.unit == checked::WindowUnit::Minute ? "minute" : w.unit == checked::WindowUnit::Hour ? "hour" : "day";
-  if (w.unit == checked::WindowUnit::Day && w.count % 7 == 0) return fmt::format(" within {}", Plural(w.count / 7, "week", "weeks"));
-  return fmt::format(" within {} {}{}", w.count, unit, w.count == 1 ? "" : "s");
+  const char* unit = w.unit == checked::WindowUnit::Minute ? "minute"
+                     : w.unit == checked::WindowUnit::Hour  ? "hour"
+                     : w.unit == checked::WindowUnit::Month ? "month"
+                     : w.unit == checked::WindowUnit::Year  ? "year"
+                                                            : "day";
+  const char* previous = w.previous ? "previous " : "";
+  if (w.unit == checked::WindowUnit::Day && w.count % 7 == 0)
+    return fmt::format(" within {}{}", previous, Plural(w.count / 7, "week", "weeks"));
+  return fmt::format(" within {}{} {}{}", previous, w.count, unit, w.count == 1 ? "" : "s");
 }
 
 // Every aggregate the program uses, as (use index, text), one per distinct text.
@@ -558,10 +565,12 @@ void Session::Observe(Runner& r, int rule_index, const runtime::EvalContext& ctx
       t.trigger = fmt::format("on tier_changed ({} -> {})", p.tiers[ctx.previous_tier].name, p.tiers[ctx.client->tier()].name);
       break;
     case checked::TriggerKind::EveryDay: t.trigger = fmt::format("every day ({})", stdlib::FormatDate(ctx.today)); break;
+    case checked::TriggerKind::EveryWeek: t.trigger = fmt::format("every week ({})", stdlib::FormatDate(ctx.today)); break;
+    case checked::TriggerKind::EveryMonth: t.trigger = fmt::format("every month ({})", stdlib::FormatDate(ctx.today)); break;
   }
   if (rule.has_limit) {
     runtime::Bucket b;
-    ctx.client->limits[rule_index].Query(runtime::BucketKey(rule.limit_window.unit, ctx.now), rule.limit_window.count, &b);
+    ctx.client->limits[rule_index].Query(runtime::WindowKey(rule.limit_window, ctx.now, ctx.program->zone), rule.limit_window.count, &b);
     t.limit_ok = b.count < rule.limit_count;
     bool once = rule.limit_count == 1 && rule.limit_window.unit == checked::WindowUnit::All;
     t.limit = once ? fmt::format("limit once per client: {} used", b.count)
@@ -767,7 +776,7 @@ void Session::Evaluate(const std::string& line, size_t offset) {
   ctx.client = state;
   ctx.event = event ? &*event : nullptr;
   ctx.now = engine->has_clock() ? engine->clock() : 0;
-  ctx.today = perk_time_date(ctx.now);
+  ctx.today = perk_tz_date(extended.zone, ctx.now);
   Value v;
   SourceRange where;
   PerkStatus s = runtime::Eval(e, ctx, &v, &where);
@@ -1037,7 +1046,7 @@ void Session::CmdClient(const std::string& line, const std::string& arg, size_t 
   ctx.program = &p;
   ctx.client = c;
   ctx.now = run_->engine->clock();
-  ctx.today = perk_time_date(ctx.now);
+  ctx.today = perk_tz_date(p.zone, ctx.now);
   for (size_t k = 0; k < aggs.size(); ++k) {
     Value v;
     PerkStatus s = runtime::EvalAggregate(p.aggregates[aggs[k].first], ctx, &v);

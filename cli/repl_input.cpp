@@ -40,7 +40,7 @@ const char* const kKeywords[] = {
     "expires", "after", "worth", "revenue", "duration"};
 const char* const kFunctions[] = {"min",  "max",          "abs",         "floor",     "ceil",  "round",
                                   "date", "days_between", "anniversary", "has_badge", "lower", "upper",
-                                  "starts_with", "contains"};
+                                  "starts_with", "contains", "weekday"};
 
 bool IsWordByte(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
 

@@ -27,7 +27,7 @@ void Explain(const checked::Program& p, int rule_index, const runtime::EvalConte
   bool limit_ok = true;
   if (rule.has_limit) {
     runtime::Bucket b;
-    ctx.client->limits[rule_index].Query(runtime::BucketKey(rule.limit_window.unit, ctx.now), rule.limit_window.count, &b);
+    ctx.client->limits[rule_index].Query(runtime::WindowKey(rule.limit_window, ctx.now, ctx.program->zone), rule.limit_window.count, &b);
     limit_ok = b.count < rule.limit_count;
     limit = fmt::format("{{\"used\":{},\"max\":{}}}", b.count, rule.limit_count);
   }

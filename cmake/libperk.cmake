@@ -50,7 +50,7 @@ file(RELATIVE_PATH PERK_PC_TO_PREFIX /root/${CMAKE_INSTALL_LIBDIR}/pkgconfig /ro
 file(RELATIVE_PATH PERK_CONFIG_TO_PREFIX /root/${CMAKE_INSTALL_LIBDIR}/cmake/perk /root)
 string(REGEX REPLACE "/$" "" PERK_PC_TO_PREFIX "${PERK_PC_TO_PREFIX}")
 string(REGEX REPLACE "/$" "" PERK_CONFIG_TO_PREFIX "${PERK_CONFIG_TO_PREFIX}")
-set(PERK_STATIC_LIBS "-lantlr4-runtime -lfmt -lsimdjson -lLLVM-19 -lsqlite3 -lstdc++ -lm -lpthread")
+set(PERK_STATIC_LIBS "-lantlr4-runtime -lfmt -lsimdjson -lLLVM-19 -lsqlite3 -labsl_time -labsl_time_zone -labsl_int128 -labsl_base -lstdc++ -lm -lpthread")
 configure_file(${CMAKE_SOURCE_DIR}/cmake/perk.pc.in ${CMAKE_BINARY_DIR}/perk.pc @ONLY)
 configure_file(${CMAKE_SOURCE_DIR}/cmake/perkConfig.cmake.in ${CMAKE_BINARY_DIR}/perkConfig.cmake @ONLY)
 write_basic_package_version_file(${CMAKE_BINARY_DIR}/perkConfigVersion.cmake VERSION ${PROJECT_VERSION}

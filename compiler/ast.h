@@ -20,11 +20,13 @@ struct TypeRef {
   SourceRange range;
 };
 
-enum class DurationUnit { Minute, Hour, Day, Week };
+enum class DurationUnit { Minute, Hour, Day, Week, Month, Year };
 struct Duration {
   int64_t count = 0;  // as written: `30 days` is {30, Day}
   DurationUnit unit = DurationUnit::Day;
   SourceRange range;
+  // [v0.2] `within previous N units`: only ever set on a window.
+  bool previous = false;
 };
 
 enum class ExprKind {
@@ -125,7 +127,7 @@ struct SegmentDecl {
   ExprPtr when;
 };
 
-enum class TriggerKind { Event, TierChanged, EveryDay };
+enum class TriggerKind { Event, TierChanged, EveryDay, EveryWeek, EveryMonth };
 struct Trigger {
   TriggerKind kind = TriggerKind::Event;
   std::string event;  // TriggerKind::Event
@@ -183,6 +185,8 @@ struct Program {
   SourceRange name_range;
   std::optional<std::string> currency;
   SourceRange currency_range;
+  std::optional<std::string> timezone;  // [v0.2] `timezone "Europe/Berlin"`, as written
+  SourceRange timezone_range;
   std::vector<EventDecl> events;
   std::vector<FieldDecl> client_fields;  // all `client { }` blocks, in order
   std::vector<WalletDecl> wallets;

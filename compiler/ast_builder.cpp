@@ -219,15 +219,18 @@ const std::vector<size_t> kExpressionStart = {
     P::FALSE,   P::DATE_LIT, P::TIME_LIT,    P::CLIENT,      P::TIER,       P::PREVIOUS_TIER,
     P::NOW,     P::TODAY,    P::LPAREN,      P::MINUS,       P::NOT,        P::IF,
     P::COUNT,   P::SUM,      P::AVG,         P::HIGHEST,     P::LOWEST,     P::DATE,
-    P::UNTERMINATED_STRING};
+    P::UNTERMINATED_STRING,
+    // [v0.2] The calendar functions.
+    P::YEAR,    P::MONTH,    P::DAY,         P::HOUR,        P::MINUTE};
 const std::vector<size_t> kActionStart = {P::CREDIT, P::DEBIT, P::SET, P::NOTIFY,
                                           P::GRANT,  P::EMIT,  P::IF};
 const std::vector<size_t> kDeclStart = {P::CURRENCY, P::EVENT,   P::CLIENT, P::WALLET, P::VAR,
-                                        P::PARAM,    P::TIER,    P::SEGMENT, P::RULE};
+                                        P::PARAM,    P::TIER,    P::SEGMENT, P::RULE, P::TIMEZONE};
 const std::vector<size_t> kTypes = {P::INT,    P::DECIMAL, P::MONEY, P::BOOL,
                                     P::STRING, P::TIME,    P::DATE,  P::TIER};
 const std::vector<size_t> kUnits = {P::MINUTE, P::MINUTES, P::HOUR, P::HOURS,
-                                    P::DAY,    P::DAYS,    P::WEEK, P::WEEKS};
+                                    P::DAY,    P::DAYS,    P::WEEK, P::WEEKS,
+                                    P::MONTH,  P::MONTHS,  P::YEAR, P::YEARS};
 const std::vector<size_t> kComparisons = {P::EQ, P::NE, P::LT, P::LE, P::GT, P::GE, P::IN};
 
 bool Contains(const std::vector<size_t>& set, size_t type) {
@@ -289,7 +292,10 @@ std::string DescribeExpected(const antlr4::dfa::Vocabulary& vocabulary,
     items.push_back(std::move(name));
     std::erase_if(expected, [&](size_t t) { return Contains(group, t); });
   };
-  size_t keywords = std::count_if(expected.begin(), expected.end(), IsKeyword);
+  // Where any word is allowed (a field name) nearly every keyword is expected; counted without
+  // the keywords that start an expression, which an expression alone expects.
+  size_t keywords = std::count_if(expected.begin(), expected.end(),
+                                  [](size_t t) { return IsKeyword(t) && !Contains(kExpressionStart, t); });
   if (Contains(expected, P::IDENT) && keywords >= 20) {
     items.push_back("a field name");
     std::erase_if(expected, [](size_t t) { return t == P::IDENT || IsKeyword(t); });
@@ -302,7 +308,7 @@ std::string DescribeExpected(const antlr4::dfa::Vocabulary& vocabulary,
              "`rule`)");
   take_group(kTypes, 6,
              "a type (`int`, `decimal`, `money`, `bool`, `string`, `time`, `date` or `tier`)");
-  take_group(kUnits, 6, "a unit (`minutes`, `hours`, `days` or `weeks`)");
+  take_group(kUnits, 6, "a unit (`minutes`, `hours`, `days`, `weeks`, `months` or `years`)");
   take_group(kComparisons, 4, "an operator");
   // What a name is for reads best first: "an event name or `tier_changed`".
   if (Contains(expected, P::IDENT)) items.push_back(NameRole(ctx));
@@ -684,6 +690,10 @@ DurationUnit UnitOf(size_t type) {
     case P::HOURS: return DurationUnit::Hour;
     case P::WEEK:
     case P::WEEKS: return DurationUnit::Week;
+    case P::MONTH:
+    case P::MONTHS: return DurationUnit::Month;
+    case P::YEAR:
+    case P::YEARS: return DurationUnit::Year;
     default: return DurationUnit::Day;
   }
 }
@@ -725,6 +735,8 @@ class Builder {
   void BuildDecl(P::DeclContext& ctx, Program& program) {
     if (auto* c = ctx.currencyDecl()) {
       BuildCurrency(*c, program);
+    } else if (auto* c = ctx.timezoneDecl()) {
+      BuildTimezone(*c, program);
     } else if (auto* c = ctx.eventDecl()) {
       if (!IsReal(c->name)) return;
       EventDecl event{c->name->getText(), Range(c), {}};
@@ -780,6 +792,21 @@ class Builder {
     program.currency_range = Range(&ctx);
   }
 
+  // [v0.2] `timezone "Zone"`: one per program; the checker loads the name.
+  void BuildTimezone(P::TimezoneDeclContext& ctx, Program& program) {
+    if (ctx.name == nullptr) return;
+    auto name = BuildString(*ctx.name);
+    if (!name) return;
+    if (program.timezone) {
+      diags_.Report(DiagKind::DuplicateTimezone, Range(&ctx),
+                    "`timezone` is declared twice; a program has one time zone, so keep one");
+      diags_.Note(program.timezone_range, "first declared here as " + Backticked(*program.timezone));
+      return;
+    }
+    program.timezone = *name;
+    program.timezone_range = Range(&ctx);
+  }
+
   std::optional<FieldDecl> BuildField(P::FieldDeclContext& ctx) {
     auto type = BuildType(ctx.typeRef());
     Token* name = OnlyToken(ctx.name);
@@ -813,6 +840,17 @@ class Builder {
       return std::nullopt;
     }
     return MakeDuration(ctx->count, OnlyToken(ctx->unit), Range(ctx));
+  }
+
+  // A window: a duration, with `previous` in front for the whole units before the current one.
+  std::optional<Duration> BuildWindow(P::WindowSpecContext* ctx) {
+    if (ctx == nullptr) return std::nullopt;
+    auto d = BuildDuration(ctx->span);
+    if (d && ctx->previous != nullptr) {
+      d->previous = true;
+      d->range = Range(ctx);
+    }
+    return d;
   }
 
   std::optional<Duration> MakeDuration(Token* count, Token* unit, SourceRange range) {
@@ -857,7 +895,7 @@ class Builder {
         limit.range = limit_range;
         limit.once = c->ONCE() != nullptr;
         if (!limit.once) limit.count = BuildPrimary(c->count, limit_range);
-        if (c->WITHIN() != nullptr) limit.within = BuildDuration(c->window);
+        if (c->WITHIN() != nullptr) limit.within = BuildWindow(c->window);
         rule.limit = std::move(limit);
       } else if (auto* c = dynamic_cast<P::BudgetClauseContext*>(clause)) {
         if (rule.budget) {
@@ -868,7 +906,7 @@ class Builder {
         Budget budget;
         budget.range = budget_range;
         budget.amount = BuildExpr(c->amount, budget_range);
-        if (c->WITHIN() != nullptr) budget.within = BuildDuration(c->window);
+        if (c->WITHIN() != nullptr) budget.within = BuildWindow(c->window);
         rule.budget = std::move(budget);
       }
     }
@@ -896,6 +934,12 @@ class Builder {
     } else if (ctx->EVERY() != nullptr && ctx->DAY() != nullptr &&
                IsReal(ctx->DAY()->getSymbol())) {
       trigger.kind = TriggerKind::EveryDay;
+    } else if (ctx->EVERY() != nullptr && ctx->WEEK() != nullptr &&
+               IsReal(ctx->WEEK()->getSymbol())) {
+      trigger.kind = TriggerKind::EveryWeek;
+    } else if (ctx->EVERY() != nullptr && ctx->MONTH() != nullptr &&
+               IsReal(ctx->MONTH()->getSymbol())) {
+      trigger.kind = TriggerKind::EveryMonth;
     } else {
       return std::nullopt;
     }
@@ -1109,6 +1153,9 @@ class Builder {
     if (auto* c = dynamic_cast<P::DateCallContext*>(ctx)) {
       return BuildCall(c->callee, c->args, range);
     }
+    if (auto* c = dynamic_cast<P::CalendarCallContext*>(ctx)) {
+      return BuildCall(c->callee, c->args, range);
+    }
     if (auto* c = dynamic_cast<P::AggregateContext*>(ctx)) return BuildAggregate(*c);
     if (dynamic_cast<P::ClientRefContext*>(ctx)) return NewExpr(ExprKind::ClientRef, range);
     if (dynamic_cast<P::TierRefContext*>(ctx)) return NewExpr(ExprKind::Tier, range);
@@ -1187,7 +1234,9 @@ class Builder {
     std::string plural = UnitOf(type) == DurationUnit::Minute ? "minutes"
                          : UnitOf(type) == DurationUnit::Hour ? "hours"
                          : UnitOf(type) == DurationUnit::Day  ? "days"
-                                                              : "weeks";
+                         : UnitOf(type) == DurationUnit::Week ? "weeks"
+                         : UnitOf(type) == DurationUnit::Month ? "months"
+                                                              : "years";
     std::string message = Backticked(text + " " + unit->getText()) +
                           " is not a whole number of " + plural;
     int factor = 0;
@@ -1197,6 +1246,9 @@ class Builder {
       case DurationUnit::Day: factor = 24, smaller = "hours"; break;
       case DurationUnit::Hour: factor = 60, smaller = "minutes"; break;
       case DurationUnit::Minute: return message + "; a duration counts whole units";
+      // A month has no fixed number of days: no smaller unit says the same.
+      case DurationUnit::Month: return message + "; a duration counts whole units";
+      case DurationUnit::Year: factor = 12, smaller = "months"; break;
     }
     std::string digits;
     size_t scale = 1;
@@ -1263,7 +1315,7 @@ class Builder {
       e->field_range = TokenRange(field);
     }
     if (ctx.WHERE() != nullptr) e->where = BuildExpr(ctx.filter, range);
-    if (ctx.WITHIN() != nullptr) e->within = BuildDuration(ctx.window);
+    if (ctx.WITHIN() != nullptr) e->within = BuildWindow(ctx.window);
     if (e->agg == AggKind::Count && has_field) {
       diags_.Report(DiagKind::SyntaxError, e->field_range,
                     "`count` counts events, not a field: write `count(" + e->text + ")`");
@@ -1455,8 +1507,8 @@ const char* TypeText(TypeName t) {
 }
 
 std::string DurationText(const Duration& d) {
-  static const char* const kUnitNames[] = {"minute", "hour", "day", "week"};
-  return std::to_string(d.count) + " " + kUnitNames[static_cast<int>(d.unit)] +
+  static const char* const kUnitNames[] = {"minute", "hour", "day", "week", "month", "year"};
+  return std::string(d.previous ? "previous " : "") + std::to_string(d.count) + " " + kUnitNames[static_cast<int>(d.unit)] +
          (d.count == 1 ? "" : "s");
 }
 
@@ -1646,6 +1698,7 @@ ExprPtr ParseExpression(std::string_view source, Diagnostics& diags) {
 std::string Dump(const Program& program) {
   std::string out = "program " + Quote(program.name) + "\n";
   if (program.currency) out += "currency " + *program.currency + "\n";
+  if (program.timezone) out += "timezone " + Quote(*program.timezone) + "\n";
   for (const EventDecl& e : program.events) {
     out += "event " + e.name + "\n";
     DumpFields(e.fields, out);
@@ -1679,6 +1732,8 @@ std::string Dump(const Program& program) {
       case TriggerKind::Event: out += "  on " + r.trigger.event + "\n"; break;
       case TriggerKind::TierChanged: out += "  on tier_changed\n"; break;
       case TriggerKind::EveryDay: out += "  every day\n"; break;
+      case TriggerKind::EveryWeek: out += "  every week\n"; break;
+      case TriggerKind::EveryMonth: out += "  every month\n"; break;
     }
     if (r.when) out += "  when " + DumpExpr(r.when.get()) + "\n";
     if (r.limit) {

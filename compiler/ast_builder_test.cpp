@@ -836,6 +836,45 @@ end
 )");
 }
 
+TEST_CASE("[v0.2] timezone, calendar calls, month and year durations, previous windows, every week/month", "[ast]") {
+  Parsed p(R"(program "Calendar"
+currency USD
+timezone "Asia/Tokyo"
+event trade { volume: money, day: date }
+tier Base
+tier Gold when sum(trade.volume within previous 1 month) > 0 USD hold 2 months
+rule r
+  on trade
+  when weekday(trade.time) >= 6 and hour(trade.time) < 6 and year(trade.day) > 2000
+  limit once per client within previous 2 years
+  then emit "x" { m: month(trade.time + 1 year), d: day(trade.day - 3 months), n: minute(now), day: trade.day }
+end
+rule w every week then emit "w" end
+rule m every month then emit "m" end
+)");
+  INFO(Listing(p.diags));
+  REQUIRE_FALSE(p.diags.HasErrors());
+  const Program& prog = *p.program;
+  REQUIRE(prog.timezone);
+  CHECK(*prog.timezone == "Asia/Tokyo");
+  const auto& window = prog.tiers[1].when->args[0]->within;
+  REQUIRE(window);
+  CHECK(window->previous);
+  CHECK(window->unit == DurationUnit::Month);
+  REQUIRE(prog.tiers[1].hold);
+  CHECK(prog.tiers[1].hold->unit == DurationUnit::Month);
+  CHECK_FALSE(prog.tiers[1].hold->previous);
+  CHECK(prog.rules[0].limit->within->previous);
+  CHECK(prog.rules[0].limit->within->unit == DurationUnit::Year);
+  CHECK(Sexpr(std::move(p.program->rules[0].when)) ==
+        "(and (and (>= (weekday trade.time) 6) (< (hour trade.time) 6)) (> (year trade.day) 2000))");
+  CHECK(prog.rules[1].trigger.kind == TriggerKind::EveryWeek);
+  CHECK(prog.rules[2].trigger.kind == TriggerKind::EveryMonth);
+  // A second `timezone` is reported where it is written.
+  Parsed twice("program \"x\"\ntimezone \"UTC\"\ntimezone \"UTC\"\n");
+  CHECK(twice.diags.HasErrors());
+}
+
 }  // namespace
 }  // namespace perk::ast
 

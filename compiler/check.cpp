@@ -9,11 +9,13 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "compiler/compiler.h"
 #include "compiler/safety.h"
 #include "stdlib/stdlib.h"
+#include "stdlib/zone.h"
 
 namespace perk {
 namespace {
@@ -84,18 +86,34 @@ Expr ConstExpr(Type t, Value v, SourceRange r) {
   return e;
 }
 
-// The duration in microseconds; nullopt when that does not fit in 64 bits (about 292,000 years).
+// The duration's value (stdlib/zone.h): microseconds, or for months and years their count of
+// months above stdlib::kMonthsTag; nullopt when that does not fit (about 292,000 years of
+// microseconds, 10,000 years of months).
 std::optional<int64_t> DurationMicros(const ast::Duration& d) {
   int64_t unit = 0;
   switch (d.unit) {
+    case ast::DurationUnit::Month:
+    case ast::DurationUnit::Year: {
+      const int64_t per = d.unit == ast::DurationUnit::Year ? 12 : 1;
+      if (d.count > 120'000 / per) return std::nullopt;
+      return stdlib::kMonthsTag + d.count * per;
+    }
     case ast::DurationUnit::Minute: unit = stdlib::kMicrosPerMinute; break;
     case ast::DurationUnit::Hour: unit = stdlib::kMicrosPerHour; break;
     case ast::DurationUnit::Day: unit = stdlib::kMicrosPerDay; break;
     case ast::DurationUnit::Week: unit = 7 * stdlib::kMicrosPerDay; break;
   }
   int64_t micros = 0;
-  if (__builtin_mul_overflow(d.count, unit, &micros)) return std::nullopt;
+  if (__builtin_mul_overflow(d.count, unit, &micros) || micros >= stdlib::kMonthsTag) return std::nullopt;
   return micros;
+}
+
+// [v0.2] Days, weeks, months and years are calendar steps (spec §2); minutes and hours are
+// exact lengths. Known from the literal as written (`24 hours` is not `1 day` in a zone with
+// daylight saving time).
+bool IsCalendarDuration(const ast::Expr& e) {
+  if (e.kind != ast::ExprKind::DurationLit || !e.duration) return false;
+  return e.duration->unit != ast::DurationUnit::Minute && e.duration->unit != ast::DurationUnit::Hour;
 }
 
 constexpr const char* kDurationTooLong = "this duration is too long; a duration must be shorter than about 292,000 years";
@@ -111,7 +129,7 @@ std::optional<Value> FoldConstant(const Expr& e, const std::vector<checked::Para
     case ExprKind::Const: return e.value;
     case ExprKind::Param: return params[e.index].value;
     case ExprKind::Op: {
-      Value args[2];
+      Value args[3];
       for (size_t k = 0; k < e.args.size(); ++k) {
         auto v = FoldConstant(e.args[k], params, status);
         if (!v) return std::nullopt;
@@ -307,9 +325,18 @@ std::optional<Window> Checker::CheckWindow(const ast::Duration& d) {
     case ast::DurationUnit::Day: w.unit = WindowUnit::Day; w.count = d.count; break;
     // A huge count of weeks must not wrap around to a small (or negative) number of days.
     case ast::DurationUnit::Week: w.unit = WindowUnit::Day; too_long = __builtin_mul_overflow(d.count, 7, &w.count); break;
+    case ast::DurationUnit::Month: w.unit = WindowUnit::Month; w.count = d.count; too_long = d.count > 328; break;
+    case ast::DurationUnit::Year: w.unit = WindowUnit::Year; w.count = d.count; too_long = d.count > 27; break;
   }
+  if (d.previous && (w.unit == WindowUnit::Minute || w.unit == WindowUnit::Hour)) {
+    Error(DiagKind::BadWindowUnit, d.range,
+          "`within previous` counts whole days, weeks, months or years before the current one; for the last "
+          "minutes or hours write `within` without `previous`");
+    return std::nullopt;
+  }
+  w.previous = d.previous;
   // Bounded state: windows longer than ~27 years are certainly a mistake.
-  if (too_long || w.count > 10'000 * (w.unit == WindowUnit::Day ? 1 : w.unit == WindowUnit::Hour ? 24 : 1440)) {
+  if (too_long || w.count > 10'000 * (w.unit == WindowUnit::Day ? 1 : w.unit == WindowUnit::Hour ? 24 : w.unit == WindowUnit::Minute ? 1440 : 1)) {
     Error(DiagKind::BadDuration, d.range, "this window is longer than 10000 days; leave out `within` to count the whole history");
     return std::nullopt;
   }
@@ -344,7 +371,7 @@ Expr Checker::MakeOp(OpCode op, Type type, SourceRange r, std::vector<Expr> args
     if (a.type == Type::Error) return ErrorExpr(r);
   bool all_const = std::all_of(args.begin(), args.end(), [](const Expr& a) { return a.kind == ExprKind::Const; });
   if (all_const) {
-    Value vals[2];
+    Value vals[3];
     for (size_t k = 0; k < args.size(); ++k) vals[k] = args[k].value;
     Value out;
     PerkStatus s = ApplyOp(op, vals, &out);
@@ -787,13 +814,40 @@ Expr Checker::CheckBinary(const ast::Expr& e, const Scope& s) {
   };
   if (a.type == Type::Duration || b.type == Type::Duration) {
     if (op == B::Add || op == B::Sub) {
-      if (a.type == Type::Time && b.type == Type::Duration)
+      // [v0.2] Days and longer are calendar steps in the zone; in UTC a day or a week is an
+      // exact length, so v0.1 programs keep their plain addition.
+      const bool swapped = op == B::Add && a.type == Type::Duration && (b.type == Type::Time || b.type == Type::Date);
+      const ast::Expr& dur_ast = swapped ? *e.args[0] : *e.args[1];
+      if (swapped) std::swap(a, b);
+      // The duration's value when it is known at load time (a literal or a param).
+      std::optional<int64_t> value;
+      if (b.kind == ExprKind::Const) value = b.value.i;
+      if (b.kind == ExprKind::Param) value = prog_->params[b.index].value.i;
+      const bool months = value && stdlib::IsMonths(*value);
+      // A literal steps the calendar by its unit as written; a param (another branch adds
+      // duration params) when it is months or whole days, as `1 day` would.
+      const bool calendar = dur_ast.kind == ast::ExprKind::DurationLit
+                                ? IsCalendarDuration(dur_ast)
+                                : value && (months || (*value != 0 && *value % stdlib::kMicrosPerDay == 0));
+      if (a.type == Type::Time && b.type == Type::Duration) {
+        if (calendar && (prog_->zone != stdlib::kUtcZone || months)) {
+          std::vector<Expr> v = pair(std::move(a), std::move(b));
+          v.push_back(ConstExpr(Type::Int, Value::Int(prog_->zone), e.range));
+          return MakeOp(op == B::Add ? OpCode::AddTimeIn : OpCode::SubTimeIn, Type::Time, e.range, std::move(v));
+        }
         return MakeOp(op == B::Add ? OpCode::AddTime : OpCode::SubTime, Type::Time, e.range, pair(std::move(a), std::move(b)));
-      if (op == B::Add && a.type == Type::Duration && b.type == Type::Time)
-        return MakeOp(OpCode::AddTime, Type::Time, e.range, pair(std::move(b), std::move(a)));
+      }
+      if (a.type == Type::Date && b.type == Type::Duration) {
+        if (!calendar) {
+          Error(DiagKind::BadWindowUnit, e.range,
+                "a date moves by whole days, weeks, months or years, not minutes or hours; add those to a time");
+          return ErrorExpr(e.range);
+        }
+        return MakeOp(op == B::Add ? OpCode::AddDate : OpCode::SubDate, Type::Date, e.range, pair(std::move(a), std::move(b)));
+      }
     }
     Error(DiagKind::DurationMisuse, e.range,
-          "a duration can only be added to or subtracted from a time (`now - 30 days`), or used in `within` and `hold`");
+          "a duration can only be added to or subtracted from a time or a date (`now - 30 days`), or used in `within` and `hold`");
     return ErrorExpr(e.range);
   }
   switch (op) {
@@ -953,7 +1007,8 @@ Expr Checker::CheckIf(const ast::Expr& e, const Scope& s) {
 Expr Checker::CheckCall(const ast::Expr& e, const Scope& s) {
   static const std::vector<std::string> kBuiltins = {"min", "max", "abs", "floor", "ceil", "round", "date",
                                                      "days_between", "anniversary", "has_badge", "lower",
-                                                     "upper", "starts_with", "contains"};
+                                                     "upper", "starts_with", "contains", "year", "month", "day",
+                                                     "hour", "minute", "weekday"};
   const std::string& f = e.text;
   if (std::find(kBuiltins.begin(), kBuiltins.end(), f) == kBuiltins.end()) {
     Error(DiagKind::UnknownFunction, e.name_range,
@@ -978,13 +1033,36 @@ Expr Checker::CheckCall(const ast::Expr& e, const Scope& s) {
     Error(DiagKind::BadArguments, args[k].range, fmt::format("{} takes {}, found {}", Q(f), what, QT(args[k].type)));
     return false;
   };
+  // The date of a time in the program's zone (v0.1's UTC op when the zone is UTC).
+  auto in_zone = [&](OpCode op, Type type, Expr x) {
+    SourceRange r = x.range;
+    std::vector<Expr> v;
+    v.push_back(std::move(x));
+    v.push_back(ConstExpr(Type::Int, Value::Int(prog_->zone), r));
+    return MakeOp(op, type, r, std::move(v));
+  };
   auto to_date = [&](Expr x) {
     if (x.type != Type::Time) return x;
+    if (prog_->zone != stdlib::kUtcZone) return in_zone(OpCode::DateIn, Type::Date, std::move(x));
     SourceRange r = x.range;
     std::vector<Expr> v;
     v.push_back(std::move(x));
     return MakeOp(OpCode::DateOf, Type::Date, r, std::move(v));
   };
+  // [v0.2] Calendar functions of a date or a time, in the program's zone.
+  if (f == "year" || f == "month" || f == "day" || f == "weekday") {
+    if (!arity(1) || !want(0, {Type::Time, Type::Date}, "a date or a time")) return ErrorExpr(e.range);
+    const OpCode op = f == "year" ? OpCode::YearOf : f == "month" ? OpCode::MonthOf : f == "day" ? OpCode::DayOf : OpCode::WeekdayOf;
+    std::vector<Expr> v;
+    v.push_back(to_date(std::move(args[0])));
+    return MakeOp(op, Type::Int, e.range, std::move(v));
+  }
+  if (f == "hour" || f == "minute") {
+    if (!arity(1) || !want(0, {Type::Time}, "a time")) return ErrorExpr(e.range);
+    Expr x = in_zone(f == "hour" ? OpCode::HourIn : OpCode::MinuteIn, Type::Int, std::move(args[0]));
+    x.range = e.range;
+    return x;
+  }
   if (f == "min" || f == "max") {
     if (args.size() < 2) {
       Error(DiagKind::BadArguments, e.range, fmt::format("{} takes at least 2 arguments, found {}", Q(f), args.size()));
@@ -1160,7 +1238,8 @@ Expr Checker::CheckAggregate(const ast::Expr& e, const Scope& s) {
     slot_keys_.emplace(key, slot);
   }
   auto& st = prog_->agg_slots[slot];
-  st.max_count = std::max(st.max_count, window.count);
+  // A `previous` window ends one bucket before the current one, so it reaches one further back.
+  st.max_count = std::max(st.max_count, window.count + (window.previous ? 1 : 0));
   checked::AggUse use;
   use.slot = slot;
   use.kind = static_cast<checked::AggKind>(e.agg);
@@ -1191,6 +1270,18 @@ void Checker::CheckHeader() {
             fmt::format("{} is not a currency code; use three capital letters, like `USD` or `EUR`", Q(c)));
     }
     prog_->currency = c;
+  }
+  if (ast_.timezone) {
+    const int32_t zone = stdlib::LoadZone(*ast_.timezone);
+    if (zone < 0) {
+      Error(DiagKind::UnknownTimezone, ast_.timezone_range,
+            fmt::format("{} is not a time zone this machine knows; write an IANA name like `\"Europe/Berlin\"` or "
+                        "`\"America/New_York\"`, or leave out `timezone` for UTC",
+                        Q(*ast_.timezone)));
+    } else {
+      prog_->zone = zone;
+      prog_->timezone = *ast_.timezone;
+    }
   }
 }
 
@@ -1332,7 +1423,16 @@ void Checker::CheckTiers() {
     if (t.when && k > 0) out.when = CheckAs(*t.when, Scope{Place::TierCond}, Type::Bool, fmt::format("the condition of tier {}", Q(t.name)));
     if (t.hold) {
       if (t.hold->count <= 0) Error(DiagKind::BadDuration, t.hold->range, "a hold must be at least 1");
-      else if (auto micros = DurationMicros(*t.hold)) out.hold_micros = *micros;
+      else if (auto micros = DurationMicros(*t.hold)) {
+        // [v0.2] Days and weeks are calendar steps in a zone, months and years everywhere.
+        const bool calendar = t.hold->unit != ast::DurationUnit::Minute && t.hold->unit != ast::DurationUnit::Hour;
+        if (stdlib::IsMonths(*micros) || (calendar && prog_->zone != stdlib::kUtcZone)) {
+          out.hold_calendar = *micros;
+          out.hold_micros = stdlib::IsMonths(*micros) ? stdlib::MonthsOf(*micros) * 31 * stdlib::kMicrosPerDay : *micros;
+        } else {
+          out.hold_micros = *micros;
+        }
+      }
       else Error(DiagKind::BadDuration, t.hold->range, kDurationTooLong);
     }
     prog_->tiers.push_back(std::move(out));
@@ -1438,6 +1538,20 @@ void Checker::CheckActions(const std::vector<ast::Action>& in, const Scope& scop
   }
 }
 
+// [v0.2] The rules each kind of day runs at its tick, in declaration order (spec §5 step 2b).
+static void DayTickRules(checked::Program& p) {
+  for (int kind = 0; kind < 4; ++kind) {
+    auto& list = p.day_tick_rules[kind];
+    list.clear();
+    for (size_t k = 0; k < p.rules.size(); ++k) {
+      const checked::TriggerKind t = p.rules[k].trigger;
+      if (t == checked::TriggerKind::EveryDay || (t == checked::TriggerKind::EveryWeek && (kind & checked::kMonday)) ||
+          (t == checked::TriggerKind::EveryMonth && (kind & checked::kFirstOfMonth)))
+        list.push_back(static_cast<int>(k));
+    }
+  }
+}
+
 void Checker::CheckRules() {
   prog_->rules_by_event.resize(prog_->events.size());
   for (size_t k = 0; k < ast_.rules.size(); ++k) {
@@ -1476,6 +1590,13 @@ void Checker::CheckRules() {
         out.trigger = checked::TriggerKind::EveryDay;
         scope.place = Place::RuleDaily;
         prog_->daily_rules.push_back(static_cast<int>(k));
+        break;
+      case ast::TriggerKind::EveryWeek:
+      case ast::TriggerKind::EveryMonth:
+        out.trigger = r.trigger.kind == ast::TriggerKind::EveryWeek ? checked::TriggerKind::EveryWeek
+                                                                    : checked::TriggerKind::EveryMonth;
+        scope.place = Place::RuleDaily;
+        prog_->has_calendar_ticks = true;
         break;
     }
     if (r.limit) {
@@ -1541,6 +1662,7 @@ std::unique_ptr<Program> Checker::Run() {
   CheckTiers();
   CheckSegments();
   CheckRules();
+  DayTickRules(*prog_);
   if (parsed_cleanly) WarnUnused();
   if (diags_.HasErrors()) return nullptr;
   return std::move(prog_);
@@ -1778,9 +1900,11 @@ int checked::Program::FindParam(std::string_view name) const {
 checked::AggWindows checked::AggWindowsOf(const checked::Program& p) {
   AggWindows w;
   w.of_slot.resize(p.agg_slots.size());
-  std::vector<std::pair<int, int64_t>> seen;
+  // [v0.2] A `previous` window folds other buckets than the window of the same length ending
+  // now: each keeps its own cache, so both stay valid for StableUntil.
+  std::vector<std::tuple<int, int64_t, bool>> seen;
   for (const auto& use : p.aggregates) {
-    std::pair<int, int64_t> key{use.slot, use.window.count};
+    std::tuple<int, int64_t, bool> key{use.slot, use.window.count, use.window.previous};
     auto it = std::find(seen.begin(), seen.end(), key);
     int index = static_cast<int>(it - seen.begin());
     if (it == seen.end()) {

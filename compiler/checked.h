@@ -58,12 +58,17 @@ struct Expr {
   int top_index = -1;
 };
 
-// A window over calendar buckets (spec §3): the last `count` units ending with the current one.
-enum class WindowUnit : uint8_t { Minute, Hour, Day, All };
+// A window over calendar buckets (spec §3): the last `count` units ending with the current one,
+// or with `previous` [v0.2] the `count` units before the current one. Buckets are local to the
+// program's zone (stdlib/zone.h's perk_tz_bucket numbers the units as here).
+enum class WindowUnit : uint8_t { Minute, Hour, Day, All, Month, Year };
 struct Window {
   WindowUnit unit = WindowUnit::All;
-  int64_t count = 0;  // in units; weeks are already 7 days
+  int64_t count = 0;  // in units; weeks are already 7 days, years are not months
+  bool previous = false;
   bool operator==(const Window&) const = default;
+  // The bucket key a fold over this window ends with, given the current bucket's key.
+  int64_t LastKey(int64_t current) const { return previous ? current - 1 : current; }
 };
 
 enum class AggKind : uint8_t { Count, Sum, Avg, Highest, Lowest };
@@ -123,6 +128,10 @@ struct Tier {
   std::string name;
   std::optional<Expr> when;  // none for the base tier
   int64_t hold_micros = 0;   // 0: no hold
+  // [v0.2] A hold that is a calendar step (days or weeks in a zone other than UTC, months,
+  // years): the duration value to add with perk_tz_add, with hold_micros then its nominal
+  // length (never 0). 0 when the hold is an exact length (hold_micros).
+  int64_t hold_calendar = 0;
 };
 
 struct Segment {
@@ -148,7 +157,11 @@ struct Action {
   SourceRange range;
 };
 
-enum class TriggerKind : uint8_t { Event, TierChanged, EveryDay };
+enum class TriggerKind : uint8_t { Event, TierChanged, EveryDay, EveryWeek, EveryMonth };
+
+// [v0.2] What a day tick runs depends on the day (spec §5 step 2b): `every day` rules on
+// every day, `every week` rules too on Mondays, `every month` rules too on the 1st.
+enum DayKind : uint8_t { kPlainDay = 0, kMonday = 1, kFirstOfMonth = 2, kMondayFirst = 3 };
 
 struct Rule {
   std::string name;
@@ -174,6 +187,9 @@ struct Rule {
 struct Program {
   std::string name;
   std::string currency;  // "" when the program uses no money
+  // [v0.2] The program's time zone: its IANA name and its stdlib/zone.h id (0: UTC).
+  std::string timezone = "UTC";
+  int32_t zone = 0;
   std::vector<Event> events;
   std::vector<Field> client_fields;
   std::vector<Wallet> wallets;
@@ -188,6 +204,10 @@ struct Program {
   std::vector<std::vector<int>> rules_by_event;
   std::vector<int> tier_changed_rules;
   std::vector<int> daily_rules;
+  // [v0.2] The day-tick rules due on each DayKind, in declaration order ([kPlainDay] is
+  // daily_rules); all four are the same list when no rule runs every week or month.
+  std::vector<int> day_tick_rules[4];
+  bool has_calendar_ticks = false;  // some rule runs `every week` or `every month`
 
   int FindEvent(std::string_view name) const;
   int FindParam(std::string_view name) const;
@@ -198,7 +218,7 @@ struct Program {
 // aggregate `where` filters.
 std::vector<const Expr*> TopLevelExpressions(const Program& program);
 
-// The distinct (slot, window length) pairs of a program's aggregate uses: uses that fold the
+// The distinct (slot, window length, previous) of a program's aggregate uses: uses that fold the
 // same buckets (e.g. three tier conditions over one 30-day volume) read the same window. The
 // runtime keeps one cached fold per client per window (runtime/state.h's WindowCache), and the
 // JIT reads it in place, so both take the numbering from here.

@@ -33,6 +33,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "stdlib/zone.h"
+
 namespace perk::jit {
 
 Str StringArena::Keep(std::string s) {
@@ -62,7 +64,7 @@ void StrUpper(void* arena, const char* a, int64_t an, Str* out) {
   *out = static_cast<StringArena*>(arena)->Keep(stdlib::Upper(std::string_view(a, an)));
 }
 
-enum class Sig { Status1, Status2, Pure1, Pure2, StrCmp, StrMap };
+enum class Sig { Status1, Status2, Status3, Pure1, Pure2, Pure3, StrCmp, StrMap };
 
 struct Helper {
   const char* name;
@@ -91,6 +93,19 @@ const Helper kHelpers[] = {
     {"perk_time_sub", reinterpret_cast<void*>(&perk_time_sub), Sig::Status2},
     {"perk_days_between", reinterpret_cast<void*>(&perk_days_between), Sig::Pure2},
     {"perk_anniversary", reinterpret_cast<void*>(&perk_anniversary), Sig::Pure2},
+    // [v0.2] The calendar in a zone (stdlib/zone.h); pure, though they cache zone lookups.
+    {"perk_tz_date", reinterpret_cast<void*>(&perk_tz_date), Sig::Pure2},
+    {"perk_tz_hour", reinterpret_cast<void*>(&perk_tz_hour), Sig::Pure2},
+    {"perk_tz_minute", reinterpret_cast<void*>(&perk_tz_minute), Sig::Pure2},
+    {"perk_tz_bucket", reinterpret_cast<void*>(&perk_tz_bucket), Sig::Pure3},
+    {"perk_tz_add", reinterpret_cast<void*>(&perk_tz_add), Sig::Status3},
+    {"perk_tz_sub", reinterpret_cast<void*>(&perk_tz_sub), Sig::Status3},
+    {"perk_date_add", reinterpret_cast<void*>(&perk_date_add), Sig::Status2},
+    {"perk_date_sub", reinterpret_cast<void*>(&perk_date_sub), Sig::Status2},
+    {"perk_date_year", reinterpret_cast<void*>(&perk_date_year), Sig::Pure1},
+    {"perk_date_month", reinterpret_cast<void*>(&perk_date_month), Sig::Pure1},
+    {"perk_date_day", reinterpret_cast<void*>(&perk_date_day), Sig::Pure1},
+    {"perk_date_weekday", reinterpret_cast<void*>(&perk_date_weekday), Sig::Pure1},
     {"perk_jit_str_compare", reinterpret_cast<void*>(&StrCompare), Sig::StrCmp},
     {"perk_jit_str_starts_with", reinterpret_cast<void*>(&StrStartsWith), Sig::StrCmp},
     {"perk_jit_str_contains", reinterpret_cast<void*>(&StrContains), Sig::StrCmp},
@@ -360,6 +375,7 @@ class Lowering {
       b_.SetInsertPoint(check);
       const checked::AggSlot& slot = program_.agg_slots[use.slot];
       llvm::Value* key = BucketKey(slot.unit, LoadCtx(i64_, offsetof(Context, now)));
+      if (use.window.previous) key = b_.CreateSub(key, b_.getInt64(1));
       const int64_t base = static_cast<int64_t>(windows_.of_use[e.index]) * static_cast<int64_t>(sizeof(WindowView));
       llvm::Value* w = Field(windows, base);
       llvm::Value* from = b_.CreateLoad(i64_, Field(w, offsetof(WindowView, from)));
@@ -400,11 +416,16 @@ class Lowering {
   // runtime's BucketKey: the floor of time / unit (0 for all history).
   llvm::Value* BucketKey(checked::WindowUnit unit, llvm::Value* time) {
     int64_t micros = 0;
+    if (unit == checked::WindowUnit::All) return b_.getInt64(0);
+    // [v0.2] Local buckets outside UTC, and months and years anywhere: the runtime's function.
+    if (program_.zone != 0 || unit == checked::WindowUnit::Month || unit == checked::WindowUnit::Year)
+      return b_.CreateCall(Declare("perk_tz_bucket"),
+                           {b_.getInt64(program_.zone), b_.getInt64(static_cast<int64_t>(unit)), time});
     switch (unit) {
       case checked::WindowUnit::Minute: micros = stdlib::kMicrosPerMinute; break;
       case checked::WindowUnit::Hour: micros = stdlib::kMicrosPerHour; break;
       case checked::WindowUnit::Day: micros = stdlib::kMicrosPerDay; break;
-      case checked::WindowUnit::All: return b_.getInt64(0);
+      default: return b_.getInt64(0);
     }
     llvm::Value* d = b_.getInt64(micros);
     llvm::Value* q = b_.CreateSDiv(time, d);
@@ -441,6 +462,8 @@ class Lowering {
       switch (h.sig) {
         case Sig::Status1: type = llvm::FunctionType::get(i32_, {i64_, ptr_}, false); break;
         case Sig::Status2: type = llvm::FunctionType::get(i32_, {i64_, i64_, ptr_}, false); break;
+        case Sig::Status3: type = llvm::FunctionType::get(i32_, {i64_, i64_, i64_, ptr_}, false); break;
+        case Sig::Pure3: type = llvm::FunctionType::get(i64_, {i64_, i64_, i64_}, false); break;
         case Sig::Pure1: type = llvm::FunctionType::get(i64_, {i64_}, false); break;
         case Sig::Pure2: type = llvm::FunctionType::get(i64_, {i64_, i64_}, false); break;
         case Sig::StrCmp: type = llvm::FunctionType::get(i32_, {ptr_, i64_, ptr_, i64_}, false); break;
@@ -450,7 +473,7 @@ class Lowering {
       if (auto* f = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
         f->addFnAttr(llvm::Attribute::NoUnwind);
         // Pure helpers read nothing but their arguments: let LLVM merge and hoist calls to them.
-        if (h.sig == Sig::Pure1 || h.sig == Sig::Pure2) f->setDoesNotAccessMemory();
+        if (h.sig == Sig::Pure1 || h.sig == Sig::Pure2 || h.sig == Sig::Pure3) f->setDoesNotAccessMemory();
         if (h.sig == Sig::StrCmp) f->setOnlyReadsMemory();
       }
       return callee;
@@ -488,10 +511,11 @@ class Lowering {
   }
 
   V Op(const checked::Expr& e) {
-    V a[2];
-    for (size_t k = 0; k < e.args.size() && k < 2; ++k) a[k] = Lower(e.args[k]);
+    V a[3];
+    for (size_t k = 0; k < e.args.size() && k < 3; ++k) a[k] = Lower(e.args[k]);
     llvm::Value* x = a[0].i;
     llvm::Value* y = a[1].i;
+    llvm::Value* z = a[2].i;
     const SourceRange& at = e.range;
     using llvm::Intrinsic::ID;
     switch (e.op) {
@@ -558,6 +582,17 @@ class Lowering {
       case OpCode::DateOf: return V{b_.CreateCall(Declare("perk_time_date"), {x})};
       case OpCode::DaysBetween: return V{b_.CreateCall(Declare("perk_days_between"), {x, y})};
       case OpCode::Anniversary: return V{b_.CreateCall(Declare("perk_anniversary"), {x, y})};
+      case OpCode::DateIn: return V{b_.CreateCall(Declare("perk_tz_date"), {y, x})};
+      case OpCode::HourIn: return V{b_.CreateCall(Declare("perk_tz_hour"), {y, x})};
+      case OpCode::MinuteIn: return V{b_.CreateCall(Declare("perk_tz_minute"), {y, x})};
+      case OpCode::YearOf: return V{b_.CreateCall(Declare("perk_date_year"), {x})};
+      case OpCode::MonthOf: return V{b_.CreateCall(Declare("perk_date_month"), {x})};
+      case OpCode::DayOf: return V{b_.CreateCall(Declare("perk_date_day"), {x})};
+      case OpCode::WeekdayOf: return V{b_.CreateCall(Declare("perk_date_weekday"), {x})};
+      case OpCode::AddTimeIn: return V{CallChecked("perk_tz_add", {z, x, y}, at)};
+      case OpCode::SubTimeIn: return V{CallChecked("perk_tz_sub", {z, x, y}, at)};
+      case OpCode::AddDate: return V{CallChecked("perk_date_add", {x, y}, at)};
+      case OpCode::SubDate: return V{CallChecked("perk_date_sub", {x, y}, at)};
       case OpCode::Lower: return StrMap("perk_jit_str_lower", a[0]);
       case OpCode::Upper: return StrMap("perk_jit_str_upper", a[0]);
       case OpCode::StartsWith:
@@ -731,6 +766,7 @@ struct CompiledProgram::Impl {
   std::vector<TriggerFn> event_rules;  // by event
   TriggerFn tier_changed_rules = nullptr;
   TriggerFn daily_rules = nullptr;
+  TriggerFn day_kind_rules[4] = {};  // by checked::DayKind
   std::vector<std::vector<SourceRange>> sites;  // per module
   LoadStats stats;
   std::string ir;
@@ -753,6 +789,7 @@ TriggerFn CompiledProgram::EventRules(size_t event) const {
 }
 TriggerFn CompiledProgram::TierChangedRules() const { return impl_->tier_changed_rules; }
 TriggerFn CompiledProgram::DailyRules() const { return impl_->daily_rules; }
+TriggerFn CompiledProgram::DayTickRules(int day_kind) const { return impl_->day_kind_rules[day_kind & 3]; }
 const std::string& CompiledProgram::ir() const { return impl_->ir; }
 
 namespace {
@@ -873,6 +910,14 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
       lowering.Rules(program.daily_rules, "perk_rules_daily", !large);
       names.push_back("perk_rules_tier_changed");
       names.push_back("perk_rules_daily");
+      // [v0.2] The day-tick rules of Mondays, of 1sts and of Mondays that are 1sts.
+      if (program.has_calendar_ticks) {
+        for (int kind = 1; kind < 4; ++kind) {
+          const std::string name = "perk_rules_day_kind" + std::to_string(kind);
+          lowering.Rules(program.day_tick_rules[kind], name, !large);
+          names.push_back(name);
+        }
+      }
     }
     std::string broken;
     llvm::raw_string_ostream broken_os(broken);
@@ -956,6 +1001,10 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
     impl->event_rules.push_back(trigger("perk_rules_event" + std::to_string(ev)));
   impl->tier_changed_rules = trigger("perk_rules_tier_changed");
   impl->daily_rules = trigger("perk_rules_daily");
+  impl->day_kind_rules[0] = impl->daily_rules;
+  for (int kind = 1; kind < 4; ++kind)
+    impl->day_kind_rules[kind] =
+        program.has_calendar_ticks ? trigger("perk_rules_day_kind" + std::to_string(kind)) : impl->daily_rules;
   for (auto& text : irs) impl->ir += text;
   impl->stats.compile_ms = Millis(start);
   return std::unique_ptr<CompiledProgram>(new CompiledProgram(std::move(impl)));

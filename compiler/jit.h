@@ -155,6 +155,8 @@ class CompiledProgram {
   TriggerFn EventRules(size_t event) const;
   TriggerFn TierChangedRules() const;
   TriggerFn DailyRules() const;
+  // [v0.2] The day-tick rules of a checked::DayKind (DayTickRules(0) is DailyRules()).
+  TriggerFn DayTickRules(int day_kind) const;
   // Where a failing native call stopped: the source range of that sub-expression.
   const SourceRange& ErrorSite(int32_t site) const;
   const LoadStats& stats() const;

@@ -139,7 +139,10 @@ std::vector<Value> EdgeValues(Type t) {
       break;
     case Type::Time:
       ints({0, -1, 1, 86'399'999'999, 86'400'000'000, -86'400'000'000, At("2024-02-29T23:59:59.999999Z"),
-            At("2026-03-01T10:00:00Z"), At("0000-01-01T00:00:00Z"), At("9999-12-31T23:59:59.999999Z")});
+            At("2026-03-01T10:00:00Z"), At("0000-01-01T00:00:00Z"), At("9999-12-31T23:59:59.999999Z"),
+            // Berlin's 2026 clock changes: the gap at 02:00 local, and the repeated 02:00-03:00.
+            At("2026-03-29T00:59:59.5Z"), At("2026-03-29T01:00:00Z"), At("2026-02-28T01:30:00Z"),
+            At("2026-10-25T00:30:00Z"), At("2026-10-25T01:30:00Z"), At("2026-01-31T23:30:00Z")});
       break;
     case Type::Date:
       ints({0, -1, 1, Day("2024-02-29"), Day("2025-02-28"), Day("2026-02-28"), Day("2000-02-29"), Day("2026-03-01"),
@@ -165,7 +168,7 @@ void CheckOpOnEdges(Harness& h, const Expr& x, OpCode op) {
   std::vector<size_t> pick(domains.size(), 0);
   int checked = 0;
   while (true) {
-    Value args[2];
+    Value args[3];
     for (size_t k = 0; k < domains.size(); ++k) {
       args[k] = domains[k][pick[k]];
       if (x.args[k].kind == ExprKind::EventField) h.record.fields[x.args[k].index] = args[k];
@@ -283,8 +286,37 @@ TEST_CASE("jit: every operation matches ApplyOp and the interpreter on edge valu
   CheckOpOnEdges(h, *h.program->rules[0].actions.at(1).value, OpCode::WidenInt);
 }
 
+// [v0.2] The calendar in a zone with daylight saving time (the ops that take a zone appear
+// only in programs outside UTC).
+const char* const kZoneOpsProgram = R"(program "zone ops"
+timezone "Europe/Berlin"
+event e { t: time, dt: date }
+rule r on e then
+  emit "ops" {
+    date_in: date(e.t), hour_in: hour(e.t), minute_in: minute(e.t), year_of: year(e.dt),
+    month_of: month(e.dt), day_of: day(e.dt), weekday_of: weekday(e.dt),
+    add_time_in: e.t + 1 month, sub_time_in: e.t - 2 days, add_date: e.dt + 1 month,
+    sub_date: e.dt - 3 weeks
+  }
+end
+)";
+
+TEST_CASE("jit: the calendar operations in a zone match ApplyOp and the interpreter on edge values") {
+  Harness h(kZoneOpsProgram);
+  const std::vector<std::pair<const char*, OpCode>> cases = {
+      {"date_in", OpCode::DateIn},       {"hour_in", OpCode::HourIn},         {"minute_in", OpCode::MinuteIn},
+      {"year_of", OpCode::YearOf},       {"month_of", OpCode::MonthOf},       {"day_of", OpCode::DayOf},
+      {"weekday_of", OpCode::WeekdayOf}, {"add_time_in", OpCode::AddTimeIn},  {"sub_time_in", OpCode::SubTimeIn},
+      {"add_date", OpCode::AddDate},     {"sub_date", OpCode::SubDate},
+  };
+  for (const auto& [key, op] : cases) {
+    INFO(key);
+    CheckOpOnEdges(h, h.Data(key), op);
+  }
+}
+
 TEST_CASE("jit: every operation in ops.def is covered by the edge-value test") {
-  // A new op must be added to kOpsProgram and the list above.
+  // A new op must be added to kOpsProgram (or kZoneOpsProgram) and the lists above.
   std::set<int> seen;
   Harness h(kOpsProgram);
   std::function<void(const Expr&)> walk = [&](const Expr& e) {
@@ -293,6 +325,8 @@ TEST_CASE("jit: every operation in ops.def is covered by the edge-value test") {
   };
   for (const auto& d : h.program->rules[0].actions[0].data) walk(d.value);
   walk(*h.program->rules[0].actions[1].value);
+  Harness zone(kZoneOpsProgram);
+  for (const auto& d : zone.program->rules[0].actions[0].data) walk(d.value);
   int count = 0;
 #define PERK_OP(name, arity, description) ++count;
 #include "stdlib/ops.def"

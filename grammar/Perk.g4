@@ -11,6 +11,7 @@ header: PROGRAM name=str;
 
 decl
   : currencyDecl
+  | timezoneDecl
   | eventDecl
   | clientDecl
   | walletDecl
@@ -22,6 +23,8 @@ decl
   ;
 
 currencyDecl: CURRENCY code=IDENT;
+// [v0.2] An IANA time zone name; the checker loads it.
+timezoneDecl: TIMEZONE name=str;
 // Commas between fields are optional, and so is a trailing one.
 eventDecl: EVENT name=IDENT LBRACE (fieldDecl COMMA?)* RBRACE;
 clientDecl: CLIENT LBRACE (fieldDecl COMMA?)* RBRACE;
@@ -38,12 +41,12 @@ typeRef: INT | DECIMAL | MONEY | BOOL | STRING | TIME | DATE | TIER;
 ruleDecl: RULE name=IDENT label=str? trigger clause* THEN action* END;
 
 // Written so every choice is made on one token: errors then name exactly what was expected.
-trigger: ON (event=IDENT | changed=TIER_CHANGED) | EVERY DAY;
+trigger: ON (event=IDENT | changed=TIER_CHANGED) | EVERY (DAY | WEEK | MONTH);
 
 clause
   : WHEN cond=expr                                           # WhenClause
-  | LIMIT (ONCE | count=primary) PER CLIENT (WITHIN window=duration)?  # LimitClause
-  | BUDGET amount=expr (WITHIN window=duration)?             # BudgetClause
+  | LIMIT (ONCE | count=primary) PER CLIENT (WITHIN window=windowSpec)?  # LimitClause
+  | BUDGET amount=expr (WITHIN window=windowSpec)?             # BudgetClause
   ;
 
 action
@@ -98,8 +101,11 @@ primary
   | callee=IDENT (LPAREN (args+=expr (COMMA args+=expr)*)? RPAREN)?      # NameOrCall
   // `date` is a type name and a function.
   | callee=DATE LPAREN (args+=expr (COMMA args+=expr)*)? RPAREN           # DateCall
+  // [v0.2] The calendar functions are keywords (`year`, `month`, `day`, `hour`, `minute`)
+  // that act as functions when followed by `(`.
+  | callee=(YEAR | MONTH | DAY | HOUR | MINUTE) LPAREN (args+=expr (COMMA args+=expr)*)? RPAREN  # CalendarCall
   | agg=(COUNT | SUM | AVG | HIGHEST | LOWEST)
-      LPAREN event=IDENT (DOT field=word)? (WHERE filter=expr)? (WITHIN window=duration)?
+      LPAREN event=IDENT (DOT field=word)? (WHERE filter=expr)? (WITHIN window=windowSpec)?
       RPAREN                                    # Aggregate
   | CLIENT                                      # ClientRef
   | TIER                                        # TierRef
@@ -111,7 +117,9 @@ primary
   ;
 
 duration: count=INT_LIT unit=durationUnit;
-durationUnit: MINUTE | MINUTES | HOUR | HOURS | DAY | DAYS | WEEK | WEEKS;
+// [v0.2] `within previous 1 month`: the whole units before the current one.
+windowSpec: previous=PREVIOUS? span=duration;
+durationUnit: MINUTE | MINUTES | HOUR | HOURS | DAY | DAYS | WEEK | WEEKS | MONTH | MONTHS | YEAR | YEARS;
 // An unterminated string still parses as a string, so one missing quote is one error (the
 // builder reports it) rather than a cascade.
 str: STRING_LIT | UNTERMINATED_STRING;

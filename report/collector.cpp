@@ -6,6 +6,7 @@
 
 #include "report/ledger_line.h"
 #include "report/report.h"
+#include "stdlib/zone.h"
 #include "stdlib/stdlib.h"
 
 namespace perk::report {
@@ -31,11 +32,13 @@ struct BudgetWindow {
   checked::Window window;
   std::deque<std::pair<int64_t, int64_t>> buckets;  // (key, cents), keys increasing
   int64_t sum = 0;
+  int32_t zone = 0;  // the program's (stdlib/zone.h): buckets are local
 
   // Adds a credit at `time`; returns the money credited in the window ending at `time`.
   int64_t Add(int64_t time, int64_t cents) {
     if (window.unit == checked::WindowUnit::All) return sum += cents;
-    int64_t key = runtime::BucketKey(window.unit, time);
+    int64_t key = runtime::BucketKey(window.unit, time, zone);
+    // A `previous` window is at its fullest at the end of its last bucket: the current one here.
     while (!buckets.empty() && buckets.front().first <= key - window.count) {
       sum -= buckets.front().second;
       buckets.pop_front();
@@ -98,7 +101,7 @@ struct Collector::Impl {
       f.budget_cents = p.rules[r].budget_cents;
       f.budget_window = p.rules[r].budget_window;
       rules.push_back(std::move(f));
-      budget_windows.push_back(BudgetWindow{p.rules[r].budget_window, {}, 0});
+      budget_windows.push_back(BudgetWindow{p.rules[r].budget_window, {}, 0, p.zone});
     }
     for (size_t w = 0; w < p.wallets.size(); ++w) {
       wallet_index.emplace(p.wallets[w].name, w);
@@ -179,7 +182,7 @@ struct Collector::Impl {
       last_time = t;
     }
     int64_t now = last_time;
-    int64_t day_key = perk_time_date(now);
+    int64_t day_key = perk_tz_date(program.zone, now);
     ++ledger_entries;
     bool from_event = e.trigger.rfind("day:", 0) != 0;
     if (e.action == Action::Tier) {
@@ -352,7 +355,7 @@ RunFigures Collector::Finish(const runtime::ClientList& clients, const runtime::
   // Clients first seen in this run, by the day of their first record.
   int64_t new_clients = 0;
   for (size_t k = m.clients_at_start; k < clients.size(); ++k) {
-    ++m.Day(perk_time_date(clients[k].since())).new_clients;
+    ++m.Day(perk_tz_date(m.program.zone, clients[k].since())).new_clients;
     ++new_clients;
   }
   int64_t pre_active = 0;

@@ -65,9 +65,13 @@ Chart RuleChart(const RunFigures& f, const Buckets& b, const char* id, const cha
 }
 
 std::string WindowText(const checked::Window& w) {
-  const char* unit = w.unit == checked::WindowUnit::Minute ? "minute" : w.unit == checked::WindowUnit::Hour ? "hour" : "day";
+  const char* unit = w.unit == checked::WindowUnit::Minute ? "minute"
+                     : w.unit == checked::WindowUnit::Hour  ? "hour"
+                     : w.unit == checked::WindowUnit::Month ? "month"
+                     : w.unit == checked::WindowUnit::Year  ? "year"
+                                                            : "day";
   if (w.unit == checked::WindowUnit::All) return "in total";
-  return fmt::format("per {} {}{}", w.count, unit, w.count == 1 ? "" : "s");
+  return fmt::format("per {}{} {}{}", w.previous ? "previous " : "", w.count, unit, w.count == 1 ? "" : "s");
 }
 
 std::string UseBar(int64_t used, int64_t budget) {

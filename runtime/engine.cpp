@@ -11,6 +11,7 @@
 #include "runtime/interp.h"
 #include "runtime/records.h"
 #include "stdlib/stdlib.h"
+#include "stdlib/zone.h"
 
 namespace perk::runtime {
 
@@ -119,7 +120,7 @@ struct Engine::Impl {
       case checked::ExprKind::Aggregate: {
         const checked::AggUse& u = program.aggregates[e.index];
         condition_slots[u.slot] = 1;
-        ConditionWindow w{agg_windows.of_use[e.index], program.agg_slots[u.slot].unit};
+        ConditionWindow w{agg_windows.of_use[e.index], program.agg_slots[u.slot].unit, u.window.previous};
         if (w.unit == checked::WindowUnit::All) break;  // changes only with new values
         if (std::find(condition_windows.begin(), condition_windows.end(), w) == condition_windows.end())
           condition_windows.push_back(w);
@@ -179,6 +180,7 @@ struct Engine::Impl {
   struct ConditionWindow {
     int window;  // in agg_windows
     checked::WindowUnit unit;
+    bool previous;  // [v0.2] `within previous`: folds end one bucket before the current one
     bool operator==(const ConditionWindow&) const = default;
   };
   std::vector<ConditionWindow> condition_windows;  // distinct, with a unit, read by conditions
@@ -224,8 +226,9 @@ struct Engine::Impl {
     const WindowCache* caches = c.windows();
     for (const ConditionWindow& w : condition_windows) {
       const WindowCache& cache = caches[w.window];
-      const int64_t key = BucketKey(w.unit, now);
-      if (key >= cache.from && key < cache.until) until = std::min(until, BucketStart(w.unit, cache.until));
+      const int64_t key = BucketKey(w.unit, now, program.zone) - (w.previous ? 1 : 0);
+      if (key >= cache.from && key < cache.until)
+        until = std::min(until, BucketStart(w.unit, cache.until + (w.previous ? 1 : 0), program.zone));
     }
     return until;
   }
@@ -257,7 +260,7 @@ struct Engine::Impl {
   std::string entry_shared;  // ,"trigger":...,"client":...,"time":...,"rule":
   std::vector<std::string> rule_names_json;  // per rule, quoted once
   int64_t now = 0;
-  int64_t today = 0;  // perk_time_date(now), set with it
+  int64_t today = 0;  // the local date of now (perk_tz_date), set with it
   uint64_t current_line = 0;
 
   // Budget use made by the current unit of work, undone on rollback: (rule, bucket key, cents).
@@ -358,7 +361,7 @@ struct Engine::Impl {
   void BeginEntry(const ClientState& c, const checked::Rule* rule, const char* action) {
     ++seq;
     if (!trigger_formatted) {
-      trigger_json = stdlib::JsonQuote(trigger_is_day ? "day:" + stdlib::FormatDate(perk_time_date(now)) : trigger_id);
+      trigger_json = stdlib::JsonQuote(trigger_is_day ? "day:" + stdlib::FormatDate(today) : trigger_id);
       time_json = "\"" + stdlib::FormatTime(now) + "\"";
       trigger_formatted = true;
       shared_client = nullptr;
@@ -407,13 +410,20 @@ struct Engine::Impl {
     trigger_is_day = false;
     trigger_formatted = false;  // and with it entry_shared
     now = time;
-    today = perk_time_date(time);
+    today = LocalDate(time);
+  }
+  // [v0.2] Dates and day starts in the program's zone; v0.1's UTC arithmetic when it is UTC.
+  int64_t LocalDate(int64_t time) const {
+    return program.zone == stdlib::kUtcZone ? perk_time_date(time) : perk_tz_date(program.zone, time);
+  }
+  int64_t DayStart(int64_t day) const {
+    return program.zone == stdlib::kUtcZone ? perk_date_start(day) : perk_tz_day_start(program.zone, day);
   }
   void SetDayTrigger(int64_t day) {
     trigger_id.clear();
     trigger_is_day = true;
     trigger_formatted = false;
-    now = perk_date_start(day);
+    now = DayStart(day);
     today = day;
   }
 
@@ -450,7 +460,7 @@ struct Engine::Impl {
   int64_t BudgetUsed(int r) const {
     const checked::Rule& rule = program.rules[r];
     Bucket b;
-    budgets[r].Query(BucketKey(rule.budget_window.unit, now), rule.budget_window.count, &b);
+    budgets[r].Query(WindowKey(rule.budget_window, now, program.zone), rule.budget_window.count, &b);
     return b.sum;
   }
 
@@ -501,8 +511,8 @@ struct Engine::Impl {
         if (perk_int_add(c.wallets()[a.target], amount, &balance) != PERK_OK)
           throw RuntimeError{fmt::format("rule `{}`: the balance of wallet `{}` would overflow", rule.name, w.name)};
         if (money && rule.has_budget) {
-          int64_t key = BucketKey(rule.budget_window.unit, now);
-          if (!budgets[r].Add(key, amount, rule.budget_window.count))
+          int64_t key = BucketKey(rule.budget_window.unit, now, program.zone);
+          if (!budgets[r].Add(key, amount, rule.budget_window.count + rule.budget_window.previous))
             throw RuntimeError{fmt::format("rule `{}`: budget use overflows", rule.name)};
           budget_undo.push_back({r, key, amount});
         }
@@ -580,14 +590,14 @@ struct Engine::Impl {
   bool LimitOpen(const ClientState& c, int r) const {
     const checked::Rule& rule = program.rules[r];
     Bucket b;
-    c.limits[r].Query(BucketKey(rule.limit_window.unit, now), rule.limit_window.count, &b);
+    c.limits[r].Query(WindowKey(rule.limit_window, now, program.zone), rule.limit_window.count, &b);
     return b.count < rule.limit_count;
   }
   void LimitAdd(ClientState& c, int r) {
     const checked::Rule& rule = program.rules[r];
     MarkDirty(c);
-    AddToSeries(Undo::Limit, static_cast<uint32_t>(r), c.limits[r], BucketKey(rule.limit_window.unit, now), 1,
-                rule.limit_window.count);
+    AddToSeries(Undo::Limit, static_cast<uint32_t>(r), c.limits[r], BucketKey(rule.limit_window.unit, now, program.zone), 1,
+                rule.limit_window.count + rule.limit_window.previous);
   }
 
   // The rules of a trigger, in order: in one native call when the evaluator has a trigger
@@ -654,7 +664,12 @@ struct Engine::Impl {
         if (holds && t.hold_micros > 0) {
           extends_hold = true;
           int64_t end;
-          if (perk_int_add(now, t.hold_micros, &end) != PERK_OK) end = INT64_MAX;
+          if (t.hold_calendar != 0) {
+            // [v0.2] A calendar hold (`hold 1 month`, or days in a zone): a step of the calendar.
+            if (perk_tz_add(program.zone, now, t.hold_calendar, &end) != PERK_OK) end = INT64_MAX;
+          } else if (perk_int_add(now, t.hold_micros, &end) != PERK_OK) {
+            end = INT64_MAX;
+          }
           if (c.holds()[k] != end) {
             MarkDirty(c);
             SetHold(c, k, end);
@@ -729,17 +744,20 @@ struct Engine::Impl {
   // A day tick at DAY T00:00:00Z: every known client, in order of first appearance. Each
   // client's part is atomic on its own, so one failing client cannot block the others.
   void DayTick(int64_t day) {
-    // Nothing can happen at a tick without daily rules, tier conditions or segments.
-    if (program.daily_rules.empty() && program.tiers.size() <= 1 && program.segments.empty()) return;
+    // [v0.2] The rules due this day: `every week` ones on Mondays, `every month` ones on the 1st.
+    const int kind = program.has_calendar_ticks ? DayKindOf(day) : -1;  // -1: every day only
+    const std::vector<int>& rules = kind >= 0 ? program.day_tick_rules[kind] : program.daily_rules;
+    // Nothing can happen at a tick without day-tick rules, tier conditions or segments.
+    if (rules.empty() && program.tiers.size() <= 1 && program.segments.empty()) return;
     SetDayTrigger(day);
     for (size_t k = 0; k < clients.size(); ++k) {
-      if (program.daily_rules.empty() && !full_reevaluation && now < stable_until[k]) continue;
+      if (rules.empty() && !full_reevaluation && now < stable_until[k]) continue;
       ClientState& c = clients[k];
       Savepoint sp = Save();
       undo_log.clear();
       undo_values.clear();
       try {
-        RunRules(checked::TriggerKind::EveryDay, -1, program.daily_rules, c, nullptr, 0);
+        RunRules(checked::TriggerKind::EveryDay, kind, rules, c, nullptr, 0);
         if (MustReevaluate(c)) Reevaluate(c, nullptr);
       } catch (const RuntimeError& e) {
         Rollback(sp);
@@ -751,16 +769,22 @@ struct Engine::Impl {
     }
   }
 
+  static int DayKindOf(int64_t day) {
+    return (perk_date_weekday(day) == 1 ? checked::kMonday : 0) | (perk_date_day(day) == 1 ? checked::kFirstOfMonth : 0);
+  }
+
   void AdvanceClock(int64_t time) {
     if (!has_clock) {
       has_clock = true;
       clock = time;
       return;
     }
-    int64_t from = perk_time_date(clock), to = perk_time_date(time);
+    int64_t from = LocalDate(clock), to = LocalDate(time);
     for (int64_t d = from + 1; d <= to; ++d) {
+      // A date the zone skipped entirely (Pacific/Apia's 2011-12-30) has no tick.
+      if (program.zone != stdlib::kUtcZone && LocalDate(DayStart(d)) != d) continue;
       DayTick(d);
-      clock = perk_date_start(d);
+      clock = DayStart(d);
     }
     if (time > clock) clock = time;
     // Forget ids older than the dedup window: an id stays while clock - time <= the window.
@@ -799,7 +823,7 @@ struct Engine::Impl {
       }
       int64_t v = slot.field >= 0 ? rec.fields[slot.field].i : 0;
       MarkDirty(c);
-      const int64_t key = BucketKey(slot.unit, rec.time);
+      const int64_t key = BucketKey(slot.unit, rec.time, program.zone);
       // A failed add changes nothing here; the rollback that follows clears the caches.
       if (!AddToSeries(Undo::Agg, static_cast<uint32_t>(s), c.aggs[s], key, v, slot.max_count))
         throw RuntimeError{fmt::format("the running sum of `{}.{}` overflows", ev.name, ev.fields[slot.field].name)};

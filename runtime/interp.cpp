@@ -10,7 +10,7 @@ PerkStatus EvalAggregate(const checked::AggUse& use, const EvalContext& ctx, Val
   const checked::AggSlot& slot = ctx.program->agg_slots[use.slot];
   const AggSeries& series = ctx.client->aggs[use.slot];
   Bucket b;
-  int64_t key = BucketKey(slot.unit, ctx.now);
+  int64_t key = use.window.LastKey(BucketKey(slot.unit, ctx.now, ctx.program->zone));
   // The window caches are numbered by the program's uses; a use from elsewhere (none today)
   // would fold its buckets directly.
   const auto& uses = ctx.program->aggregates;
@@ -78,7 +78,7 @@ PerkStatus Eval(const checked::Expr& e, const EvalContext& ctx, Value* out, Sour
       return s;
     }
     case K::Op: {
-      Value args[2];
+      Value args[3];
       for (size_t k = 0; k < e.args.size(); ++k)
         if (PerkStatus s = Eval(e.args[k], ctx, &args[k], where); s != PERK_OK) return s;
       PerkStatus s = ApplyOp(e.op, args, out);

@@ -108,8 +108,12 @@ class JitEvaluator final : public Evaluator {
         rules = &program_.tier_changed_rules;
         break;
       case checked::TriggerKind::EveryDay:
-        fn = code_->DailyRules();
-        rules = &program_.daily_rules;
+      case checked::TriggerKind::EveryWeek:
+      case checked::TriggerKind::EveryMonth:
+        // A day tick's rules: `event` is the day's checked::DayKind when the program has
+        // `every week` or `every month` rules, else -1 (every day only).
+        fn = event > 0 ? code_->DayTickRules(event) : code_->DailyRules();
+        rules = event > 0 ? &program_.day_tick_rules[event] : &program_.daily_rules;
         break;
     }
     if (!fn) return kNoNativeRules;

@@ -269,9 +269,14 @@ std::string TypeText(const checked::Program& p, Type t) {
   return TypeName(t);
 }
 
-std::string WindowText(const checked::Window& w) {
-  static const char* units[] = {"minute", "hour", "day", "all"};
-  return fmt::format("{}x{}", w.count, units[static_cast<int>(w.unit)]);
+const char* const kUnitNames[] = {"minute", "hour", "day", "all", "month", "year"};
+
+// [v0.2] Buckets outside UTC are local: a series kept under another zone means something else.
+std::string ZoneSuffix(const checked::Program& p) { return p.zone == 0 ? "" : "@" + p.timezone; }
+
+std::string WindowText(const checked::Program& p, const checked::Window& w) {
+  return fmt::format("{}{}x{}{}", w.previous ? "previous:" : "", w.count, kUnitNames[static_cast<int>(w.unit)],
+                     w.unit == checked::WindowUnit::All ? "" : ZoneSuffix(p));
 }
 
 }  // namespace
@@ -286,15 +291,15 @@ StateSchema SchemaOf(const checked::Program& p) {
   for (const auto& g : p.segments) s.segments.push_back({g.name, ""});
   // A rule's limit and budget series are only meaningful under the same windows.
   for (const auto& r : p.rules)
-    s.rules.push_back({r.name, fmt::format("limit:{};budget:{}", r.has_limit ? WindowText(r.limit_window) : "-",
-                                           r.has_budget ? WindowText(r.budget_window) : "-")});
+    s.rules.push_back({r.name, fmt::format("limit:{};budget:{}", r.has_limit ? WindowText(p, r.limit_window) : "-",
+                                           r.has_budget ? WindowText(p, r.budget_window) : "-")});
   // An aggregate slot is what it sums: event, field, filter and bucket unit.
   for (const auto& a : p.agg_slots) {
     const checked::Event& ev = p.events[a.event];
     std::string name = a.field >= 0 ? ev.name + "." + ev.fields[a.field].name : ev.name;
     if (a.where) name += " where " + a.where->text;
-    static const char* units[] = {"minute", "hour", "day", "all"};
-    s.aggs.push_back({name, fmt::format("{}:{}", TypeText(p, a.field_type), units[static_cast<int>(a.unit)])});
+    s.aggs.push_back({name, fmt::format("{}:{}{}", TypeText(p, a.field_type), kUnitNames[static_cast<int>(a.unit)],
+                                        a.unit == checked::WindowUnit::All ? "" : ZoneSuffix(p))});
   }
   return s;
 }
@@ -383,6 +388,8 @@ struct Hasher {
   void W(const checked::Window& w) {
     I(static_cast<int64_t>(w.unit));
     I(w.count);
+    // [v0.2] Only when set, so a v0.1 program keeps its identity.
+    if (w.previous) S("previous");
   }
   void E(const checked::Expr& e) {
     I(static_cast<int64_t>(e.kind));
@@ -426,6 +433,7 @@ uint64_t ProgramIdentity(const checked::Program& p) {
   Hasher h;
   h.S(p.name);
   h.S(p.currency);
+  if (p.zone != 0) h.S("timezone:" + p.timezone);  // [v0.2] only outside UTC: v0.1 identities stay
   h.I(static_cast<int64_t>(p.events.size()));
   for (const auto& ev : p.events) {
     h.S(ev.name);
@@ -456,6 +464,7 @@ uint64_t ProgramIdentity(const checked::Program& p) {
     h.S(t.name);
     h.OptE(t.when);
     h.I(t.hold_micros);
+    if (t.hold_calendar != 0) h.I(t.hold_calendar);
   }
   h.I(static_cast<int64_t>(p.segments.size()));
   for (const auto& g : p.segments) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "stdlib/stdlib.h"
+#include "stdlib/zone.h"
 
 namespace perk::runtime {
 
@@ -27,13 +28,35 @@ void AddToCache(WindowCache* cache, int64_t key, int64_t value, int64_t count) {
   cache->until = until;
 }
 
-int64_t BucketStart(checked::WindowUnit unit, int64_t key) {
+int64_t BucketStart(checked::WindowUnit unit, int64_t key, int32_t zone) {
   int64_t unit_micros = 0;
+  if (unit == checked::WindowUnit::Month || unit == checked::WindowUnit::Year) {
+    const int64_t month = unit == checked::WindowUnit::Year ? key * 12 : key;
+    const int64_t y = month >= 0 ? month / 12 : (month - 11) / 12;
+    if (y < 0 || y > 9999) return key > 0 ? INT64_MAX : INT64_MIN;
+    return perk_tz_day_start(zone, stdlib::DaysFromCivil(y, static_cast<unsigned>(month - y * 12 + 1), 1));
+  }
+  if (unit == checked::WindowUnit::Day && zone != stdlib::kUtcZone) {
+    if (key < -800'000 || key > 3'000'000) return key > 0 ? INT64_MAX : INT64_MIN;
+    return perk_tz_day_start(zone, key);
+  }
+  if (zone != stdlib::kUtcZone && unit != checked::WindowUnit::All) {
+    // Local clock minutes and hours: from the start of their local day, less the most a
+    // clock change can move them (2 hours), but never before the day's start.
+    const int64_t per_day = unit == checked::WindowUnit::Hour ? 24 : 1440;
+    const int64_t day = key >= 0 ? key / per_day : (key - per_day + 1) / per_day;
+    if (day < -800'000 || day > 3'000'000) return key > 0 ? INT64_MAX : INT64_MIN;
+    const int64_t start = perk_tz_day_start(zone, day);
+    const int64_t unit_len = unit == checked::WindowUnit::Hour ? stdlib::kMicrosPerHour : stdlib::kMicrosPerMinute;
+    return std::max(start, start + (key - day * per_day) * unit_len - 2 * stdlib::kMicrosPerHour);
+  }
   switch (unit) {
     case checked::WindowUnit::Minute: unit_micros = stdlib::kMicrosPerMinute; break;
     case checked::WindowUnit::Hour: unit_micros = stdlib::kMicrosPerHour; break;
     case checked::WindowUnit::Day: unit_micros = stdlib::kMicrosPerDay; break;
     case checked::WindowUnit::All: return INT64_MAX;  // one bucket for ever
+    case checked::WindowUnit::Month:
+    case checked::WindowUnit::Year: break;  // above
   }
   int64_t start;
   if (__builtin_mul_overflow(key, unit_micros, &start)) return key > 0 ? INT64_MAX : INT64_MIN;
@@ -65,13 +88,17 @@ bool QueryCached(const AggSeries& series, int64_t key, int64_t count, Bucket* ou
   return true;
 }
 
-int64_t BucketKey(checked::WindowUnit unit, int64_t t) {
+int64_t BucketKey(checked::WindowUnit unit, int64_t t, int32_t zone) {
   auto floordiv = [](int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); };
+  // Outside UTC every unit is local; in UTC only months and years need the calendar.
+  if (zone != stdlib::kUtcZone) return perk_tz_bucket(zone, static_cast<int64_t>(unit), t);
   switch (unit) {
     case checked::WindowUnit::Minute: return floordiv(t, stdlib::kMicrosPerMinute);
     case checked::WindowUnit::Hour: return floordiv(t, stdlib::kMicrosPerHour);
     case checked::WindowUnit::Day: return floordiv(t, stdlib::kMicrosPerDay);
     case checked::WindowUnit::All: return 0;
+    case checked::WindowUnit::Month:
+    case checked::WindowUnit::Year: return perk_tz_bucket(zone, static_cast<int64_t>(unit), t);
   }
   return 0;
 }

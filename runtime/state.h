@@ -111,11 +111,18 @@ using checked::AggWindowsOf;
 // whose folds its drops do not change).
 void AddToCache(WindowCache* cache, int64_t key, int64_t value, int64_t count);
 
-// The bucket key of a time for a window unit.
-int64_t BucketKey(checked::WindowUnit unit, int64_t time_micros);
+// The bucket key of a time for a window unit in a zone (stdlib/zone.h; 0 is UTC): local
+// minutes, hours and days, months as year * 12 + month - 1, years.
+int64_t BucketKey(checked::WindowUnit unit, int64_t time_micros, int32_t zone);
 // The first time whose bucket key is `key` (BucketKey's inverse), saturated to INT64_MIN or
-// INT64_MAX; INT64_MAX for WindowUnit::All.
-int64_t BucketStart(checked::WindowUnit unit, int64_t key);
+// INT64_MAX; INT64_MAX for WindowUnit::All. For local minutes and hours outside UTC it may be
+// a little early (a lower bound), which is all StableUntil needs.
+int64_t BucketStart(checked::WindowUnit unit, int64_t key, int32_t zone);
+// The key a fold over window `w` ends with at time t: the current bucket's, or with
+// `previous` the one before it.
+inline int64_t WindowKey(const checked::Window& w, int64_t t, int32_t zone) {
+  return w.LastKey(BucketKey(w.unit, t, zone));
+}
 
 // One client's state. Everything of fixed size lives in one flat block of int64 slots laid out
 // by checked::ClientLayout (since, tier, holds, segment bits, window caches, wallets, numeric

@@ -26,12 +26,12 @@ Bucket Q(const Series& s, int64_t key, int64_t count) {
 }  // namespace
 
 TEST_CASE("bucket keys are calendar units in UTC, flooring before the epoch") {
-  CHECK(BucketKey(WindowUnit::Day, At("2026-01-05T23:59:59.999999Z")) == BucketKey(WindowUnit::Day, At("2026-01-05T00:00:00Z")));
-  CHECK(BucketKey(WindowUnit::Day, At("2026-01-06T00:00:00Z")) == BucketKey(WindowUnit::Day, At("2026-01-05T00:00:00Z")) + 1);
-  CHECK(BucketKey(WindowUnit::Hour, At("2026-01-05T10:59:00Z")) + 1 == BucketKey(WindowUnit::Hour, At("2026-01-05T11:00:00Z")));
-  CHECK(BucketKey(WindowUnit::Minute, At("2026-01-05T10:00:59Z")) == BucketKey(WindowUnit::Minute, At("2026-01-05T10:00:00Z")));
-  CHECK(BucketKey(WindowUnit::Day, At("1969-12-31T23:00:00Z")) == -1);
-  CHECK(BucketKey(WindowUnit::All, At("2026-01-05T10:00:00Z")) == 0);
+  CHECK(BucketKey(WindowUnit::Day, At("2026-01-05T23:59:59.999999Z"), 0) == BucketKey(WindowUnit::Day, At("2026-01-05T00:00:00Z"), 0));
+  CHECK(BucketKey(WindowUnit::Day, At("2026-01-06T00:00:00Z"), 0) == BucketKey(WindowUnit::Day, At("2026-01-05T00:00:00Z"), 0) + 1);
+  CHECK(BucketKey(WindowUnit::Hour, At("2026-01-05T10:59:00Z"), 0) + 1 == BucketKey(WindowUnit::Hour, At("2026-01-05T11:00:00Z"), 0));
+  CHECK(BucketKey(WindowUnit::Minute, At("2026-01-05T10:00:59Z"), 0) == BucketKey(WindowUnit::Minute, At("2026-01-05T10:00:00Z"), 0));
+  CHECK(BucketKey(WindowUnit::Day, At("1969-12-31T23:00:00Z"), 0) == -1);
+  CHECK(BucketKey(WindowUnit::All, At("2026-01-05T10:00:00Z"), 0) == 0);
 }
 
 TEST_CASE("a window of N units covers the N units ending with the current one") {

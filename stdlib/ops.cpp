@@ -1,6 +1,8 @@
 // ApplyOp: the meaning of each pure operation, in terms of stdlib.h's exact arithmetic.
 #include "stdlib/ops.h"
 
+#include "stdlib/zone.h"
+
 namespace perk {
 namespace {
 
@@ -79,6 +81,17 @@ PerkStatus ApplyOp(OpCode op, const Value* a, Value* out) {
     case OpCode::DateOf: *r = perk_time_date(x); return PERK_OK;
     case OpCode::DaysBetween: *r = perk_days_between(x, y); return PERK_OK;
     case OpCode::Anniversary: *r = perk_anniversary(x, y); return PERK_OK;
+    case OpCode::DateIn: *r = perk_tz_date(y, x); return PERK_OK;
+    case OpCode::HourIn: *r = perk_tz_hour(y, x); return PERK_OK;
+    case OpCode::MinuteIn: *r = perk_tz_minute(y, x); return PERK_OK;
+    case OpCode::YearOf: *r = perk_date_year(x); return PERK_OK;
+    case OpCode::MonthOf: *r = perk_date_month(x); return PERK_OK;
+    case OpCode::DayOf: *r = perk_date_day(x); return PERK_OK;
+    case OpCode::WeekdayOf: *r = perk_date_weekday(x); return PERK_OK;
+    case OpCode::AddTimeIn: return perk_tz_add(a[2].i, x, y, r);
+    case OpCode::SubTimeIn: return perk_tz_sub(a[2].i, x, y, r);
+    case OpCode::AddDate: return perk_date_add(x, y, r);
+    case OpCode::SubDate: return perk_date_sub(x, y, r);
     case OpCode::Lower: out->s = stdlib::Lower(a[0].s); return PERK_OK;
     case OpCode::Upper: out->s = stdlib::Upper(a[0].s); return PERK_OK;
     case OpCode::StartsWith: return SetBool(stdlib::StartsWith(a[0].s, a[1].s), out);

@@ -24,6 +24,7 @@ import os
 import sys
 
 import random
+from zoneinfo import ZoneInfo
 
 I64_MIN = -(2 ** 63)
 I64_MAX = 2 ** 63 - 1
@@ -33,6 +34,13 @@ US_DAY = 86_400_000_000
 US_HOUR = 3_600_000_000
 US_MIN = 60_000_000
 EPOCH = datetime.date(1970, 1, 1).toordinal()
+MONTHS_TAG = 1 << 62  # stdlib/zone.h: a duration of N months is MONTHS_TAG + N
+MIN_TIME = -719_528 * US_DAY
+MAX_TIME = 2_932_897 * US_DAY - 1
+EPOCH_DT = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+# Program time zones: UTC, and zones whose clocks change at awkward moments.
+ZONES = ["UTC", "Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe", "Asia/Tokyo",
+         "America/New_York", "Asia/Kolkata"]
 
 KEYWORDS = set("""program currency event client wallet var param tier segment rule on when then end
 every day limit once per within budget hold credit debit set notify grant emit if else and or not in
@@ -93,6 +101,56 @@ def c_mod(a, b):
         raise Fail()
     r = abs(a) % abs(b)
     return -r if a < 0 else r
+
+
+# ---- the calendar in a zone (stdlib/zone.h), through Python's zoneinfo on the same tzdata
+
+def _local(zone, us):
+    try:
+        dt = EPOCH_DT + datetime.timedelta(microseconds=us)
+        return (dt.astimezone(zone) if zone is not None else dt).replace(tzinfo=None)
+    except (OverflowError, ValueError):
+        raise Fail()
+
+
+def tz_date(zone, us):
+    return _local(zone, us).date().toordinal() - EPOCH
+
+
+def cal_step(zone, us, dur, sign):
+    """time ± a calendar duration, keeping the local clock time (a gap moves forward, a repeat
+    takes the earlier instant: fold=0); minutes and hours are exact."""
+    if dur < MONTHS_TAG and dur % US_DAY:
+        v = us + sign * dur
+    else:
+        loc = _local(zone, us)
+        nd = date_step(loc.date().toordinal() - EPOCH, dur, sign)
+        nl = datetime.datetime.combine(datetime.date.fromordinal(nd + EPOCH), loc.time())
+        try:
+            out = nl.replace(tzinfo=zone, fold=0) if zone is not None else nl.replace(tzinfo=datetime.timezone.utc)
+            v = (out - EPOCH_DT) // datetime.timedelta(microseconds=1)
+        except (OverflowError, ValueError):
+            raise Fail()
+    if v < MIN_TIME or v > MAX_TIME:
+        raise Fail()
+    return v
+
+
+def date_step(days, dur, sign):
+    if dur >= MONTHS_TAG:
+        try:
+            d = datetime.date.fromordinal(days + EPOCH)
+        except (OverflowError, ValueError):
+            raise Fail()
+        y, m = divmod(d.year * 12 + d.month - 1 + sign * (dur - MONTHS_TAG), 12)
+        if y < 1 or y > 9999:  # Perk allows year 0; Python's dates do not: never a constant
+            raise Fail()
+        last = [31, 29 if (y % 4 == 0 and (y % 100 or y % 400 == 0)) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m]
+        return datetime.date(y, m + 1, min(d.day, last)).toordinal() - EPOCH
+    r = days + sign * (dur // US_DAY)
+    if r < -719_528 or r > 2_932_896:
+        raise Fail()
+    return r
 
 
 MIRROR = {
@@ -253,6 +311,7 @@ class ProgramGen:
         self.big = big
         self.names = set()
         self.currency = None
+        self.zone = None      # a ZoneInfo, or None for UTC
         self.events = []
         self.client_fields = []
         self.wallets = []   # (name, type)
@@ -511,11 +570,27 @@ class ProgramGen:
         rng = self.rng
         if allow_none and rng.random() < 0.3:
             return ""
-        unit = rng.choice(["minute", "minutes", "hour", "hours", "day", "days", "days", "week", "weeks"])
+        unit = rng.choice(["minute", "minutes", "hour", "hours", "day", "days", "days", "week", "weeks",
+                           "month", "months", "months", "year", "years"])
         n = rng.choice([1, 1, 2, 3, 7, 30, 90, rng.randint(1, 400)])
         if unit.startswith("minute"):
             n = min(n, 10_000 * 1440)
-        return f" within {n} {unit}"
+        if unit.startswith("month"):
+            n = rng.choice([1, 1, 2, 3, 12, rng.randint(1, 328)])
+        if unit.startswith("year"):
+            n = rng.choice([1, 1, 2, rng.randint(1, 27)])
+        previous = "previous " if not unit.startswith(("minute", "hour")) and rng.random() < 0.35 else ""
+        text = f" within {previous}{n} {unit}"
+        # A window and its `previous` twin of the same length now and then: over one event they
+        # share a slot, and each needs its own cached fold.
+        recent = self.__dict__.setdefault("recent_windows", [])
+        if recent and rng.random() < 0.25:
+            other = rng.choice(recent)
+            text = other.replace("previous ", "") if "previous " in other else other.replace(" within ", " within previous ")
+        if "previous " in text and text.split()[-1].startswith(("minute", "hour")):
+            text = text.replace("previous ", "")
+        recent.append(text)
+        return text
 
     def aggregate(self, t):
         """An aggregate whose result has type t, over one of the events."""
@@ -677,16 +752,32 @@ class ProgramGen:
             b = self.sub(rng.choice(["date", "time"]), sc, depth)
 
             def todate(x):
-                return x // US_DAY if x is not None else None
+                return self.todate(x) if x is not None else None
             av = a.val if a.t == "date" else (todate(a.val) if a.val is not None else None)
             bv = b.val if b.t == "date" else (todate(b.val) if b.val is not None else None)
             e = self.pure("int", "", [E("", "date", a.const, av), E("", "date", b.const, bv)],
                           lambda x, y: y - x)
             return E(f"days_between({a.text}, {b.text})", "int", e.const, e.val)
 
+        def calendar():
+            # [v0.2] year month day weekday of a date or a time, hour minute of a time, in the zone.
+            f = rng.choice(["year", "month", "day", "weekday", "hour", "minute"])
+            a = self.sub("time" if f in ("hour", "minute") else rng.choice(["date", "time"]), sc, depth)
+
+            def value(x):
+                try:
+                    if f in ("hour", "minute"):
+                        loc = _local(self.zone, x)
+                        return loc.hour if f == "hour" else loc.minute
+                    d = datetime.date.fromordinal((x if a.t == "date" else tz_date(self.zone, x)) + EPOCH)
+                except (Fail, OverflowError, ValueError):
+                    return None
+                return {"year": d.year, "month": d.month, "day": d.day, "weekday": d.isoweekday()}[f]
+            return self.pure("int", f"{f}({a.text})", [a], value, atom=True)
+
         return [(3, binop("+", "add")), (2, binop("-", "sub")), (2, binop("*", "mul_int")), (1, modop),
                 (1, neg), (0.7, absf), (1.5, rounding), (1, lambda: self.minmax("int", sc, depth)),
-                (1, lambda: self.ifexpr("int", sc, depth)), (0.7, days_between)]
+                (1, lambda: self.ifexpr("int", sc, depth)), (0.7, days_between), (1, calendar)]
 
     def p_decimal(self, sc, depth):
         rng = self.rng
@@ -853,12 +944,26 @@ class ProgramGen:
 
         return [(2, case), (1, lambda: self.ifexpr("string", sc, depth))]
 
-    def duration(self):
+    def duration(self, calendar_only=False):
         rng = self.rng
-        unit = rng.choice(["minute", "minutes", "hour", "hours", "day", "days", "week", "weeks"])
+        units = ["day", "days", "week", "weeks", "month", "months", "year", "years"]
+        if not calendar_only:
+            units += ["minute", "minutes", "hour", "hours", "day", "days", "week", "weeks"]
+        unit = rng.choice(units)
         n = rng.choice([1, 2, 7, 30, 90, rng.randint(1, 1000)])
+        if unit.startswith(("month", "year")):
+            n = rng.choice([1, 1, 2, 3, 12, 13, rng.randint(1, 120)])
+            return f"{n} {unit}", MONTHS_TAG + n * (12 if unit.startswith("year") else 1)
         mult = {"minute": US_MIN, "hour": US_HOUR, "day": US_DAY, "week": 7 * US_DAY}[unit.rstrip("s")]
         return f"{n} {unit}", n * mult
+
+    def step_op(self, dtext, sign):
+        """The mirror of time ± duration: a calendar step for days and longer in a zone, and
+        for months and years anywhere; plain addition otherwise (v0.1)."""
+        calendar = not dtext.split()[1].startswith(("minute", "hour"))
+        if calendar and (self.zone is not None or dtext.split()[1].startswith(("month", "year"))):
+            return "cal_add" if sign > 0 else "cal_sub"
+        return "add" if sign > 0 else "sub"
 
     def p_time(self, sc, depth):
         rng = self.rng
@@ -869,8 +974,8 @@ class ProgramGen:
             d = E(dtext, "duration", True, dval)
             form = rng.choice(["+", "-", "d+"])
             if form == "d+":
-                return self.op("add", "time", f"{dtext} + {t.wrapped()}", [t, d])
-            return self.op("add" if form == "+" else "sub", "time", f"{t.wrapped()} {form} {dtext}", [t, d])
+                return self.op(self.step_op(dtext, 1), "time", f"{dtext} + {t.wrapped()}", [t, d])
+            return self.op(self.step_op(dtext, 1 if form == "+" else -1), "time", f"{t.wrapped()} {form} {dtext}", [t, d])
 
         return [(3, plusminus), (1, lambda: self.minmax("time", sc, depth)),
                 (1, lambda: self.ifexpr("time", sc, depth))]
@@ -882,10 +987,26 @@ class ProgramGen:
             a = self.sub(rng.choice(["time", "time", "date"]), sc, depth)
             if a.t == "date":
                 return E(f"date({a.text})", "date", a.const, a.val)
-            return self.pure("date", f"date({a.text})", [a], lambda x: x // US_DAY, atom=True)
+            return self.pure("date", f"date({a.text})", [a], self.todate, atom=True)
+
+        def plusminus():
+            # [v0.2] date ± days, weeks, months or years.
+            a = self.sub("date", sc, depth)
+            dtext, dval = self.duration(calendar_only=True)
+            d = E(dtext, "duration", True, dval)
+            form = rng.choice(["+", "-", "d+"])
+            if form == "d+":
+                return self.op("date_add", "date", f"{dtext} + {a.wrapped()}", [a, d])
+            return self.op("date_add" if form == "+" else "date_sub", "date", f"{a.wrapped()} {form} {dtext}", [a, d])
 
         return [(3, datef), (1, lambda: self.minmax("date", sc, depth)),
-                (1, lambda: self.ifexpr("date", sc, depth))]
+                (1, lambda: self.ifexpr("date", sc, depth)), (1.5, plusminus)]
+
+    def todate(self, us):
+        try:
+            return tz_date(self.zone, us)
+        except Fail:
+            return None
 
     def p_tier(self, sc, depth):
         return [(1, lambda: self.minmax("tier", sc, depth)), (1, lambda: self.ifexpr("tier", sc, depth))]
@@ -921,6 +1042,15 @@ class ProgramGen:
         if rng.random() < 0.9:
             self.currency = rng.choice(["USD", "EUR", "JPY"])
             out.append(f"currency {self.currency}")
+        # [v0.2] A time zone, in most programs; "UTC" written out now and then.
+        if rng.random() < 0.7:
+            name = rng.choice(ZONES)
+            out.append(f'timezone "{name}"')
+            self.zone = None if name == "UTC" else ZoneInfo(name)
+        MIRROR["cal_add"] = lambda a, b: cal_step(self.zone, a, b, 1)
+        MIRROR["cal_sub"] = lambda a, b: cal_step(self.zone, a, b, -1)
+        MIRROR["date_add"] = lambda a, b: date_step(a, b, 1)
+        MIRROR["date_sub"] = lambda a, b: date_step(a, b, -1)
         decls = []
 
         # params
@@ -1054,6 +1184,7 @@ class ProgramGen:
         if self.tiers:
             triggers.append(("tier_changed", 1))
         triggers.append(("daily", 1))
+        triggers += [("weekly", 0.5), ("monthly", 0.5)]
         kind = self.choose([(w, (lambda k=k: k)) for k, w in triggers])()
         if kind == "event":
             ev = rng.choice(self.events)
@@ -1064,7 +1195,7 @@ class ProgramGen:
             trigger = "on tier_changed"
         else:
             sc = Scope("daily")
-            trigger = "every day"
+            trigger = {"daily": "every day", "weekly": "every week", "monthly": "every month"}[kind]
         label = f' "{rng.choice(["Bonus", "Λ label", "x"])}"' if rng.random() < 0.3 else ""
         clauses = []
         if rng.random() < 0.7:
@@ -1207,6 +1338,13 @@ class StreamGen:
         p = self.p
         clients = [rng.choice(["c", "client_", "Клиент", "😀", "c "]) + str(k) for k in range(rng.randint(1, 6))]
         start = days_of(rng.choice([2024, 2025, 2026, 2028]), rng.randint(1, 12), rng.randint(1, 28))
+        if rng.random() < 0.4:
+            # Days before a clock change or a month's end: Berlin's and New York's in March and
+            # October/November, Lord Howe's in April and October, Sao Paulo's midnight gap.
+            start = rng.choice([days_of(2026, 3, 27), days_of(2026, 10, 23), days_of(2026, 3, 6),
+                                days_of(2026, 10, 30), days_of(2026, 4, 2), days_of(2026, 10, 1),
+                                days_of(2018, 11, 1), days_of(2019, 2, 14), days_of(2026, 1, 29),
+                                days_of(2024, 2, 27), days_of(2026, 12, 29)])
         t = start * US_DAY + rng.randint(0, US_DAY - 1)
         lines = []
         accepted = []  # event lines that may be sent again as duplicates
