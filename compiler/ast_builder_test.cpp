@@ -707,8 +707,8 @@ TEST_CASE("syntax errors are worded for people", "[ast][errors]") {
       {"program \"x\"\nwallet w int", "expected `:` before `int`", 2, 10},
       {"program \"x\"\nwallet w: 5", "unexpected `5`; expected a type (`int`, `decimal`, "
        "`money`, `bool`, `string`, `time`, `date` or `tier`)", 2, 11},
-      {"program \"x\"\nrule r on 5 then end", "unexpected `5`; expected an event name or "
-       "`tier_changed`", 2, 11},
+      {"program \"x\"\nrule r on 5 then end", "unexpected `5`; expected an event name, "
+       "`tier_changed`, `entering` or `leaving`", 2, 11},
       {"program \"x\"\nprogram \"y\"", "unexpected `program`; `program \"Name\"` comes once, "
        "at the top of the file", 2, 1},
   };

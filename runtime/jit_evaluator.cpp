@@ -111,6 +111,8 @@ class JitEvaluator final : public Evaluator {
         fn = code_->DailyRules();
         rules = &program_.daily_rules;
         break;
+      case checked::TriggerKind::Entering:
+      case checked::TriggerKind::Leaving: break;  // no native entry: the engine runs them
     }
     if (!fn) return kNoNativeRules;
     uint8_t uses = 0;
@@ -159,13 +161,15 @@ class JitEvaluator final : public Evaluator {
     auto status = static_cast<PerkStatus>(fn(&c, &r));
     if (status != PERK_OK) {
       *where = code_->ErrorSite(c.error_site);
-      arena_.Clear();
+      if (!host_) arena_.Clear();
       return status;
     }
     if (e.type == Type::String) {
       out->i = 0;
       out->s.assign(r.data, static_cast<size_t>(r.size));
-      arena_.Clear();
+      // Called from a hook (a keyed limit's key) inside a trigger entry, whose strings live in
+      // the arena until that entry returns.
+      if (!host_) arena_.Clear();
     } else {
       out->i = r.i;
       out->s.clear();
