@@ -1436,7 +1436,7 @@ void Checker::CheckActions(const std::vector<ast::Action>& in, const Scope& scop
         c.target = sym->index;
         Type wt = prog_->wallets[sym->index].type;
         if (a.value) c.value = CheckAs(*a.value, scope, wt, fmt::format("`{} {}`", verb, a.target));
-        if (a.kind == ast::ActionKind::Credit && wt == Type::Money && !rule.limit && !rule.budget) {
+        if (a.kind == ast::ActionKind::Credit && wt == Type::Money && !rule.limit && !rule.budget && !rule.client_budget) {
           diags_.Report(DiagKind::UncappedCredit, a.range,
                         fmt::format("rule {} credits money with neither `limit` nor `budget`; add one so a mistake "
                                     "cannot pay out without bound",
@@ -1550,7 +1550,7 @@ void Checker::CheckRules() {
         const Symbol* sym = Lookup(r.trigger.event);
         if (!sym || sym->kind != SymKind::Segment || sym->index >= static_cast<int>(prog_->segments.size())) {
           std::string hint = DidYouMean(r.trigger.event, NamesOf([](SymKind kk) { return kk == SymKind::Segment; }));
-          if (hint.empty()) hint = fmt::format("; declare it with `segment {} when ...`", r.trigger.event);
+          if (hint.empty() && !sym) hint = fmt::format("; declare it with `segment {} when ...`", r.trigger.event);
           Error(DiagKind::UnknownSegment, r.trigger.range,
                 fmt::format("`on {}` needs a segment, but {} is {}{}", entering ? "entering" : "leaving",
                             Q(r.trigger.event), sym ? "not a segment" : "not declared", hint));
