@@ -568,7 +568,8 @@ void Session::Observe(Runner& r, int rule_index, const runtime::EvalContext& ctx
     const int64_t used = runtime::LimitUsed(p, rule_index, ctx);
     t.limit_ok = used < rule.limit_count;
     bool once = rule.limit_count == 1 && rule.limit_window.unit == checked::WindowUnit::All;
-    const std::string per = rule.limit_key ? "per " + rule.limit_key->text : "per client";
+    // A keyed limit shows the use under this event's key.
+    const std::string per = rule.limit_key ? "per key" : "per client";
     t.limit = once ? fmt::format("limit once {}: {} used", per, used)
                    : fmt::format("limit {} {}{}: {} used", rule.limit_count, per, WindowText(rule.limit_window), used);
   }

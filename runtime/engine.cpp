@@ -1273,7 +1273,35 @@ std::string ClientStateJson(const checked::Program& p, const ClientState& c) {
       [&](size_t k) { return std::string(c.segment(k) ? "true" : "false"); });
   out += ",\"badges\":[";
   for (size_t k = 0; k < c.badges.size(); ++k) out += (k ? "," : "") + stdlib::JsonQuote(c.badges[k]);
-  out += "]}";
+  out += "]";
+  // [v0.2] Per-client budget use and keyed limits, only when the client has any (so v0.1
+  // states print as before): each series' total over the buckets it still keeps.
+  if (!c.rule_series.empty()) {
+    out += ",\"rule_series\":[";
+    for (size_t k = 0; k < c.rule_series.size(); ++k) {
+      const RuleSeries& rs = c.rule_series[k];
+      const bool known = rs.rule >= 0 && static_cast<size_t>(rs.rule) < p.rules.size();
+      std::string rule = known ? p.rules[rs.rule].name : fmt::format("#{}", rs.rule);
+      int64_t count = 0, sum = 0;
+      for (const Bucket& b : rs.series.buckets) count += b.count, sum += b.sum;
+      out += fmt::format("{}{{\"rule\":{},\"kind\":\"{}\"", k ? "," : "", stdlib::JsonQuote(rule),
+                         rs.kind == RuleSeries::ClientBudget ? "client budget" : "keyed limit");
+      if (rs.kind == RuleSeries::KeyedLimit) {
+        // The key's type is the rule's; a state read without its program shows the raw value.
+        const bool typed = known && p.rules[rs.rule].limit_key;
+        out += ",\"key\":" + (typed ? FormatValueJson(p, p.rules[rs.rule].limit_key->type, rs.key)
+                                     : (rs.key.s.empty() ? std::to_string(rs.key.i) : stdlib::JsonQuote(rs.key.s)));
+        out += fmt::format(",\"firings\":{}}}", count);
+      } else {
+        const bool typed = known && p.rules[rs.rule].has_client_budget;
+        out += ",\"used\":" + (typed ? FormatValueJson(p, p.rules[rs.rule].client_budget_type, Value::Int(sum))
+                                      : std::to_string(sum));
+        out += "}";
+      }
+    }
+    out += "]";
+  }
+  out += "}";
   return out;
 }
 
