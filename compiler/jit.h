@@ -155,6 +155,8 @@ class CompiledProgram {
   TriggerFn EventRules(size_t event) const;
   TriggerFn TierChangedRules() const;
   TriggerFn DailyRules() const;
+  // [v0.2] The `on entering` (or `on leaving`) rules of segment `segment`; null when it has none.
+  TriggerFn SegmentRules(size_t segment, bool entering) const;
   // Where a failing native call stopped: the source range of that sub-expression.
   const SourceRange& ErrorSite(int32_t site) const;
   const LoadStats& stats() const;

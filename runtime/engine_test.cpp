@@ -682,3 +682,19 @@ TEST_CASE("a skipped firing keeps nothing, and a failing record takes back budge
     CHECK(client->var(0).i == 2);
   }
 }
+
+TEST_CASE("`on entering` and `on leaving` rules have native entries, one per segment that has rules") {
+  Compiled c = CompileWithJit("firings.perk", kFiringProgram);
+  perk::runtime::ClientState client = perk::runtime::NewClient(*c.program, "c1", 0);
+  perk::runtime::EvalContext ctx;
+  ctx.program = c.program.get();
+  ctx.client = &client;
+  int failed = -1;
+  perk::SourceRange where;
+  RecordingHost host;
+  REQUIRE(c.jit->RunRules(perk::checked::TriggerKind::Entering, 0, ctx, &host, &failed, &where) == PERK_OK);
+  CHECK(host.calls == std::vector<std::string>{fmt::format("act 2 {} 0 ", static_cast<int>(perk::checked::ActionKind::Emit)),
+                                               fmt::format("act 2 {} 2 ", static_cast<int>(perk::checked::ActionKind::Credit))});
+  // `rich` has no `on leaving` rules: no entry, and the engine has nothing to run.
+  CHECK(c.jit->RunRules(perk::checked::TriggerKind::Leaving, 0, ctx, &host, &failed, &where) == perk::runtime::kNoNativeRules);
+}

@@ -112,7 +112,15 @@ class JitEvaluator final : public Evaluator {
         rules = &program_.daily_rules;
         break;
       case checked::TriggerKind::Entering:
-      case checked::TriggerKind::Leaving: break;  // no native entry: the engine runs them
+      case checked::TriggerKind::Leaving: {
+        // `event` is the segment here.
+        const bool entering = trigger == checked::TriggerKind::Entering;
+        const auto& by_segment = entering ? program_.entering_rules : program_.leaving_rules;
+        if (static_cast<size_t>(event) >= by_segment.size()) return kNoNativeRules;
+        fn = code_->SegmentRules(static_cast<size_t>(event), entering);
+        rules = &by_segment[static_cast<size_t>(event)];
+        break;
+      }
     }
     if (!fn) return kNoNativeRules;
     uint8_t uses = 0;
