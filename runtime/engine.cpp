@@ -324,17 +324,16 @@ struct Engine::Impl {
     return series.Add(key, value, keep);
   }
   // ---- per-client rule series (budgets per client, keyed limits) ----
-  RuleSeries* FindRuleSeries(ClientState& c, RuleSeries::Kind kind, int r, const Value* key) {
+  // The client's series of (kind, rule, key), or null; the newest first (a client has few).
+  template <typename Client>
+  static auto FindRuleSeries(Client& c, RuleSeries::Kind kind, int r, const Value* key) -> decltype(c.rule_series.data()) {
     for (size_t k = c.rule_series.size(); k-- > 0;) {
-      RuleSeries& rs = c.rule_series[k];
+      auto& rs = c.rule_series[k];
       if (rs.kind == kind && rs.rule == r && (!key || rs.key == *key)) return &rs;
     }
     return nullptr;
   }
-  const RuleSeries* FindRuleSeries(const ClientState& c, RuleSeries::Kind kind, int r, const Value* key) const {
-    return const_cast<Impl*>(this)->FindRuleSeries(const_cast<ClientState&>(c), kind, r, key);
-  }
-  // Adds `value` at `key_bucket` to the client's series of (kind, rule, key), logged.
+  // Adds `value` at bucket key `bucket` to the client's series of (kind, rule, key), logged.
   bool AddToRuleSeries(ClientState& c, RuleSeries::Kind kind, int r, const Value* key, int64_t bucket, int64_t value,
                        int64_t keep) {
     RuleSeries* rs = FindRuleSeries(c, kind, r, key);
