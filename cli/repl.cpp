@@ -567,14 +567,20 @@ void Session::Observe(Runner& r, int rule_index, const runtime::EvalContext& ctx
     case checked::TriggerKind::EveryDay: t.trigger = fmt::format("every day ({})", stdlib::FormatDate(ctx.today)); break;
     case checked::TriggerKind::EveryWeek: t.trigger = fmt::format("every week ({})", stdlib::FormatDate(ctx.today)); break;
     case checked::TriggerKind::EveryMonth: t.trigger = fmt::format("every month ({})", stdlib::FormatDate(ctx.today)); break;
+    case checked::TriggerKind::Entering:
+    case checked::TriggerKind::Leaving:
+      t.trigger = fmt::format("on {} {}", rule.trigger == checked::TriggerKind::Entering ? "entering" : "leaving",
+                              p.segments[rule.segment].name);
+      break;
   }
   if (rule.has_limit) {
-    runtime::Bucket b;
-    ctx.client->limits[rule_index].Query(runtime::WindowKey(rule.limit_window, ctx.now, ctx.program->zone), rule.limit_window.count, &b);
-    t.limit_ok = b.count < rule.limit_count;
+    const int64_t used = runtime::LimitUsed(p, rule_index, ctx);
+    t.limit_ok = used < rule.limit_count;
     bool once = rule.limit_count == 1 && rule.limit_window.unit == checked::WindowUnit::All;
-    t.limit = once ? fmt::format("limit once per client: {} used", b.count)
-                   : fmt::format("limit {} per client{}: {} used", rule.limit_count, WindowText(rule.limit_window), b.count);
+    // A keyed limit shows the use under this event's key.
+    const std::string per = rule.limit_key ? "per key" : "per client";
+    t.limit = once ? fmt::format("limit once {}: {} used", per, used)
+                   : fmt::format("limit {} {}{}: {} used", rule.limit_count, per, WindowText(rule.limit_window), used);
   }
   if (rule.when) {
     t.has_when = true;

@@ -154,6 +154,8 @@ EntryView ViewEntry(std::string_view line, const checked::Program& program) {
   const std::string& a = view.action;
   if (a == "credit") {
     view.details = fmt::format("{} +{} -> {}", Text(o, "wallet"), Text(o, "amount"), Text(o, "balance"));
+    // [v0.2] A credit cut to what a `partial` budget had left.
+    if (Text(o, "partial") == "true") view.details += " (partial: cut by the budget)";
   } else if (a == "debit") {
     view.details = fmt::format("{} -{} -> {}", Text(o, "wallet"), Text(o, "amount"), Text(o, "balance"));
   } else if (a == "set") {

@@ -26,10 +26,9 @@ void Explain(const checked::Program& p, int rule_index, const runtime::EvalConte
   std::string limit = "null";
   bool limit_ok = true;
   if (rule.has_limit) {
-    runtime::Bucket b;
-    ctx.client->limits[rule_index].Query(runtime::WindowKey(rule.limit_window, ctx.now, ctx.program->zone), rule.limit_window.count, &b);
-    limit_ok = b.count < rule.limit_count;
-    limit = fmt::format("{{\"used\":{},\"max\":{}}}", b.count, rule.limit_count);
+    const int64_t used = runtime::LimitUsed(p, rule_index, ctx);
+    limit_ok = used < rule.limit_count;
+    limit = fmt::format("{{\"used\":{},\"max\":{}}}", used, rule.limit_count);
   }
   std::string when = "true";
   if (!limit_ok) {

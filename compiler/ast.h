@@ -127,22 +127,25 @@ struct SegmentDecl {
   ExprPtr when;
 };
 
-enum class TriggerKind { Event, TierChanged, EveryDay, EveryWeek, EveryMonth };
+enum class TriggerKind { Event, TierChanged, EveryDay, EveryWeek, EveryMonth, Entering, Leaving };
 struct Trigger {
   TriggerKind kind = TriggerKind::Event;
-  std::string event;  // TriggerKind::Event
+  std::string event;  // TriggerKind::Event; Entering/Leaving: the segment's name
   SourceRange range;
 };
 
 struct Limit {
   bool once = false;
   ExprPtr count;  // null when once
+  ExprPtr key;    // `per KEY`; null for `per client`
   std::optional<Duration> within;
   SourceRange range;
 };
 
 struct Budget {
   ExprPtr amount;
+  bool per_client = false;  // `budget M per client`
+  bool partial = false;     // `... partial`
   std::optional<Duration> within;
   SourceRange range;
 };
@@ -176,7 +179,8 @@ struct RuleDecl {
   Trigger trigger;
   ExprPtr when;  // optional
   std::optional<Limit> limit;
-  std::optional<Budget> budget;
+  std::optional<Budget> budget;         // the campaign budget
+  std::optional<Budget> client_budget;  // `budget M per client`
   std::vector<Action> actions;
 };
 

@@ -875,7 +875,7 @@ class Builder {
     rule.range = Range(&ctx);
     rule.trigger = std::move(*trigger);
     if (ctx.label != nullptr) rule.label = BuildString(*ctx.label).value_or("");
-    SourceRange when_range, limit_range, budget_range;
+    SourceRange when_range, limit_range, budget_range, client_budget_range;
     for (P::ClauseContext* clause : ctx.clause()) {
       if (auto* c = dynamic_cast<P::WhenClauseContext*>(clause)) {
         if (rule.when) {
@@ -895,19 +895,27 @@ class Builder {
         limit.range = limit_range;
         limit.once = c->ONCE() != nullptr;
         if (!limit.once) limit.count = BuildPrimary(c->count, limit_range);
+        if (c->key != nullptr) limit.key = BuildExpr(c->key, limit_range);
         if (c->WITHIN() != nullptr) limit.within = BuildWindow(c->window);
         rule.limit = std::move(limit);
       } else if (auto* c = dynamic_cast<P::BudgetClauseContext*>(clause)) {
-        if (rule.budget) {
-          DuplicateClause(rule, "budget", Range(c), budget_range, "; keep one");
+        // One campaign budget and one per-client budget.
+        const bool per_client = c->perClient != nullptr;
+        std::optional<Budget>& slot = per_client ? rule.client_budget : rule.budget;
+        SourceRange& first = per_client ? client_budget_range : budget_range;
+        if (slot) {
+          DuplicateClause(rule, per_client ? "budget ... per client" : "budget", Range(c), first,
+                          per_client ? "; keep one" : "; keep one (a rule may add one `budget ... per client`)");
           continue;
         }
-        budget_range = Range(c);
+        first = Range(c);
         Budget budget;
-        budget.range = budget_range;
-        budget.amount = BuildExpr(c->amount, budget_range);
+        budget.range = first;
+        budget.amount = BuildExpr(c->amount, first);
+        budget.per_client = per_client;
+        budget.partial = c->PARTIAL() != nullptr;
         if (c->WITHIN() != nullptr) budget.within = BuildWindow(c->window);
-        rule.budget = std::move(budget);
+        slot = std::move(budget);
       }
     }
     rule.actions = BuildActions(ctx.action());
@@ -931,6 +939,9 @@ class Builder {
       trigger.event = ctx->event->getText();
     } else if (IsReal(ctx->changed)) {
       trigger.kind = TriggerKind::TierChanged;
+    } else if ((ctx->entering != nullptr || ctx->leaving != nullptr) && IsReal(ctx->segment)) {
+      trigger.kind = ctx->entering != nullptr ? TriggerKind::Entering : TriggerKind::Leaving;
+      trigger.event = ctx->segment->getText();
     } else if (ctx->EVERY() != nullptr && ctx->DAY() != nullptr &&
                IsReal(ctx->DAY()->getSymbol())) {
       trigger.kind = TriggerKind::EveryDay;
@@ -1734,17 +1745,21 @@ std::string Dump(const Program& program) {
       case TriggerKind::EveryDay: out += "  every day\n"; break;
       case TriggerKind::EveryWeek: out += "  every week\n"; break;
       case TriggerKind::EveryMonth: out += "  every month\n"; break;
+      case TriggerKind::Entering: out += "  on entering " + r.trigger.event + "\n"; break;
+      case TriggerKind::Leaving: out += "  on leaving " + r.trigger.event + "\n"; break;
     }
     if (r.when) out += "  when " + DumpExpr(r.when.get()) + "\n";
     if (r.limit) {
       out += "  limit " + (r.limit->once ? std::string("once") : DumpExpr(r.limit->count.get())) +
-             " per client";
+             " per " + (r.limit->key ? DumpExpr(r.limit->key.get()) : std::string("client"));
       if (r.limit->within) out += " within " + DurationText(*r.limit->within);
       out += "\n";
     }
-    if (r.budget) {
-      out += "  budget " + DumpExpr(r.budget->amount.get());
-      if (r.budget->within) out += " within " + DurationText(*r.budget->within);
+    for (const auto* b : {&r.budget, &r.client_budget}) {
+      if (!*b) continue;
+      out += "  budget " + DumpExpr((*b)->amount.get()) + ((*b)->per_client ? " per client" : "");
+      if ((*b)->within) out += " within " + DurationText(*(*b)->within);
+      if ((*b)->partial) out += " partial";
       out += "\n";
     }
     out += "  then\n";

@@ -707,8 +707,8 @@ TEST_CASE("syntax errors are worded for people", "[ast][errors]") {
       {"program \"x\"\nwallet w int", "expected `:` before `int`", 2, 10},
       {"program \"x\"\nwallet w: 5", "unexpected `5`; expected a type (`int`, `decimal`, "
        "`money`, `bool`, `string`, `time`, `date` or `tier`)", 2, 11},
-      {"program \"x\"\nrule r on 5 then end", "unexpected `5`; expected an event name or "
-       "`tier_changed`", 2, 11},
+      {"program \"x\"\nrule r on 5 then end", "unexpected `5`; expected an event name, "
+       "`tier_changed`, `entering` or `leaving`", 2, 11},
       {"program \"x\"\nprogram \"y\"", "unexpected `program`; `program \"Name\"` comes once, "
        "at the top of the file", 2, 1},
   };
@@ -873,6 +873,48 @@ rule m every month then emit "m" end
   // A second `timezone` is reported where it is written.
   Parsed twice("program \"x\"\ntimezone \"UTC\"\ntimezone \"UTC\"\n");
   CHECK(twice.diags.HasErrors());
+}
+
+TEST_CASE("v0.2 rule clauses: keyed limits, per-client and partial budgets, segment triggers", "[ast]") {
+  Parsed p(R"(program "V2"
+currency USD
+event signup { friend: string }
+wallet bonus: money
+segment active when count(signup) >= 1
+rule r
+  on signup
+  budget 10 USD partial
+  limit once per signup.friend within 30 days
+  budget 5 per client within 7 days
+  then credit bonus 1 USD
+end
+rule e on entering active then credit bonus 1 USD end
+rule l on leaving active limit 2 per client then credit bonus 1 USD end
+)");
+  REQUIRE(p.diags.all().empty());
+  const Program& prog = *p.program;
+  REQUIRE(prog.rules.size() == 3);
+  const RuleDecl& r = prog.rules[0];
+  REQUIRE(r.limit);
+  REQUIRE(r.limit->key);
+  CHECK(r.limit->key->kind == ExprKind::Field);
+  REQUIRE(r.budget);
+  CHECK(r.budget->partial);
+  CHECK_FALSE(r.budget->per_client);
+  REQUIRE(r.client_budget);
+  CHECK(r.client_budget->per_client);
+  CHECK_FALSE(r.client_budget->partial);
+  CHECK(r.client_budget->amount->kind == ExprKind::IntLit);
+  CHECK(prog.rules[1].trigger.kind == TriggerKind::Entering);
+  CHECK(prog.rules[1].trigger.event == "active");
+  CHECK(prog.rules[2].trigger.kind == TriggerKind::Leaving);
+  REQUIRE(prog.rules[2].limit);
+  CHECK_FALSE(prog.rules[2].limit->key);
+  const std::string dump = Dump(prog);
+  CHECK(dump.find("  limit once per signup.friend within 30 days\n  budget 10 USD partial\n"
+                  "  budget 5 per client within 7 days\n") != std::string::npos);
+  CHECK(dump.find("  on entering active\n") != std::string::npos);
+  CHECK(dump.find("  on leaving active\n  limit 2 per client\n") != std::string::npos);
 }
 
 }  // namespace

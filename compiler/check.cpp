@@ -36,14 +36,24 @@ enum class Place {
   RuleEvent,    // + the trigger event's fields
   RuleTierChanged,  // + previous_tier
   RuleDaily,    // client state only
+  LimitKey,     // [v0.2] `limit N per KEY`: the trigger event's fields, params and constants
+  RuleSegment,  // [v0.2] `on entering` / `on leaving`: client state only, like RuleDaily
 };
 
 struct Scope {
   Place place;
-  int event = -1;  // RuleEvent and AggFilter: the event whose fields are readable
+  int event = -1;  // RuleEvent, AggFilter and LimitKey: the event whose fields are readable
 };
 
 bool IsConstantPlace(Place p) { return p == Place::ParamInit || p == Place::Constant; }
+
+// The first read of a segment numbered `from` or later in `e`, or null.
+const Expr* FindSegmentRead(const Expr& e, int from) {
+  if (e.kind == ExprKind::Segment && e.index >= from) return &e;
+  for (const auto& a : e.args)
+    if (const Expr* found = FindSegmentRead(a, from)) return found;
+  return nullptr;
+}
 
 bool IsNumeric(Type t) { return t == Type::Int || t == Type::Decimal || t == Type::Money; }
 // Types whose values order as int64 (everything but strings).
@@ -228,6 +238,9 @@ class Checker {
   void CheckRules();
   void CheckActions(const std::vector<ast::Action>& in, const Scope& scope, const ast::RuleDecl& rule,
                     std::vector<checked::Action>* out);
+  // A budget's amount: a constant `money` (counting credits to money wallets) or `int` (to int
+  // wallets), more than zero; its type in *type.
+  std::optional<int64_t> CheckBudgetAmount(const ast::Expr& e, Type* type, std::shared_ptr<const Expr>* keep);
   void WarnUnused();
 
   bool RequireMoney(SourceRange r);
@@ -238,6 +251,9 @@ class Checker {
   // A constant of type `want`: its expression (kept for refolding) and value.
   std::optional<Value> CheckConstant(const ast::Expr& e, Place place, Type want, const std::string& what,
                                      std::shared_ptr<const Expr>* keep);
+  // CheckConstant's second half: `x`, checked from `e`, folded to its value.
+  std::optional<Value> FoldChecked(const ast::Expr& e, Expr x, Place place, const std::string& what,
+                                   std::shared_ptr<const Expr>* keep);
 
   Expr Check(const ast::Expr& e, const Scope& s);
   Expr CheckName(const ast::Expr& e, const Scope& s);
@@ -408,7 +424,11 @@ Expr Checker::CheckAs(const ast::Expr& e, const Scope& scope, Type want, const s
 
 std::optional<Value> Checker::CheckConstant(const ast::Expr& e, Place place, Type want, const std::string& what,
                                             std::shared_ptr<const Expr>* keep) {
-  Expr x = CheckAs(e, Scope{place}, want, what);
+  return FoldChecked(e, CheckAs(e, Scope{place}, want, what), place, what, keep);
+}
+
+std::optional<Value> Checker::FoldChecked(const ast::Expr& e, Expr x, Place place, const std::string& what,
+                                          std::shared_ptr<const Expr>* keep) {
   if (x.type == Type::Error) return std::nullopt;
   if (!IsFoldable(x)) {
     Error(DiagKind::NotConstant, e.range,
@@ -427,6 +447,12 @@ std::optional<Value> Checker::CheckConstant(const ast::Expr& e, Place place, Typ
 }
 
 bool Checker::NeedState(const ast::Expr& e, const Scope& s, const char* what) {
+  if (s.place == Place::LimitKey) {
+    Error(DiagKind::LimitKeyReadsState, e.range,
+          fmt::format("a limit's key may read only the trigger event's fields, params and constants, not {}; "
+                      "count firings per client with `per client`, or key them by an event field", what));
+    return false;
+  }
   if (s.place == Place::AggFilter) {
     Error(DiagKind::FilterReadsState, e.range,
           fmt::format("an aggregate's `where` may read only the event's fields, params and constants, not {}", what));
@@ -727,18 +753,22 @@ Expr Checker::CheckField(const ast::Expr& e, const Scope& s) {
       return ErrorExpr(e.range);
     }
   }
-  if (!((s.place == Place::RuleEvent || s.place == Place::AggFilter) && s.event == ev)) {
+  if (!((s.place == Place::RuleEvent || s.place == Place::AggFilter || s.place == Place::LimitKey) && s.event == ev)) {
     std::string where;
-    if (s.place == Place::RuleEvent)
+    if (s.place == Place::RuleEvent || (s.place == Place::LimitKey && s.event >= 0))
       where = fmt::format("this rule runs `on {}`", prog_->events[s.event].name);
     else if (s.place == Place::AggFilter)
       where = fmt::format("this filter is over {} events", Q(prog_->events[s.event].name));
     else if (s.place == Place::RuleDaily)
       where = "`every day` rules see no event";
+    else if (s.place == Place::RuleSegment)
+      where = "`on entering` and `on leaving` rules see no event";
     else if (s.place == Place::RuleTierChanged)
       where = "`on tier_changed` rules see no event";
     else if (s.place == Place::TierCond || s.place == Place::SegmentCond)
       where = "tier and segment conditions see no event";
+    else if (s.place == Place::LimitKey)
+      where = "this rule has no trigger event";
     else
       where = "constants cannot read events";
     Error(DiagKind::EventNotInScope, e.range,
@@ -1156,6 +1186,13 @@ Expr Checker::CheckAggregate(const ast::Expr& e, const Scope& s) {
     Error(DiagKind::FilterReadsState, e.range, "an aggregate's `where` cannot contain another aggregate");
     return ErrorExpr(e.range);
   }
+  if (s.place == Place::LimitKey) {
+    Error(DiagKind::LimitKeyReadsState, e.range,
+          fmt::format("a limit's key may read only the trigger event's fields, params and constants, not `{}`, "
+                      "which depends on the client's history",
+                      agg_name));
+    return ErrorExpr(e.range);
+  }
   if (IsConstantPlace(s.place)) {
     Error(DiagKind::NotConstant, e.range, fmt::format("this must be a constant, but `{}` depends on the client's history", agg_name));
     return ErrorExpr(e.range);
@@ -1421,6 +1458,16 @@ void Checker::CheckTiers() {
             fmt::format("the tier {} needs a `when` condition; only the first tier (the base) has none", Q(t.name)));
     }
     if (t.when && k > 0) out.when = CheckAs(*t.when, Scope{Place::TierCond}, Type::Bool, fmt::format("the condition of tier {}", Q(t.name)));
+    // [v0.2] Tiers are evaluated before segments, so a tier reads none (v0.1 allowed it).
+    if (out.when) {
+      if (const Expr* read = FindSegmentRead(*out.when, 0)) {
+        const std::string& seg = ast_.segments[read->index].name;
+        Error(DiagKind::TierReadsSegment, read->range,
+              fmt::format("the condition of tier {} reads the segment {}, but tiers are evaluated before segments "
+                          "and read none; write the segment's condition into the tier's `when` instead",
+                          Q(t.name), Q(seg)));
+      }
+    }
     if (t.hold) {
       if (t.hold->count <= 0) Error(DiagKind::BadDuration, t.hold->range, "a hold must be at least 1");
       else if (auto micros = DurationMicros(*t.hold)) {
@@ -1445,6 +1492,22 @@ void Checker::CheckSegments() {
     out.name = sg.name;
     if (sg.when) out.when = CheckAs(*sg.when, Scope{Place::SegmentCond}, Type::Bool, fmt::format("the condition of segment {}", Q(sg.name)));
     else out.when = ConstExpr(Type::Bool, Value::Int(0), sg.range);
+    // [v0.2] Segments are evaluated in declaration order, each seeing the new values of those
+    // before it: one declared later (or itself) has no new value yet.
+    const int self = static_cast<int>(prog_->segments.size());
+    if (const Expr* read = FindSegmentRead(out.when, self)) {
+      const std::string& other = ast_.segments[read->index].name;
+      if (read->index == self)
+        Error(DiagKind::SegmentReadsLaterSegment, read->range,
+              fmt::format("the condition of segment {} reads itself; a segment may read only the segments declared "
+                          "before it",
+                          Q(sg.name)));
+      else
+        Error(DiagKind::SegmentReadsLaterSegment, read->range,
+              fmt::format("the condition of segment {} reads the segment {}, declared after it; segments are "
+                          "evaluated in declaration order, so declare {} before {}",
+                          Q(sg.name), Q(other), Q(other), Q(sg.name)));
+    }
     prog_->segments.push_back(std::move(out));
   }
 }
@@ -1474,7 +1537,7 @@ void Checker::CheckActions(const std::vector<ast::Action>& in, const Scope& scop
         c.target = sym->index;
         Type wt = prog_->wallets[sym->index].type;
         if (a.value) c.value = CheckAs(*a.value, scope, wt, fmt::format("`{} {}`", verb, a.target));
-        if (a.kind == ast::ActionKind::Credit && wt == Type::Money && !rule.limit && !rule.budget) {
+        if (a.kind == ast::ActionKind::Credit && wt == Type::Money && !rule.limit && !rule.budget && !rule.client_budget) {
           diags_.Report(DiagKind::UncappedCredit, a.range,
                         fmt::format("rule {} credits money with neither `limit` nor `budget`; add one so a mistake "
                                     "cannot pay out without bound",
@@ -1554,6 +1617,8 @@ static void DayTickRules(checked::Program& p) {
 
 void Checker::CheckRules() {
   prog_->rules_by_event.resize(prog_->events.size());
+  prog_->entering_rules.resize(prog_->segments.size());
+  prog_->leaving_rules.resize(prog_->segments.size());
   for (size_t k = 0; k < ast_.rules.size(); ++k) {
     const auto& r = ast_.rules[k];
     checked::Rule out;
@@ -1598,6 +1663,26 @@ void Checker::CheckRules() {
         scope.place = Place::RuleDaily;
         prog_->has_calendar_ticks = true;
         break;
+      case ast::TriggerKind::Entering:
+      case ast::TriggerKind::Leaving: {
+        const bool entering = r.trigger.kind == ast::TriggerKind::Entering;
+        out.trigger = entering ? checked::TriggerKind::Entering : checked::TriggerKind::Leaving;
+        // A segment's rules see no event: they run after the trigger's, at events and ticks alike.
+        scope.place = Place::RuleSegment;
+        const Symbol* sym = Lookup(r.trigger.event);
+        if (!sym || sym->kind != SymKind::Segment || sym->index >= static_cast<int>(prog_->segments.size())) {
+          std::string hint = DidYouMean(r.trigger.event, NamesOf([](SymKind kk) { return kk == SymKind::Segment; }));
+          if (hint.empty() && !sym) hint = fmt::format("; declare it with `segment {} when ...`", r.trigger.event);
+          Error(DiagKind::UnknownSegment, r.trigger.range,
+                fmt::format("`on {}` needs a segment, but {} is {}{}", entering ? "entering" : "leaving",
+                            Q(r.trigger.event), sym ? "not a segment" : "not declared", hint));
+        } else {
+          Use(r.trigger.event);
+          out.segment = sym->index;
+          (entering ? prog_->entering_rules : prog_->leaving_rules)[sym->index].push_back(static_cast<int>(k));
+        }
+        break;
+      }
     }
     if (r.limit) {
       out.has_limit = true;
@@ -1612,22 +1697,66 @@ void Checker::CheckRules() {
       if (r.limit->within) {
         if (auto w = CheckWindow(*r.limit->within)) out.limit_window = *w;
       }
+      if (r.limit->key) {
+        Scope key_scope{Place::LimitKey, scope.place == Place::RuleEvent ? scope.event : -1};
+        Expr key = Check(*r.limit->key, key_scope);
+        if (key.type == Type::Duration) {
+          Error(DiagKind::DurationMisuse, r.limit->key->range, "a limit's key cannot be a duration; key it by an event field");
+        } else if (key.type != Type::Error) {
+          out.limit_key = std::move(key);
+          prog_->has_keyed_limits = true;
+        }
+      }
     }
     if (r.budget) {
       out.has_budget = true;
-      if (RequireMoney(r.budget->range) && r.budget->amount) {
-        auto v = CheckConstant(*r.budget->amount, Place::Constant, Type::Money, "`budget`", &out.budget_expr);
-        if (v && v->i <= 0) Error(DiagKind::BadBudget, r.budget->amount->range, "a `budget` must be more than zero");
-        if (v) out.budget_cents = v->i;
+      out.budget_partial = r.budget->partial;
+      if (r.budget->amount) {
+        if (auto v = CheckBudgetAmount(*r.budget->amount, &out.budget_type, &out.budget_expr)) out.budget_cents = *v;
       }
       if (r.budget->within) {
         if (auto w = CheckWindow(*r.budget->within)) out.budget_window = *w;
+      }
+    }
+    if (r.client_budget) {
+      out.has_client_budget = true;
+      prog_->has_client_budgets = true;
+      out.client_budget_partial = r.client_budget->partial;
+      if (r.client_budget->amount) {
+        if (auto v = CheckBudgetAmount(*r.client_budget->amount, &out.client_budget_type, &out.client_budget_expr))
+          out.client_budget_amount = *v;
+      }
+      if (r.client_budget->within) {
+        if (auto w = CheckWindow(*r.client_budget->within)) out.client_budget_window = *w;
       }
     }
     if (r.when) out.when = CheckAs(*r.when, scope, Type::Bool, "`when`");
     CheckActions(r.actions, scope, r, &out.actions);
     prog_->rules.push_back(std::move(out));
   }
+}
+
+std::optional<int64_t> Checker::CheckBudgetAmount(const ast::Expr& e, Type* type, std::shared_ptr<const Expr>* keep) {
+  Expr x = Check(e, Scope{Place::Constant});
+  if (x.type == Type::Error) return std::nullopt;
+  if (x.type != Type::Int && x.type != Type::Money) {
+    std::string hint = (x.type == Type::Decimal && !prog_->currency.empty())
+                           ? fmt::format("; write an amount with the currency, e.g. `100 {}`", prog_->currency)
+                           : "";
+    Error(DiagKind::TypeMismatch, e.range,
+          fmt::format("`budget` needs `money` (for credits to money wallets) or `int` (for int wallets), found {}{}",
+                      QT(x.type), hint));
+    return std::nullopt;
+  }
+  const Type want = x.type;
+  auto v = FoldChecked(e, std::move(x), Place::Constant, "`budget`", keep);
+  if (!v) return std::nullopt;
+  if (v->i <= 0) {
+    Error(DiagKind::BadBudget, e.range, "a `budget` must be more than zero");
+    return std::nullopt;
+  }
+  *type = want;
+  return v->i;
 }
 
 void Checker::WarnUnused() {
@@ -1759,6 +1888,7 @@ void CollectActions(const std::vector<checked::Action>& actions, std::vector<con
 std::vector<const checked::Expr*> checked::TopLevelExpressions(const checked::Program& p) {
   std::vector<const Expr*> out;
   for (const auto& r : p.rules) {
+    if (r.limit_key) out.push_back(&*r.limit_key);
     if (r.when) out.push_back(&*r.when);
     CollectActions(r.actions, &out);
   }
@@ -1815,6 +1945,14 @@ bool Refold(checked::Program& p, std::string* error) {
         return false;
       }
       r.budget_cents = v.i;
+    }
+    if (r.client_budget_expr) {
+      if (!fold(r.client_budget_expr, &v, "the per-client budget of rule `" + r.name + "`")) return false;
+      if (v.i <= 0) {
+        *error = fmt::format("the per-client budget of rule `{}` must be more than zero", r.name);
+        return false;
+      }
+      r.client_budget_amount = v.i;
     }
   }
   return true;

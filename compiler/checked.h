@@ -157,7 +157,8 @@ struct Action {
   SourceRange range;
 };
 
-enum class TriggerKind : uint8_t { Event, TierChanged, EveryDay, EveryWeek, EveryMonth };
+// [v0.2] Entering/Leaving: `on entering SEGMENT` / `on leaving SEGMENT` (Rule::segment).
+enum class TriggerKind : uint8_t { Event, TierChanged, EveryDay, EveryWeek, EveryMonth, Entering, Leaving };
 
 // [v0.2] What a day tick runs depends on the day (spec §5 step 2b): `every day` rules on
 // every day, `every week` rules too on Mondays, `every month` rules too on the 1st.
@@ -168,15 +169,29 @@ struct Rule {
   std::string label;
   TriggerKind trigger = TriggerKind::Event;
   int event = -1;  // TriggerKind::Event
+  int segment = -1;  // TriggerKind::Entering and Leaving
   std::optional<Expr> when;
   // limit: at most limit_count completed firings per client in limit_window.
   bool has_limit = false;
   int64_t limit_count = 0;
   Window limit_window;
-  // budget: money credited by this rule over all clients in budget_window.
+  // [v0.2] `limit N per KEY`: firings count per client and value of the key, an expression over
+  // the trigger event's fields and constants; none for `per client`.
+  std::optional<Expr> limit_key;
+  // budget: what this rule credits over all clients in budget_window, in the unit of
+  // budget_type's wallets (cents for money, units for int; the name is v0.1's).
   bool has_budget = false;
   int64_t budget_cents = 0;
   Window budget_window;
+  Type budget_type = Type::Money;  // [v0.2] Int: counts credits to int wallets only
+  bool budget_partial = false;     // [v0.2] `partial`: cut a credit to what is left
+  // [v0.2] `budget M per client`: the same per client, kept in client state.
+  bool has_client_budget = false;
+  int64_t client_budget_amount = 0;
+  Window client_budget_window;
+  Type client_budget_type = Type::Money;
+  bool client_budget_partial = false;
+  std::shared_ptr<const Expr> client_budget_expr;
   // The constant expressions behind limit_count and budget_cents (refolded after overrides).
   std::shared_ptr<const Expr> limit_expr;
   std::shared_ptr<const Expr> budget_expr;
@@ -208,13 +223,20 @@ struct Program {
   // daily_rules); all four are the same list when no rule runs every week or month.
   std::vector<int> day_tick_rules[4];
   bool has_calendar_ticks = false;  // some rule runs `every week` or `every month`
+  // [v0.2] Per segment: its `on entering` and `on leaving` rules.
+  std::vector<std::vector<int>> entering_rules;
+  std::vector<std::vector<int>> leaving_rules;
+  // Whether any rule has a `budget ... per client` or a `limit ... per KEY` (clients then keep
+  // ClientState::budgets and ::keyed_limits).
+  bool has_client_budgets = false;
+  bool has_keyed_limits = false;
 
   int FindEvent(std::string_view name) const;
   int FindParam(std::string_view name) const;
 };
 
-// Every expression the engine evaluates on its own, in a fixed order: each rule's `when` and
-// action values and data (nested `if`s included), then tier conditions, segment conditions and
+// Every expression the engine evaluates on its own, in a fixed order: each rule's limit key,
+// `when` and action values and data (nested `if`s included), then tier conditions, segment conditions and
 // aggregate `where` filters.
 std::vector<const Expr*> TopLevelExpressions(const Program& program);
 

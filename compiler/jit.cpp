@@ -767,6 +767,7 @@ struct CompiledProgram::Impl {
   TriggerFn tier_changed_rules = nullptr;
   TriggerFn daily_rules = nullptr;
   TriggerFn day_kind_rules[4] = {};  // by checked::DayKind
+  std::vector<TriggerFn> entering_rules, leaving_rules;  // by segment; null without rules
   std::vector<std::vector<SourceRange>> sites;  // per module
   LoadStats stats;
   std::string ir;
@@ -790,6 +791,10 @@ TriggerFn CompiledProgram::EventRules(size_t event) const {
 TriggerFn CompiledProgram::TierChangedRules() const { return impl_->tier_changed_rules; }
 TriggerFn CompiledProgram::DailyRules() const { return impl_->daily_rules; }
 TriggerFn CompiledProgram::DayTickRules(int day_kind) const { return impl_->day_kind_rules[day_kind & 3]; }
+TriggerFn CompiledProgram::SegmentRules(size_t segment, bool entering) const {
+  const auto& fns = entering ? impl_->entering_rules : impl_->leaving_rules;
+  return segment < fns.size() ? fns[segment] : nullptr;
+}
 const std::string& CompiledProgram::ir() const { return impl_->ir; }
 
 namespace {
@@ -918,6 +923,17 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
           names.push_back(name);
         }
       }
+      // [v0.2] `on entering` / `on leaving`: an entry per segment that has such rules.
+      for (size_t k = 0; k < program.entering_rules.size(); ++k) {
+        if (program.entering_rules[k].empty()) continue;
+        lowering.Rules(program.entering_rules[k], "perk_rules_entering" + std::to_string(k), !large);
+        names.push_back("perk_rules_entering" + std::to_string(k));
+      }
+      for (size_t k = 0; k < program.leaving_rules.size(); ++k) {
+        if (program.leaving_rules[k].empty()) continue;
+        lowering.Rules(program.leaving_rules[k], "perk_rules_leaving" + std::to_string(k), !large);
+        names.push_back("perk_rules_leaving" + std::to_string(k));
+      }
     }
     std::string broken;
     llvm::raw_string_ostream broken_os(broken);
@@ -1005,6 +1021,12 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
   for (int kind = 1; kind < 4; ++kind)
     impl->day_kind_rules[kind] =
         program.has_calendar_ticks ? trigger("perk_rules_day_kind" + std::to_string(kind)) : impl->daily_rules;
+  impl->entering_rules.assign(program.entering_rules.size(), nullptr);
+  impl->leaving_rules.assign(program.leaving_rules.size(), nullptr);
+  for (size_t k = 0; k < program.entering_rules.size(); ++k)
+    if (!program.entering_rules[k].empty()) impl->entering_rules[k] = trigger("perk_rules_entering" + std::to_string(k));
+  for (size_t k = 0; k < program.leaving_rules.size(); ++k)
+    if (!program.leaving_rules[k].empty()) impl->leaving_rules[k] = trigger("perk_rules_leaving" + std::to_string(k));
   for (auto& text : irs) impl->ir += text;
   impl->stats.compile_ms = Millis(start);
   return std::unique_ptr<CompiledProgram>(new CompiledProgram(std::move(impl)));

@@ -157,6 +157,8 @@ class CompiledProgram {
   TriggerFn DailyRules() const;
   // [v0.2] The day-tick rules of a checked::DayKind (DayTickRules(0) is DailyRules()).
   TriggerFn DayTickRules(int day_kind) const;
+  // [v0.2] The `on entering` (or `on leaving`) rules of segment `segment`; null when it has none.
+  TriggerFn SegmentRules(size_t segment, bool entering) const;
   // Where a failing native call stopped: the source range of that sub-expression.
   const SourceRange& ErrorSite(int32_t site) const;
   const LoadStats& stats() const;

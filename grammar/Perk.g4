@@ -41,12 +41,17 @@ typeRef: INT | DECIMAL | MONEY | BOOL | STRING | TIME | DATE | TIER;
 ruleDecl: RULE name=IDENT label=str? trigger clause* THEN action* END;
 
 // Written so every choice is made on one token: errors then name exactly what was expected.
-trigger: ON (event=IDENT | changed=TIER_CHANGED) | EVERY (DAY | WEEK | MONTH);
+trigger
+  : ON (event=IDENT | changed=TIER_CHANGED | (entering=ENTERING | leaving=LEAVING) segment=IDENT)
+  | EVERY (DAY | WEEK | MONTH)
+  ;
 
 clause
   : WHEN cond=expr                                           # WhenClause
-  | LIMIT (ONCE | count=primary) PER CLIENT (WITHIN window=windowSpec)?  # LimitClause
-  | BUDGET amount=expr (WITHIN window=windowSpec)?             # BudgetClause
+  // `per client`, or [v0.2] `per KEY` with KEY an expression over the trigger event's fields.
+  | LIMIT (ONCE | count=primary) PER (CLIENT | key=expr) (WITHIN window=windowSpec)?  # LimitClause
+  // [v0.2] `per client` and `partial`; a rule may have one campaign and one per-client budget.
+  | BUDGET amount=expr (PER perClient=CLIENT)? (WITHIN window=windowSpec)? PARTIAL?  # BudgetClause
   ;
 
 action

@@ -97,7 +97,8 @@ struct Collector::Impl {
       RuleFigures f;
       f.name = p.rules[r].name;
       f.label = p.rules[r].label;
-      f.has_budget = p.rules[r].has_budget;
+      // The page shows money budgets; an int budget (v0.2) counts points and is not one of them.
+      f.has_budget = p.rules[r].has_budget && p.rules[r].budget_type == Type::Money;
       f.budget_cents = p.rules[r].budget_cents;
       f.budget_window = p.rules[r].budget_window;
       rules.push_back(std::move(f));

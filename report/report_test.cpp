@@ -74,23 +74,24 @@ TEST_CASE("the collector's figures match the ledger, day by day") {
   RunFigures f = Collect(*program, &ledger);
   INFO(ledger);
   CHECK(f.unreadable_lines == 0);
-  // b1: 10 pts + 5.00; b2: 10 pts, then 12.00 refused (5.00 used of 15.00); b3: 10 pts + 6.00 (a new day).
+  // b1: 10 pts + 5.00; b2: 12.00 refused (5.00 used of 15.00), so its 10 pts are not kept
+  // either (a firing is all or nothing); b3: 10 pts + 6.00 (a new day).
   CHECK(f.money_credited == 1100);
-  CHECK(f.points_issued == 30);
+  CHECK(f.points_issued == 20);
   CHECK(f.points_redeemed == 15);
   CHECK(f.budget_skips == 1);
-  CHECK(f.effects == 6);
+  CHECK(f.effects == 5);
   CHECK(f.known_clients == 3);
   CHECK(f.active_clients == 3);
-  CHECK(f.participants == 2);
+  CHECK(f.participants == 1);
   CHECK(f.rejects == 3);
 
   REQUIRE(f.rules.size() == 2);
   const auto& back = f.rules[0];
   CHECK(back.name == "back");
   CHECK(back.label == "Cashback");
-  CHECK(back.effects == 5);
-  CHECK(back.clients == 2);
+  CHECK(back.effects == 4);
+  CHECK(back.clients == 1);
   CHECK(back.skipped_cents == 1200);
   CHECK(back.budget_peak == 600);
   CHECK(back.has_budget);
@@ -107,9 +108,9 @@ TEST_CASE("the collector's figures match the ledger, day by day") {
   CHECK(d1.skips == 1);
   CHECK(d1.new_clients == 2);
   CHECK(d2.new_clients == 1);
-  CHECK(d1.clients_with_effects == 2);
+  CHECK(d1.clients_with_effects == 1);
   CHECK(d2.clients_with_effects == 1);
-  CHECK(d1.participants == 2);
+  CHECK(d1.participants == 1);
   // Base, Gold at the end of each day: c2 reached Gold on day 1, c1 on day 2; c3 joined at Base.
   CHECK(d1.tier_counts == std::vector<int64_t>{1, 1});
   CHECK(d2.tier_counts == std::vector<int64_t>{1, 2});
@@ -120,12 +121,12 @@ TEST_CASE("the collector's figures match the ledger, day by day") {
   CHECK(f.tier_moves[0][1] == 2);
   CHECK(f.segment_enters[0] == 1);
 
-  REQUIRE(f.top_clients.size() == 2);
+  // c2's only firing was skipped: it got nothing.
+  REQUIRE(f.top_clients.size() == 1);
   CHECK(f.top_clients[0].id == "c1");
   CHECK(f.top_clients[0].money_credited == 1100);
   CHECK(f.top_clients[0].points_issued == 20);
   CHECK(f.top_clients[0].tier == "Gold");
-  CHECK(f.top_clients[1].id == "c2");
 
   REQUIRE(f.wallets.size() == 2);
   CHECK(f.wallets[0].credited == 1100);
@@ -173,8 +174,9 @@ TEST_CASE("diff matches effects by identity and tells gained, lost and changed")
     b.ledger().clear();
   }
   auto d = diff.Finish(a.clients(), b.clients());
-  // Old: b1 pts+cash 5, b2 pts+skip(12), b3 pts+cash 6, u1 debit.
-  // New: b1 pts+cash 15+hello, b2 pts+skip(36)+hello, b3 pts+skip(18) (over the day's 15.00).
+  // Old: b1 pts+cash 5, b2 skip(12), b3 pts+cash 6, u1 debit.
+  // New: b1 pts+cash 15+hello, b2 skip(36)+hello, b3 skip(18) (over the day's 15.00).
+  // A skipped firing keeps none of its actions, so b2 and the new b3 credit no points.
   auto rule = [&](const std::string& name) {
     for (const auto& r : d.rules)
       if (r.rule == name) return r;
@@ -183,10 +185,10 @@ TEST_CASE("diff matches effects by identity and tells gained, lost and changed")
   };
   CHECK(rule("back").changed == 2);  // b1's cash amount, b2's skip amount
   CHECK(rule("back").gained == 1);   // b3: a skip instead of the 12.00 credit
-  CHECK(rule("back").lost == 1);     // b3's 6.00 credit
+  CHECK(rule("back").lost == 2);     // b3's points and 6.00 credit (all or nothing)
   CHECK(rule("redeem").lost == 1);
   CHECK(rule("welcome").gained == 2);
-  CHECK(d.same == 6);  // three points credits, two tier entries, one segment entry
+  CHECK(d.same == 4);  // b1's points credit, two tier entries, one segment entry
   CHECK(d.clients_compared == 3);
   REQUIRE(d.tier_names.size() == 2);
   CHECK(d.tier_differs == 0);

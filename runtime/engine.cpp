@@ -204,7 +204,9 @@ struct Engine::Impl {
         case Undo::Agg:
           if (condition_slots[u.index]) return true;
           break;
-        case Undo::Limit: break;  // no expression reads a limit
+        case Undo::Limit:  // no expression reads a limit or a budget
+        case Undo::ClientBudget:
+        case Undo::KeyedLimit: break;
         case Undo::Tier:
         case Undo::Hold:
         case Undo::Segment: return true;  // only Reevaluate changes them; if not, be safe
@@ -275,8 +277,11 @@ struct Engine::Impl {
   // rollback restores exactly what changed and the common case (a record that credits one
   // wallet) copies one integer rather than the whole client.
   struct Undo {
-    enum Kind : uint8_t { Wallet, Var, Tier, Hold, Segment, Badge, Limit, Agg } kind;
-    bool pushed = false;  // Limit/Agg: the add pushed a new bucket (else `bucket` was the last)
+    // ClientBudget/KeyedLimit: `index` is the rule, the entry of ClientState::rule_series is
+    // found again by rule (and key, kept in undo_values for KeyedLimit); `old` is 1 when the
+    // add created the entry.
+    enum Kind : uint8_t { Wallet, Var, Tier, Hold, Segment, Badge, Limit, Agg, ClientBudget, KeyedLimit } kind;
+    bool pushed = false;  // Limit/Agg/ClientBudget/KeyedLimit: the add pushed a new bucket (else `bucket` was the last)
     uint32_t index = 0;
     int64_t old = 0;
     Bucket bucket;
@@ -321,6 +326,51 @@ struct Engine::Impl {
     undo_log.push_back(u);
     return series.Add(key, value, keep);
   }
+  // ---- per-client rule series (budgets per client, keyed limits) ----
+  // The client's series of (kind, rule, key), or null; the newest first (a client has few).
+  template <typename Client>
+  static auto FindRuleSeries(Client& c, RuleSeries::Kind kind, int r, const Value* key) -> decltype(c.rule_series.data()) {
+    for (size_t k = c.rule_series.size(); k-- > 0;) {
+      auto& rs = c.rule_series[k];
+      if (rs.kind == kind && rs.rule == r && (!key || rs.key == *key)) return &rs;
+    }
+    return nullptr;
+  }
+  // Adds `value` at bucket key `bucket` to the client's series of (kind, rule, key), logged.
+  bool AddToRuleSeries(ClientState& c, RuleSeries::Kind kind, int r, const Value* key, int64_t bucket, int64_t value,
+                       int64_t keep) {
+    RuleSeries* rs = FindRuleSeries(c, kind, r, key);
+    const bool created = rs == nullptr;
+    if (created) {
+      RuleSeries fresh;
+      fresh.kind = kind;
+      fresh.rule = r;
+      if (key) fresh.key = *key;
+      c.rule_series.push_back(std::move(fresh));
+      rs = &c.rule_series.back();
+    }
+    const Undo::Kind undo_kind = kind == RuleSeries::ClientBudget ? Undo::ClientBudget : Undo::KeyedLimit;
+    if (undo_kind == Undo::KeyedLimit) undo_values.push_back(key ? *key : Value{});
+    Undo u{undo_kind, true, static_cast<uint32_t>(r), created ? 1 : 0, {}};
+    if (!rs->series.buckets.empty() && rs->series.buckets.back().key == bucket) {
+      u.pushed = false;
+      u.bucket = rs->series.buckets.back();
+    }
+    undo_log.push_back(u);
+    return rs->series.Add(bucket, value, keep);
+  }
+  void UndoRuleSeries(ClientState& c, const Undo& u, const Value* key) {
+    const RuleSeries::Kind kind = u.kind == Undo::ClientBudget ? RuleSeries::ClientBudget : RuleSeries::KeyedLimit;
+    RuleSeries* rs = FindRuleSeries(c, kind, static_cast<int>(u.index), key);
+    if (!rs) return;
+    if (u.old == 1) {
+      c.rule_series.erase(c.rule_series.begin() + (rs - c.rule_series.data()));
+      return;
+    }
+    if (u.pushed) rs->series.buckets.pop_back();
+    else rs->series.buckets.back() = u.bucket;
+  }
+
   // Undoes the log down to `size`, newest first.
   void UndoTo(ClientState& c, size_t size) {
     bool aggs_changed = false;
@@ -349,6 +399,11 @@ struct Engine::Impl {
           aggs_changed = true;
           break;
         }
+        case Undo::ClientBudget: UndoRuleSeries(c, u, nullptr); break;
+        case Undo::KeyedLimit:
+          UndoRuleSeries(c, u, &undo_values.back());
+          undo_values.pop_back();
+          break;
       }
       undo_log.pop_back();
     }
@@ -464,6 +519,47 @@ struct Engine::Impl {
     return b.sum;
   }
 
+  int64_t ClientBudgetUsed(const ClientState& c, int r) const {
+    const checked::Rule& rule = program.rules[r];
+    const RuleSeries* rs = FindRuleSeries(c, RuleSeries::ClientBudget, r, nullptr);
+    if (!rs) return 0;
+    Bucket b;
+    rs->series.Query(WindowKey(rule.client_budget_window, now, program.zone), rule.client_budget_window.count, &b);
+    return b.sum;
+  }
+
+  // ---- all-or-nothing firings ----
+  // Where the firing in progress started: a budget skip takes everything it did back to here
+  // (a few integers: the ledger's length and counters, and the undo logs' lengths).
+  struct FiringMark {
+    size_t ledger_size;
+    uint64_t seq;
+    uint64_t effects;
+    size_t budget_undo_size;
+    size_t undo_size;
+  };
+  FiringMark firing_mark{};
+  void BeginFiring() {
+    firing_mark = {ledger_out.size(), seq, stats.effects, budget_undo.size(), undo_log.size()};
+  }
+  // A credit more than a budget has left: none of the firing's actions are kept, and the ledger
+  // gets one `skip` entry with the amount asked. Returns false: the firing stops.
+  bool SkipFiring(ClientState& c, const checked::Rule& rule, const char* reason, const checked::Wallet& w,
+                  int64_t asked) {
+    Rollback(Savepoint{firing_mark.ledger_size, firing_mark.seq, firing_mark.effects, firing_mark.budget_undo_size});
+    UndoTo(c, firing_mark.undo_size);
+    BeginEntry(c, &rule, "skip");
+    ledger_out += ",\"reason\":\"";
+    ledger_out += reason;
+    ledger_out += "\",\"wallet\":";
+    stdlib::AppendJsonQuoted(ledger_out, w.name);
+    ledger_out += ",\"amount\":";
+    AppendValueJson(ledger_out, program, w.type, Value::Int(asked));
+    EndEntry();
+    return false;
+  }
+  static bool HasBudget(const checked::Rule& rule) { return rule.has_budget || rule.has_client_budget; }
+
   // Runs actions; returns false when a budget skip stopped the firing.
   bool RunActions(const std::vector<checked::Action>& actions, ClientState& c, const Record* event, int64_t previous_tier,
                   int r) {
@@ -494,32 +590,51 @@ struct Engine::Impl {
         int64_t amount = values[0].i;
         if (amount <= 0) break;
         const checked::Wallet& w = program.wallets[a.target];
-        const bool money = w.type == Type::Money;
-        if (money && rule.has_budget) {
-          int64_t remaining = rule.budget_cents - BudgetUsed(r);
-          if (amount > remaining) {
-            BeginEntry(c, &rule, "skip");
-            ledger_out += ",\"reason\":\"budget\",\"wallet\":";
-            stdlib::AppendJsonQuoted(ledger_out, w.name);
-            ledger_out += ",\"amount\":";
-            AppendValueJson(ledger_out, program, w.type, Value::Int(amount));
-            EndEntry();
-            return false;
+        // A money budget counts credits to money wallets, an int budget to int wallets. The
+        // campaign budget is asked first, then the per-client one with the amount as cut.
+        const bool campaign = rule.has_budget && rule.budget_type == w.type;
+        const bool per_client = rule.has_client_budget && rule.client_budget_type == w.type;
+        bool partial = false;
+        if (campaign || per_client) {
+          const int64_t asked = amount;
+          if (campaign) {
+            const int64_t left = rule.budget_cents - BudgetUsed(r);
+            if (amount > left) {
+              if (!rule.budget_partial || left <= 0) return SkipFiring(c, rule, "budget", w, asked);
+              amount = left;
+              partial = true;
+            }
+          }
+          if (per_client) {
+            const int64_t left = rule.client_budget_amount - ClientBudgetUsed(c, r);
+            if (amount > left) {
+              if (!rule.client_budget_partial || left <= 0) return SkipFiring(c, rule, "client budget", w, asked);
+              amount = left;
+              partial = true;
+            }
           }
         }
         int64_t balance;
         if (perk_int_add(c.wallets()[a.target], amount, &balance) != PERK_OK)
           throw RuntimeError{fmt::format("rule `{}`: the balance of wallet `{}` would overflow", rule.name, w.name)};
-        if (money && rule.has_budget) {
+        if (campaign) {
           int64_t key = BucketKey(rule.budget_window.unit, now, program.zone);
           if (!budgets[r].Add(key, amount, rule.budget_window.count + rule.budget_window.previous))
             throw RuntimeError{fmt::format("rule `{}`: budget use overflows", rule.name)};
           budget_undo.push_back({r, key, amount});
         }
+        if (per_client) {
+          MarkDirty(c);
+          const checked::Window& cw = rule.client_budget_window;
+          if (!AddToRuleSeries(c, RuleSeries::ClientBudget, r, nullptr, BucketKey(cw.unit, now, program.zone), amount,
+                               cw.count + cw.previous))
+            throw RuntimeError{fmt::format("rule `{}`: budget use overflows", rule.name)};
+        }
         MarkDirty(c);
         SetWallet(c, a.target, balance);
         BeginEntry(c, &rule, "credit");
         AppendMovement(w, amount, balance);
+        if (partial) ledger_out += ",\"partial\":true";
         EndEntry();
         break;
       }
@@ -578,26 +693,64 @@ struct Engine::Impl {
     return true;
   }
 
-  // The RuleHost of native rules runs: the client whose rules run.
+  // The RuleHost of native rules runs: the client whose rules run, and the trigger event.
   struct Host final : RuleHost {
     Impl* impl = nullptr;
     ClientState* client = nullptr;
-    bool LimitOpen(int r) override { return impl->LimitOpen(*client, r); }
+    const Record* event = nullptr;
+    int firing = -1;  // the rule whose firing has begun
+    bool LimitOpen(int r) override { return impl->LimitOpen(*client, r, event); }
     void LimitAdd(int r) override { impl->LimitAdd(*client, r); }
-    bool Act(int r, const checked::Action& a, const Value* values) override { return impl->Apply(*client, r, a, values); }
+    bool Act(int r, const checked::Action& a, const Value* values) override {
+      // A firing begins with its first action (nothing before it changes state); each rule
+      // fires at most once per trigger run.
+      if (r != firing) {
+        firing = r;
+        if (HasBudget(impl->program.rules[r])) impl->BeginFiring();
+      }
+      return impl->Apply(*client, r, a, values);
+    }
   };
 
-  bool LimitOpen(const ClientState& c, int r) const {
+  // The key of the keyed limit being checked, from LimitOpen to the LimitAdd of the same firing.
+  Value limit_key;
+  bool LimitOpen(ClientState& c, int r, const Record* event) {
     const checked::Rule& rule = program.rules[r];
+    const int64_t bucket = WindowKey(rule.limit_window, now, program.zone);
     Bucket b;
-    c.limits[r].Query(WindowKey(rule.limit_window, now, program.zone), rule.limit_window.count, &b);
+    if (rule.limit_key) {
+      limit_key = MustEval(*rule.limit_key, Context(c, event, 0), &rule);
+      const RuleSeries* rs = FindRuleSeries(c, RuleSeries::KeyedLimit, r, &limit_key);
+      if (!rs) return true;
+      rs->series.Query(bucket, rule.limit_window.count, &b);
+    } else {
+      c.limits[r].Query(bucket, rule.limit_window.count, &b);
+    }
     return b.count < rule.limit_count;
   }
   void LimitAdd(ClientState& c, int r) {
     const checked::Rule& rule = program.rules[r];
     MarkDirty(c);
-    AddToSeries(Undo::Limit, static_cast<uint32_t>(r), c.limits[r], BucketKey(rule.limit_window.unit, now, program.zone), 1,
-                rule.limit_window.count + rule.limit_window.previous);
+    const int64_t bucket = BucketKey(rule.limit_window.unit, now, program.zone);
+    const int64_t keep = rule.limit_window.count + rule.limit_window.previous;  // buckets a window reads
+    if (rule.limit_key) {
+      if (rule.limit_window.count > 0) PruneKeyedLimits(c, r, bucket - keep);
+      AddToRuleSeries(c, RuleSeries::KeyedLimit, r, &limit_key, bucket, 1, keep);
+      return;
+    }
+    AddToSeries(Undo::Limit, static_cast<uint32_t>(r), c.limits[r], bucket, 1, keep);
+  }
+  // Drops the keys of rule r whose firings are all at bucket keys <= `last_out`: past the
+  // window from now on, they can never count again (so dropping them needs no undo, and a
+  // series changed by this unit of work, at the current bucket, is never dropped).
+  void PruneKeyedLimits(ClientState& c, int r, int64_t last_out) {
+    auto& v = c.rule_series;
+    v.erase(std::remove_if(v.begin(), v.end(),
+                           [&](const RuleSeries& rs) {
+                             return rs.kind == RuleSeries::KeyedLimit && rs.rule == r &&
+                                    (rs.series.buckets.empty() || rs.series.buckets.back().key <= last_out);
+                           }),
+            v.end());
   }
 
   // The rules of a trigger, in order: in one native call when the evaluator has a trigger
@@ -609,6 +762,7 @@ struct Engine::Impl {
       Host host;
       host.impl = this;
       host.client = &c;
+      host.event = event;
       int failed = 0;
       SourceRange where;
       int s = evaluator->RunRules(trigger, event_index, Context(c, event, previous_tier), &host, &failed, &where);
@@ -622,11 +776,12 @@ struct Engine::Impl {
       if (observer)
         observer(r, Context(c, event, previous_tier),
                  trigger_is_day ? "day:" + stdlib::FormatDate(today) : trigger_id, current_line);
-      if (rule.has_limit && !LimitOpen(c, r)) continue;
+      if (rule.has_limit && !LimitOpen(c, r, event)) continue;
       if (rule.when) {
         EvalContext ctx = Context(c, event, previous_tier);
         if (MustEval(*rule.when, ctx, &rule).i == 0) continue;
       }
+      if (HasBudget(rule)) BeginFiring();
       if (!RunActions(rule.actions, c, event, previous_tier, r)) continue;
       if (rule.has_limit) LimitAdd(c, r);
     }
@@ -649,6 +804,7 @@ struct Engine::Impl {
     return condition_results.data();
   }
 
+  std::vector<int> segment_changes;  // Reevaluate's membership changes, in segment order
   void Reevaluate(ClientState& c, const Record* event) {
     const size_t log_size = undo_log.size();
     // A hold tier whose condition holds moves its hold's end at every evaluation.
@@ -693,6 +849,7 @@ struct Engine::Impl {
     // Segments in one call unless a segment's condition reads a segment, which must see the
     // memberships updated before it.
     const uint8_t* members = nullptr;
+    segment_changes.clear();
     if (!program.segments.empty() && !segments_read_segments)
       members = EvalConditions(ConditionSet::Segments, program.segments.size(), c, event);
     for (size_t k = 0; k < program.segments.size(); ++k) {
@@ -712,7 +869,16 @@ struct Engine::Impl {
         stdlib::AppendJsonQuoted(ledger_out, sg.name);
         ledger_out += member ? ",\"member\":true" : ",\"member\":false";
         EndEntry();
+        segment_changes.push_back(static_cast<int>(k));
       }
+    }
+    // [v0.2] Then each change's `on entering` / `on leaving` rules, change by change in segment
+    // order. They cause no re-evaluation; what they change is read from the next one on.
+    for (int k : segment_changes) {
+      const bool member = c.segment(static_cast<size_t>(k));
+      const auto& by_segment = member ? program.entering_rules : program.leaving_rules;
+      if (static_cast<size_t>(k) < by_segment.size())
+        RunRules(member ? checked::TriggerKind::Entering : checked::TriggerKind::Leaving, k, by_segment[k], c, nullptr, 0);
     }
     // What changed here (a tier, a hold, a membership, `on tier_changed` rules) may change what
     // the conditions read: the next tick re-evaluates.
@@ -1091,6 +1257,25 @@ void Engine::Restore(EngineState state, std::vector<ClientState> clients,
   }
 }
 
+int64_t LimitUsed(const checked::Program& p, int r, const EvalContext& ctx) {
+  const checked::Rule& rule = p.rules[r];
+  const int64_t bucket = WindowKey(rule.limit_window, ctx.now, p.zone);
+  Bucket b;
+  if (!rule.limit_key) {
+    ctx.client->limits[r].Query(bucket, rule.limit_window.count, &b);
+    return b.count;
+  }
+  Value key;
+  SourceRange where;
+  if (Eval(*rule.limit_key, ctx, &key, &where) != PERK_OK) return 0;
+  for (const RuleSeries& rs : ctx.client->rule_series)
+    if (rs.kind == RuleSeries::KeyedLimit && rs.rule == r && rs.key == key) {
+      rs.series.Query(bucket, rule.limit_window.count, &b);
+      return b.count;
+    }
+  return 0;
+}
+
 std::string ClientStateJson(const checked::Program& p, const ClientState& c) {
   std::string out = fmt::format("{{\"id\":{},\"since\":\"{}\"", stdlib::JsonQuote(c.id), stdlib::FormatTime(c.since()));
   auto object = [&](const char* key, size_t n, auto name, auto value) {
@@ -1113,7 +1298,35 @@ std::string ClientStateJson(const checked::Program& p, const ClientState& c) {
       [&](size_t k) { return std::string(c.segment(k) ? "true" : "false"); });
   out += ",\"badges\":[";
   for (size_t k = 0; k < c.badges.size(); ++k) out += (k ? "," : "") + stdlib::JsonQuote(c.badges[k]);
-  out += "]}";
+  out += "]";
+  // [v0.2] Per-client budget use and keyed limits, only when the client has any (so v0.1
+  // states print as before): each series' total over the buckets it still keeps.
+  if (!c.rule_series.empty()) {
+    out += ",\"rule_series\":[";
+    for (size_t k = 0; k < c.rule_series.size(); ++k) {
+      const RuleSeries& rs = c.rule_series[k];
+      const bool known = rs.rule >= 0 && static_cast<size_t>(rs.rule) < p.rules.size();
+      std::string rule = known ? p.rules[rs.rule].name : fmt::format("#{}", rs.rule);
+      int64_t count = 0, sum = 0;
+      for (const Bucket& b : rs.series.buckets) count += b.count, sum += b.sum;
+      out += fmt::format("{}{{\"rule\":{},\"kind\":\"{}\"", k ? "," : "", stdlib::JsonQuote(rule),
+                         rs.kind == RuleSeries::ClientBudget ? "client budget" : "keyed limit");
+      if (rs.kind == RuleSeries::KeyedLimit) {
+        // The key's type is the rule's; a state read without its program shows the raw value.
+        const bool typed = known && p.rules[rs.rule].limit_key;
+        out += ",\"key\":" + (typed ? FormatValueJson(p, p.rules[rs.rule].limit_key->type, rs.key)
+                                     : (rs.key.s.empty() ? std::to_string(rs.key.i) : stdlib::JsonQuote(rs.key.s)));
+        out += fmt::format(",\"firings\":{}}}", count);
+      } else {
+        const bool typed = known && p.rules[rs.rule].has_client_budget;
+        out += ",\"used\":" + (typed ? FormatValueJson(p, p.rules[rs.rule].client_budget_type, Value::Int(sum))
+                                      : std::to_string(sum));
+        out += "}";
+      }
+    }
+    out += "]";
+  }
+  out += "}";
   return out;
 }
 

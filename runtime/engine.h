@@ -127,6 +127,11 @@ class Engine {
 // decimal "0.3", time, date and tier names as strings (spec §6).
 std::string FormatValueJson(const checked::Program& program, Type type, const Value& value);
 
+// How many completed firings count against `rule`'s limit for ctx's client at ctx.now (for a
+// keyed limit, under the key ctx's event gives, evaluated by the interpreter); 0 when a key
+// fails to evaluate. For :explain and --explain.
+int64_t LimitUsed(const checked::Program& program, int rule, const EvalContext& ctx);
+
 // One client's state as a JSON object: id, since, attributes, wallets, vars, tier, segments
 // and badges, by name (`perk state S client ID`, libperk, `GET /v1/clients/{id}`).
 std::string ClientStateJson(const checked::Program& program, const ClientState& client);

@@ -158,6 +158,7 @@ std::string FullState(const perk::checked::Program& p, const perk::runtime::Clie
   for (const auto& s : c.limits) out += " limit" + Series(s);
   for (const auto& s : c.aggs) out += " agg" + Series(s);
   for (int64_t h : c.holds()) out += fmt::format(" hold{}", h);
+  for (const auto& rs : c.rule_series) out += fmt::format(" rule{}:{}:{}:{}", rs.rule, static_cast<int>(rs.kind), rs.key.i, rs.key.s) + Series(rs.series);
   return out;
 }
 
@@ -447,7 +448,7 @@ var nights: int = 0
 wallet cash: money
 wallet points: int
 tier Bronze
-tier Silver when sum(trade.volume within 3 days) >= 100 USD or europe
+tier Silver when sum(trade.volume within 3 days) >= 100 USD or client.country == "DE"
 tier Gold when count(trade within 3 days) >= 2 hold 3 days
 segment veteran when nights >= 2
 segment europe when client.country == "DE"
@@ -478,8 +479,8 @@ end
 
 // c1 trades three times at one instant: Gold holds, and the third evaluation finds the hold
 // where it would put it; the ticks of the next two days must still move it. c5's `nights`
-// reaches 2 by a day tick rule. c6 moves to Germany by a profile record, and the tier sees
-// the segment that follows one tick later. c3 trades across days, so that windows drop
+// reaches 2 by a day tick rule. c6 moves to Germany by a profile record, and the tier and the
+// segment that read the attribute follow at the next tick (v0.2: tiers read no segments). c3 trades across days, so that windows drop
 // buckets one by one. c7 only ages (for the segment that reads the clock). c8's deposits
 // credit a wallet a segment reads; its login grants a badge another one reads.
 const char* kTickLines[] = {
@@ -535,7 +536,7 @@ TEST_CASE("skipping re-evaluations that cannot change anything gives the ledger 
     CHECK(has("2026-03-06", "c1", R"("action":"tier","from":"Gold","to":"Bronze")"));
     CHECK(has("2026-03-03", "c5", R"("action":"segment","segment":"veteran","member":true)"));
     CHECK(has("2026-03-04", "c6", R"("action":"segment","segment":"europe","member":true)"));
-    CHECK(has("2026-03-05", "c6", R"("action":"tier","from":"Bronze","to":"Silver")"));
+    CHECK(has("2026-03-04", "c6", R"("action":"tier","from":"Bronze","to":"Silver")"));
     CHECK(has("2026-03-02", "c3", R"("action":"segment","segment":"quiet","member":true)"));
     CHECK(has("2026-03-05", "c3", R"("action":"segment","segment":"quiet","member":true)"));
     CHECK(reference.find(R"("trigger":"d2","client":"c8","time":"2026-03-06T10:00:00Z","rule":null,"action":"segment","segment":"rich","member":true)") != std::string::npos);
@@ -597,4 +598,103 @@ end
   CHECK(ledgers[0].find(R"("var":"last","value":63)") != std::string::npos);
   CHECK(ledgers[0].find(R"("segment":"s65","member":true)") != std::string::npos);
   CHECK(ledgers[0].find(R"("to":"T5")") != std::string::npos);
+}
+
+namespace {
+
+// v0.2 firings: a skip takes back everything the firing did; a later runtime error takes back
+// the whole record, per-client budget use and keyed limits included.
+const char* kFiringProgram = R"(program "Firings"
+currency USD
+event deposit { amount: money, friend: string = "x", boom: int = 1 }
+wallet bonus: money
+wallet points: int
+var n: int = 0
+segment rich when bonus >= 30 USD
+rule first
+  on deposit
+  limit once per deposit.friend
+  budget 40 USD per client within 7 days
+  then
+    set n = n + 1
+    grant "seen"
+    credit points 5
+    debit bonus 1 USD
+    credit bonus deposit.amount
+    notify "paid"
+end
+rule second
+  on deposit
+  budget 100 USD partial
+  then credit bonus 100 USD / deposit.boom
+end
+rule hello
+  on entering rich
+  budget 1 per client
+  then
+    emit "rich"
+    credit points 2
+end
+)";
+
+}  // namespace
+
+TEST_CASE("a skipped firing keeps nothing, and a failing record takes back budgets and keyed limits") {
+  Compiled c = CompileWithJit("firings.perk", kFiringProgram);
+  const perk::checked::Program& p = *c.program;
+  for (perk::runtime::Evaluator* evaluator : {static_cast<perk::runtime::Evaluator*>(nullptr), c.jit.get()}) {
+    perk::runtime::Engine engine(p, evaluator);
+    engine.ProcessLine(R"({"type":"deposit","id":"d1","client":"c","time":"2026-01-05T10:00:00Z","amount":"30.00"})", 1);
+    const perk::runtime::ClientState* client = engine.FindClient("c");
+    REQUIRE(client);
+    INFO(engine.ledger());
+    // first pays 30 (a 40 per-client budget); second is cut to what the campaign has left;
+    // rich is entered and hello's int budget of 1 refuses its 2 points, taking back the emit.
+    CHECK(engine.ledger().find(R"("rule":"second","action":"credit","wallet":"bonus","amount":"100.00")") != std::string::npos);
+    CHECK(engine.ledger().find(R"("rule":"hello","action":"skip","reason":"client budget","wallet":"points","amount":2})") !=
+          std::string::npos);
+    CHECK(engine.ledger().find(R"("emit")") == std::string::npos);
+    CHECK(client->wallets()[1] == 5);
+    // A new friend: first asks 20 with 10 left of its client budget: skipped, and its set,
+    // grant, credit and debit before the credit are not kept; the keyed limit stays open.
+    std::string before = FullState(p, *client);
+    engine.ProcessLine(R"({"type":"deposit","id":"d2","client":"c","time":"2026-01-06T10:00:00Z","amount":"20.00","friend":"y"})", 2);
+    INFO(engine.ledger());
+    CHECK(engine.ledger().find(R"("trigger":"d2","client":"c","time":"2026-01-06T10:00:00Z","rule":"first","action":"skip","reason":"client budget","wallet":"bonus","amount":"20.00"})") !=
+          std::string::npos);
+    CHECK(client->var(0).i == 1);
+    CHECK(client->wallets()[1] == 5);
+    // second's campaign budget is spent: nothing left, so it is skipped rather than cut.
+    CHECK(engine.ledger().find(R"("trigger":"d2","client":"c","time":"2026-01-06T10:00:00Z","rule":"second","action":"skip","reason":"budget")") !=
+          std::string::npos);
+    // A record whose second rule fails after the first fired (friend z, 5 USD fits): none of
+    // it is kept, not the per-client budget use nor the keyed limit's firing.
+    before = FullState(p, *client);
+    const std::string ledger_before = engine.ledger();
+    engine.ProcessLine(R"({"type":"deposit","id":"d3","client":"c","time":"2026-01-06T11:00:00Z","amount":"5.00","friend":"z","boom":0})", 3);
+    CHECK(engine.stats().rejects == 1);
+    CHECK(FullState(p, *client) == before);
+    CHECK(engine.ledger() == ledger_before);
+    // The same deposit without the failure: z is fired for the first time.
+    engine.ProcessLine(R"({"type":"deposit","id":"d4","client":"c","time":"2026-01-06T12:00:00Z","amount":"5.00","friend":"z"})", 4);
+    CHECK(engine.ledger().find(R"("trigger":"d4","client":"c","time":"2026-01-06T12:00:00Z","rule":"first","action":"credit","wallet":"bonus","amount":"5.00")") !=
+          std::string::npos);
+    CHECK(client->var(0).i == 2);
+  }
+}
+
+TEST_CASE("`on entering` and `on leaving` rules have native entries, one per segment that has rules") {
+  Compiled c = CompileWithJit("firings.perk", kFiringProgram);
+  perk::runtime::ClientState client = perk::runtime::NewClient(*c.program, "c1", 0);
+  perk::runtime::EvalContext ctx;
+  ctx.program = c.program.get();
+  ctx.client = &client;
+  int failed = -1;
+  perk::SourceRange where;
+  RecordingHost host;
+  REQUIRE(c.jit->RunRules(perk::checked::TriggerKind::Entering, 0, ctx, &host, &failed, &where) == PERK_OK);
+  CHECK(host.calls == std::vector<std::string>{fmt::format("act 2 {} 0 ", static_cast<int>(perk::checked::ActionKind::Emit)),
+                                               fmt::format("act 2 {} 2 ", static_cast<int>(perk::checked::ActionKind::Credit))});
+  // `rich` has no `on leaving` rules: no entry, and the engine has nothing to run.
+  CHECK(c.jit->RunRules(perk::checked::TriggerKind::Leaving, 0, ctx, &host, &failed, &where) == perk::runtime::kNoNativeRules);
 }

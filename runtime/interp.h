@@ -56,7 +56,8 @@ class Evaluator {
   // each; the JIT's makes one native call.
   virtual PerkStatus EvaluateConditions(ConditionSet set, const EvalContext& ctx, uint8_t* results, int* failed,
                                         SourceRange* where);
-  // Runs the rules of a trigger (event `event` for TriggerKind::Event) in one native call, with
+  // Runs the rules of a trigger (event `event` for TriggerKind::Event, segment `event` for
+  // Entering and Leaving) in one native call, with
   // `host` for limits and actions. Returns PERK_OK; the PerkStatus of a failing expression, its
   // rule in *failed_rule and where in *where; or kNoNativeRules, and the engine runs them.
   virtual int RunRules(checked::TriggerKind trigger, int event, const EvalContext& ctx, RuleHost* host,

@@ -115,6 +115,16 @@ class JitEvaluator final : public Evaluator {
         fn = event > 0 ? code_->DayTickRules(event) : code_->DailyRules();
         rules = event > 0 ? &program_.day_tick_rules[event] : &program_.daily_rules;
         break;
+      case checked::TriggerKind::Entering:
+      case checked::TriggerKind::Leaving: {
+        // `event` is the segment here.
+        const bool entering = trigger == checked::TriggerKind::Entering;
+        const auto& by_segment = entering ? program_.entering_rules : program_.leaving_rules;
+        if (static_cast<size_t>(event) >= by_segment.size()) return kNoNativeRules;
+        fn = code_->SegmentRules(static_cast<size_t>(event), entering);
+        rules = &by_segment[static_cast<size_t>(event)];
+        break;
+      }
     }
     if (!fn) return kNoNativeRules;
     uint8_t uses = 0;
@@ -163,13 +173,15 @@ class JitEvaluator final : public Evaluator {
     auto status = static_cast<PerkStatus>(fn(&c, &r));
     if (status != PERK_OK) {
       *where = code_->ErrorSite(c.error_site);
-      arena_.Clear();
+      if (!host_) arena_.Clear();
       return status;
     }
     if (e.type == Type::String) {
       out->i = 0;
       out->s.assign(r.data, static_cast<size_t>(r.size));
-      arena_.Clear();
+      // Called from a hook (a keyed limit's key) inside a trigger entry, whose strings live in
+      // the arena until that entry returns.
+      if (!host_) arena_.Clear();
     } else {
       out->i = r.i;
       out->s.clear();

@@ -11,7 +11,10 @@ namespace perk::runtime {
 namespace {
 
 // Bumped when an encoding changes; a blob with another version is refused, never misread.
+// Client version 2 (v0.2) appends ClientState::rule_series; a client without any is still
+// written as version 1, byte for byte what the previous build wrote, and both versions load.
 constexpr uint64_t kClientVersion = 1;
+constexpr uint64_t kClientVersionRuleSeries = 2;
 constexpr uint64_t kEngineVersion = 1;
 constexpr uint64_t kSchemaVersion = 1;
 
@@ -134,6 +137,8 @@ size_t ClientBound(const ClientState& c) {
   for (const auto& b : c.badges) n += V + b.size();
   for (const auto& s : c.limits) n += V + s.buckets.size() * 5 * V;
   for (const auto& s : c.aggs) n += V + s.buckets.size() * 5 * V;
+  n += V;
+  for (const auto& rs : c.rule_series) n += 4 * V + rs.key.s.size() + rs.series.buckets.size() * 5 * V;
   return n;
 }
 
@@ -143,7 +148,7 @@ void EncodeClient(const ClientState& c, std::string* out) {
   size_t start = out->size();
   out->resize(start + ClientBound(c));
   RawWriter w{out->data() + start};
-  w.U(kClientVersion);
+  w.U(c.rule_series.empty() ? kClientVersion : kClientVersionRuleSeries);
   w.Bytes(c.id);
   w.I(c.since());
   w.U(c.attrs.size());
@@ -166,6 +171,15 @@ void EncodeClient(const ClientState& c, std::string* out) {
   for (const auto& v : c.limits) w.Ser(v);
   w.U(c.aggs.size());
   for (const auto& v : c.aggs) w.Ser(v);
+  if (!c.rule_series.empty()) {
+    w.U(c.rule_series.size());
+    for (const auto& rs : c.rule_series) {
+      w.U(rs.kind);
+      w.U(static_cast<uint64_t>(rs.rule));
+      w.Val(rs.key);
+      w.Ser(rs.series);
+    }
+  }
   out->resize(static_cast<size_t>(w.p - out->data()));
 }
 
@@ -176,7 +190,7 @@ bool DecodeClient(std::string_view in, ClientState* c) {
 
 bool DecodeClient(ByteReader& r, ClientState* c) {
   uint64_t version, u;
-  if (!r.U(&version) || version != kClientVersion) return false;
+  if (!r.U(&version) || (version != kClientVersion && version != kClientVersionRuleSeries)) return false;
   // The block's regions come in the encoding's order; the layout needs all their counts first.
   int64_t since = 0, tier = 0;
   std::vector<int64_t> wallets, holds;
@@ -190,6 +204,15 @@ bool DecodeClient(ByteReader& r, ClientState* c) {
             GetVec(r, &c->badges, [&](std::string& v) { return r.Bytes(&v); }) &&
             GetVec(r, &c->limits, [&](Series& v) { return GetSeries(r, &v); }) &&
             GetVec(r, &c->aggs, [&](AggSeries& v) { return GetSeries(r, &v); });
+  c->rule_series.clear();
+  if (ok && version == kClientVersionRuleSeries)
+    ok = GetVec(r, &c->rule_series, [&](RuleSeries& v) {
+      uint64_t kind, rule;
+      if (!r.U(&kind) || kind > RuleSeries::KeyedLimit || !r.U(&rule) || rule > INT32_MAX) return false;
+      v.kind = static_cast<RuleSeries::Kind>(kind);
+      v.rule = static_cast<int32_t>(rule);
+      return GetValue(r, &v.key) && GetSeries(r, &v.series);
+    });
   if (!ok) return false;
   checked::ClientLayout layout;
   layout.tiers = static_cast<uint32_t>(holds.size());
@@ -281,6 +304,10 @@ std::string WindowText(const checked::Program& p, const checked::Window& w) {
 
 }  // namespace
 
+namespace {
+uint64_t ExprHash(const checked::Expr& e);
+}  // namespace
+
 StateSchema SchemaOf(const checked::Program& p) {
   StateSchema s;
   s.program = p.name;
@@ -290,9 +317,17 @@ StateSchema SchemaOf(const checked::Program& p) {
   for (const auto& t : p.tiers) s.tiers.push_back({t.name, ""});
   for (const auto& g : p.segments) s.segments.push_back({g.name, ""});
   // A rule's limit and budget series are only meaningful under the same windows.
-  for (const auto& r : p.rules)
-    s.rules.push_back({r.name, fmt::format("limit:{};budget:{}", r.has_limit ? WindowText(p, r.limit_window) : "-",
-                                           r.has_budget ? WindowText(p, r.budget_window) : "-")});
+  for (const auto& r : p.rules) {
+    std::string shape = fmt::format("limit:{};budget:{}", r.has_limit ? WindowText(p, r.limit_window) : "-",
+                                    r.has_budget ? WindowText(p, r.budget_window) : "-");
+    // [v0.2] Only when present, so a v0.1 rule keeps its shape (and its series) across builds.
+    if (r.has_budget && r.budget_type == Type::Int) shape += ";budget_type:int";
+    if (r.has_client_budget)
+      shape += fmt::format(";client_budget:{}{}", WindowText(p, r.client_budget_window),
+                           r.client_budget_type == Type::Int ? ":int" : "");
+    if (r.limit_key) shape += ";key:" + IdentityHex(ExprHash(*r.limit_key));
+    s.rules.push_back({r.name, std::move(shape)});
+  }
   // An aggregate slot is what it sums: event, field, filter and bucket unit.
   for (const auto& a : p.agg_slots) {
     const checked::Event& ev = p.events[a.event];
@@ -362,6 +397,12 @@ checked::Program SkeletonProgram(const StateSchema& s) {
     seg.name = g.name;
     p.segments.push_back(std::move(seg));
   }
+  // Rule names only: a client's per-client budgets and keyed limits name their rule.
+  for (const auto& r : s.rules) {
+    checked::Rule rule;
+    rule.name = r.name;
+    p.rules.push_back(std::move(rule));
+  }
   return p;
 }
 
@@ -427,6 +468,14 @@ struct Hasher {
   }
 };
 
+}  // namespace
+
+namespace {
+uint64_t ExprHash(const checked::Expr& e) {
+  Hasher h;
+  h.E(e);
+  return h.h;
+}
 }  // namespace
 
 uint64_t ProgramIdentity(const checked::Program& p) {
@@ -500,6 +549,19 @@ uint64_t ProgramIdentity(const checked::Program& p) {
     h.I(r.has_budget);
     h.I(r.budget_cents);
     h.W(r.budget_window);
+    // [v0.2] Hashed only when used, so a v0.1 program keeps its identity.
+    if (r.segment >= 0) h.I(r.segment);
+    if (r.budget_type != Type::Money || r.budget_partial) {
+      h.I(static_cast<int64_t>(r.budget_type));
+      h.I(r.budget_partial);
+    }
+    if (r.has_client_budget) {
+      h.I(r.client_budget_amount);
+      h.W(r.client_budget_window);
+      h.I(static_cast<int64_t>(r.client_budget_type));
+      h.I(r.client_budget_partial);
+    }
+    if (r.limit_key) h.E(*r.limit_key);
     h.I(static_cast<int64_t>(r.actions.size()));
     for (const auto& a : r.actions) h.A(a);
   }
@@ -566,7 +628,7 @@ UpgradePlan PlanUpgrade(const StateSchema& old_schema, const checked::Program& p
 
   // Derived, windowed state: started afresh and reported, never refused.
   for (size_t k = 0; k < now.rules.size(); ++k)
-    if (plan.rules[k] < 0 && (program.rules[k].has_limit || program.rules[k].has_budget)) {
+    if (plan.rules[k] < 0 && (program.rules[k].has_limit || program.rules[k].has_budget || program.rules[k].has_client_budget)) {
       bool existed = false;
       for (const auto& n : old_schema.rules) existed |= n.name == now.rules[k].name;
       if (existed) plan.reset.push_back(fmt::format("rule `{}`: limit and budget use start afresh (window changed)", now.rules[k].name));
@@ -598,6 +660,15 @@ ClientState MigrateClient(const ClientState& old, const UpgradePlan& plan, const
   each(plan.segments, c.layout.segments, old.layout.segments, [&](size_t k, size_t j) { c.set_segment(k, old.segment(j)); });
   copy(c.limits, old.limits, plan.rules);
   copy(c.aggs, old.aggs, plan.aggs);
+  // Per-client budgets and keyed limits follow their rule (same name and shape).
+  for (const RuleSeries& rs : old.rule_series)
+    for (size_t k = 0; k < plan.rules.size(); ++k)
+      if (plan.rules[k] == rs.rule) {
+        RuleSeries moved = rs;
+        moved.rule = static_cast<int32_t>(k);
+        c.rule_series.push_back(std::move(moved));
+        break;
+      }
   // The tier by name; a tier that is gone leaves the client at the base tier until the next
   // evaluation, which writes the change to the ledger as usual.
   c.tier() = 0;

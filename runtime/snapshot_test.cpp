@@ -219,3 +219,77 @@ TEST_CASE("a client's stored bytes stay those of earlier builds, whatever the in
   CHECK(ClientStateJson(*program, back) == ClientStateJson(*program, c));
   CHECK(back.holds()[1] == 99);
 }
+
+TEST_CASE("per-client budgets and keyed limits are stored, restored and follow their rule in an upgrade") {
+  const std::string source = R"(program "Keys"
+currency USD
+event signup { friend: string }
+wallet bonus: money
+rule referral
+  on signup
+  limit once per signup.friend within 30 days
+  budget 15 USD per client within 30 days partial
+  then credit bonus 10 USD
+end
+)";
+  auto program = Compile(source);
+  auto signup = [](int n, const char* day, const char* friend_id) {
+    return fmt::format(R"({{"type":"signup","id":"s{}","client":"a","time":"2026-01-{}T10:00:00Z","friend":"{}"}})", n, day,
+                       friend_id);
+  };
+  std::vector<std::string> first = {signup(1, "01", "x")};
+  std::vector<std::string> second = {signup(2, "02", "x"), signup(3, "02", "y"), signup(4, "03", "z")};
+  Engine whole(*program);
+  uint64_t n = 0;
+  for (const auto& l : first) whole.ProcessLine(l, ++n);
+  for (const auto& l : second) whole.ProcessLine(l, ++n);
+  // x once; y cut to the 5 USD left; z skipped with nothing left.
+  CHECK(whole.ledger().find(R"("amount":"5.00","balance":"15.00","partial":true)") != std::string::npos);
+  CHECK(whole.ledger().find(R"("trigger":"s4","client":"a","time":"2026-01-03T10:00:00Z","rule":"referral","action":"skip","reason":"client budget")") !=
+        std::string::npos);
+
+  Engine saver(*program);
+  n = 0;
+  for (const auto& l : first) saver.ProcessLine(l, ++n);
+  REQUIRE(saver.clients()[0].rule_series.size() == 2);
+  std::string blob;
+  EncodeClient(saver.clients()[0], &blob);
+  CHECK(blob[0] == 2);  // the v0.2 encoding, only for a client that has such series
+  ClientState back;
+  REQUIRE(DecodeClient(blob, &back));
+  REQUIRE(back.rule_series.size() == 2);
+  CHECK(back.rule_series[0].kind == saver.clients()[0].rule_series[0].kind);
+  CHECK(back.rule_series[1].key == saver.clients()[0].rule_series[1].key);
+  // Every strict prefix is refused.
+  for (size_t k = 0; k < blob.size(); ++k) CHECK_FALSE(DecodeClient(std::string_view(blob).substr(0, k), &back));
+  REQUIRE(DecodeClient(blob, &back));
+  std::string engine_blob;
+  EncodeEngineState(saver.SaveState(), &engine_blob);
+  EngineState es;
+  REQUIRE(DecodeEngineState(engine_blob, &es));
+  Engine restored(*program);
+  restored.Restore(es, {back}, {});
+  restored.ledger() = saver.ledger();
+  for (const auto& l : second) restored.ProcessLine(l, ++n);
+  CHECK(restored.ledger() == whole.ledger());
+
+  // A client without them is written as before (version 1).
+  ClientState plain = NewClient(*program, "p", 0);
+  std::string plain_blob;
+  EncodeClient(plain, &plain_blob);
+  CHECK(plain_blob[0] == 1);
+
+  // An upgrade that adds a rule before `referral` keeps its series under its new index.
+  std::string changed = source;
+  changed.replace(changed.find("rule referral"), 0, "rule other on signup then credit bonus 1 USD end\n");
+  auto next = Compile(changed);
+  UpgradePlan plan = PlanUpgrade(SchemaOf(*program), *next, {});
+  ClientState moved = MigrateClient(back, plan, *next);
+  REQUIRE(moved.rule_series.size() == 2);
+  CHECK(moved.rule_series[0].rule == 1);
+  // A changed key starts afresh.
+  std::string rekeyed = source;
+  rekeyed.replace(rekeyed.find("per signup.friend"), 17, "per signup.id");
+  auto third = Compile(rekeyed);
+  CHECK(MigrateClient(back, PlanUpgrade(SchemaOf(*program), *third, {}), *third).rule_series.empty());
+}

@@ -124,6 +124,17 @@ inline int64_t WindowKey(const checked::Window& w, int64_t t, int32_t zone) {
   return w.LastKey(BucketKey(w.unit, t, zone));
 }
 
+// [v0.2] A per-client series of one rule that is not its plain limit: what its `budget ... per
+// client` credited (kind ClientBudget), or the completed firings of its `limit N per KEY` for
+// one key value (kind KeyedLimit).
+struct RuleSeries {
+  enum Kind : uint8_t { ClientBudget, KeyedLimit };
+  Kind kind = ClientBudget;
+  int32_t rule = 0;
+  Value key;  // KeyedLimit: the key's value
+  Series series;
+};
+
 // One client's state. Everything of fixed size lives in one flat block of int64 slots laid out
 // by checked::ClientLayout (since, tier, holds, segment bits, window caches, wallets, numeric
 // vars): the compiler computes the layout once, the interpreter and the engine read through the
@@ -143,6 +154,9 @@ struct ClientState {
   // entry per var (a numeric var's stays empty). Kept beside the block: strings own memory.
   std::vector<std::string> var_text;
   std::vector<std::string> badges;  // in grant order
+  // [v0.2] Per-client budget use and keyed limits, in order of first use; empty (no
+  // allocation) for programs without them. Keyed limits with a window are pruned as they age.
+  std::vector<RuleSeries> rule_series;
 
   // The client's position among the engine's clients (ClientList), set by the engine.
   uint32_t index = 0;

@@ -341,9 +341,31 @@ def case_tentative_tail(c):
     assert c.read("ledger") == c.read("ref.l") and c.read("rejects") == c.read("ref.r")
 
 
+def case_v02_client_series_resume(c):
+    """v0.2 per-client budgets and keyed limits survive a resume at every record boundary."""
+    golden = os.path.join(ROOT, "tests", "golden")
+    for name in ("client_budgets", "keyed_limits", "segment_triggers"):
+        with open(os.path.join(golden, name, "program.perk")) as f:
+            c.write("v2.perk", f.read())
+        with open(os.path.join(golden, name, "events.jsonl")) as f:
+            lines = f.read().splitlines(keepends=True)
+        with open(os.path.join(golden, name, "expected.jsonl"), "rb") as f:
+            expected = f.read()
+        for cut in range(1, len(lines)):
+            for f in os.listdir(c.work):
+                if f.startswith("s.db") or f in ("ledger", "rejects"):
+                    os.remove(c.path(f))
+            c.write("a.jsonl", "".join(lines[:cut]))
+            c.write("b.jsonl", "".join(lines[cut:]))
+            for f in ("a.jsonl", "b.jsonl"):
+                r = c.run("v2.perk", f, state="s.db")
+                assert r.returncode == 0, r.stderr
+            assert c.read("ledger") == expected, f"{name}: resuming after line {cut} changes the ledger"
+
+
 CASES = [case_resume_with_more, case_until, case_state_client_and_stats, case_upgrade_keeps,
          case_upgrade_refuses_loss, case_refuses_foreign_files, case_outputs_must_continue, case_tentative_tail,
-         case_recovers_an_interrupted_write]
+         case_recovers_an_interrupted_write, case_v02_client_series_resume]
 
 
 def main():

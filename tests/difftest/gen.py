@@ -1145,8 +1145,8 @@ class ProgramGen:
             self.vars.append((name, t))
             decls.append(f"var {name}: {t} = {init.text}")
 
-        # segments are registered before any condition is generated so they can read each other
-        self.segments = list(seg_names)
+        # v0.2: tiers read no segments, and a segment reads only the segments declared before it
+        self.segments = []
 
         # tiers
         for k, name in enumerate(self.tiers):
@@ -1160,9 +1160,11 @@ class ProgramGen:
                 hold = f" hold {dtext}"
             decls.append(f"tier {name} when {cond.text}{hold}")
 
-        for name in seg_names:
+        for k, name in enumerate(seg_names):
+            self.segments = list(seg_names[:k])
             cond = self.gen("bool", Scope("segment"), self.max_depth)
             decls.append(f"segment {name} when {cond.text}")
+        self.segments = list(seg_names)
 
         # rules
         n_rules = rng.randint(1, 6) if not self.big else rng.randint(30, 60)
@@ -1170,11 +1172,15 @@ class ProgramGen:
             decls.append(self.rule())
 
         rng.shuffle(decls)  # declarations come in any order
-        # ...but keep tiers in rank order relative to each other.
+        # ...but keep tiers in rank order relative to each other, and segments in their order.
         tier_lines = [d for d in decls if d.startswith("tier ")]
         tier_lines.sort(key=lambda d: self.tiers.index(d.split()[1]))
         it = iter(tier_lines)
         decls = [next(it) if d.startswith("tier ") else d for d in decls]
+        seg_lines = [d for d in decls if d.startswith("segment ")]
+        seg_lines.sort(key=lambda d: seg_names.index(d.split()[1]))
+        it = iter(seg_lines)
+        decls = [next(it) if d.startswith("segment ") else d for d in decls]
         return "\n".join(out) + "\n\n" + "\n\n".join(decls) + "\n"
 
     def rule(self):
@@ -1185,7 +1191,11 @@ class ProgramGen:
             triggers.append(("tier_changed", 1))
         triggers.append(("daily", 1))
         triggers += [("weekly", 0.5), ("monthly", 0.5)]
+        if self.segments:
+            triggers.append(("entering", 1.5))
+            triggers.append(("leaving", 1))
         kind = self.choose([(w, (lambda k=k: k)) for k, w in triggers])()
+        ev = None
         if kind == "event":
             ev = rng.choice(self.events)
             sc = Scope("event", ev)
@@ -1193,6 +1203,10 @@ class ProgramGen:
         elif kind == "tier_changed":
             sc = Scope("tier_changed")
             trigger = "on tier_changed"
+        elif kind in ("entering", "leaving"):
+            # Segment rules see no event, like day-tick rules.
+            sc = Scope("daily")
+            trigger = f"on {kind} {rng.choice(self.segments)}"
         else:
             sc = Scope("daily")
             trigger = {"daily": "every day", "weekly": "every week", "monthly": "every month"}[kind]
@@ -1208,10 +1222,25 @@ class ProgramGen:
                 count = e.text if e.atom and not e.text.startswith("-") else f"({e.text})"
                 if e.val is None or e.val <= 0:
                     count = "2"
-            clauses.append(f"limit {count} per client{self.window()}")
-        if self.currency and rng.random() < 0.4:
-            e = self.positive_const("money")
-            clauses.append(f"budget {e.text}{self.window()}")
+            per = "client"
+            if ev is not None and rng.random() < 0.4:
+                # v0.2 keyed limit: a key over the event's fields and constants, any type.
+                kt = rng.choice(self.value_types() + (["tier"] if self.tiers else []))
+                key = self.gen(kt, Scope("filter", ev), rng.choice([0, 1, 1, 2]))
+                per = key.text if key.atom else f"({key.text})"
+            clauses.append(f"limit {count} per {per}{self.window()}")
+        # v0.2: one campaign budget and one per-client budget, each money or int, maybe partial.
+        budget_kinds = (["money"] if self.currency else []) + ["int"]
+        for per_client in (False, True):
+            if rng.random() < (0.4 if not per_client else 0.3):
+                bt = rng.choice(budget_kinds)
+                e = self.positive_const(bt)
+                text = e.text if e.atom and not e.text.startswith("-") else f"({e.text})"
+                if e.val is None or e.val <= 0:
+                    text = "50" if bt == "int" else f"50 {self.currency}"
+                per = " per client" if per_client else ""
+                partial = " partial" if rng.random() < 0.35 else ""
+                clauses.append(f"budget {text}{per}{self.window()}{partial}")
         rng.shuffle(clauses)
         actions = [self.action(sc, 0) for _ in range(rng.randint(1, 5))]
         body = "\n".join("    " + a.replace("\n", "\n    ") for a in actions)

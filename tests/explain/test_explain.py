@@ -10,6 +10,8 @@ import argparse, json, os, subprocess, sys, tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CASES = [os.path.join(ROOT, "examples", n)
          for n in ("forex_welcome", "forex_volume_tiers", "forex_redeposit", "punch_card", "forex_anniversary")]
+# v0.2: keyed limits (the explanation's limit use is the key's), budget skips, segment triggers.
+CASES += [os.path.join(ROOT, "tests", "golden", n) for n in ("keyed_limits", "client_budgets", "segment_triggers")]
 
 
 def run(perk, case, engine, explain):
