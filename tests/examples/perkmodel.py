@@ -52,6 +52,23 @@ def day_start(d):
     return dt.datetime(d.year, d.month, d.day, tzinfo=dt.timezone.utc)
 
 
+def local_date(t, zone=None):
+    """The calendar day of instant t in the program's time zone (UTC when zone is None)."""
+    return (t.astimezone(zone) if zone is not None else t).date()
+
+
+def local_midnight(d, zone):
+    """The first instant of local day d (spec §5): local midnight, or when midnight does not
+    exist (a daylight-saving gap at 00:00), the first instant after it: the first local minute
+    that exists, which is where the gap ends (gaps are whole minutes)."""
+    for minute in range(24 * 60):
+        local = dt.datetime(d.year, d.month, d.day, minute // 60, minute % 60, tzinfo=zone)
+        t = local.astimezone(dt.timezone.utc)
+        if t.astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None):
+            return t
+    raise ValueError(f"no local time on {d}")
+
+
 def load_jsonl(path):
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -84,26 +101,28 @@ class Example:
         self.ledger = [{k: v for k, v in e.items() if k != "seq"}
                        for e in load_jsonl(os.path.join(folder, "expected.jsonl"))]
 
-    def steps(self, until=None):
+    def steps(self, until=None, zone=None):
         """The engine's order of work (spec §5): ("tick", day, clients) before the first record
         of each new day, for every day passed, then ("record", r). Clients are listed in order of
-        first appearance. `until` (a time string) adds the ticks of `perk run --until`."""
+        first appearance. `until` (a time string) adds the ticks of `perk run --until`. `zone`
+        (a zoneinfo.ZoneInfo) is the program's time zone: days are its local days (UTC when None;
+        see local_date and local_midnight)."""
         clients = []
         clock = None
         def ticks(to_date):
-            d = clock.date() + dt.timedelta(days=1)
+            d = local_date(clock, zone) + dt.timedelta(days=1)
             while d <= to_date:
                 yield ("tick", d, list(clients))
                 d += dt.timedelta(days=1)
         for r in self.records:
             if clock is not None:
-                yield from ticks(r["_time"].date())
+                yield from ticks(local_date(r["_time"], zone))
             clock = r["_time"] if clock is None or r["_time"] > clock else clock
             if r["type"] != "tick" and r["client"] not in clients:
                 clients.append(r["client"])
             yield ("record", r)
         if until is not None and clock is not None:
-            yield from ticks(parse_time(until).date())
+            yield from ticks(local_date(parse_time(until), zone))
 
 
 class Window:
