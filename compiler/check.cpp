@@ -1313,8 +1313,8 @@ void Checker::CheckHeader() {
     if (zone < 0) {
       Error(DiagKind::UnknownTimezone, ast_.timezone_range,
             fmt::format("{} is not a time zone this machine knows; write an IANA name like `\"Europe/Berlin\"` or "
-                        "`\"America/New_York\"`, or leave out `timezone` for UTC",
-                        Q(*ast_.timezone)));
+                        "`\"America/New_York\"`, or leave out `timezone` for UTC{}",
+                        Q(*ast_.timezone), DidYouMean(*ast_.timezone, stdlib::ListedZoneNames())));
     } else {
       prog_->zone = zone;
       prog_->timezone = *ast_.timezone;

@@ -315,6 +315,15 @@ rule nightly
   when w > 0
   then debit w 1
 end
+rule weekly
+  every week
+  when w > 0
+  then notify "weekly" { w: w, monday: weekday(today) }
+end
+rule monthly
+  every month
+  then emit "monthly" { first: day(today), nightly_before: w }
+end
 )";
 
 const char* kTriggerLines[] = {
@@ -327,6 +336,8 @@ const char* kTriggerLines[] = {
     R"({"type":"e","id":"7","client":"c2","time":"2026-03-04T11:00:00Z","n":9223372036854775807})",
     R"({"type":"e","id":"8","client":"c3","time":"2026-03-05T10:00:00Z","n":4,"s":"q"})",
     R"({"type":"e","id":"9","client":"c1","time":"2026-03-06T10:00:00Z","n":5})",  // past rule budgeted's limit
+    // Past Monday 9 March and 1 April: `every week` and `every month` run with `every day`.
+    R"({"type":"e","id":"10","client":"c3","time":"2026-04-01T09:00:00Z","n":1})",
 };
 
 struct Run {
@@ -371,6 +382,8 @@ TEST_CASE("trigger entries give the interpreter's ledger and rejects") {
   CHECK(interp.ledger.find(R"("value":"AB")") != std::string::npos);
   CHECK(interp.ledger.find(R"("template":"up")") != std::string::npos);
   CHECK(interp.ledger.find(R"("rule":"nightly")") != std::string::npos);
+  CHECK(interp.ledger.find(R"("trigger":"day:2026-03-09","client":"c1","time":"2026-03-09T00:00:00Z","rule":"weekly")") != std::string::npos);
+  CHECK(interp.ledger.find(R"("trigger":"day:2026-04-01","client":"c1","time":"2026-04-01T00:00:00Z","rule":"monthly")") != std::string::npos);
   CHECK(interp.rejects.find("the balance of wallet `w` would overflow") != std::string::npos);
   CHECK(interp.rejects.find("rule `branching`: division by zero") != std::string::npos);
 }

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdlib>
+#include <fstream>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -23,7 +25,7 @@ struct Zone {
 
 // Zones are never unloaded, so a loaded id can be read without a lock: the slots are published
 // once, with release/acquire, before their id is handed out.
-constexpr int32_t kMaxZones = 256;
+constexpr int32_t kMaxZones = 1024;  // tzdata names about 600 zones, links included
 std::array<std::atomic<const Zone*>, kMaxZones> g_zones{};
 std::mutex g_load_mutex;
 int32_t g_zone_count = 0;  // under g_load_mutex
@@ -220,6 +222,22 @@ int32_t LoadZone(std::string_view name) {
   auto* zone = new Zone{std::string(name), tz};  // lives for the process: ids stay valid
   g_zones[static_cast<size_t>(g_zone_count)].store(zone, std::memory_order_release);
   return g_zone_count++;
+}
+
+std::vector<std::string> ListedZoneNames() {
+  const char* dir = std::getenv("TZDIR");
+  std::ifstream in(std::string(dir && *dir ? dir : "/usr/share/zoneinfo") + "/zone1970.tab");
+  std::vector<std::string> names{"UTC"};
+  std::string line;
+  // Lines are "CODES<TAB>COORDINATES<TAB>TZ[<TAB>COMMENTS]"; `#` starts a comment line.
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t a = line.find('\t'), b = a == std::string::npos ? a : line.find('\t', a + 1);
+    if (b == std::string::npos) continue;
+    size_t c = line.find('\t', b + 1);
+    names.push_back(line.substr(b + 1, c == std::string::npos ? std::string::npos : c - b - 1));
+  }
+  return names;
 }
 
 std::string ZoneName(int32_t zone) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "stdlib/stdlib.h"
 
@@ -21,6 +22,9 @@ constexpr int32_t kUtcZone = 0;
 int32_t LoadZone(std::string_view name);
 // The name a zone id was loaded as ("UTC" for 0).
 std::string ZoneName(int32_t zone);
+// The zone names the system's tzdata lists (zone1970.tab, and UTC), for suggestions in
+// diagnostics; empty when the list cannot be read.
+std::vector<std::string> ListedZoneNames();
 
 // Duration values (spec §2): minutes and hours are exact lengths in microseconds; days and
 // weeks are too (a day is 24 hours in UTC, where v0.1 programs live), and the checker marks

@@ -248,3 +248,14 @@ TEST_CASE("the cached spans agree with absl at random instants, in any order, an
     }
   }
 }
+
+TEST_CASE("the listed zone names are the system's, each loadable") {
+  const std::vector<std::string> names = perk::stdlib::ListedZoneNames();
+  REQUIRE(names.size() > 100);
+  CHECK(std::find(names.begin(), names.end(), "Europe/Berlin") != names.end());
+  CHECK(std::find(names.begin(), names.end(), "America/Sao_Paulo") != names.end());
+  for (const auto& name : names) {
+    INFO(name);
+    CHECK(LoadZone(name) >= 0);
+  }
+}
