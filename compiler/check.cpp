@@ -281,6 +281,7 @@ class Checker {
   std::set<std::string> used_;
   std::map<std::string, int> slot_keys_;
   bool money_error_reported_ = false;
+  bool money_budget_ = false;  // the rule being checked has a money budget (W0001)
   static constexpr int kMaxDepth = 256;
   int depth_ = 0;
   int action_depth_ = 0;
@@ -1537,11 +1538,13 @@ void Checker::CheckActions(const std::vector<ast::Action>& in, const Scope& scop
         c.target = sym->index;
         Type wt = prog_->wallets[sym->index].type;
         if (a.value) c.value = CheckAs(*a.value, scope, wt, fmt::format("`{} {}`", verb, a.target));
-        if (a.kind == ast::ActionKind::Credit && wt == Type::Money && !rule.limit && !rule.budget && !rule.client_budget) {
+        if (a.kind == ast::ActionKind::Credit && wt == Type::Money && !rule.limit && !money_budget_) {
+          // An int budget (v0.2) counts points only: it does not bound money.
+          const bool int_budget = rule.budget || rule.client_budget;
           diags_.Report(DiagKind::UncappedCredit, a.range,
-                        fmt::format("rule {} credits money with neither `limit` nor `budget`; add one so a mistake "
+                        fmt::format("rule {} credits money with neither `limit` nor {}; add one so a mistake "
                                     "cannot pay out without bound",
-                                    Q(rule.name)));
+                                    Q(rule.name), int_budget ? "a money `budget` (its budget counts points)" : "`budget`"));
         }
         break;
       }
@@ -1731,6 +1734,7 @@ void Checker::CheckRules() {
       }
     }
     if (r.when) out.when = CheckAs(*r.when, scope, Type::Bool, "`when`");
+    money_budget_ = (r.budget && out.budget_type == Type::Money) || (r.client_budget && out.client_budget_type == Type::Money);
     CheckActions(r.actions, scope, r, &out.actions);
     prog_->rules.push_back(std::move(out));
   }
