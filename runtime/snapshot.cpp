@@ -234,7 +234,8 @@ bool DecodeEngineState(std::string_view in, EngineState* s) {
   return ok && r.done();
 }
 
-void EncodeSeen(const std::vector<std::pair<int64_t, std::string_view>>& ids, std::string* out) {
+void EncodeSeen(const std::vector<std::pair<int64_t, std::string_view>>& ids, std::string* out,
+                const std::vector<uint64_t>& contents) {
   ByteWriter w(out);
   w.U(ids.size());
   int64_t prev = 0;
@@ -243,9 +244,12 @@ void EncodeSeen(const std::vector<std::pair<int64_t, std::string_view>>& ids, st
     prev = time;
     w.Bytes(id);
   }
+  if (contents.size() == ids.size() && !ids.empty())
+    for (uint64_t c : contents) w.U(c);
 }
 
-bool DecodeSeen(std::string_view in, std::vector<std::pair<int64_t, std::string>>* ids) {
+bool DecodeSeen(std::string_view in, std::vector<std::pair<int64_t, std::string>>* ids,
+                std::vector<uint64_t>* contents) {
   ByteReader r(in);
   uint64_t n;
   if (!r.Count(&n)) return false;
@@ -256,6 +260,13 @@ bool DecodeSeen(std::string_view in, std::vector<std::pair<int64_t, std::string>
     if (!r.I(&delta) || !r.Bytes(&id)) return false;
     prev += delta;
     ids->emplace_back(prev, std::move(id));
+  }
+  // Content hashes follow, unless an older build wrote the blob.
+  const bool hashed = !r.done();
+  for (uint64_t k = 0; k < n; ++k) {
+    uint64_t c = 0;
+    if (hashed && !r.U(&c)) return false;
+    if (contents) contents->push_back(c);
   }
   return r.done();
 }

@@ -81,7 +81,8 @@ TEST_CASE("a restored engine continues exactly like the one that saved") {
   std::vector<std::string> first = {Line(1, "a", "01", "300.00"), Line(2, "b", "01", "50.00"),
                                     R"({"type":"profile","client":"a","time":"2026-01-02T09:00:00Z","country":"DE"})",
                                     Line(3, "a", "02", "300.00")};
-  std::vector<std::string> second = {Line(1, "a", "03", "300.00"), Line(4, "a", "03", "300.00"),
+  // d1 again as it was (a duplicate), then with another time (a conflicting reuse of the id).
+  std::vector<std::string> second = {Line(1, "a", "01", "300.00"), Line(1, "a", "03", "300.00"), Line(4, "a", "03", "300.00"),
                                      Line(5, "b", "09", "900.00"), Line(6, "a", "10", "10.00")};
   Engine whole(*program);
   uint64_t n = 0;
@@ -105,18 +106,44 @@ TEST_CASE("a restored engine continues exactly like the one that saved") {
     clients.push_back(std::move(back));
   }
   std::vector<std::pair<int64_t, std::string_view>> ids;
-  saver.ForRememberedSince(0, [&](int64_t t, std::string_view id) { ids.emplace_back(t, id); });
+  std::vector<uint64_t> contents;
+  saver.ForRememberedSince(0, [&](int64_t t, std::string_view id, uint64_t content) {
+    ids.emplace_back(t, id);
+    contents.push_back(content);
+  });
   CHECK(ids.size() == 3);  // the three events; the profile has no id
   std::string seen_blob, engine_blob;
-  EncodeSeen(ids, &seen_blob);
+  EncodeSeen(ids, &seen_blob, contents);
   EncodeEngineState(saver.SaveState(), &engine_blob);
   std::vector<std::pair<int64_t, std::string>> seen;
+  std::vector<uint64_t> seen_contents;
   EngineState es;
-  REQUIRE(DecodeSeen(seen_blob, &seen));
+  REQUIRE(DecodeSeen(seen_blob, &seen, &seen_contents));
+  CHECK(seen_contents == contents);
   REQUIRE(DecodeEngineState(engine_blob, &es));
 
+  // A state written before content hashes were kept: its ids are duplicates whatever comes
+  // with them (line 5 reuses id 1 with another time, which is otherwise a conflicting reuse).
+  {
+    std::string old_blob;
+    EncodeSeen(ids, &old_blob);
+    std::vector<std::pair<int64_t, std::string>> old_seen;
+    std::vector<uint64_t> old_contents;
+    REQUIRE(DecodeSeen(old_blob, &old_seen, &old_contents));
+    CHECK(old_seen == seen);
+    CHECK(old_contents == std::vector<uint64_t>(3, 0));
+    Engine old_restored(*program);
+    old_restored.Restore(es, clients, old_seen, old_contents);
+    uint64_t m = first.size();
+    for (const auto& l : second) old_restored.ProcessLine(l, ++m);
+    CHECK(old_restored.rejects().empty());
+    CHECK(old_restored.stats().duplicates == 2);
+    CHECK(whole.stats().duplicates == 1);
+    CHECK(whole.rejects().find("already used by an earlier record with different content") != std::string::npos);
+  }
+
   Engine restored(*program);
-  restored.Restore(es, clients, seen);
+  restored.Restore(es, clients, seen, seen_contents);
   restored.ledger() = saver.ledger();
   restored.rejects() = saver.rejects();
   for (const auto& l : second) restored.ProcessLine(l, ++n);

@@ -21,6 +21,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import sys
 
 import random
@@ -1239,7 +1240,12 @@ class StreamGen:
                 lines.append("")
                 continue
             if kind < 0.08 and accepted:
-                lines.append(rng.choice(accepted))  # a duplicate id (or a reject again)
+                again = rng.choice(accepted)
+                if rng.random() < 0.3:
+                    # The id reused with another time: a conflicting reuse (spec §4, C14), unless
+                    # the first record was rejected or forgotten.
+                    again = re.sub(r'"time":"[^"]*"', '"time":%s' % json_str(time_text(time_t)), again, count=1)
+                lines.append(again)  # a duplicate id (or a reject again)
                 continue
             if kind < 0.12:
                 lines.append(json.dumps({"type": "tick", "time": time_text(time_t)}))

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -55,6 +56,7 @@ std::vector<std::string> MakeStream(int64_t* until) {
     int64_t time;
   };
   std::vector<Sent> sent;
+  std::set<size_t> resent;
   int next_id = 0;
   bool escaped_id = false;
   auto time_text = [&](int64_t t, int n) {
@@ -132,12 +134,15 @@ std::vector<std::string> MakeStream(int64_t* until) {
       // Duplicates: a line sent again a few records later (within the window: skipped).
       if (j % 29 == 7 && sent.size() > 10) lines.push_back(sent[sent.size() - 1 - rng.Below(8)].line);
       // An id sent again 40 days later with a new time: past the window, so processed again.
+      // Each at most once: sent twice within 30 days with two times, it would be a conflicting
+      // reuse of the id (spec §4, C14), which the floor does not model.
       if (day >= 45 && j == 11) {
-        const Sent& old = sent[static_cast<size_t>(rng.Below(std::min<int64_t>(sent.size(), 300)))];
+        const size_t pick = static_cast<size_t>(rng.Below(std::min<int64_t>(sent.size(), 300)));
+        const Sent& old = sent[pick];
         std::string again = old.line;
         size_t at = again.find("\"time\":\"") + 8;
         again.replace(at, again.find('"', at) - at, ts);
-        if (old.time + 31 * kMicrosPerDay < t) lines.push_back(again);
+        if (old.time + 31 * kMicrosPerDay < t && resent.insert(pick).second) lines.push_back(again);
       }
       // Out of order: an hour before the clock.
       if (j == 50 && day % 9 == 4)
