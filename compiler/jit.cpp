@@ -91,6 +91,7 @@ const Helper kHelpers[] = {
     {"perk_time_sub", reinterpret_cast<void*>(&perk_time_sub), Sig::Status2},
     {"perk_days_between", reinterpret_cast<void*>(&perk_days_between), Sig::Pure2},
     {"perk_anniversary", reinterpret_cast<void*>(&perk_anniversary), Sig::Pure2},
+    {"perk_years_between", reinterpret_cast<void*>(&perk_years_between), Sig::Pure2},
     {"perk_jit_str_compare", reinterpret_cast<void*>(&StrCompare), Sig::StrCmp},
     {"perk_jit_str_starts_with", reinterpret_cast<void*>(&StrStartsWith), Sig::StrCmp},
     {"perk_jit_str_contains", reinterpret_cast<void*>(&StrContains), Sig::StrCmp},
@@ -558,6 +559,7 @@ class Lowering {
       case OpCode::DateOf: return V{b_.CreateCall(Declare("perk_time_date"), {x})};
       case OpCode::DaysBetween: return V{b_.CreateCall(Declare("perk_days_between"), {x, y})};
       case OpCode::Anniversary: return V{b_.CreateCall(Declare("perk_anniversary"), {x, y})};
+      case OpCode::YearsBetween: return V{b_.CreateCall(Declare("perk_years_between"), {x, y})};
       case OpCode::Lower: return StrMap("perk_jit_str_lower", a[0]);
       case OpCode::Upper: return StrMap("perk_jit_str_upper", a[0]);
       case OpCode::StartsWith:
@@ -607,6 +609,10 @@ class Lowering {
         if (e.index == checked::kClientId) return LoadStr(offsetof(Context, client_id));
         if (e.index == checked::kClientSince) return V{LoadSlot(checked::ClientLayout::kSince)};
         return LoadValue(offsetof(Context, attrs), e.index, e.type);
+      case K::AttrSet: {
+        llvm::Value* unset = b_.CreateLoad(i8_, Field(LoadCtx(ptr_, offsetof(Context, attr_unset)), e.index));
+        return V{b_.CreateZExt(b_.CreateICmpEQ(unset, b_.getInt8(0)), i64_)};
+      }
       case K::Wallet: return V{LoadSlot(client_.wallets_at() + e.index)};
       case K::Var:
         if (e.type == Type::String) {

@@ -991,8 +991,18 @@ struct Engine::Impl {
       case RecordKind::Profile: {
         bool created;
         ClientState& c = GetClient(rec.client, rec.time, &created);
-        for (size_t k = 0; k < rec.fields.size(); ++k)
-          if (k < rec.present.size() && rec.present[k]) c.attrs[k] = rec.fields[k];
+        for (size_t k = 0; k < rec.fields.size(); ++k) {
+          if (k >= rec.present.size() || !rec.present[k]) continue;
+          if (k < rec.nulled.size() && rec.nulled[k]) {
+            // `null` unsets an optional attribute and returns one with a default to it (spec §4).
+            const checked::Field& f = program.client_fields[k];
+            c.attrs[k] = f.default_value;
+            c.attr_unset[k] = f.has_default ? 0 : 1;
+          } else {
+            c.attrs[k] = rec.fields[k];
+            c.attr_unset[k] = 0;
+          }
+        }
         MarkDirty(c);
         stable_until[c.index] = INT64_MIN;  // conditions may read the attributes
         Remember(rec);
@@ -1084,6 +1094,7 @@ void Engine::Restore(EngineState state, std::vector<ClientState> clients,
   for (auto& c : clients) {
     // Decoded without the program, a client has no window caches yet (they are not stored).
     c.Reshape(m.layout);
+    ResolveUnsetAttributes(m.program, &c);
     m.ClearWindows(c);
     if (string_vars) c.var_text.resize(m.program.vars.size());
     m.clients.push_back(std::move(c));
@@ -1111,7 +1122,11 @@ std::string ClientStateJson(const checked::Program& p, const ClientState& c) {
   };
   object(
       "attributes", p.client_fields.size(), [&](size_t k) { return p.client_fields[k].name; },
-      [&](size_t k) { return FormatValueJson(p, p.client_fields[k].type, c.attrs[k]); });
+      [&](size_t k) {
+        // An unset optional attribute is null (spec §2).
+        if (k < c.attr_unset.size() && c.attr_unset[k]) return std::string("null");
+        return FormatValueJson(p, p.client_fields[k].type, c.attrs[k]);
+      });
   object(
       "wallets", p.wallets.size(), [&](size_t k) { return p.wallets[k].name; },
       [&](size_t k) { return FormatValueJson(p, p.wallets[k].type, Value::Int(c.wallets()[k])); });

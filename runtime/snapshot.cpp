@@ -11,7 +11,9 @@ namespace perk::runtime {
 namespace {
 
 // Bumped when an encoding changes; a blob with another version is refused, never misread.
-constexpr uint64_t kClientVersion = 1;
+// Client version 2 (v0.2) adds which optional attributes are unset; version 1 still decodes.
+constexpr uint64_t kClientVersion = 2;
+constexpr uint64_t kClientVersionV01 = 1;
 constexpr uint64_t kEngineVersion = 1;
 constexpr uint64_t kSchemaVersion = 1;
 
@@ -128,7 +130,7 @@ struct RawWriter {
 size_t ClientBound(const ClientState& c) {
   constexpr size_t V = 10;  // the longest varint
   size_t n = 16 * V + c.id.size() + (c.layout.wallets + c.layout.tiers + c.layout.segments) * V;
-  for (const auto& v : c.attrs) n += 2 * V + v.s.size();
+  for (const auto& v : c.attrs) n += 3 * V + v.s.size();
   n += 2 * V * c.layout.vars;
   for (const auto& t : c.var_text) n += t.size();
   for (const auto& b : c.badges) n += V + b.size();
@@ -166,6 +168,8 @@ void EncodeClient(const ClientState& c, std::string* out) {
   for (const auto& v : c.limits) w.Ser(v);
   w.U(c.aggs.size());
   for (const auto& v : c.aggs) w.Ser(v);
+  w.U(c.attr_unset.size());
+  for (uint8_t v : c.attr_unset) w.U(v);
   out->resize(static_cast<size_t>(w.p - out->data()));
 }
 
@@ -176,7 +180,7 @@ bool DecodeClient(std::string_view in, ClientState* c) {
 
 bool DecodeClient(ByteReader& r, ClientState* c) {
   uint64_t version, u;
-  if (!r.U(&version) || version != kClientVersion) return false;
+  if (!r.U(&version) || (version != kClientVersion && version != kClientVersionV01)) return false;
   // The block's regions come in the encoding's order; the layout needs all their counts first.
   int64_t since = 0, tier = 0;
   std::vector<int64_t> wallets, holds;
@@ -190,6 +194,14 @@ bool DecodeClient(ByteReader& r, ClientState* c) {
             GetVec(r, &c->badges, [&](std::string& v) { return r.Bytes(&v); }) &&
             GetVec(r, &c->limits, [&](Series& v) { return GetSeries(r, &v); }) &&
             GetVec(r, &c->aggs, [&](AggSeries& v) { return GetSeries(r, &v); });
+  // A client written by v0.1 knows nothing of unset attributes: it decodes without flags, and
+  // the engine decides them with the program (ResolveUnsetAttributes).
+  c->attr_unset.clear();
+  if (ok && version == kClientVersion) {
+    uint64_t n;
+    ok = r.Count(&n) && n == c->attrs.size();
+    for (uint64_t k = 0; ok && k < n; ++k) ok = r.U(&u) && u <= 1 && (c->attr_unset.push_back(static_cast<uint8_t>(u)), true);
+  }
   if (!ok) return false;
   checked::ClientLayout layout;
   layout.tiers = static_cast<uint32_t>(holds.size());
@@ -349,6 +361,9 @@ checked::Program SkeletonProgram(const StateSchema& s) {
     checked::Field f;
     f.name = a.name;
     f.type = type_of(a.type);
+    // The schema does not say which attributes are optional: a v0.1 client's attributes are
+    // shown as stored (a v0.2 client says itself which are unset).
+    f.has_default = true;
     p.client_fields.push_back(std::move(f));
   }
   for (const auto& w : s.wallets) p.wallets.push_back({w.name, type_of(w.type)});
@@ -594,6 +609,15 @@ ClientState MigrateClient(const ClientState& old, const UpgradePlan& plan, const
     each(map, to.size(), from.size(), [&](size_t k, size_t j) { to[k] = from[j]; });
   };
   copy(c.attrs, old.attrs, plan.attrs);
+  // Which attributes are unset: kept by the plan (an attribute that gained a default takes it
+  // where the client had no value), or decided for a v0.1 client as ResolveUnsetAttributes does.
+  const bool has_flags = old.attr_unset.size() == old.attrs.size();
+  each(plan.attrs, c.attrs.size(), old.attrs.size(), [&](size_t k, size_t j) {
+    const checked::Field& f = program.client_fields[k];
+    const bool unset = has_flags ? old.attr_unset[j] != 0 : !f.has_default && IsZeroValue(old.attrs[j]);
+    if (unset && f.has_default) c.attrs[k] = f.default_value;
+    c.attr_unset[k] = unset && !f.has_default ? 1 : 0;
+  });
   copy(c.wallets(), old.wallets(), plan.wallets);
   each(plan.vars, c.layout.vars, old.layout.vars, [&](size_t k, size_t j) { c.set_var(k, old.var(j)); });
   copy(c.holds(), old.holds(), plan.tiers);

@@ -238,11 +238,62 @@ TEST_CASE("a client's stored bytes stay those of earlier builds, whatever the in
   EncodeClient(c, &blob);
   std::string hex;
   for (unsigned char ch : blob) hex += fmt::format("{:02x}", ch);
+  // Version 2 (v0.2): version 1's bytes, then the unset flags of the attributes (one, set).
   CHECK(hex ==
-        "0102633180a091f4a3e8a306010002444502a4130d0100096465706f7369746564020200c60101010109646570"
-        "6f7369746f720101d4bf02020202020201d4bf0202904e904e904e00");
+        "0202633180a091f4a3e8a306010002444502a4130d0100096465706f7369746564020200c60101010109646570"
+        "6f7369746f720101d4bf02020202020201d4bf0202904e904e904e000100");
   ClientState back;
   REQUIRE(DecodeClient(blob, &back));
   CHECK(ClientStateJson(*program, back) == ClientStateJson(*program, c));
   CHECK(back.holds()[1] == 99);
+  CHECK(back.attr_unset.size() == 1);
+
+  // A client written by v0.1 (version 1, no flags) still decodes; the program decides the flags.
+  std::string v01;
+  const std::string v01_hex =
+      "0102633180a091f4a3e8a306010002444502a4130d0100096465706f7369746564020200c60101010109646570"
+      "6f7369746f720101d4bf02020202020201d4bf0202904e904e904e00";
+  for (size_t k = 0; k < v01_hex.size(); k += 2) v01 += static_cast<char>(std::stoi(v01_hex.substr(k, 2), nullptr, 16));
+  ClientState old;
+  REQUIRE(DecodeClient(v01, &old));
+  CHECK(old.attr_unset.empty());
+  ResolveUnsetAttributes(*program, &old);
+  CHECK(ClientStateJson(*program, old) == ClientStateJson(*program, c));
+}
+
+TEST_CASE("optional attributes: unset flags are stored, and a v0.1 client's zero values read as unset") {
+  auto program = Compile(R"(program "Opt"
+event ping {}
+client { birthdate: date, nick: string, level: int = 3, vip: bool }
+rule r on ping when client.birthdate is set then emit "x" { n: client.nick otherwise "-" } end
+)");
+  ClientState c = NewClient(*program, "c1", 0);
+  CHECK(std::vector<uint8_t>(c.attr_unset.begin(), c.attr_unset.end()) == std::vector<uint8_t>{1, 1, 0, 1});
+  CHECK(ClientStateJson(*program, c).find(R"("attributes":{"birthdate":null,"nick":null,"level":3,"vip":null})") != std::string::npos);
+  c.attrs[0] = perk::Value::Int(7000);
+  c.attr_unset[0] = 0;
+  c.attr_unset[3] = 0;  // vip set to false: a value, not unset
+  std::string blob;
+  EncodeClient(c, &blob);
+  ClientState back;
+  REQUIRE(DecodeClient(blob, &back));
+  CHECK(std::vector<uint8_t>(back.attr_unset.begin(), back.attr_unset.end()) == std::vector<uint8_t>{0, 1, 0, 0});
+  CHECK(ClientStateJson(*program, back).find(R"("attributes":{"birthdate":"1989-03-02","nick":null,"level":3,"vip":false})") != std::string::npos);
+
+  // As v0.1 stored it (no flags): the optional attributes holding their type's zero are unset,
+  // `vip` (false) among them; `level` has a default and never is.
+  back.attr_unset.clear();
+  back.attrs[2] = perk::Value::Int(0);
+  ResolveUnsetAttributes(*program, &back);
+  CHECK(std::vector<uint8_t>(back.attr_unset.begin(), back.attr_unset.end()) == std::vector<uint8_t>{0, 1, 0, 1});
+
+  // An upgrade that gives `nick` a default: an unset nick takes it.
+  auto now = Compile(R"(program "Opt"
+event ping {}
+client { birthdate: date, nick: string = "friend", level: int = 3, vip: bool }
+rule r on ping when client.birthdate is set then emit "x" { n: client.nick } end
+)");
+  UpgradePlan plan = PlanUpgrade(SchemaOf(*program), *now, {});
+  ClientState m = MigrateClient(back, plan, *now);
+  CHECK(ClientStateJson(*now, m).find(R"("attributes":{"birthdate":"1989-03-02","nick":"friend","level":0,"vip":null})") != std::string::npos);
 }

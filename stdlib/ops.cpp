@@ -79,6 +79,7 @@ PerkStatus ApplyOp(OpCode op, const Value* a, Value* out) {
     case OpCode::DateOf: *r = perk_time_date(x); return PERK_OK;
     case OpCode::DaysBetween: *r = perk_days_between(x, y); return PERK_OK;
     case OpCode::Anniversary: *r = perk_anniversary(x, y); return PERK_OK;
+    case OpCode::YearsBetween: *r = perk_years_between(x, y); return PERK_OK;
     case OpCode::Lower: out->s = stdlib::Lower(a[0].s); return PERK_OK;
     case OpCode::Upper: out->s = stdlib::Upper(a[0].s); return PERK_OK;
     case OpCode::StartsWith: return SetBool(stdlib::StartsWith(a[0].s, a[1].s), out);
