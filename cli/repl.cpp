@@ -1020,7 +1020,9 @@ void Session::CmdClient(const std::string& line, const std::string& arg, size_t 
   add("client", fmt::format("{} (since {})", c->id, stdlib::FormatTime(c->since())));
   std::vector<std::string> attrs;
   for (size_t k = 0; k < p.client_fields.size(); ++k)
-    attrs.push_back(fmt::format("{} = {}", p.client_fields[k].name, repl::FormatValue(p, p.client_fields[k].type, c->attrs[k])));
+    attrs.push_back(k < c->attr_unset.size() && c->attr_unset[k]
+                        ? fmt::format("{} unset", p.client_fields[k].name)
+                        : fmt::format("{} = {}", p.client_fields[k].name, repl::FormatValue(p, p.client_fields[k].type, c->attrs[k])));
   if (!attrs.empty()) add("attributes", fmt::format("{}", fmt::join(attrs, ", ")));
   std::vector<std::string> wallets;
   for (size_t k = 0; k < p.wallets.size(); ++k)

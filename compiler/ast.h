@@ -54,6 +54,8 @@ enum class ExprKind {
   Call,        // text(args...): min max abs floor ceil round date days_between anniversary
                // has_badge lower upper starts_with contains (any name; the checker resolves)
   Aggregate,   // agg(text[.field] [where where] [within within])
+  IsSet,       // args[0] is set; bool_value: `is not set`
+  Otherwise,   // args[0] otherwise args[1]
 };
 
 enum class UnaryOp { Neg, Not };

@@ -1066,8 +1066,28 @@ class Builder {
     return ErrorExpr(Range(ctx));
   }
 
+  // `a otherwise b otherwise c` is `a otherwise (b otherwise c)`.
+  ExprPtr BuildOtherwise(P::OtherwiseContext& ctx) {
+    if (ctx.operands.empty()) return ErrorExpr(Range(&ctx));
+    const size_t n = ctx.operands.size();
+    ExprPtr right = BuildAdditive(*ctx.operands[n - 1]);
+    for (size_t i = n - 1; i-- > 0;) {
+      auto e = NewExpr(ExprKind::Otherwise, SpanRange(tokens_, ctx.operands[i]->getStart(), ctx.getStop()));
+      e->args.push_back(BuildAdditive(*ctx.operands[i]));
+      e->args.push_back(std::move(right));
+      right = std::move(e);
+    }
+    return right;
+  }
+
   ExprPtr BuildComparison(P::ComparisonContext& ctx) {
-    ExprPtr left = ctx.left != nullptr ? BuildAdditive(*ctx.left) : ErrorExpr(Range(&ctx));
+    ExprPtr left = ctx.left != nullptr ? BuildOtherwise(*ctx.left) : ErrorExpr(Range(&ctx));
+    if (ctx.IS() != nullptr) {
+      auto e = NewExpr(ExprKind::IsSet, Range(&ctx));
+      e->bool_value = ctx.negated != nullptr;
+      e->args.push_back(std::move(left));
+      return e;
+    }
     if (ctx.op != nullptr) {
       auto e = NewExpr(ExprKind::Binary, Range(&ctx));
       switch (ctx.op->getType()) {
@@ -1079,7 +1099,7 @@ class Builder {
         default: e->bop = BinaryOp::Ge; break;
       }
       e->args.push_back(std::move(left));
-      e->args.push_back(ctx.right != nullptr ? BuildAdditive(*ctx.right) : ErrorExpr(e->range));
+      e->args.push_back(ctx.right != nullptr ? BuildOtherwise(*ctx.right) : ErrorExpr(e->range));
       return e;
     }
     if (ctx.IN() != nullptr) {
@@ -1587,6 +1607,8 @@ std::string DumpExpr(const Expr* e) {
       if (e->within) out += " within " + DurationText(*e->within);
       return out + ")";
     }
+    case ExprKind::IsSet: return std::string("(") + (e->bool_value ? "is-not-set " : "is-set ") + arg(0) + ")";
+    case ExprKind::Otherwise: return "(otherwise " + arg(0) + " " + arg(1) + ")";
   }
   return "<?>";
 }

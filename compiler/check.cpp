@@ -265,6 +265,16 @@ class Checker {
   Expr CheckCall(const ast::Expr& e, const Scope& s);
   Expr CheckAggregate(const ast::Expr& e, const Scope& s);
   Expr CheckLiteral(const ast::Expr& e, const Scope& s);
+  Expr CheckIsSet(const ast::Expr& e, const Scope& s);
+  Expr CheckOtherwise(const ast::Expr& e, const Scope& s);
+
+  // ---- values that may be unset (spec §2; check_optional.cpp would be its own file)
+  // The optional client attribute `e` reads (`client.NAME` without a default), or -1.
+  int OptionalAttrOf(const ast::Expr& e) const;
+  // Adds to known_set_ the optional attributes that are set whenever `cond` evaluates to
+  // `when_true`: `x is set` when true, `x is not set` when false, through `not`, the operands
+  // of `and` when true and of `or` when false.
+  void LearnFacts(const ast::Expr& cond, bool when_true);
 
   // Builds op(args) with the given result type, folding it when every argument is constant.
   Expr MakeOp(OpCode op, Type type, SourceRange r, std::vector<Expr> args);
@@ -282,6 +292,11 @@ class Checker {
   std::map<std::string, int> slot_keys_;
   bool money_error_reported_ = false;
   bool money_budget_ = false;  // the rule being checked has a money budget (W0001)
+  // Optional attributes known to be set where the checker is (a stack: callers restore its
+  // size), and whether the next expression checked may read an optional attribute itself
+  // (the operand of `is set` or the left of `otherwise`).
+  std::vector<int> known_set_;
+  bool optional_ok_ = false;
   static constexpr int kMaxDepth = 256;
   int depth_ = 0;
   int action_depth_ = 0;
@@ -482,6 +497,8 @@ Expr Checker::Check(const ast::Expr& e, const Scope& s) {
     }
     return ErrorExpr(e.range);
   }
+  // Only the expression asked for may read an optional attribute, not its parts.
+  const bool optional_ok = std::exchange(optional_ok_, false);
   switch (e.kind) {
     case ast::ExprKind::Error: return ErrorExpr(e.range);
     case ast::ExprKind::IntLit:
@@ -497,7 +514,24 @@ Expr Checker::Check(const ast::Expr& e, const Scope& s) {
     case ast::ExprKind::ClientRef:
       Error(DiagKind::NotAValue, e.range, "`client` is not a value; read one of its attributes, like `client.id`");
       return ErrorExpr(e.range);
-    case ast::ExprKind::Field: return CheckField(e, s);
+    case ast::ExprKind::Field: {
+      Expr x = CheckField(e, s);
+      if (x.kind == ExprKind::ClientField && x.type != Type::Error && !optional_ok) {
+        int k = OptionalAttrOf(e);
+        if (k >= 0 && std::find(known_set_.begin(), known_set_.end(), k) == known_set_.end()) {
+          const std::string name = "client." + e.text;
+          Error(DiagKind::OptionalRead, e.range,
+                fmt::format("`{0}` may be unset (it has no default, so it is unset until a profile sets it); test it "
+                            "first, as in `{0} is set and ...`, or say what to use when it is unset, as in `{0} "
+                            "otherwise ...`",
+                            name));
+          return ErrorExpr(e.range);
+        }
+      }
+      return x;
+    }
+    case ast::ExprKind::IsSet: return CheckIsSet(e, s);
+    case ast::ExprKind::Otherwise: return CheckOtherwise(e, s);
     case ast::ExprKind::Tier: {
       // ast_ is empty for a REPL expression, whose program is prog_.
       if (ast_.tiers.empty() && prog_->tiers.empty()) {
@@ -807,7 +841,11 @@ Expr Checker::CheckUnary(const ast::Expr& e, const Scope& s) {
 Expr Checker::CheckBinary(const ast::Expr& e, const Scope& s) {
   using B = ast::BinaryOp;
   Expr a = Check(*e.args[0], s);
+  // The right of `and` runs only when the left is true, the right of `or` when it is false.
+  const size_t known = known_set_.size();
+  if (e.bop == B::And || e.bop == B::Or) LearnFacts(*e.args[0], e.bop == B::And);
   Expr b = Check(*e.args[1], s);
+  known_set_.resize(known);
   if (a.type == Type::Error || b.type == Type::Error) return ErrorExpr(e.range);
   const B op = e.bop;
   auto pair = [&](Expr x, Expr y) {
@@ -1011,8 +1049,13 @@ Expr Checker::CheckIn(const ast::Expr& e, const Scope& s) {
 
 Expr Checker::CheckIf(const ast::Expr& e, const Scope& s) {
   Expr c = Check(*e.args[0], s);
+  const size_t known = known_set_.size();
+  LearnFacts(*e.args[0], true);
   Expr a = Check(*e.args[1], s);
+  known_set_.resize(known);
+  LearnFacts(*e.args[0], false);
   Expr b = Check(*e.args[2], s);
+  known_set_.resize(known);
   if (c.type == Type::Error || a.type == Type::Error || b.type == Type::Error) return ErrorExpr(e.range);
   if (c.type != Type::Bool) {
     Error(DiagKind::TypeMismatch, e.args[0]->range, fmt::format("the condition of `if` needs a `bool`, found {}", QT(c.type)));
@@ -1035,11 +1078,96 @@ Expr Checker::CheckIf(const ast::Expr& e, const Scope& s) {
   return r;
 }
 
+int Checker::OptionalAttrOf(const ast::Expr& e) const {
+  if (e.kind != ast::ExprKind::Field || e.args.empty() || e.args[0]->kind != ast::ExprKind::ClientRef) return -1;
+  for (size_t k = 0; k < prog_->client_fields.size(); ++k) {
+    const checked::Field& f = prog_->client_fields[k];
+    if (f.name == e.text) return f.has_default || f.type == Type::Error ? -1 : static_cast<int>(k);
+  }
+  return -1;
+}
+
+void Checker::LearnFacts(const ast::Expr& cond, bool when_true) {
+  switch (cond.kind) {
+    case ast::ExprKind::IsSet:
+      // `x is set` true, or `x is not set` false: x is set.
+      if (cond.bool_value != when_true && !cond.args.empty()) {
+        int k = OptionalAttrOf(*cond.args[0]);
+        if (k >= 0) known_set_.push_back(k);
+      }
+      return;
+    case ast::ExprKind::Unary:
+      if (cond.uop == ast::UnaryOp::Not && !cond.args.empty()) LearnFacts(*cond.args[0], !when_true);
+      return;
+    case ast::ExprKind::Binary:
+      // Both operands of a true `and` are true; both of a false `or` are false.
+      if ((cond.bop == ast::BinaryOp::And && when_true) || (cond.bop == ast::BinaryOp::Or && !when_true)) {
+        for (const auto& a : cond.args) LearnFacts(*a, when_true);
+      }
+      return;
+    default: return;
+  }
+}
+
+// `x is set`, `x is not set` (spec §2): a test of an optional client attribute; anything
+// else is always set, so the test is a constant.
+Expr Checker::CheckIsSet(const ast::Expr& e, const Scope& s) {
+  if (e.args.empty()) return ErrorExpr(e.range);
+  optional_ok_ = true;
+  Expr x = Check(*e.args[0], s);
+  optional_ok_ = false;
+  if (x.type == Type::Error) return ErrorExpr(e.range);
+  const bool negated = e.bool_value;
+  const int k = OptionalAttrOf(*e.args[0]);
+  if (k < 0) return ConstExpr(Type::Bool, Value::Int(negated ? 0 : 1), e.range);
+  Expr r;
+  r.kind = ExprKind::AttrSet;
+  r.type = Type::Bool;
+  r.index = k;
+  r.range = e.range;
+  if (!negated) return r;
+  std::vector<Expr> args;
+  args.push_back(std::move(r));
+  return MakeOp(OpCode::Not, Type::Bool, e.range, std::move(args));
+}
+
+// `x otherwise y` (spec §2): x when it is set, else y, of one type; lowered to
+// `if x is set then x else y`.
+Expr Checker::CheckOtherwise(const ast::Expr& e, const Scope& s) {
+  if (e.args.size() != 2) return ErrorExpr(e.range);
+  optional_ok_ = true;
+  Expr a = Check(*e.args[0], s);
+  optional_ok_ = false;
+  Expr b = Check(*e.args[1], s);
+  if (a.type == Type::Error || b.type == Type::Error) return ErrorExpr(e.range);
+  if (IsNumeric(a.type) && IsNumeric(b.type)) Unify(a, b);
+  if (a.type != b.type || a.type == Type::Duration) {
+    Error(DiagKind::BranchMismatch, e.range,
+          fmt::format("both sides of `otherwise` must have one type, found {} and {}", QT(a.type), QT(b.type)));
+    return ErrorExpr(e.range);
+  }
+  const int k = OptionalAttrOf(*e.args[0]);
+  if (k < 0) return a;
+  Expr set;
+  set.kind = ExprKind::AttrSet;
+  set.type = Type::Bool;
+  set.index = k;
+  set.range = e.args[0]->range;
+  Expr r;
+  r.kind = ExprKind::If;
+  r.type = a.type;
+  r.range = e.range;
+  r.args.push_back(std::move(set));
+  r.args.push_back(std::move(a));
+  r.args.push_back(std::move(b));
+  return r;
+}
+
 Expr Checker::CheckCall(const ast::Expr& e, const Scope& s) {
   static const std::vector<std::string> kBuiltins = {"min", "max", "abs", "floor", "ceil", "round", "date",
                                                      "days_between", "anniversary", "has_badge", "lower",
                                                      "upper", "starts_with", "contains", "year", "month", "day",
-                                                     "hour", "minute", "weekday"};
+                                                     "hour", "minute", "weekday", "years_between"};
   const std::string& f = e.text;
   if (std::find(kBuiltins.begin(), kBuiltins.end(), f) == kBuiltins.end()) {
     Error(DiagKind::UnknownFunction, e.name_range,
@@ -1148,6 +1276,14 @@ Expr Checker::CheckCall(const ast::Expr& e, const Scope& s) {
     v.push_back(to_date(std::move(args[0])));
     v.push_back(to_date(std::move(args[1])));
     return MakeOp(OpCode::DaysBetween, Type::Int, e.range, std::move(v));
+  }
+  if (f == "years_between") {
+    if (!arity(2) || !want(0, {Type::Time, Type::Date}, "dates or times") || !want(1, {Type::Time, Type::Date}, "dates or times"))
+      return ErrorExpr(e.range);
+    std::vector<Expr> v;
+    v.push_back(to_date(std::move(args[0])));
+    v.push_back(to_date(std::move(args[1])));
+    return MakeOp(OpCode::YearsBetween, Type::Int, e.range, std::move(v));
   }
   if (f == "anniversary") {
     if (!arity(1) || !want(0, {Type::Time, Type::Date}, "a date")) return ErrorExpr(e.range);
@@ -1407,10 +1543,9 @@ void Checker::CheckFields(const std::vector<ast::FieldDecl>& decls, bool client,
       auto v = CheckConstant(*f.default_value, Place::Constant, cf.type, fmt::format("the default of {}", Q(f.name)),
                              &cf.default_expr);
       if (v) cf.has_default = true, cf.default_value = *v;
-    } else if (!f.default_value && client) {
-      // Client attributes without a default start at their type's zero (spec §3).
-      cf.has_default = true;
     }
+    // A client attribute without a default is optional (spec §2): unset until a profile sets
+    // it. Its slot holds the type's zero meanwhile (default_value), which nothing reads.
     out->push_back(std::move(cf));
   }
 }
@@ -1594,8 +1729,13 @@ void Checker::CheckActions(const std::vector<ast::Action>& in, const Scope& scop
         }
         ++action_depth_;
         if (a.value) c.value = CheckAs(*a.value, scope, Type::Bool, "the condition of `if`");
+        const size_t known = known_set_.size();
+        if (a.value) LearnFacts(*a.value, true);
         CheckActions(a.then_actions, scope, rule, &c.then_actions);
+        known_set_.resize(known);
+        if (a.value) LearnFacts(*a.value, false);
         CheckActions(a.else_actions, scope, rule, &c.else_actions);
+        known_set_.resize(known);
         --action_depth_;
         break;
       }
@@ -1735,7 +1875,11 @@ void Checker::CheckRules() {
     }
     if (r.when) out.when = CheckAs(*r.when, scope, Type::Bool, "`when`");
     money_budget_ = (r.budget && out.budget_type == Type::Money) || (r.client_budget && out.client_budget_type == Type::Money);
+    // The actions run only when `when` held: what it tested is set there (spec §2).
+    const size_t known = known_set_.size();
+    if (r.when) LearnFacts(*r.when, true);
     CheckActions(r.actions, scope, r, &out.actions);
+    known_set_.resize(known);
     prog_->rules.push_back(std::move(out));
   }
 }

@@ -42,6 +42,7 @@ enum class ExprKind : uint8_t {
   Or,
   If,            // args[0] ? args[1] : args[2]
   In,            // args[0] in args[1..] (int64-ordered or strings, by args[0]'s type)
+  AttrSet,       // index: whether the optional client attribute is set (v0.2), a bool
 };
 
 struct Expr {
@@ -95,6 +96,8 @@ struct AggUse {
 struct Field {
   std::string name;
   Type type = Type::Int;
+  // A client attribute without a default is optional (spec §2): unset until a profile sets
+  // it, holding its type's zero meanwhile. Event fields without one must be given.
   bool has_default = false;
   Value default_value;
   std::shared_ptr<const Expr> default_expr;  // refolded after --param overrides

@@ -106,6 +106,7 @@ const Helper kHelpers[] = {
     {"perk_date_month", reinterpret_cast<void*>(&perk_date_month), Sig::Pure1},
     {"perk_date_day", reinterpret_cast<void*>(&perk_date_day), Sig::Pure1},
     {"perk_date_weekday", reinterpret_cast<void*>(&perk_date_weekday), Sig::Pure1},
+    {"perk_years_between", reinterpret_cast<void*>(&perk_years_between), Sig::Pure2},
     {"perk_jit_str_compare", reinterpret_cast<void*>(&StrCompare), Sig::StrCmp},
     {"perk_jit_str_starts_with", reinterpret_cast<void*>(&StrStartsWith), Sig::StrCmp},
     {"perk_jit_str_contains", reinterpret_cast<void*>(&StrContains), Sig::StrCmp},
@@ -593,6 +594,7 @@ class Lowering {
       case OpCode::SubTimeIn: return V{CallChecked("perk_tz_sub", {z, x, y}, at)};
       case OpCode::AddDate: return V{CallChecked("perk_date_add", {x, y}, at)};
       case OpCode::SubDate: return V{CallChecked("perk_date_sub", {x, y}, at)};
+      case OpCode::YearsBetween: return V{b_.CreateCall(Declare("perk_years_between"), {x, y})};
       case OpCode::Lower: return StrMap("perk_jit_str_lower", a[0]);
       case OpCode::Upper: return StrMap("perk_jit_str_upper", a[0]);
       case OpCode::StartsWith:
@@ -642,6 +644,10 @@ class Lowering {
         if (e.index == checked::kClientId) return LoadStr(offsetof(Context, client_id));
         if (e.index == checked::kClientSince) return V{LoadSlot(checked::ClientLayout::kSince)};
         return LoadValue(offsetof(Context, attrs), e.index, e.type);
+      case K::AttrSet: {
+        llvm::Value* unset = b_.CreateLoad(i8_, Field(LoadCtx(ptr_, offsetof(Context, attr_unset)), e.index));
+        return V{b_.CreateZExt(b_.CreateICmpEQ(unset, b_.getInt8(0)), i64_)};
+      }
       case K::Wallet: return V{LoadSlot(client_.wallets_at() + e.index)};
       case K::Var:
         if (e.type == Type::String) {

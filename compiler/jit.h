@@ -62,6 +62,7 @@ struct Context {
   // numeric vars are read from it at offsets compiled into the code.
   const int64_t* client;
   const Value* attrs;             // client attributes
+  const uint8_t* attr_unset;      // per attribute, 1 while an optional one is unset
   const std::string* var_text;    // the text of string vars, by var index
   int64_t event_time;
   int64_t previous_tier;

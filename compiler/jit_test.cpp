@@ -217,7 +217,7 @@ rule r on e then
     eq_str: e.s == e.u, ne_str: e.s != e.u, lt_str: e.s < e.u, le_str: e.s <= e.u, gt_str: e.s > e.u,
     ge_str: e.s >= e.u, not: not e.p, date_of: date(e.t), days_between: days_between(e.dt, e.dt2),
     anniversary: anniversary(e.dt), lower: lower(e.s), upper: upper(e.s),
-    starts_with: starts_with(e.s, e.u), contains: contains(e.s, e.u),
+    starts_with: starts_with(e.s, e.u), contains: contains(e.s, e.u), years_between: years_between(e.dt, e.dt2),
     add_time: e.t + 1 minute, sub_time: e.t - 2 days, cmp_int_dec: e.a < e.d
   }
   set dv = e.a
@@ -269,6 +269,7 @@ TEST_CASE("jit: every operation matches ApplyOp and the interpreter on edge valu
       {"date_of", OpCode::DateOf},
       {"days_between", OpCode::DaysBetween},
       {"anniversary", OpCode::Anniversary},
+      {"years_between", OpCode::YearsBetween},
       {"lower", OpCode::Lower},
       {"upper", OpCode::Upper},
       {"starts_with", OpCode::StartsWith},
@@ -486,7 +487,9 @@ rule r on e then
   emit "x" {
     badge: has_badge(e.name), fixed: has_badge("gold"), seg: big, level: tier, best: best,
     up: tier > best, pts: pts, cash: cash, note: note, country: client.country,
-    birthday: anniversary(client.birthdate), vip: client.vip, since: client.since, now: now, today: today
+    birthday: client.birthdate is set and anniversary(client.birthdate), vip: client.vip otherwise false,
+    since: client.since, now: now, today: today, bday_set: client.birthdate is set,
+    no_vip: client.vip is not set, age: if client.birthdate is set then years_between(client.birthdate, today) else -1
   }
 end
 )");
@@ -512,9 +515,15 @@ end
   h.client.wallets()[0] = 150;
   h.client.wallets()[1] = 12'345;
   h.client.set_var(1, Value::Str("a string long enough to live outside any small-string buffer"));
+  // Optional attributes start unset: read through `is set` and `otherwise` in both engines.
+  CHECK(h.Jit(h.Data("bday_set")).value.i == 0);
+  CHECK(h.Jit(h.Data("no_vip")).value.i == 1);
+  CHECK(h.Jit(h.Data("age")).value.i == -1);
+  CHECK(h.Jit(h.Data("vip")).value.i == 0);
   h.client.attrs[0] = Value::Str("ΣΊΣΥΦΟΣ");
   h.client.attrs[1] = Value::Int(Day("2000-03-01"));
   h.client.attrs[2] = Value::Int(1);
+  h.client.attr_unset[1] = h.client.attr_unset[2] = 0;
   CHECK(h.Jit(h.Data("seg")).value.i == 1);
   CHECK(h.Jit(h.Data("level")).value.i == 2);
   CHECK(h.Jit(h.Data("up")).value.i == 1);
@@ -523,6 +532,10 @@ end
   CHECK(h.Jit(h.Data("note")).value.s == "a string long enough to live outside any small-string buffer");
   CHECK(h.Jit(h.Data("country")).value.s == "ΣΊΣΥΦΟΣ");
   CHECK(h.Jit(h.Data("birthday")).value.i == 1);
+  CHECK(h.Jit(h.Data("bday_set")).value.i == 1);
+  CHECK(h.Jit(h.Data("no_vip")).value.i == 0);
+  CHECK(h.Jit(h.Data("vip")).value.i == 1);
+  CHECK(h.Jit(h.Data("age")).value.i == 26);
   CHECK(h.Jit(h.Data("since")).value.i == At("2026-01-01T00:00:00Z"));
   CHECK(h.Jit(h.Data("today")).value.i == Day("2026-03-01"));
   all_same();

@@ -677,9 +677,13 @@ bool Session::Reload(const std::string& name, const std::string& source, const s
     for (const auto& c : old.clients()) clients.push_back(runtime::MigrateClient(c, plan, *program));
     es.budgets = runtime::MigrateBudgets(es.budgets, plan, *program);
     std::vector<std::pair<int64_t, std::string>> remembered;
-    old.ForRememberedSince(0, [&](int64_t t, std::string_view id) { remembered.emplace_back(t, std::string(id)); });
+    std::vector<uint64_t> contents;
+    old.ForRememberedSince(0, [&](int64_t t, std::string_view id, uint64_t content) {
+      remembered.emplace_back(t, std::string(id));
+      contents.push_back(content);
+    });
     auto engine = std::make_unique<runtime::Engine>(*program, evaluator.get());
-    engine->Restore(std::move(es), std::move(clients), std::move(remembered));
+    engine->Restore(std::move(es), std::move(clients), std::move(remembered), std::move(contents));
     m.memory = std::move(engine);
     for (const auto& l : plan.dropped) result->notes.push_back("dropped: " + l);
     for (const auto& name : plan.unused_allow_drop)

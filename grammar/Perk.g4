@@ -81,11 +81,16 @@ notExpr
   : NOT operand=notExpr  # Not
   | comparison           # PlainNot
   ;
-// Comparisons and `in` do not chain: `a < b < c` is a syntax error.
+// Comparisons and `in` do not chain: `a < b < c` is a syntax error. `x is set` and
+// `x is not set` (v0.2) bind like comparisons.
 comparison
-  : left=additive (op=(EQ | NE | LT | LE | GT | GE) right=additive
-                  | IN LBRACKET (items+=expr (COMMA items+=expr)*)? RBRACKET)?
+  : left=otherwise (op=(EQ | NE | LT | LE | GT | GE) right=otherwise
+                   | IN LBRACKET (items+=expr (COMMA items+=expr)*)? RBRACKET
+                   | IS negated=NOT? SET)?
   ;
+// `x otherwise y` (v0.2): looser than arithmetic, tighter than comparisons; it groups to the
+// right, so `a otherwise b otherwise c` tries a, then b, then c.
+otherwise: operands+=additive (OTHERWISE operands+=additive)*;
 additive: operands+=multiplicative (ops+=(PLUS | MINUS) operands+=multiplicative)*;
 multiplicative: operands+=unary (ops+=(STAR | SLASH | MOD) operands+=unary)*;
 unary

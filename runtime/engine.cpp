@@ -1022,26 +1022,51 @@ struct Engine::Impl {
       return;
     }
     budget_undo.clear();
-    Remember(rec.id, rec.time);
+    Remember(rec);
     ++stats.accepted;
   }
 
-  void Remember(const std::string& id, int64_t time) {
-    if (id.empty()) return;
-    seen_ids.Insert(time, id);
+  // An accepted record's id, with what the record said (spec §4, C14).
+  void Remember(const runtime::Record& rec) {
+    if (rec.id.empty()) return;
+    seen_ids.Insert(rec.time, rec.id, HashId(rec.id), decoder.ContentHash(rec));
     ++remembered_total;
+  }
+
+  // A record whose id is remembered: a duplicate when it says what the first record said (or
+  // when the first one's content is unknown, remembered by an older build), else rejected as
+  // a conflicting reuse of the id; the first record stands either way. `rec` is null when the
+  // line did not decode (`error` says why).
+  void ReusedId(std::string_view id, uint64_t remembered, const runtime::Record* rec, const std::string& error,
+                uint64_t line_number) {
+    if (remembered == DedupSet::kUnknownContent || (rec && decoder.ContentHash(*rec) == remembered)) {
+      ++stats.duplicates;
+      return;
+    }
+    Reject(line_number,
+           fmt::format("id {} was already used by an earlier record with different content{}; the first record stands "
+                       "(a record sent again must be the same; a new record needs a new id)",
+                       stdlib::JsonQuote(id), rec ? std::string() : " (" + error + ")"));
   }
 
   void ProcessLine(std::string_view line, uint64_t line_number) {
     current_line = line_number;
     runtime::Record rec;
     std::string error;
+    uint64_t remembered = 0;
     DecodeOutcome outcome = decoder.Decode(
-        line, [&](std::string_view id) { return seen_ids.Contains(id); }, &rec, &error);
+        line, [&](std::string_view id) { return seen_ids.Find(id, &remembered); }, &rec, &error);
     if (outcome == DecodeOutcome::Blank) return;
     ++stats.records;
     if (outcome == DecodeOutcome::Duplicate) {
-      ++stats.duplicates;
+      // The decoder stopped at the id; the whole record is read only to compare it.
+      std::string id = rec.id;
+      if (remembered == DedupSet::kUnknownContent) {
+        ++stats.duplicates;
+        return;
+      }
+      outcome = decoder.Decode(line, nullptr, &rec, &error);
+      ReusedId(id, remembered, outcome == DecodeOutcome::Ok ? &rec : nullptr, error, line_number);
       return;
     }
     if (outcome == DecodeOutcome::Reject) {
@@ -1054,8 +1079,9 @@ struct Engine::Impl {
   void ProcessDecoded(const runtime::Record& rec, uint64_t line_number) {
     current_line = line_number;
     ++stats.records;
-    if (!rec.id.empty() && seen_ids.Contains(rec.id)) {
-      ++stats.duplicates;
+    uint64_t remembered;
+    if (!rec.id.empty() && seen_ids.Find(rec.id, &remembered)) {
+      ReusedId(rec.id, remembered, &rec, std::string(), line_number);
       return;
     }
     Dispatch(rec, line_number);
@@ -1149,17 +1175,27 @@ struct Engine::Impl {
     AdvanceClock(rec.time);
     switch (rec.kind) {
       case RecordKind::Tick:
-        Remember(rec.id, rec.time);
+        Remember(rec);
         ++stats.accepted;
         return;
       case RecordKind::Profile: {
         bool created;
         ClientState& c = GetClient(rec.client, rec.time, &created);
-        for (size_t k = 0; k < rec.fields.size(); ++k)
-          if (k < rec.present.size() && rec.present[k]) c.attrs[k] = rec.fields[k];
+        for (size_t k = 0; k < rec.fields.size(); ++k) {
+          if (k >= rec.present.size() || !rec.present[k]) continue;
+          if (k < rec.nulled.size() && rec.nulled[k]) {
+            // `null` unsets an optional attribute and returns one with a default to it (spec §4).
+            const checked::Field& f = program.client_fields[k];
+            c.attrs[k] = f.default_value;
+            c.attr_unset[k] = f.has_default ? 0 : 1;
+          } else {
+            c.attrs[k] = rec.fields[k];
+            c.attr_unset[k] = 0;
+          }
+        }
         MarkDirty(c);
         stable_until[c.index] = INT64_MIN;  // conditions may read the attributes
-        Remember(rec.id, rec.time);
+        Remember(rec);
         ++stats.accepted;
         return;
       }
@@ -1224,10 +1260,18 @@ void Engine::ForRememberedSince(uint64_t after, const std::function<void(int64_t
   m.seen_ids.ForEachFrom(skip, f);
 }
 
+void Engine::ForRememberedSince(uint64_t after,
+                                const std::function<void(int64_t, std::string_view, uint64_t)>& f) const {
+  const Impl& m = *impl_;
+  uint64_t first = m.remembered_total - m.seen_ids.size();
+  size_t skip = after > first ? static_cast<size_t>(after - first) : 0;
+  m.seen_ids.ForEachFromWithContent(skip, f);
+}
+
 size_t Engine::remembered_count() const { return impl_->seen_ids.size(); }
 
 void Engine::Restore(EngineState state, std::vector<ClientState> clients,
-                     std::vector<std::pair<int64_t, std::string>> remembered) {
+                     std::vector<std::pair<int64_t, std::string>> remembered, std::vector<uint64_t> contents) {
   Impl& m = *impl_;
   m.has_clock = state.has_clock;
   m.clock = state.clock;
@@ -1240,6 +1284,7 @@ void Engine::Restore(EngineState state, std::vector<ClientState> clients,
   for (auto& c : clients) {
     // Decoded without the program, a client has no window caches yet (they are not stored).
     c.Reshape(m.layout);
+    ResolveUnsetAttributes(m.program, &c);
     m.ClearWindows(c);
     if (string_vars) c.var_text.resize(m.program.vars.size());
     m.clients.push_back(std::move(c));
@@ -1251,9 +1296,10 @@ void Engine::Restore(EngineState state, std::vector<ClientState> clients,
   m.seen_ids.Clear();
   // The same rule as AdvanceClock: an id stays while clock - time <= the window. The run that
   // saved the state had already dropped the older ones, so the window is exactly as it was.
-  for (auto& [time, id] : remembered) {
+  for (size_t k = 0; k < remembered.size(); ++k) {
+    const auto& [time, id] = remembered[k];
     if (m.has_clock && m.clock - time > kDedupWindow) continue;
-    m.seen_ids.Insert(time, id);
+    m.seen_ids.Insert(time, id, HashId(id), k < contents.size() ? contents[k] : DedupSet::kUnknownContent);
   }
 }
 
@@ -1285,7 +1331,11 @@ std::string ClientStateJson(const checked::Program& p, const ClientState& c) {
   };
   object(
       "attributes", p.client_fields.size(), [&](size_t k) { return p.client_fields[k].name; },
-      [&](size_t k) { return FormatValueJson(p, p.client_fields[k].type, c.attrs[k]); });
+      [&](size_t k) {
+        // An unset optional attribute is null (spec §2).
+        if (k < c.attr_unset.size() && c.attr_unset[k]) return std::string("null");
+        return FormatValueJson(p, p.client_fields[k].type, c.attrs[k]);
+      });
   object(
       "wallets", p.wallets.size(), [&](size_t k) { return p.wallets[k].name; },
       [&](size_t k) { return FormatValueJson(p, p.wallets[k].type, Value::Int(c.wallets()[k])); });

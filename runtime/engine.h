@@ -112,11 +112,16 @@ class Engine {
   // Calls f(time, id) for each dedup id still remembered that was the n-th remembered with
   // n > after (n counts from 1), oldest first.
   void ForRememberedSince(uint64_t after, const std::function<void(int64_t, std::string_view)>& f) const;
+  // The same with each id's content hash (spec §4, C14), for the store to keep.
+  void ForRememberedSince(uint64_t after, const std::function<void(int64_t, std::string_view, uint64_t)>& f) const;
   // How many dedup ids are remembered now.
   size_t remembered_count() const;
   // Restores saved state into a fresh engine, before any record: clients in order of first
   // appearance, dedup ids oldest first (ids the clock has already expired are dropped).
-  void Restore(EngineState state, std::vector<ClientState> clients, std::vector<std::pair<int64_t, std::string>> remembered);
+  // `contents` holds each remembered id's content hash; ids without one (an older state) are
+  // duplicates whatever comes with them.
+  void Restore(EngineState state, std::vector<ClientState> clients, std::vector<std::pair<int64_t, std::string>> remembered,
+               std::vector<uint64_t> contents = {});
 
  private:
   struct Impl;

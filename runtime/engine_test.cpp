@@ -34,7 +34,7 @@ end
 
 const char* kLines[] = {
     R"({"type":"deposit","id":"d1","client":"c1","time":"2026-01-05T10:00:00Z","amount":"250.00","first":true})",
-    R"({"type":"deposit","id":"d1","client":"c1","time":"2026-01-05T10:01:00Z","amount":"250.00","first":true})",
+    R"({"first":true,"type":"deposit","client":"c1","id":"d1","time":"2026-01-05T10:00:00Z","amount":250})",
     R"({"type":"deposit","id":"d2","client":"c2","time":"2026-01-05T10:02:00Z","amount":"1000.00","first":true})",
     R"({"type":"deposit","id":"d3","client":"c2","time":"2026-01-05T10:03:00Z","amount":"40.00","first":true})",
 };
@@ -219,6 +219,8 @@ TEST_CASE("ProcessLines gives exactly what ProcessLine gives, line by line") {
       R"({"type":"deposit","id":"a","client":"c1","time":"2026-01-01T10:00:00Z","amount":"100.00","first":true})",
       R"({"type":"deposit","id":"a","client":"c1","time":"2026-01-01T10:01:00Z","amount":"100.00"})",
       R"({"type":"deposit","id":"a","client":"c1","time":"2026-01-01T10:02:00Z","amount":"bad"})",
+      // The same record again, keys reordered and the amount spelt differently: a duplicate.
+      R"({"amount":100,"first":true,"type":"deposit","id":"a","client":"c1","time":"2026-01-01T10:00:00Z"})",
       // Ticks with ids are deduplicated like any record: a repeated id neither moves the clock
       // (b, at 11:00, stays in order) nor is counted; a new one is remembered.
       R"({"type":"tick","id":"a","time":"2026-01-03T00:00:00Z"})",
@@ -231,6 +233,7 @@ TEST_CASE("ProcessLines gives exactly what ProcessLine gives, line by line") {
       R"({"type":"nope","id":"d","client":"c3","time":"2026-01-02T09:00:00Z"})",
       R"({"type":"deposit","id":"e","client":"c3","time":"2026-01-02T09:00:00Z","amount":"50.00","first":true})",
       R"({"type":"deposit","id":"e","client":"c3","time":"2026-01-02T09:00:01Z","amount":"oops"})",
+      R"({"type":"deposit","id":"e","client":"c3","time":"2026-01-02T09:00:00Z","amount":"50","first":true,"x":1})",
       R"({"type":"deposit","id":"g","client":"c5","time":"2026-02-14T10:00:00Z","amount":"10.00"})",
       R"({"type":"deposit","id":"a","client":"c1","time":"2026-02-15T10:00:00Z","amount":"1500.00"})",
       R"({"type":"deposit","id":"a","client":"c1","time":"2026-02-15T10:01:00Z","amount":"x"})",
@@ -241,10 +244,14 @@ TEST_CASE("ProcessLines gives exactly what ProcessLine gives, line by line") {
   for (size_t k = 0; k < lines.size(); ++k) numbers.push_back(k + 1);
   perk::runtime::Engine one_by_one(*p);
   for (size_t k = 0; k < lines.size(); ++k) one_by_one.ProcessLine(lines[k], numbers[k]);
-  REQUIRE(one_by_one.stats().duplicates >= 5);
+  // Ids reused with other content (another time, a bad amount, another type) are rejected as
+  // conflicting reuses; the same content is a duplicate however it is spelt (spec §4, C14).
+  REQUIRE(one_by_one.stats().duplicates == 2);
+  REQUIRE(one_by_one.rejects().find(R"("line":2,"error":"id \"a\" was already used)") != std::string::npos);
+  REQUIRE(one_by_one.rejects().find(R"("line":3,"error":"id \"a\" was already used by an earlier record with different content (field `amount`)") != std::string::npos);
   REQUIRE(one_by_one.rejects().find("engine clock 2026-01-03") == std::string::npos);
   REQUIRE(one_by_one.ledger().find(R"("trigger":"t1")") == std::string::npos);
-  REQUIRE(one_by_one.rejects().find(R"("line":7,"error":"`id`: expected a string, got 5")") != std::string::npos);
+  REQUIRE(one_by_one.rejects().find(R"("line":8,"error":"`id`: expected a string, got 5")") != std::string::npos);
   // `a` expired when `g` moved the clock on: its second use is a new record.
   REQUIRE(one_by_one.ledger().find(R"("trigger":"a","client":"c1","time":"2026-02-15T10:00:00Z")") != std::string::npos);
   REQUIRE(one_by_one.stats().rejects >= 4);

@@ -205,7 +205,20 @@ class DedupSet {
   // Expiry looks at the oldest entry only, so times should not decrease from one insert to the
   // next (the engine's clock does not); if they do, a newer entry waits for the older ones.
   bool Insert(int64_t time, std::string_view id) { return Insert(time, id, HashId(id)); }
-  bool Insert(int64_t time, std::string_view id, uint64_t hash);
+  bool Insert(int64_t time, std::string_view id, uint64_t hash, uint64_t content = kUnknownContent);
+
+  // A remembered record's content hash (spec §4, C14: an id reused with different content is
+  // not a duplicate). kUnknownContent for ids remembered without one (a state written before
+  // content hashes were kept): such an id is a plain duplicate whatever comes with it.
+  static constexpr uint64_t kUnknownContent = 0;
+  // The content hash remembered with `id`, or false when the id is not remembered.
+  bool Find(std::string_view id, uint64_t* content) const {
+    if (id.empty()) return false;
+    size_t i = table_.Probe(id_table_detail::TagOf(HashId(id)), [&](uint32_t ref) { return IdAt(ref) == id; });
+    if (table_.IsEmpty(i)) return false;
+    *content = ring_[table_.Ref(i) & ring_mask_].content;
+    return true;
+  }
 
   // Forgets the oldest entries while their time is < cutoff, in insertion order.
   void ExpireOlderThan(int64_t cutoff) {
@@ -223,6 +236,14 @@ class DedupSet {
       f(e.time, Bytes(e));
     }
   }
+  // The same with each entry's content hash: f(time, id, content).
+  template <class F>
+  void ForEachFromWithContent(size_t n, F&& f) const {
+    for (uint64_t s = head_ + n; s < tail_; ++s) {
+      const Entry& e = ring_[s & ring_mask_];
+      f(e.time, Bytes(e), e.content);
+    }
+  }
 
   // Bytes the arena holds, live and not yet compacted away (tests check it stays bounded).
   size_t arena_bytes() const { return arena_.size(); }
@@ -235,6 +256,7 @@ class DedupSet {
     uint64_t offset;  // of the id's bytes in the arena, counted from the arena's first byte ever
     uint32_t size;
     uint32_t tag;
+    uint64_t content;  // the record's content hash, or kUnknownContent
   };
 
   std::string_view Bytes(const Entry& e) const {
@@ -258,14 +280,14 @@ class DedupSet {
   size_t arena_dead_ = 0;  // bytes at the front of arena_ whose entries have expired
 };
 
-inline bool DedupSet::Insert(int64_t time, std::string_view id, uint64_t hash) {
+inline bool DedupSet::Insert(int64_t time, std::string_view id, uint64_t hash, uint64_t content) {
   if (id.empty()) return false;
   if (tail_ - head_ == ring_.size()) GrowRing();
   table_.Reserve(table_.size() + 1);
   const uint32_t tag = id_table_detail::TagOf(hash);
   size_t i = table_.Probe(tag, [&](uint32_t ref) { return IdAt(ref) == id; });
   if (table_.IsEmpty(i)) table_.Fill(i, tag, static_cast<uint32_t>(tail_));
-  ring_[tail_ & ring_mask_] = Entry{time, arena_base_ + arena_.size(), static_cast<uint32_t>(id.size()), tag};
+  ring_[tail_ & ring_mask_] = Entry{time, arena_base_ + arena_.size(), static_cast<uint32_t>(id.size()), tag, content};
   arena_.append(id);
   ++tail_;
   return true;

@@ -65,6 +65,7 @@ uint8_t UsesOf(const checked::Expr& e) {
       if (e.index == checked::kClientId) uses |= kUsesClientId;
       else if (e.index != checked::kClientSince) uses |= kUsesAttrs;
       break;
+    case K::AttrSet: uses |= kUsesAttrs; break;
     case K::Var:
       if (e.type == Type::String) uses |= kUsesVarText;
       break;
@@ -262,6 +263,7 @@ class JitEvaluator final : public Evaluator {
     }
     c.client = client.slots.data();
     c.attrs = uses & kUsesAttrs ? client.attrs.data() : nullptr;
+    c.attr_unset = uses & kUsesAttrs ? client.attr_unset.data() : nullptr;
     c.var_text = uses & kUsesVarText ? client.var_text.data() : nullptr;
     c.previous_tier = ctx.previous_tier;
     c.now = ctx.now;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "runtime/id_table.h"
 #include "stdlib/stdlib.h"
 
 namespace perk::runtime {
@@ -271,6 +272,10 @@ struct RecordDecoder::Impl {
     const Capture& c = captures[key];
     if (c.gen != gen || c.kind == od::json_type::null) return nullptr;
     return &c;
+  }
+  // Whether the line gives `key` as JSON `null` (Get treats that as absent).
+  bool IsNull(int key) const {
+    return key >= 0 && captures[key].gen == gen && captures[key].kind == od::json_type::null;
   }
 
   // Converts the value of one declared field; false with *error set on a bad value.
@@ -686,6 +691,7 @@ DecodeOutcome RecordDecoder::Impl::Decode(std::string_view line,
     out->event_index = -1;
     out->fields.resize(client_fields.size());
     out->present.assign(client_fields.size(), false);
+    out->nulled.assign(client_fields.size(), false);
     for (size_t i = 0; i < client_fields.size(); ++i) {
       const Capture* c = Get(client_fields[i].key);
       if (c) {
@@ -693,6 +699,8 @@ DecodeOutcome RecordDecoder::Impl::Decode(std::string_view line,
         out->present[i] = true;
       } else {
         SetInt(&out->fields[i], 0);
+        // `null` unsets an optional attribute and returns one with a default to it (spec §4).
+        if (IsNull(client_fields[i].key)) out->present[i] = out->nulled[i] = true;
       }
     }
   }
@@ -828,6 +836,51 @@ bool LineReader::SeekTo(uint64_t offset, uint64_t line_number) {
   m.bytes_read = offset;
   m.line_number = line_number;
   return true;
+}
+
+namespace {
+uint64_t Mix(uint64_t h, uint64_t v) {
+  h = (h ^ v) * 0xbf58476d1ce4e5b9ull;
+  return h ^ (h >> 31);
+}
+}  // namespace
+
+uint64_t RecordDecoder::ContentHash(const Record& record) const {
+  const InputSchema& schema = impl_->schema;
+  const std::vector<FieldSpec>* specs = nullptr;
+  uint64_t h = Mix(0x9E3779B97F4A7C15ull, static_cast<uint64_t>(record.kind));
+  if (record.kind == RecordKind::Event && record.event_index >= 0 &&
+      static_cast<size_t>(record.event_index) < schema.events.size()) {
+    h = Mix(h, HashId(schema.events[record.event_index].name));
+    specs = &schema.events[record.event_index].fields;
+  } else if (record.kind == RecordKind::Profile) {
+    specs = &schema.client_fields;
+  }
+  h = Mix(h, HashId(record.client));
+  h = Mix(h, static_cast<uint64_t>(record.time));
+  uint64_t fields = 0;
+  for (size_t k = 0; specs && k < record.fields.size() && k < specs->size(); ++k) {
+    const FieldSpec& spec = (*specs)[k];
+    const Value& v = record.fields[k];
+    uint64_t f = HashId(spec.name);
+    if (record.kind == RecordKind::Profile) {
+      const bool named = k < record.present.size() && record.present[k];
+      const bool nulled = k < record.nulled.size() && record.nulled[k];
+      if (!named) continue;
+      if (nulled) {
+        fields += Mix(f, 0x6e756c6c);
+        continue;
+      }
+    } else if (spec.has_default && v == spec.default_value) {
+      continue;
+    }
+    f = Mix(f, static_cast<uint64_t>(v.i));
+    f = Mix(f, v.s.empty() ? 0 : HashId(v.s));
+    // A sum, so the fields' order in the program does not matter.
+    fields += f;
+  }
+  h = Mix(h, fields);
+  return h ? h : 1;
 }
 
 }  // namespace perk::runtime

@@ -43,7 +43,12 @@ struct Record {
   // Profile: one value per client field; `present` says which ones the record names.
   std::vector<Value> fields;
   std::vector<bool> present;
+  // Profile: the named fields given as `null` (also in `present`): they return to their
+  // default, or become unset when they have none (spec §4).
+  std::vector<bool> nulled;
 };
+
+
 
 enum class DecodeOutcome { Ok, Blank, Duplicate, Reject };
 
@@ -60,6 +65,14 @@ class RecordDecoder {
   // e.g. "field `amount`: money has at most 2 decimal places, got \"10.001\"".
   DecodeOutcome Decode(std::string_view line, const std::function<bool(std::string_view)>& is_duplicate,
                        Record* out, std::string* error);
+
+  // A 64-bit hash of what a decoded record says (spec §4, C14: two records with one id are
+  // compared by it): its kind, event type and client by name, its time, and its fields' values
+  // by name, combined without regard to order. Built from decoded values, so key order, number
+  // spelling and unknown keys do not change it; a field at its default counts as not given,
+  // so a program upgrade that adds a field with a default keeps the hashes of records
+  // remembered before it. Never 0 (0 is "unknown" to the dedup set).
+  uint64_t ContentHash(const Record& record) const;
 
  private:
   struct Impl;

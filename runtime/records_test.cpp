@@ -327,7 +327,9 @@ TEST_CASE("records: profile sets only the client fields it names", "[records]") 
 
   REQUIRE(h.Decode(Profile(R"("id":"p1","name":"Анна","vip":true,"birthdate":null)")) == DecodeOutcome::Ok);
   CHECK(h.record.id == "p1");
-  CHECK(h.record.present == std::vector<bool>{false, true, true});
+  // `null` names the field, to unset it (or return it to its default).
+  CHECK(h.record.present == std::vector<bool>{true, true, true});
+  CHECK(h.record.nulled == std::vector<bool>{true, false, false});
   CHECK(h.record.fields[1].s == "Анна");
   CHECK(h.record.fields[2].i == 1);
 

@@ -11,10 +11,10 @@ namespace perk::runtime {
 namespace {
 
 // Bumped when an encoding changes; a blob with another version is refused, never misread.
-// Client version 2 (v0.2) appends ClientState::rule_series; a client without any is still
-// written as version 1, byte for byte what the previous build wrote, and both versions load.
-constexpr uint64_t kClientVersion = 1;
-constexpr uint64_t kClientVersionRuleSeries = 2;
+// Client version 2 (v0.2) adds which optional attributes are unset and then
+// ClientState::rule_series (per-client budgets, keyed limits); version 1 (v0.1) still decodes.
+constexpr uint64_t kClientVersion = 2;
+constexpr uint64_t kClientVersionV01 = 1;
 constexpr uint64_t kEngineVersion = 1;
 constexpr uint64_t kSchemaVersion = 1;
 
@@ -131,7 +131,7 @@ struct RawWriter {
 size_t ClientBound(const ClientState& c) {
   constexpr size_t V = 10;  // the longest varint
   size_t n = 16 * V + c.id.size() + (c.layout.wallets + c.layout.tiers + c.layout.segments) * V;
-  for (const auto& v : c.attrs) n += 2 * V + v.s.size();
+  for (const auto& v : c.attrs) n += 3 * V + v.s.size();
   n += 2 * V * c.layout.vars;
   for (const auto& t : c.var_text) n += t.size();
   for (const auto& b : c.badges) n += V + b.size();
@@ -148,7 +148,7 @@ void EncodeClient(const ClientState& c, std::string* out) {
   size_t start = out->size();
   out->resize(start + ClientBound(c));
   RawWriter w{out->data() + start};
-  w.U(c.rule_series.empty() ? kClientVersion : kClientVersionRuleSeries);
+  w.U(kClientVersion);
   w.Bytes(c.id);
   w.I(c.since());
   w.U(c.attrs.size());
@@ -171,14 +171,14 @@ void EncodeClient(const ClientState& c, std::string* out) {
   for (const auto& v : c.limits) w.Ser(v);
   w.U(c.aggs.size());
   for (const auto& v : c.aggs) w.Ser(v);
-  if (!c.rule_series.empty()) {
-    w.U(c.rule_series.size());
-    for (const auto& rs : c.rule_series) {
-      w.U(rs.kind);
-      w.U(static_cast<uint64_t>(rs.rule));
-      w.Val(rs.key);
-      w.Ser(rs.series);
-    }
+  w.U(c.attr_unset.size());
+  for (uint8_t v : c.attr_unset) w.U(v);
+  w.U(c.rule_series.size());
+  for (const auto& rs : c.rule_series) {
+    w.U(rs.kind);
+    w.U(static_cast<uint64_t>(rs.rule));
+    w.Val(rs.key);
+    w.Ser(rs.series);
   }
   out->resize(static_cast<size_t>(w.p - out->data()));
 }
@@ -190,7 +190,7 @@ bool DecodeClient(std::string_view in, ClientState* c) {
 
 bool DecodeClient(ByteReader& r, ClientState* c) {
   uint64_t version, u;
-  if (!r.U(&version) || (version != kClientVersion && version != kClientVersionRuleSeries)) return false;
+  if (!r.U(&version) || (version != kClientVersion && version != kClientVersionV01)) return false;
   // The block's regions come in the encoding's order; the layout needs all their counts first.
   int64_t since = 0, tier = 0;
   std::vector<int64_t> wallets, holds;
@@ -204,8 +204,16 @@ bool DecodeClient(ByteReader& r, ClientState* c) {
             GetVec(r, &c->badges, [&](std::string& v) { return r.Bytes(&v); }) &&
             GetVec(r, &c->limits, [&](Series& v) { return GetSeries(r, &v); }) &&
             GetVec(r, &c->aggs, [&](AggSeries& v) { return GetSeries(r, &v); });
+  // A client written by v0.1 knows nothing of unset attributes: it decodes without flags, and
+  // the engine decides them with the program (ResolveUnsetAttributes).
+  c->attr_unset.clear();
+  if (ok && version == kClientVersion) {
+    uint64_t n;
+    ok = r.Count(&n) && n == c->attrs.size();
+    for (uint64_t k = 0; ok && k < n; ++k) ok = r.U(&u) && u <= 1 && (c->attr_unset.push_back(static_cast<uint8_t>(u)), true);
+  }
   c->rule_series.clear();
-  if (ok && version == kClientVersionRuleSeries)
+  if (ok && version == kClientVersion)
     ok = GetVec(r, &c->rule_series, [&](RuleSeries& v) {
       uint64_t kind, rule;
       if (!r.U(&kind) || kind > RuleSeries::KeyedLimit || !r.U(&rule) || rule > INT32_MAX) return false;
@@ -257,7 +265,8 @@ bool DecodeEngineState(std::string_view in, EngineState* s) {
   return ok && r.done();
 }
 
-void EncodeSeen(const std::vector<std::pair<int64_t, std::string_view>>& ids, std::string* out) {
+void EncodeSeen(const std::vector<std::pair<int64_t, std::string_view>>& ids, std::string* out,
+                const std::vector<uint64_t>& contents) {
   ByteWriter w(out);
   w.U(ids.size());
   int64_t prev = 0;
@@ -266,9 +275,12 @@ void EncodeSeen(const std::vector<std::pair<int64_t, std::string_view>>& ids, st
     prev = time;
     w.Bytes(id);
   }
+  if (contents.size() == ids.size() && !ids.empty())
+    for (uint64_t c : contents) w.U(c);
 }
 
-bool DecodeSeen(std::string_view in, std::vector<std::pair<int64_t, std::string>>* ids) {
+bool DecodeSeen(std::string_view in, std::vector<std::pair<int64_t, std::string>>* ids,
+                std::vector<uint64_t>* contents) {
   ByteReader r(in);
   uint64_t n;
   if (!r.Count(&n)) return false;
@@ -279,6 +291,13 @@ bool DecodeSeen(std::string_view in, std::vector<std::pair<int64_t, std::string>
     if (!r.I(&delta) || !r.Bytes(&id)) return false;
     prev += delta;
     ids->emplace_back(prev, std::move(id));
+  }
+  // Content hashes follow, unless an older build wrote the blob.
+  const bool hashed = !r.done();
+  for (uint64_t k = 0; k < n; ++k) {
+    uint64_t c = 0;
+    if (hashed && !r.U(&c)) return false;
+    if (contents) contents->push_back(c);
   }
   return r.done();
 }
@@ -378,6 +397,9 @@ checked::Program SkeletonProgram(const StateSchema& s) {
     checked::Field f;
     f.name = a.name;
     f.type = type_of(a.type);
+    // The schema does not say which attributes are optional: a v0.1 client's attributes are
+    // shown as stored (a v0.2 client says itself which are unset).
+    f.has_default = true;
     p.client_fields.push_back(std::move(f));
   }
   for (const auto& w : s.wallets) p.wallets.push_back({w.name, type_of(w.type)});
@@ -654,6 +676,15 @@ ClientState MigrateClient(const ClientState& old, const UpgradePlan& plan, const
     each(map, to.size(), from.size(), [&](size_t k, size_t j) { to[k] = from[j]; });
   };
   copy(c.attrs, old.attrs, plan.attrs);
+  // Which attributes are unset: kept by the plan (an attribute that gained a default takes it
+  // where the client had no value), or decided for a v0.1 client as ResolveUnsetAttributes does.
+  const bool has_flags = old.attr_unset.size() == old.attrs.size();
+  each(plan.attrs, c.attrs.size(), old.attrs.size(), [&](size_t k, size_t j) {
+    const checked::Field& f = program.client_fields[k];
+    const bool unset = has_flags ? old.attr_unset[j] != 0 : !f.has_default && IsZeroValue(old.attrs[j]);
+    if (unset && f.has_default) c.attrs[k] = f.default_value;
+    c.attr_unset[k] = unset && !f.has_default ? 1 : 0;
+  });
   copy(c.wallets(), old.wallets(), plan.wallets);
   each(plan.vars, c.layout.vars, old.layout.vars, [&](size_t k, size_t j) { c.set_var(k, old.var(j)); });
   copy(c.holds(), old.holds(), plan.tiers);

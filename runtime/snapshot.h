@@ -91,9 +91,13 @@ bool DecodeClient(ByteReader& r, ClientState* c);
 void EncodeEngineState(const EngineState& s, std::string* out);
 bool DecodeEngineState(std::string_view in, EngineState* s);
 
-// Dedup ids remembered in one commit: (event time, id), oldest first.
-void EncodeSeen(const std::vector<std::pair<int64_t, std::string_view>>& ids, std::string* out);
-bool DecodeSeen(std::string_view in, std::vector<std::pair<int64_t, std::string>>* ids);
+// Dedup ids remembered in one commit: (event time, id), oldest first, then each record's
+// content hash (spec §4, C14). A blob written before content hashes were kept ends after the
+// ids: its ids decode with DedupSet::kUnknownContent.
+void EncodeSeen(const std::vector<std::pair<int64_t, std::string_view>>& ids, std::string* out,
+                const std::vector<uint64_t>& contents = {});
+bool DecodeSeen(std::string_view in, std::vector<std::pair<int64_t, std::string>>* ids,
+                std::vector<uint64_t>* contents = nullptr);
 
 // What of a program shapes its state: names and types of everything client state is indexed
 // by. Stored with the state so that `perk state` can name things without the program, and so

@@ -81,7 +81,8 @@ TEST_CASE("a restored engine continues exactly like the one that saved") {
   std::vector<std::string> first = {Line(1, "a", "01", "300.00"), Line(2, "b", "01", "50.00"),
                                     R"({"type":"profile","client":"a","time":"2026-01-02T09:00:00Z","country":"DE"})",
                                     Line(3, "a", "02", "300.00")};
-  std::vector<std::string> second = {Line(1, "a", "03", "300.00"), Line(4, "a", "03", "300.00"),
+  // d1 again as it was (a duplicate), then with another time (a conflicting reuse of the id).
+  std::vector<std::string> second = {Line(1, "a", "01", "300.00"), Line(1, "a", "03", "300.00"), Line(4, "a", "03", "300.00"),
                                      Line(5, "b", "09", "900.00"), Line(6, "a", "10", "10.00")};
   Engine whole(*program);
   uint64_t n = 0;
@@ -105,18 +106,44 @@ TEST_CASE("a restored engine continues exactly like the one that saved") {
     clients.push_back(std::move(back));
   }
   std::vector<std::pair<int64_t, std::string_view>> ids;
-  saver.ForRememberedSince(0, [&](int64_t t, std::string_view id) { ids.emplace_back(t, id); });
+  std::vector<uint64_t> contents;
+  saver.ForRememberedSince(0, [&](int64_t t, std::string_view id, uint64_t content) {
+    ids.emplace_back(t, id);
+    contents.push_back(content);
+  });
   CHECK(ids.size() == 3);  // the three events; the profile has no id
   std::string seen_blob, engine_blob;
-  EncodeSeen(ids, &seen_blob);
+  EncodeSeen(ids, &seen_blob, contents);
   EncodeEngineState(saver.SaveState(), &engine_blob);
   std::vector<std::pair<int64_t, std::string>> seen;
+  std::vector<uint64_t> seen_contents;
   EngineState es;
-  REQUIRE(DecodeSeen(seen_blob, &seen));
+  REQUIRE(DecodeSeen(seen_blob, &seen, &seen_contents));
+  CHECK(seen_contents == contents);
   REQUIRE(DecodeEngineState(engine_blob, &es));
 
+  // A state written before content hashes were kept: its ids are duplicates whatever comes
+  // with them (line 5 reuses id 1 with another time, which is otherwise a conflicting reuse).
+  {
+    std::string old_blob;
+    EncodeSeen(ids, &old_blob);
+    std::vector<std::pair<int64_t, std::string>> old_seen;
+    std::vector<uint64_t> old_contents;
+    REQUIRE(DecodeSeen(old_blob, &old_seen, &old_contents));
+    CHECK(old_seen == seen);
+    CHECK(old_contents == std::vector<uint64_t>(3, 0));
+    Engine old_restored(*program);
+    old_restored.Restore(es, clients, old_seen, old_contents);
+    uint64_t m = first.size();
+    for (const auto& l : second) old_restored.ProcessLine(l, ++m);
+    CHECK(old_restored.rejects().empty());
+    CHECK(old_restored.stats().duplicates == 2);
+    CHECK(whole.stats().duplicates == 1);
+    CHECK(whole.rejects().find("already used by an earlier record with different content") != std::string::npos);
+  }
+
   Engine restored(*program);
-  restored.Restore(es, clients, seen);
+  restored.Restore(es, clients, seen, seen_contents);
   restored.ledger() = saver.ledger();
   restored.rejects() = saver.rejects();
   for (const auto& l : second) restored.ProcessLine(l, ++n);
@@ -211,13 +238,65 @@ TEST_CASE("a client's stored bytes stay those of earlier builds, whatever the in
   EncodeClient(c, &blob);
   std::string hex;
   for (unsigned char ch : blob) hex += fmt::format("{:02x}", ch);
+  // Version 2 (v0.2): version 1's bytes, then the unset flags of the attributes (one, set),
+  // then the per-client budgets and keyed limits (none).
   CHECK(hex ==
-        "0102633180a091f4a3e8a306010002444502a4130d0100096465706f7369746564020200c60101010109646570"
-        "6f7369746f720101d4bf02020202020201d4bf0202904e904e904e00");
+        "0202633180a091f4a3e8a306010002444502a4130d0100096465706f7369746564020200c60101010109646570"
+        "6f7369746f720101d4bf02020202020201d4bf0202904e904e904e00010000");
   ClientState back;
   REQUIRE(DecodeClient(blob, &back));
   CHECK(ClientStateJson(*program, back) == ClientStateJson(*program, c));
   CHECK(back.holds()[1] == 99);
+  CHECK(back.attr_unset.size() == 1);
+
+  // A client written by v0.1 (version 1, no flags) still decodes; the program decides the flags.
+  std::string v01;
+  const std::string v01_hex =
+      "0102633180a091f4a3e8a306010002444502a4130d0100096465706f7369746564020200c60101010109646570"
+      "6f7369746f720101d4bf02020202020201d4bf0202904e904e904e00";
+  for (size_t k = 0; k < v01_hex.size(); k += 2) v01 += static_cast<char>(std::stoi(v01_hex.substr(k, 2), nullptr, 16));
+  ClientState old;
+  REQUIRE(DecodeClient(v01, &old));
+  CHECK(old.attr_unset.empty());
+  ResolveUnsetAttributes(*program, &old);
+  CHECK(ClientStateJson(*program, old) == ClientStateJson(*program, c));
+}
+
+TEST_CASE("optional attributes: unset flags are stored, and a v0.1 client's zero values read as unset") {
+  auto program = Compile(R"(program "Opt"
+event ping {}
+client { birthdate: date, nick: string, level: int = 3, vip: bool }
+rule r on ping when client.birthdate is set then emit "x" { n: client.nick otherwise "-" } end
+)");
+  ClientState c = NewClient(*program, "c1", 0);
+  CHECK(std::vector<uint8_t>(c.attr_unset.begin(), c.attr_unset.end()) == std::vector<uint8_t>{1, 1, 0, 1});
+  CHECK(ClientStateJson(*program, c).find(R"("attributes":{"birthdate":null,"nick":null,"level":3,"vip":null})") != std::string::npos);
+  c.attrs[0] = perk::Value::Int(7000);
+  c.attr_unset[0] = 0;
+  c.attr_unset[3] = 0;  // vip set to false: a value, not unset
+  std::string blob;
+  EncodeClient(c, &blob);
+  ClientState back;
+  REQUIRE(DecodeClient(blob, &back));
+  CHECK(std::vector<uint8_t>(back.attr_unset.begin(), back.attr_unset.end()) == std::vector<uint8_t>{0, 1, 0, 0});
+  CHECK(ClientStateJson(*program, back).find(R"("attributes":{"birthdate":"1989-03-02","nick":null,"level":3,"vip":false})") != std::string::npos);
+
+  // As v0.1 stored it (no flags): the optional attributes holding their type's zero are unset,
+  // `vip` (false) among them; `level` has a default and never is.
+  back.attr_unset.clear();
+  back.attrs[2] = perk::Value::Int(0);
+  ResolveUnsetAttributes(*program, &back);
+  CHECK(std::vector<uint8_t>(back.attr_unset.begin(), back.attr_unset.end()) == std::vector<uint8_t>{0, 1, 0, 1});
+
+  // An upgrade that gives `nick` a default: an unset nick takes it.
+  auto now = Compile(R"(program "Opt"
+event ping {}
+client { birthdate: date, nick: string = "friend", level: int = 3, vip: bool }
+rule r on ping when client.birthdate is set then emit "x" { n: client.nick } end
+)");
+  UpgradePlan plan = PlanUpgrade(SchemaOf(*program), *now, {});
+  ClientState m = MigrateClient(back, plan, *now);
+  CHECK(ClientStateJson(*now, m).find(R"("attributes":{"birthdate":"1989-03-02","nick":"friend","level":0,"vip":null})") != std::string::npos);
 }
 
 TEST_CASE("per-client budgets and keyed limits are stored, restored and follow their rule in an upgrade") {
@@ -273,11 +352,14 @@ end
   for (const auto& l : second) restored.ProcessLine(l, ++n);
   CHECK(restored.ledger() == whole.ledger());
 
-  // A client without them is written as before (version 1).
+  // A client without them is written with an empty list, and decodes to one.
   ClientState plain = NewClient(*program, "p", 0);
   std::string plain_blob;
   EncodeClient(plain, &plain_blob);
-  CHECK(plain_blob[0] == 1);
+  CHECK(plain_blob[0] == 2);
+  ClientState plain_back;
+  REQUIRE(DecodeClient(plain_blob, &plain_back));
+  CHECK(plain_back.rule_series.empty());
 
   // An upgrade that adds a rule before `referral` keeps its series under its new index.
   std::string changed = source;

@@ -137,6 +137,15 @@ void ClientState::set_var(size_t k, Value v) {
   if (k < var_text.size()) var_text[k] = std::move(v.s);
 }
 
+bool IsZeroValue(const Value& value) { return value.i == 0 && value.s.empty(); }
+
+void ResolveUnsetAttributes(const checked::Program& p, ClientState* c) {
+  if (c->attr_unset.size() == c->attrs.size()) return;
+  c->attr_unset.assign(c->attrs.size(), 0);
+  for (size_t k = 0; k < c->attrs.size() && k < p.client_fields.size(); ++k)
+    c->attr_unset[k] = !p.client_fields[k].has_default && IsZeroValue(c->attrs[k]) ? 1 : 0;
+}
+
 bool HasStringVars(const checked::Program& p) {
   return std::any_of(p.vars.begin(), p.vars.end(), [](const checked::Var& v) { return v.type == Type::String; });
 }
@@ -151,7 +160,10 @@ ClientState NewClient(const checked::Program& p, const checked::ClientLayout& la
   c.id = std::move(id);
   c.since() = since;
   c.attrs.reserve(p.client_fields.size());
-  for (const auto& f : p.client_fields) c.attrs.push_back(f.default_value);
+  for (const auto& f : p.client_fields) {
+    c.attrs.push_back(f.default_value);
+    c.attr_unset.push_back(f.has_default ? 0 : 1);
+  }
   if (HasStringVars(p)) c.var_text.resize(p.vars.size());
   for (size_t k = 0; k < p.vars.size(); ++k) c.set_var(k, p.vars[k].init);
   c.limits.resize(p.rules.size());

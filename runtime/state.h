@@ -150,6 +150,9 @@ struct ClientState {
   InlineVec<AggSeries, 2> aggs;     // per aggregate slot
   std::string id;
   InlineVec<Value, 4> attrs;
+  // Per attribute, 1 while an optional one (no default) is unset (spec §2); its value in
+  // `attrs` is then its type's zero. Attributes with a default are never unset.
+  SmallVec<uint8_t, 8> attr_unset;
   // The text of string vars, by var index: empty unless the program has a string var, then one
   // entry per var (a numeric var's stays empty). Kept beside the block: strings own memory.
   std::vector<std::string> var_text;
@@ -268,6 +271,15 @@ ClientState NewClient(const checked::Program& program, std::string id, int64_t s
 // The same with the program's layout (checked::ClientLayoutOf) computed beforehand.
 ClientState NewClient(const checked::Program& program, const checked::ClientLayout& layout, std::string id,
                       int64_t since);
+
+// Gives a client decoded from a v0.1 state (no ClientState::attr_unset) its unset flags: v0.1
+// gave an attribute without a default its type's zero (0, "", false, 1970-01-01) until a
+// profile set it, so an optional attribute holding that zero is taken as never set; any other
+// value as set. (A profile that set one to exactly that zero is read as unset too: v0.1 cannot
+// tell them apart, and reading an unset value as set would, say, pay every such client a
+// birthday bonus on 1 January.) A client with flags is left as it is.
+void ResolveUnsetAttributes(const checked::Program& program, ClientState* client);
+bool IsZeroValue(const Value& value);
 
 // Whether a var of `program` is a string (then clients keep ClientState::var_text).
 bool HasStringVars(const checked::Program& program);

@@ -431,7 +431,8 @@ struct Store::Impl {
   }
 
   // Loads everything; clients come back in the stored schema's layout.
-  bool Load(EngineState* es, std::vector<ClientState>* clients, std::vector<std::pair<int64_t, std::string>>* seen) {
+  bool Load(EngineState* es, std::vector<ClientState>* clients, std::vector<std::pair<int64_t, std::string>>* seen,
+            std::vector<uint64_t>* contents) {
     std::vector<std::pair<std::string, std::string>> meta;
     if (!LoadMeta(&meta)) return false;
     auto corrupt = [&](const std::string& what) {
@@ -505,7 +506,7 @@ struct Store::Impl {
     }
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
       const char* data = static_cast<const char*>(sqlite3_column_blob(s, 1));
-      if (!DecodeSeen(std::string_view(data ? data : "", sqlite3_column_bytes(s, 1)), seen)) {
+      if (!DecodeSeen(std::string_view(data ? data : "", sqlite3_column_bytes(s, 1)), seen, contents)) {
         sqlite3_finalize(s);
         return corrupt("dedup ids do not decode");
       }
@@ -731,8 +732,12 @@ struct Store::Impl {
     b.client_count = dirty.size();
     if (es.remembered > committed_remembered) {
       std::vector<std::pair<int64_t, std::string_view>> ids;
-      engine->ForRememberedSince(committed_remembered, [&](int64_t t, std::string_view id) { ids.emplace_back(t, id); });
-      EncodeSeen(ids, &b.seen);
+      std::vector<uint64_t> contents;
+      engine->ForRememberedSince(committed_remembered, [&](int64_t t, std::string_view id, uint64_t content) {
+        ids.emplace_back(t, id);
+        contents.push_back(content);
+      });
+      EncodeSeen(ids, &b.seen, contents);
     }
     committed_remembered = es.remembered;
     b.remembered = es.remembered;
@@ -925,7 +930,8 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
   EngineState es;
   std::vector<ClientState> clients;
   std::vector<std::pair<int64_t, std::string>> seen;
-  if (!m.Load(&es, &clients, &seen)) return fail();
+  std::vector<uint64_t> seen_contents;
+  if (!m.Load(&es, &clients, &seen, &seen_contents)) return fail();
   bool upgrade = m.identity != identity;
   if (!upgrade)
     for (const auto& name : options.allow_drop)
@@ -985,7 +991,7 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
       return fail();
     }
   }
-  m.engine->Restore(std::move(es), std::move(clients), std::move(seen));
+  m.engine->Restore(std::move(es), std::move(clients), std::move(seen), std::move(seen_contents));
   m.StartWriter();
   return store;
 }
@@ -998,14 +1004,15 @@ std::unique_ptr<Store> Store::OpenForReading(const std::string& path, std::strin
   EngineState es;
   std::vector<ClientState> clients;
   std::vector<std::pair<int64_t, std::string>> seen;
-  if (!m.OpenDatabase(true, &fresh) || !m.Configure(true) || !m.Load(&es, &clients, &seen)) {
+  std::vector<uint64_t> seen_contents;
+  if (!m.OpenDatabase(true, &fresh) || !m.Configure(true) || !m.Load(&es, &clients, &seen, &seen_contents)) {
     *error = m.error;
     return nullptr;
   }
   m.skeleton = std::make_unique<checked::Program>(SkeletonProgram(m.schema));
   m.program = m.skeleton.get();
   m.engine = std::make_unique<Engine>(*m.program);
-  m.engine->Restore(std::move(es), std::move(clients), std::move(seen));
+  m.engine->Restore(std::move(es), std::move(clients), std::move(seen), std::move(seen_contents));
   return store;
 }
 

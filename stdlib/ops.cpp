@@ -92,6 +92,7 @@ PerkStatus ApplyOp(OpCode op, const Value* a, Value* out) {
     case OpCode::SubTimeIn: return perk_tz_sub(a[2].i, x, y, r);
     case OpCode::AddDate: return perk_date_add(x, y, r);
     case OpCode::SubDate: return perk_date_sub(x, y, r);
+    case OpCode::YearsBetween: *r = perk_years_between(x, y); return PERK_OK;
     case OpCode::Lower: out->s = stdlib::Lower(a[0].s); return PERK_OK;
     case OpCode::Upper: out->s = stdlib::Upper(a[0].s); return PERK_OK;
     case OpCode::StartsWith: return SetBool(stdlib::StartsWith(a[0].s, a[1].s), out);

@@ -78,6 +78,10 @@ int64_t perk_days_between(int64_t a_days, int64_t b_days);
 // True when today's month/day equal d's (29 Feb counts as 28 Feb in non-leap years)
 // and today's year is later than d's year.
 int64_t perk_anniversary(int64_t d_days, int64_t today_days);
+// Whole years from date a to date b (v0.2): a year is complete on its anniversary (29 Feb
+// counts as 28 Feb in other years); negative when b is before a, as -years_between(b, a).
+// Dates stay within years 0000-9999, so it never overflows (stdlib/years.cpp).
+int64_t perk_years_between(int64_t a_days, int64_t b_days);
 
 }  // extern "C"
 

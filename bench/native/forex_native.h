@@ -275,7 +275,7 @@ inline Config ConfigFrom(const perk::checked::Program& p) {
   expect_event(2, "login", {"device"});
   if (p.client_fields.size() != 2 || p.client_fields[0].name != "country" || p.client_fields[1].name != "birthdate")
     fail("client fields");
-  if (p.client_fields[1].default_value.i != 0) fail("birthdate default");
+  if (p.client_fields[1].has_default) fail("birthdate is optional");
   const char* rules[] = {"welcome", "redeposit", "crypto_deposit", "pair_points", "punch_card", "tier_up", "winback",
                          "birthday"};
   if (p.rules.size() != 8) fail("rule count");
@@ -337,8 +337,12 @@ class Engine {
         bool created;
         uint32_t k = GetClient(r.client, &created);
         Client& c = clients_[k];
-        if (r.present[0]) c.us = r.fields[0].s == "US";
-        if (r.present[1]) SetBirthdate(c, r.fields[1].i);
+        // `null` returns country to its default (not "US") and unsets the birthdate.
+        if (r.present[0]) c.us = !r.nulled[0] && r.fields[0].s == "US";
+        if (r.present[1]) {
+          if (r.nulled[1]) c.birth_month = 0;
+          else SetBirthdate(c, r.fields[1].i);
+        }
         ids_.Remember(r.id, r.time, clock_);
         ++stats_.accepted;
         return;
@@ -366,7 +370,7 @@ class Engine {
     int32_t cnt60 = 0;   // trades over (day-60, day]
     int32_t cnt7 = 0;    // trades over (day-7, day]
     int32_t birth_year = 1970;
-    uint8_t birth_month = 1, birth_day = 1;
+    uint8_t birth_month = 0, birth_day = 1;  // month 0: the birthdate is unset
     uint8_t tier = 0;  // 0 Bronze, 1 Silver, 2 Gold, 3 VIP
     bool lapsing = false;
     // -- read by events --
@@ -660,7 +664,8 @@ class Engine {
     const uint32_t n = static_cast<uint32_t>(clients_.size());
     for (uint32_t k = 0; k < n; ++k) {
       Client& c = clients_[k];
-      // rule birthday: anniversary(client.birthdate); 29 February counts as 28 February.
+      // rule birthday: client.birthdate is set and anniversary(client.birthdate); 29 February
+      // counts as 28 February. An unset birthdate has month 0, which no day has.
       if (c.birth_month == tm && ty > c.birth_year &&
           (c.birth_day == td || (c.birth_day == 29 && tm == 2 && td == 28 && !leap))) {
         int64_t balance;

@@ -76,7 +76,6 @@ rows.insert(50, {"type": "purchase", "id": "tx-nocat", "client": "k04", "time": 
 rows.insert(120, {"type": "purchase", "id": "tx-late", "client": "k01", "time": rows[100]["time"],
                   "amount": "20.00", "category": "groceries"})
 rows.insert(151, dict(rows[150]))
-rows[151]["time"] = rows[152]["time"]
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:
     for r in rows:

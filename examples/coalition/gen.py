@@ -64,7 +64,6 @@ for r in rows:
 rows.insert(70, {"type": "redeem", "id": "hz-bad", "client": "m03", "time": rows[69]["time"], "partner": "stayinn",
                  "award": "SPA-ACCESS", "miles": "1k"})
 rows.insert(101, dict(rows[100]))
-rows[101]["time"] = rows[102]["time"]
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:
     for r in rows:

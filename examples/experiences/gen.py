@@ -74,7 +74,7 @@ for r in rows:
 rows.insert(30, {"type": "purchase", "id": "mc-usd", "client": "x06", "time": rows[29]["time"], "amount": "1200 USD",
                  "boutique": "Madrid"})
 dup = next(i for i, r in enumerate(rows) if i > 50 and r["type"] == "purchase")
-rows.insert(dup + 2, dict(rows[dup], time=rows[dup + 1]["time"]))
+rows.insert(dup + 2, dict(rows[dup]))
 rows.append({"type": "tick", "time": "2026-12-31T00:00:00Z"})
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:

@@ -48,7 +48,6 @@ for n, r in enumerate(rows, 1):
         r["id"] = f"tr-{n:05d}"
 rows.insert(20, {"type": "profile", "client": "y09", "time": rows[19]["time"], "opened": "01/05/2022"})
 rows.insert(201, dict(rows[200]))
-rows[201]["time"] = rows[202]["time"]
 rows.append({"type": "tick", "time": "2026-08-01T00:00:00Z"})
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:

@@ -77,7 +77,7 @@ for r in rows:
 rows.insert(70, {"type": "deposit", "id": "d-bad-first", "client": "c09", "time": rows[69]["time"],
                  "amount": "100.00", "first": "yes"})
 trade = next(i for i, r in enumerate(rows) if i > 150 and r["type"] == "trade")
-rows.insert(trade + 2, dict(rows[trade], time=rows[trade + 1]["time"]))
+rows.insert(trade + 2, dict(rows[trade]))
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:
     for r in rows:

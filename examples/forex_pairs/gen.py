@@ -56,7 +56,6 @@ for n, r in enumerate(rows, 1):
         r["id"] = f"tk-{n:05d}"
 rows.insert(200, {"type": "trade", "id": "tk-nosym", "client": "g02", "time": rows[199]["time"], "lots": "1.00"})
 rows.insert(351, dict(rows[350]))
-rows[351]["time"] = rows[352]["time"]
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:
     for r in rows:

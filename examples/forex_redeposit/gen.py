@@ -72,7 +72,7 @@ for r in rows:
 rows.insert(120, {"type": "deposit", "id": "dep-nozone", "client": "t10", "time": rows[119]["time"][:-1],
                   "amount": "400.00"})
 dep = next(i for i, r in enumerate(rows) if i > 200 and r["type"] == "deposit")
-rows.insert(dep + 2, dict(rows[dep], time=rows[dep + 1]["time"]))
+rows.insert(dep + 2, dict(rows[dep]))
 
 text = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in rows)
 # json.dumps writes 1500.0 for the float; the bank's system writes 1.5e3.

@@ -93,7 +93,7 @@ utc = dt.datetime.strptime(rows[i]["time"], "%Y-%m-%dT%H:%M:%SZ")
 rows[i]["time"] = (utc - dt.timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%S") + "-04:00"
 rows.insert(200, {"type": "deposit", "id": "de-numid", "client": 1011, "time": rows[199]["time"], "amount": "500.00"})
 j = next(i for i, r in enumerate(rows) if i > 500 and r["type"] == "login")
-rows.insert(j + 2, dict(rows[j], time=rows[j + 1]["time"]))
+rows.insert(j + 2, dict(rows[j]))
 rows.append({"type": "tick", "time": "2026-09-30T00:00:00Z"})
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:

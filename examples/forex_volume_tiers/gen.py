@@ -75,7 +75,6 @@ for r in rows:
 rows.insert(300, {"type": "trade", "id": "ord-frac", "client": "v02", "time": rows[299]["time"], "symbol": "EURUSD",
                   "lots": "1/2"})
 rows.insert(501, dict(rows[500]))
-rows[501]["time"] = rows[502]["time"]
 rows.append({"type": "tick", "time": "2026-08-31T00:00:00Z"})
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:

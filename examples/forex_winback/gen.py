@@ -71,7 +71,6 @@ for n, r in enumerate(rows, 1):
         r["id"] = f"{r['type'][:3]}-{n:05d}"
 rows.insert(150, {"type": "deposit", "id": "dep-empty", "client": "w05", "time": rows[149]["time"], "amount": ""})
 rows.insert(301, dict(rows[300]))
-rows[301]["time"] = rows[302]["time"]
 rows.append({"type": "tick", "time": "2026-07-10T00:00:00Z"})
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:

@@ -73,7 +73,6 @@ for r in rows:
 rows.insert(100, {"type": "workout", "id": "w-frac", "client": "u05", "time": rows[99]["time"], "minutes": 45.5})
 rows.insert(130, {"type": "workout", "id": "w-nomin", "client": "u02", "time": rows[129]["time"], "kind": "run"})
 rows.insert(151, dict(rows[150]))
-rows[151]["time"] = rows[152]["time"]
 rows.append({"type": "tick", "time": "2026-05-12T00:00:00Z"})
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:

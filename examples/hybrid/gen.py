@@ -80,7 +80,6 @@ for r in rows:
 rows.insert(150, {"type": "purchase", "id": "bsk-noamount", "client": "h02", "time": rows[149]["time"],
                   "fresh": "10.00", "store": "Park"})
 rows.insert(201, dict(rows[200]))
-rows[201]["time"] = rows[202]["time"]
 rows.append({"type": "tick", "time": "2026-07-15T00:00:00Z"})
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:

@@ -87,7 +87,7 @@ rows.insert(30, {"type": "purchase", "id": "p-r06-bad1", "client": "r06",
 rows.insert(61, {"type": "redeem", "id": "x-r01-bad2", "client": "r01",
                  "time": rows[60]["time"], "reward": "MUG"})
 dup = next(r for r in rows[70:] if r["type"] == "purchase")
-rows.insert(rows.index(dup) + 2, dict(dup, time=rows[rows.index(dup) + 1]["time"]))
+rows.insert(rows.index(dup) + 2, dict(dup))
 rows.append({"type": "tick", "time": END.strftime("%Y-%m-%dT%H:%M:%SZ")})
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:

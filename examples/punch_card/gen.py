@@ -60,7 +60,6 @@ for r in rows:
 rows.insert(60, {"type": "purchase", "id": "pos-comma", "client": "p02", "time": rows[59]["time"],
                  "amount": "3,20", "store": "Central"})
 rows.insert(141, dict(rows[140]))
-rows[141]["time"] = rows[142]["time"]
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:
     for r in rows:

@@ -83,7 +83,7 @@ for r in rows:
 rows.insert(80, {"type": "review", "id": "re-bad", "client": "a01", "time": rows[79]["time"], "stars": "five",
                  "words": 30})
 share = next(i for i, r in enumerate(rows) if i > 120 and r["type"] == "share")
-rows.insert(share + 2, dict(rows[share], time=rows[share + 1]["time"]))
+rows.insert(share + 2, dict(rows[share]))
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:
     for r in rows:

@@ -64,7 +64,7 @@ rows.insert(40, {"type": "subscription_paid", "id": "sub-bad", "client": "f05", 
 rows.insert(90, {"type": "order", "id": "ord-null", "client": "f03", "time": rows[89]["time"], "amount": None,
                  "restaurant": "Green Bowl"})
 dup = next(i for i, r in enumerate(rows) if r["type"] == "subscription_paid" and r["client"] == "f07")
-rows.insert(dup + 2, dict(rows[dup], time=rows[dup + 1]["time"]))
+rows.insert(dup + 2, dict(rows[dup]))
 rows.append({"type": "tick", "time": "2026-06-20T00:00:00Z"})
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:

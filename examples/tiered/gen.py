@@ -70,14 +70,16 @@ for r in rows:
     r["time"] = r["time"].strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def insert_after(i, row):
-    row["time"] = rows[i]["time"]
+def insert_after(i, row, keep_time=False):
+    if not keep_time:
+        row["time"] = rows[i]["time"]
     rows.insert(i + 1, row)
 
 
 insert_after(40, {"type": "returned", "id": "ret-typo", "client": "s05", "amount": "-35.00"})
 insert_after(77, {"type": "purchase", "id": "pur-noamount", "client": "s07", "channel": "store"})
-insert_after(101, dict(next(r for r in rows[90:] if r["type"] == "purchase")))
+# Sent again exactly as it was (a duplicate; with another time it would be a conflicting reuse).
+insert_after(101, dict(next(r for r in rows[90:] if r["type"] == "purchase")), keep_time=True)
 rows.append({"type": "tick", "time": "2026-08-31T00:00:00Z"})
 
 with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "events.jsonl"), "w", encoding="utf-8") as f:

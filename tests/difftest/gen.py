@@ -21,6 +21,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import sys
 
 import random
@@ -498,7 +499,13 @@ class ProgramGen:
         if sc.state:
             for f in self.client_fields:
                 if f.t == t:
-                    add(2, lambda f=f: E(f"client.{f.name}", t))
+                    if f.default is not None:
+                        add(2, lambda f=f: E(f"client.{f.name}", t))
+                    else:
+                        add(2, lambda f=f: self.optional_read(f, sc))
+                if t == "bool" and f.default is None:
+                    # `is set` binds like a comparison: parenthesised, it is an atom.
+                    add(1, lambda f=f: E(f"(client.{f.name} is {rng.choice(['', 'not '])}set)", t))
             if t == "string":
                 add(1, lambda: E("client.id", t))
             if t == "time":
@@ -519,6 +526,25 @@ class ProgramGen:
             if t in NUMERIC:
                 add(4, lambda: self.aggregate(t))
         return self.choose(cands)()
+
+    def optional_read(self, f, sc):
+        """A read of an optional client attribute (no default, spec §2) where it may be unset:
+        `otherwise` or an `if ... is set` guard around it (the checker refuses a bare read)."""
+        alt = self.lit_e(f.t, sc).wrapped()
+        x = f"client.{f.name}"
+        form = self.rng.random()
+        if f.name in getattr(self, "known_set", ()) and form < 0.5:
+            return E(x, f.t)
+        if form < 0.45:
+            return E(f"({x} otherwise {alt})", f.t)
+        if form < 0.8:
+            return E(f"(if {x} is set then {x} else {alt})", f.t)
+        if form < 0.9:
+            return E(f"(if {x} is not set then {alt} else {x})", f.t)
+        # A guard read through `and`/`or`: a bool of the attribute's own.
+        if f.t == "bool":
+            return E(f"({x} is set and {x})", f.t)
+        return E(f"({x} otherwise {alt})", f.t)
 
     def param_ref(self, name, t, val, sc):
         if sc.constant:
@@ -1212,7 +1238,13 @@ class ProgramGen:
             trigger = {"daily": "every day", "weekly": "every week", "monthly": "every month"}[kind]
         label = f' "{rng.choice(["Bonus", "Λ label", "x"])}"' if rng.random() < 0.3 else ""
         clauses = []
-        if rng.random() < 0.7:
+        optional = [f for f in self.client_fields if f.default is None]
+        guard = None
+        if sc.state and optional and rng.random() < 0.25:
+            # `when x is set and ...` covers the actions: they may read x bare (spec §2).
+            guard = rng.choice(optional)
+            clauses.append(f"when client.{guard.name} is set and {self.gen('bool', sc, self.max_depth).wrapped()}")
+        elif rng.random() < 0.7:
             clauses.append(f"when {self.gen('bool', sc, self.max_depth).text}")
         if rng.random() < 0.4:
             if rng.random() < 0.3:
@@ -1242,7 +1274,9 @@ class ProgramGen:
                 partial = " partial" if rng.random() < 0.35 else ""
                 clauses.append(f"budget {text}{per}{self.window()}{partial}")
         rng.shuffle(clauses)
+        self.known_set = {guard.name} if guard else set()
         actions = [self.action(sc, 0) for _ in range(rng.randint(1, 5))]
+        self.known_set = set()
         body = "\n".join("    " + a.replace("\n", "\n    ") for a in actions)
         cl = "".join(f"\n  {c}" for c in clauses)
         return f"rule {name}{label}\n  {trigger}{cl}\n  then\n{body}\nend"
@@ -1406,7 +1440,12 @@ class StreamGen:
                 lines.append("")
                 continue
             if kind < 0.08 and accepted:
-                lines.append(rng.choice(accepted))  # a duplicate id (or a reject again)
+                again = rng.choice(accepted)
+                if rng.random() < 0.3:
+                    # The id reused with another time: a conflicting reuse (spec §4, C14), unless
+                    # the first record was rejected or forgotten.
+                    again = re.sub(r'"time":"[^"]*"', '"time":%s' % json_str(time_text(time_t)), again, count=1)
+                lines.append(again)  # a duplicate id (or a reject again)
                 continue
             if kind < 0.12:
                 lines.append(json.dumps({"type": "tick", "time": time_text(time_t)}))
@@ -1418,7 +1457,10 @@ class StreamGen:
                     parts.append(('"id"', json_str(f"p{next_id}")))
                     next_id += 1
                 for f in p.client_fields:
-                    if rng.random() < 0.6:
+                    if rng.random() < 0.12:
+                        # `null` unsets an optional attribute, or returns one to its default.
+                        parts.append((json_str(f.name), "null"))
+                    elif rng.random() < 0.6:
                         if f.name == "birthdate" or (f.t == "date" and rng.random() < 0.5):
                             # A birthday near the stream's days, so anniversary() hits.
                             d = time_t // US_DAY + rng.randint(-2, 3)

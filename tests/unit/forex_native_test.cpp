@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <set>
 #include <fstream>
 #include <sstream>
 
@@ -55,6 +56,7 @@ std::vector<std::string> MakeStream(int64_t* until) {
     int64_t time;
   };
   std::vector<Sent> sent;
+  std::set<size_t> resent;
   int next_id = 0;
   bool escaped_id = false;
   auto time_text = [&](int64_t t, int n) {
@@ -128,16 +130,21 @@ std::vector<std::string> MakeStream(int64_t* until) {
       if (day == 60 && j == 5)
         for (int m = 6; m < kClients; m += 17)
           if (introduced[m])
-            lines.push_back(fmt::format(R"({{"type":"profile","client":{},"time":"{}","country":"US"}})", Quote(client_ids[m]), ts));
+            // Some of them also take their birthdate back (`null`: unset, spec §4).
+            lines.push_back(fmt::format(R"({{"type":"profile","client":{},"time":"{}","country":"US"{}}})", Quote(client_ids[m]),
+                                        ts, m % 34 == 6 ? R"(,"birthdate":null)" : ""));
       // Duplicates: a line sent again a few records later (within the window: skipped).
       if (j % 29 == 7 && sent.size() > 10) lines.push_back(sent[sent.size() - 1 - rng.Below(8)].line);
       // An id sent again 40 days later with a new time: past the window, so processed again.
+      // Each at most once: sent twice within 30 days with two times, it would be a conflicting
+      // reuse of the id (spec §4, C14), which the floor does not model.
       if (day >= 45 && j == 11) {
-        const Sent& old = sent[static_cast<size_t>(rng.Below(std::min<int64_t>(sent.size(), 300)))];
+        const size_t pick = static_cast<size_t>(rng.Below(std::min<int64_t>(sent.size(), 300)));
+        const Sent& old = sent[pick];
         std::string again = old.line;
         size_t at = again.find("\"time\":\"") + 8;
         again.replace(at, again.find('"', at) - at, ts);
-        if (old.time + 31 * kMicrosPerDay < t) lines.push_back(again);
+        if (old.time + 31 * kMicrosPerDay < t && resent.insert(pick).second) lines.push_back(again);
       }
       // Out of order: an hour before the clock.
       if (j == 50 && day % 9 == 4)
@@ -244,12 +251,16 @@ TEST_CASE("the hand-written forex floor writes the engine's ledger", "[bench]") 
            {R"("action":"skip","reason":"budget")", R"("rule":"redeposit","action":"skip")", R"("badge":"vip")",
             R"("from":"VIP","to":)", R"("segment":"lapsing","member":true)", R"("segment":"lapsing","member":false)",
             R"("name":"winback_offer")", R"("template":"happy_birthday")", R"("trigger":"day:2027-02-28","client":"c002","time":"2027-02-28T00:00:00Z","rule":"birthday")",
-            R"("trigger":"day:2027-01-01","client":"c005","time":"2027-01-01T00:00:00Z","rule":"birthday")", R"("template":"punch_card_full")", R"("name":"crypto_deposit")",
+            R"("template":"punch_card_full")", R"("name":"crypto_deposit")",
             R"("client":"q\"7")", R"("trigger":"x\\y")", R"(:00.25Z")", R"("device":"an\"droid")",
             R"("rule":"welcome","action":"credit")", R"("rule":"redeposit","action":"credit")"}) {
         INFO(needle);
         CHECK(ledger.find(needle) != std::string::npos);
       }
+      // c005 has no profile: its birthdate is unset, so 1 January is no birthday (v0.1 read
+      // the unset date as 1970-01-01 and paid one).
+      CHECK(ledger.find(R"("trigger":"day:2027-01-01","client":"c005","time":"2027-01-01T00:00:00Z","rule":"birthday")") ==
+            std::string::npos);
     }
   }
 }
