@@ -1847,7 +1847,6 @@ void Checker::CheckRules() {
           Error(DiagKind::DurationMisuse, r.limit->key->range, "a limit's key cannot be a duration; key it by an event field");
         } else if (key.type != Type::Error) {
           out.limit_key = std::move(key);
-          prog_->has_keyed_limits = true;
         }
       }
     }
@@ -1863,7 +1862,6 @@ void Checker::CheckRules() {
     }
     if (r.client_budget) {
       out.has_client_budget = true;
-      prog_->has_client_budgets = true;
       out.client_budget_partial = r.client_budget->partial;
       if (r.client_budget->amount) {
         if (auto v = CheckBudgetAmount(*r.client_budget->amount, &out.client_budget_type, &out.client_budget_expr))

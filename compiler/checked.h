@@ -229,10 +229,6 @@ struct Program {
   // [v0.2] Per segment: its `on entering` and `on leaving` rules.
   std::vector<std::vector<int>> entering_rules;
   std::vector<std::vector<int>> leaving_rules;
-  // Whether any rule has a `budget ... per client` or a `limit ... per KEY` (clients then keep
-  // ClientState::budgets and ::keyed_limits).
-  bool has_client_budgets = false;
-  bool has_keyed_limits = false;
 
   int FindEvent(std::string_view name) const;
   int FindParam(std::string_view name) const;
