@@ -25,6 +25,10 @@ struct Duration {
   int64_t count = 0;  // as written: `30 days` is {30, Day}
   DurationUnit unit = DurationUnit::Day;
   SourceRange range;
+  // v0.2 (C5): the count is the int param `param` (`within n days`); with `whole`, the whole
+  // duration is the duration param `param` (`within inactive`), and count and unit are unused.
+  std::string param;
+  bool whole = false;
 };
 
 enum class ExprKind {

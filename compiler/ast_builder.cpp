@@ -809,6 +809,15 @@ class Builder {
   }
 
   std::optional<Duration> BuildDuration(P::DurationContext* ctx) {
+    if (ctx != nullptr && IsReal(ctx->param)) {
+      // A param names the count (`n days`) or, alone, the whole duration (`inactive`).
+      Duration d;
+      d.range = Range(ctx);
+      d.param = ctx->param->getText();
+      if (Token* unit = OnlyToken(ctx->unit)) d.unit = UnitOf(unit->getType());
+      else d.whole = true;
+      return d;
+    }
     if (ctx == nullptr || !IsReal(ctx->count) || OnlyToken(ctx->unit) == nullptr) {
       return std::nullopt;
     }
@@ -823,7 +832,7 @@ class Builder {
                         " is too long: the number of a duration must fit in 64 bits");
       return std::nullopt;
     }
-    return Duration{*value, UnitOf(unit->getType()), range};
+    return Duration{*value, UnitOf(unit->getType()), range, {}, false};
   }
 
   // ---- rules
@@ -1123,6 +1132,16 @@ class Builder {
     if (auto* c = dynamic_cast<P::TimeLitContext*>(ctx)) return BuildTime(*c);
     if (auto* c = dynamic_cast<P::NameOrCallContext*>(ctx)) {
       if (!IsReal(c->callee)) return ErrorExpr(range);
+      if (Token* unit = OnlyToken(c->unit)) {
+        // `n days`: a duration whose count is the int param `n`.
+        auto e = NewExpr(ExprKind::DurationLit, range);
+        Duration d;
+        d.range = range;
+        d.param = c->callee->getText();
+        d.unit = UnitOf(unit->getType());
+        e->duration = d;
+        return e;
+      }
       if (c->LPAREN() == nullptr) return Literal(ExprKind::Name, range, c->callee->getText());
       return BuildCall(c->callee, c->args, range);
     }
@@ -1476,6 +1495,8 @@ const char* TypeText(TypeName t) {
 
 std::string DurationText(const Duration& d) {
   static const char* const kUnitNames[] = {"minute", "hour", "day", "week"};
+  if (d.whole) return d.param;
+  if (!d.param.empty()) return d.param + " " + kUnitNames[static_cast<int>(d.unit)] + "s";
   return std::to_string(d.count) + " " + kUnitNames[static_cast<int>(d.unit)] +
          (d.count == 1 ? "" : "s");
 }

@@ -213,6 +213,13 @@ class Checker {
 
   bool RequireMoney(SourceRange r);
   std::optional<Window> CheckWindow(const ast::Duration& d);
+  // A duration written with a param (v0.2, C5: `n days`, `inactive`) as the literal it stands
+  // for with the param's value now; *ref says how to recompute it after --param overrides
+  // (ref->param stays -1 for a literal). nullopt after an error.
+  std::optional<ast::Duration> ResolveDuration(const ast::Duration& d, checked::ParamDuration* ref);
+  // Records that the window or hold just checked (target, index) comes from a param.
+  void NoteParamDuration(checked::ParamDuration::Target target, size_t index);
+  checked::ParamDuration last_window_param_;
   // Checks `e` in `scope` and converts it to `want` (int widens to decimal); reports
   // TypeMismatch with `what` naming the place on failure.
   Expr CheckAs(const ast::Expr& e, const Scope& scope, Type want, const std::string& what);
@@ -308,7 +315,66 @@ bool Checker::RequireMoney(SourceRange r) {
   return false;
 }
 
-std::optional<Window> Checker::CheckWindow(const ast::Duration& d) {
+std::optional<ast::Duration> Checker::ResolveDuration(const ast::Duration& d, checked::ParamDuration* ref) {
+  ref->param = -1;
+  if (d.param.empty()) return d;
+  const Symbol* sym = Lookup(d.param);
+  if (!sym || sym->kind != SymKind::Param) {
+    Error(DiagKind::TypeMismatch, d.range,
+          fmt::format("{} is not a param; a duration is a whole number or an `int` param with a unit (`30 days`, "
+                      "`n days`), or a duration param (`param inactive = 60 days`)",
+                      Q(d.param)));
+    return std::nullopt;
+  }
+  Use(d.param);
+  const checked::Param& p = prog_->params[sym->index];
+  if (p.type == Type::Error) return std::nullopt;
+  ast::Duration out = d;
+  out.param.clear();
+  out.whole = false;
+  ref->whole = d.whole;
+  if (d.whole) {
+    if (p.type != Type::Duration) {
+      Error(DiagKind::TypeMismatch, d.range,
+            fmt::format("the param {} is {}, not a duration; give it a unit (`{} days`) or declare it as one "
+                        "(`param {} = 30 days`)",
+                        Q(d.param), QT(p.type), d.param, d.param));
+      return std::nullopt;
+    }
+    out.count = p.duration.count;
+    out.unit = p.duration.unit == WindowUnit::Minute ? ast::DurationUnit::Minute
+               : p.duration.unit == WindowUnit::Hour ? ast::DurationUnit::Hour
+                                                      : ast::DurationUnit::Day;
+  } else {
+    if (p.type != Type::Int) {
+      Error(DiagKind::TypeMismatch, d.range,
+            fmt::format("the count of a duration is a whole number or an `int` param, and {} is {}", Q(d.param),
+                        QT(p.type)));
+      return std::nullopt;
+    }
+    out.count = p.value.i;
+    ref->unit = d.unit == ast::DurationUnit::Minute ? WindowUnit::Minute
+                : d.unit == ast::DurationUnit::Hour ? WindowUnit::Hour
+                                                    : WindowUnit::Day;
+    ref->per = d.unit == ast::DurationUnit::Week ? 7 : 1;
+  }
+  ref->param = sym->index;
+  return out;
+}
+
+void Checker::NoteParamDuration(checked::ParamDuration::Target target, size_t index) {
+  if (last_window_param_.param < 0) return;
+  checked::ParamDuration pd = last_window_param_;
+  pd.target = target;
+  pd.index = static_cast<int>(index);
+  prog_->param_durations.push_back(pd);
+  last_window_param_.param = -1;
+}
+
+std::optional<Window> Checker::CheckWindow(const ast::Duration& given) {
+  auto resolved = ResolveDuration(given, &last_window_param_);
+  if (!resolved) return std::nullopt;
+  const ast::Duration& d = *resolved;
   if (d.count <= 0) {
     Error(DiagKind::BadDuration, d.range, "a duration must be at least 1");
     return std::nullopt;
@@ -582,6 +648,24 @@ Expr Checker::CheckLiteral(const ast::Expr& e, const Scope& s) {
       return ConstExpr(Type::Time, Value::Int(*v), e.range);
     }
     case ast::ExprKind::DurationLit: {
+      if (e.duration && !e.duration->param.empty()) {
+        // `n days` (C5): the int param's value times the unit, computed where it is read, so
+        // an override applies.
+        checked::ParamDuration ref;
+        auto d = ResolveDuration(*e.duration, &ref);
+        if (!d) return ErrorExpr(e.range);
+        ast::Duration one = *d;
+        one.count = 1;
+        Expr n;
+        n.kind = ExprKind::Param;
+        n.type = Type::Int;
+        n.index = ref.param;
+        n.range = e.range;
+        std::vector<Expr> args;
+        args.push_back(std::move(n));
+        args.push_back(ConstExpr(Type::Int, Value::Int(*DurationMicros(one)), e.range));
+        return MakeOp(OpCode::MulInt, Type::Duration, e.range, std::move(args));
+      }
       if (!e.duration || e.duration->count <= 0) {
         Error(DiagKind::BadDuration, e.range, "a duration must be at least 1");
         return ErrorExpr(e.range);
@@ -1274,6 +1358,7 @@ Expr Checker::CheckAggregate(const ast::Expr& e, const Scope& s) {
     auto w = CheckWindow(*e.within);
     if (!w) return ErrorExpr(e.range);
     window = *w;
+    NoteParamDuration(checked::ParamDuration::Target::AggWindow, prog_->aggregates.size());
   }
   // Share one slot between aggregates over the same events, field, filter and bucket unit.
   std::string key = fmt::format("{}|{}|{}|", ev, field, static_cast<int>(window.unit));
@@ -1353,6 +1438,10 @@ void Checker::CheckParams() {
     checked::Param out;
     out.name = p.name;
     out.type = Type::Error;
+    // The form --param overrides are read in (C5): a percentage, or a duration's unit.
+    const ast::Expr* lit = p.value.get();
+    if (lit->kind == ast::ExprKind::Unary && lit->uop == ast::UnaryOp::Neg && !lit->args.empty()) lit = lit->args[0].get();
+    out.percent = lit->kind == ast::ExprKind::PercentLit;
     if (p.type) {
       Type want = FromTypeName(p.type->name);
       if (want == Type::Money) RequireMoney(p.type->range);
@@ -1367,7 +1456,17 @@ void Checker::CheckParams() {
     } else {
       Expr x = Check(*p.value, Scope{Place::ParamInit});
       if (x.type == Type::Duration) {
-        Error(DiagKind::DurationMisuse, p.value->range, "a param cannot hold a duration; write durations in `within` and `hold` directly");
+        if (p.value->kind != ast::ExprKind::DurationLit || !p.value->duration || !p.value->duration->param.empty()) {
+          Error(DiagKind::DurationMisuse, p.value->range, "a duration param is a duration literal, like `param inactive = 60 days`");
+        } else {
+          const ast::Duration& d = *p.value->duration;
+          out.type = Type::Duration;
+          out.value = x.value;
+          out.duration.unit = d.unit == ast::DurationUnit::Minute ? WindowUnit::Minute
+                              : d.unit == ast::DurationUnit::Hour ? WindowUnit::Hour
+                                                                  : WindowUnit::Day;
+          out.duration.count = d.unit == ast::DurationUnit::Week ? d.count * 7 : d.count;
+        }
       } else if (x.type == Type::Tier) {
         Error(DiagKind::BadFieldType, p.value->range, "a param cannot be a tier");
       } else if (x.type != Type::Error) {
@@ -1465,9 +1564,21 @@ void Checker::CheckTiers() {
     }
     if (t.when && k > 0) out.when = CheckAs(*t.when, Scope{Place::TierCond}, Type::Bool, fmt::format("the condition of tier {}", Q(t.name)));
     if (t.hold) {
-      if (t.hold->count <= 0) Error(DiagKind::BadDuration, t.hold->range, "a hold must be at least 1");
-      else if (auto micros = DurationMicros(*t.hold)) out.hold_micros = *micros;
-      else Error(DiagKind::BadDuration, t.hold->range, kDurationTooLong);
+      checked::ParamDuration ref;
+      auto hold = ResolveDuration(*t.hold, &ref);
+      if (!hold) {
+      } else if (hold->count <= 0) {
+        Error(DiagKind::BadDuration, t.hold->range, "a hold must be at least 1");
+      } else if (auto micros = DurationMicros(*hold)) {
+        out.hold_micros = *micros;
+        if (ref.param >= 0) {
+          ref.target = checked::ParamDuration::Target::TierHold;
+          ref.index = static_cast<int>(prog_->tiers.size());
+          prog_->param_durations.push_back(ref);
+        }
+      } else {
+        Error(DiagKind::BadDuration, t.hold->range, kDurationTooLong);
+      }
     }
     prog_->tiers.push_back(std::move(out));
   }
@@ -1629,6 +1740,7 @@ void Checker::CheckRules() {
       }
       if (r.limit->within) {
         if (auto w = CheckWindow(*r.limit->within)) out.limit_window = *w;
+        NoteParamDuration(checked::ParamDuration::Target::LimitWindow, prog_->rules.size());
       }
     }
     if (r.budget) {
@@ -1640,6 +1752,7 @@ void Checker::CheckRules() {
       }
       if (r.budget->within) {
         if (auto w = CheckWindow(*r.budget->within)) out.budget_window = *w;
+        NoteParamDuration(checked::ParamDuration::Target::BudgetWindow, prog_->rules.size());
       }
     }
     if (r.when) out.when = CheckAs(*r.when, scope, Type::Bool, "`when`");
@@ -1797,6 +1910,65 @@ std::optional<checked::Expr> CheckExpression(const checked::Program& program, co
 
 namespace {
 
+// Recomputes the windows and holds that params set (C5), and the buckets each aggregate slot
+// keeps, after overrides.
+bool RefoldDurations(checked::Program& p, std::string* error) {
+  using Target = checked::ParamDuration::Target;
+  if (p.param_durations.empty()) return true;
+  for (const auto& pd : p.param_durations) {
+    const checked::Param& param = p.params[pd.param];
+    Window w;
+    if (pd.whole) {
+      w = param.duration;
+    } else {
+      w.unit = pd.unit;
+      if (param.value.i <= 0 || __builtin_mul_overflow(param.value.i, pd.per, &w.count)) {
+        *error = fmt::format("`{}` counts a duration, which must be at least 1", param.name);
+        return false;
+      }
+    }
+    const int64_t per_day = w.unit == WindowUnit::Day ? 1 : w.unit == WindowUnit::Hour ? 24 : 1440;
+    int64_t micros = 0;
+    const int64_t unit_micros = w.unit == WindowUnit::Day    ? stdlib::kMicrosPerDay
+                                : w.unit == WindowUnit::Hour ? stdlib::kMicrosPerHour
+                                                             : stdlib::kMicrosPerMinute;
+    if (pd.target == Target::TierHold) {
+      if (__builtin_mul_overflow(w.count, unit_micros, &micros)) {
+        *error = fmt::format("the hold that `{}` sets is too long", param.name);
+        return false;
+      }
+      p.tiers[pd.index].hold_micros = micros;
+      continue;
+    }
+    if (w.count > 10'000 * per_day) {
+      *error = fmt::format("the window that `{}` sets is longer than 10000 days", param.name);
+      return false;
+    }
+    switch (pd.target) {
+      case Target::AggWindow: {
+        checked::AggUse& use = p.aggregates[pd.index];
+        if (p.agg_slots[use.slot].unit != w.unit) {
+          *error = fmt::format("`{}` sets an aggregate's window, which counts in the unit it was declared in; give "
+                               "the override in that unit",
+                               param.name);
+          return false;
+        }
+        use.window = w;
+        break;
+      }
+      case Target::LimitWindow: p.rules[pd.index].limit_window = w; break;
+      case Target::BudgetWindow: p.rules[pd.index].budget_window = w; break;
+      case Target::TierHold: break;
+    }
+  }
+  for (auto& slot : p.agg_slots) slot.max_count = 0;
+  for (const auto& use : p.aggregates) {
+    auto& slot = p.agg_slots[use.slot];
+    slot.max_count = std::max(slot.max_count, use.window.count);
+  }
+  return true;
+}
+
 // Recomputes the constants that may depend on params, after overrides.
 bool Refold(checked::Program& p, std::string* error) {
   auto fold = [&](const std::shared_ptr<const Expr>& e, Value* out, const std::string& what) {
@@ -1836,7 +2008,7 @@ bool Refold(checked::Program& p, std::string* error) {
       r.budget_cents = v.i;
     }
   }
-  return true;
+  return RefoldDurations(p, error);
 }
 
 // Refold after `--param name=text`: its errors say which override caused them.
@@ -1859,6 +2031,15 @@ bool OverrideParam(checked::Program& program, const std::string& name, const std
     return false;
   }
   checked::Param& p = program.params[idx];
+  // A refused override leaves the program as it was.
+  const checked::Param saved = p;
+  auto finish = [&]() {
+    if (RefoldAfter(program, name, text, error)) return true;
+    p = saved;
+    std::string ignored;
+    Refold(program, &ignored);
+    return false;
+  };
   std::string err;
   std::optional<int64_t> v;
   std::string t = text;
@@ -1868,18 +2049,55 @@ bool OverrideParam(checked::Program& program, const std::string& name, const std
     return s;
   };
   t = strip(t);
+  // Read in the param's declared form (spec §3, C5): a percentage param takes only a
+  // percentage, money only the program's currency, a duration a duration.
+  auto refuse = [&](const std::string& why) {
+    *error = fmt::format("--param {}={}: {}", name, text, why);
+    return false;
+  };
   switch (p.type) {
     case Type::Int: v = stdlib::ParseScaled(t, 0, true, false, &err); break;
     case Type::Decimal:
       if (!t.empty() && t.back() == '%') v = stdlib::ParseScaled(t.substr(0, t.size() - 1), 4, true, false, &err);
+      else if (p.percent)
+        return refuse(fmt::format("`{}` is declared as a percentage; write one, like `{}%`", name, t.empty() ? "25" : t));
       else v = stdlib::ParseScaled(t, 6, true, false, &err);
       break;
     case Type::Money: {
-      std::string num = t;
-      if (!program.currency.empty() && t.size() > 3 && t.compare(t.size() - 3, 3, program.currency) == 0)
-        num = strip(t.substr(0, t.size() - 3));
-      v = stdlib::ParseScaled(num, 2, true, false, &err);
+      // The amount, then the currency code (`5 USD`).
+      size_t space = t.find_last_of(' ');
+      std::string code = space == std::string::npos ? std::string() : t.substr(space + 1);
+      if (code.empty())
+        return refuse(fmt::format("`{}` is money; write it with the program's currency, like `{} {}`", name,
+                                  t.empty() ? "5" : t, program.currency));
+      if (code != program.currency)
+        return refuse(fmt::format("`{}` is not the program's currency; `{}` is money in {}, like `{} {}`", code, name,
+                                  program.currency, strip(t.substr(0, space)), program.currency));
+      v = stdlib::ParseScaled(strip(t.substr(0, space)), 2, true, false, &err);
       break;
+    }
+    case Type::Duration: {
+      // `45 days`: a whole number and a unit of the declared kind (weeks are days).
+      size_t space = t.find(' ');
+      std::string unit = space == std::string::npos ? std::string() : strip(t.substr(space + 1));
+      auto count = stdlib::ParseScaled(space == std::string::npos ? t : t.substr(0, space), 0, false, false, &err);
+      if (unit.size() > 1 && unit.back() == 's') unit.pop_back();
+      int64_t per = 0;
+      WindowUnit wu = WindowUnit::Day;
+      if (unit == "minute") per = stdlib::kMicrosPerMinute, wu = WindowUnit::Minute;
+      else if (unit == "hour") per = stdlib::kMicrosPerHour, wu = WindowUnit::Hour;
+      else if (unit == "day") per = stdlib::kMicrosPerDay;
+      else if (unit == "week") per = 7 * stdlib::kMicrosPerDay;
+      if (!count || per == 0 || *count <= 0)
+        return refuse(fmt::format("`{}` is a duration; write a whole number of at least 1 and a unit, like `45 days`",
+                                  name));
+      int64_t micros = 0, units = 0;
+      if (__builtin_mul_overflow(*count, per, &micros) ||
+          __builtin_mul_overflow(*count, unit == "week" ? 7 : 1, &units))
+        return refuse("this duration is too long");
+      p.value = Value::Int(micros);
+      p.duration = Window{wu, units};
+      return finish();
     }
     case Type::Bool:
       if (t == "true") v = 1;
@@ -1890,7 +2108,7 @@ bool OverrideParam(checked::Program& program, const std::string& name, const std
       std::string s = text;
       if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
       p.value = Value::Str(s);
-      return RefoldAfter(program, name, text, error);
+      return finish();
     }
     case Type::Date: v = stdlib::ParseDate(t, &err); break;
     case Type::Time: v = stdlib::ParseTime(t, &err); break;
@@ -1901,7 +2119,7 @@ bool OverrideParam(checked::Program& program, const std::string& name, const std
     return false;
   }
   p.value = Value::Int(*v);
-  return RefoldAfter(program, name, text, error);
+  return finish();
 }
 
 int checked::Program::FindEvent(std::string_view name) const {
