@@ -336,9 +336,9 @@ std::optional<ast::Duration> Checker::ResolveDuration(const ast::Duration& d, ch
   if (d.whole) {
     if (p.type != Type::Duration) {
       Error(DiagKind::TypeMismatch, d.range,
-            fmt::format("the param {} is {}, not a duration; give it a unit (`{} days`) or declare it as one "
-                        "(`param {} = 30 days`)",
-                        Q(d.param), QT(p.type), d.param, d.param));
+            fmt::format("the param {} is {}, not a duration; {}", Q(d.param), QT(p.type),
+                        p.type == Type::Int ? fmt::format("give its count a unit, like `{} days`", d.param)
+                                            : fmt::format("a duration param is declared like `param {} = 30 days`", d.param)));
       return std::nullopt;
     }
     out.count = p.duration.count;
