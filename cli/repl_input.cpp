@@ -517,6 +517,12 @@ std::optional<ShortForm> ParseShortForm(std::string_view line, const checked::Pr
     }
     if (!seen.insert(key).second) return fail(ErrorKind::BadShortForm, t, fmt::format("`{}` is given twice", key), 0, key);
     std::string json;
+    // `profile c1 birthdate=null` unsets an optional attribute (or returns one to its default).
+    if (kind == "profile" && value == "null") {
+      values.emplace_back(key, "null");
+      ++i;
+      continue;
+    }
     switch (field->type) {
       case Type::Int: json = NumberJson(value); break;
       case Type::Decimal:

@@ -237,6 +237,17 @@ std::string FormatValue(const checked::Program& program, Type type, const Value&
     case Type::Tier:
       if (v.i >= 0 && v.i < static_cast<int64_t>(program.tiers.size())) return program.tiers[v.i].name;
       return "?";
+    case Type::Duration: {
+      // A duration (a duration param, `n days`) in its largest whole unit.
+      static const std::pair<int64_t, const char*> kUnits[] = {{7 * stdlib::kMicrosPerDay, "week"},
+                                                               {stdlib::kMicrosPerDay, "day"},
+                                                               {stdlib::kMicrosPerHour, "hour"},
+                                                               {stdlib::kMicrosPerMinute, "minute"}};
+      for (const auto& [micros, name] : kUnits)
+        if (v.i != 0 && v.i % micros == 0)
+          return fmt::format("{} {}{}", v.i / micros, name, v.i / micros == 1 || v.i / micros == -1 ? "" : "s");
+      return fmt::format("{} microseconds", v.i);
+    }
     default: return "?";
   }
 }

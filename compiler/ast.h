@@ -27,6 +27,10 @@ struct Duration {
   SourceRange range;
   // [v0.2] `within previous N units`: only ever set on a window.
   bool previous = false;
+  // v0.2 (C5): the count is the int param `param` (`within n days`); with `whole`, the whole
+  // duration is the duration param `param` (`within inactive`), and count and unit are unused.
+  std::string param;
+  bool whole = false;
 };
 
 enum class ExprKind {

@@ -836,6 +836,15 @@ class Builder {
   }
 
   std::optional<Duration> BuildDuration(P::DurationContext* ctx) {
+    if (ctx != nullptr && IsReal(ctx->param)) {
+      // A param names the count (`n days`) or, alone, the whole duration (`inactive`).
+      Duration d;
+      d.range = Range(ctx);
+      d.param = ctx->param->getText();
+      if (Token* unit = OnlyToken(ctx->unit)) d.unit = UnitOf(unit->getType());
+      else d.whole = true;
+      return d;
+    }
     if (ctx == nullptr || !IsReal(ctx->count) || OnlyToken(ctx->unit) == nullptr) {
       return std::nullopt;
     }
@@ -1178,6 +1187,16 @@ class Builder {
     if (auto* c = dynamic_cast<P::TimeLitContext*>(ctx)) return BuildTime(*c);
     if (auto* c = dynamic_cast<P::NameOrCallContext*>(ctx)) {
       if (!IsReal(c->callee)) return ErrorExpr(range);
+      if (Token* unit = OnlyToken(c->unit)) {
+        // `n days`: a duration whose count is the int param `n`.
+        auto e = NewExpr(ExprKind::DurationLit, range);
+        Duration d;
+        d.range = range;
+        d.param = c->callee->getText();
+        d.unit = UnitOf(unit->getType());
+        e->duration = d;
+        return e;
+      }
       if (c->LPAREN() == nullptr) return Literal(ExprKind::Name, range, c->callee->getText());
       return BuildCall(c->callee, c->args, range);
     }
@@ -1539,7 +1558,10 @@ const char* TypeText(TypeName t) {
 
 std::string DurationText(const Duration& d) {
   static const char* const kUnitNames[] = {"minute", "hour", "day", "week", "month", "year"};
-  return std::string(d.previous ? "previous " : "") + std::to_string(d.count) + " " + kUnitNames[static_cast<int>(d.unit)] +
+  const std::string previous = d.previous ? "previous " : "";
+  if (d.whole) return previous + d.param;
+  if (!d.param.empty()) return previous + d.param + " " + kUnitNames[static_cast<int>(d.unit)] + "s";
+  return previous + std::to_string(d.count) + " " + kUnitNames[static_cast<int>(d.unit)] +
          (d.count == 1 ? "" : "s");
 }
 

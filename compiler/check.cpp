@@ -118,6 +118,41 @@ std::optional<int64_t> DurationMicros(const ast::Duration& d) {
   return micros;
 }
 
+// The unit a window or a duration param counts in (weeks count days), and back.
+WindowUnit WindowUnitOf(ast::DurationUnit u) {
+  switch (u) {
+    case ast::DurationUnit::Minute: return WindowUnit::Minute;
+    case ast::DurationUnit::Hour: return WindowUnit::Hour;
+    case ast::DurationUnit::Day:
+    case ast::DurationUnit::Week: return WindowUnit::Day;
+    case ast::DurationUnit::Month: return WindowUnit::Month;
+    case ast::DurationUnit::Year: return WindowUnit::Year;
+  }
+  return WindowUnit::Day;
+}
+ast::DurationUnit AstUnit(WindowUnit u) {
+  switch (u) {
+    case WindowUnit::Minute: return ast::DurationUnit::Minute;
+    case WindowUnit::Hour: return ast::DurationUnit::Hour;
+    case WindowUnit::Month: return ast::DurationUnit::Month;
+    case WindowUnit::Year: return ast::DurationUnit::Year;
+    default: return ast::DurationUnit::Day;
+  }
+}
+
+// [v0.2] A hold of days or longer steps the calendar in a zone, and one of months or years
+// everywhere (spec §2); hold_micros then bounds its length (31 days a month) for the
+// re-evaluation skip. Otherwise the hold is an exact length.
+void SetHold(checked::Tier& t, int64_t micros, bool calendar_unit, int32_t zone) {
+  t.hold_calendar = 0;
+  if (stdlib::IsMonths(micros) || (calendar_unit && zone != stdlib::kUtcZone)) {
+    t.hold_calendar = micros;
+    t.hold_micros = stdlib::IsMonths(micros) ? stdlib::MonthsOf(micros) * 31 * stdlib::kMicrosPerDay : micros;
+  } else {
+    t.hold_micros = micros;
+  }
+}
+
 // [v0.2] Days, weeks, months and years are calendar steps (spec §2); minutes and hours are
 // exact lengths. Known from the literal as written (`24 hours` is not `1 day` in a zone with
 // daylight saving time).
@@ -245,6 +280,13 @@ class Checker {
 
   bool RequireMoney(SourceRange r);
   std::optional<Window> CheckWindow(const ast::Duration& d);
+  // A duration written with a param (v0.2, C5: `n days`, `inactive`) as the literal it stands
+  // for with the param's value now; *ref says how to recompute it after --param overrides
+  // (ref->param stays -1 for a literal). nullopt after an error.
+  std::optional<ast::Duration> ResolveDuration(const ast::Duration& d, checked::ParamDuration* ref);
+  // Records that the window or hold just checked (target, index) comes from a param.
+  void NoteParamDuration(checked::ParamDuration::Target target, size_t index);
+  checked::ParamDuration last_window_param_;
   // Checks `e` in `scope` and converts it to `want` (int widens to decimal); reports
   // TypeMismatch with `what` naming the place on failure.
   Expr CheckAs(const ast::Expr& e, const Scope& scope, Type want, const std::string& what);
@@ -344,7 +386,62 @@ bool Checker::RequireMoney(SourceRange r) {
   return false;
 }
 
-std::optional<Window> Checker::CheckWindow(const ast::Duration& d) {
+std::optional<ast::Duration> Checker::ResolveDuration(const ast::Duration& d, checked::ParamDuration* ref) {
+  ref->param = -1;
+  if (d.param.empty()) return d;
+  const Symbol* sym = Lookup(d.param);
+  if (!sym || sym->kind != SymKind::Param) {
+    Error(DiagKind::TypeMismatch, d.range,
+          fmt::format("{} is not a param; a duration is a whole number or an `int` param with a unit (`30 days`, "
+                      "`n days`), or a duration param (`param inactive = 60 days`)",
+                      Q(d.param)));
+    return std::nullopt;
+  }
+  Use(d.param);
+  const checked::Param& p = prog_->params[sym->index];
+  if (p.type == Type::Error) return std::nullopt;
+  ast::Duration out = d;
+  out.param.clear();
+  out.whole = false;
+  ref->whole = d.whole;
+  if (d.whole) {
+    if (p.type != Type::Duration) {
+      Error(DiagKind::TypeMismatch, d.range,
+            fmt::format("the param {} is {}, not a duration; {}", Q(d.param), QT(p.type),
+                        p.type == Type::Int ? fmt::format("give its count a unit, like `{} days`", d.param)
+                                            : fmt::format("a duration param is declared like `param {} = 30 days`", d.param)));
+      return std::nullopt;
+    }
+    out.count = p.duration.count;
+    out.unit = AstUnit(p.duration.unit);
+  } else {
+    if (p.type != Type::Int) {
+      Error(DiagKind::TypeMismatch, d.range,
+            fmt::format("the count of a duration is a whole number or an `int` param, and {} is {}", Q(d.param),
+                        QT(p.type)));
+      return std::nullopt;
+    }
+    out.count = p.value.i;
+    ref->unit = WindowUnitOf(d.unit);
+    ref->per = d.unit == ast::DurationUnit::Week ? 7 : 1;
+  }
+  ref->param = sym->index;
+  return out;
+}
+
+void Checker::NoteParamDuration(checked::ParamDuration::Target target, size_t index) {
+  if (last_window_param_.param < 0) return;
+  checked::ParamDuration pd = last_window_param_;
+  pd.target = target;
+  pd.index = static_cast<int>(index);
+  prog_->param_durations.push_back(pd);
+  last_window_param_.param = -1;
+}
+
+std::optional<Window> Checker::CheckWindow(const ast::Duration& given) {
+  auto resolved = ResolveDuration(given, &last_window_param_);
+  if (!resolved) return std::nullopt;
+  const ast::Duration& d = *resolved;
   if (d.count <= 0) {
     Error(DiagKind::BadDuration, d.range, "a duration must be at least 1");
     return std::nullopt;
@@ -637,6 +734,24 @@ Expr Checker::CheckLiteral(const ast::Expr& e, const Scope& s) {
       return ConstExpr(Type::Time, Value::Int(*v), e.range);
     }
     case ast::ExprKind::DurationLit: {
+      if (e.duration && !e.duration->param.empty()) {
+        // `n days` (C5): the int param's value times the unit, computed where it is read, so
+        // an override applies.
+        checked::ParamDuration ref;
+        auto d = ResolveDuration(*e.duration, &ref);
+        if (!d) return ErrorExpr(e.range);
+        ast::Duration one = *d;
+        one.count = 1;
+        Expr n;
+        n.kind = ExprKind::Param;
+        n.type = Type::Int;
+        n.index = ref.param;
+        n.range = e.range;
+        std::vector<Expr> args;
+        args.push_back(std::move(n));
+        args.push_back(ConstExpr(Type::Int, Value::Int(*DurationMicros(one)), e.range));
+        return MakeOp(OpCode::MulInt, Type::Duration, e.range, std::move(args));
+      }
       if (!e.duration || e.duration->count <= 0) {
         Error(DiagKind::BadDuration, e.range, "a duration must be at least 1");
         return ErrorExpr(e.range);
@@ -1391,6 +1506,7 @@ Expr Checker::CheckAggregate(const ast::Expr& e, const Scope& s) {
     auto w = CheckWindow(*e.within);
     if (!w) return ErrorExpr(e.range);
     window = *w;
+    NoteParamDuration(checked::ParamDuration::Target::AggWindow, prog_->aggregates.size());
   }
   // Share one slot between aggregates over the same events, field, filter and bucket unit.
   std::string key = fmt::format("{}|{}|{}|", ev, field, static_cast<int>(window.unit));
@@ -1483,6 +1599,10 @@ void Checker::CheckParams() {
     checked::Param out;
     out.name = p.name;
     out.type = Type::Error;
+    // The form --param overrides are read in (C5): a percentage, or a duration's unit.
+    const ast::Expr* lit = p.value.get();
+    if (lit->kind == ast::ExprKind::Unary && lit->uop == ast::UnaryOp::Neg && !lit->args.empty()) lit = lit->args[0].get();
+    out.percent = lit->kind == ast::ExprKind::PercentLit;
     if (p.type) {
       Type want = FromTypeName(p.type->name);
       if (want == Type::Money) RequireMoney(p.type->range);
@@ -1497,7 +1617,15 @@ void Checker::CheckParams() {
     } else {
       Expr x = Check(*p.value, Scope{Place::ParamInit});
       if (x.type == Type::Duration) {
-        Error(DiagKind::DurationMisuse, p.value->range, "a param cannot hold a duration; write durations in `within` and `hold` directly");
+        if (p.value->kind != ast::ExprKind::DurationLit || !p.value->duration || !p.value->duration->param.empty()) {
+          Error(DiagKind::DurationMisuse, p.value->range, "a duration param is a duration literal, like `param inactive = 60 days`");
+        } else {
+          const ast::Duration& d = *p.value->duration;
+          out.type = Type::Duration;
+          out.value = x.value;
+          out.duration.unit = WindowUnitOf(d.unit);
+          out.duration.count = d.unit == ast::DurationUnit::Week ? d.count * 7 : d.count;
+        }
       } else if (x.type == Type::Tier) {
         Error(DiagKind::BadFieldType, p.value->range, "a param cannot be a tier");
       } else if (x.type != Type::Error) {
@@ -1605,18 +1733,22 @@ void Checker::CheckTiers() {
       }
     }
     if (t.hold) {
-      if (t.hold->count <= 0) Error(DiagKind::BadDuration, t.hold->range, "a hold must be at least 1");
-      else if (auto micros = DurationMicros(*t.hold)) {
-        // [v0.2] Days and weeks are calendar steps in a zone, months and years everywhere.
-        const bool calendar = t.hold->unit != ast::DurationUnit::Minute && t.hold->unit != ast::DurationUnit::Hour;
-        if (stdlib::IsMonths(*micros) || (calendar && prog_->zone != stdlib::kUtcZone)) {
-          out.hold_calendar = *micros;
-          out.hold_micros = stdlib::IsMonths(*micros) ? stdlib::MonthsOf(*micros) * 31 * stdlib::kMicrosPerDay : *micros;
-        } else {
-          out.hold_micros = *micros;
+      checked::ParamDuration ref;
+      auto hold = ResolveDuration(*t.hold, &ref);
+      if (!hold) {
+      } else if (hold->count <= 0) {
+        Error(DiagKind::BadDuration, t.hold->range, "a hold must be at least 1");
+      } else if (auto micros = DurationMicros(*hold)) {
+        SetHold(out, *micros, hold->unit != ast::DurationUnit::Minute && hold->unit != ast::DurationUnit::Hour,
+                prog_->zone);
+        if (ref.param >= 0) {
+          ref.target = checked::ParamDuration::Target::TierHold;
+          ref.index = static_cast<int>(prog_->tiers.size());
+          prog_->param_durations.push_back(ref);
         }
+      } else {
+        Error(DiagKind::BadDuration, t.hold->range, kDurationTooLong);
       }
-      else Error(DiagKind::BadDuration, t.hold->range, kDurationTooLong);
     }
     prog_->tiers.push_back(std::move(out));
   }
@@ -1839,6 +1971,7 @@ void Checker::CheckRules() {
       }
       if (r.limit->within) {
         if (auto w = CheckWindow(*r.limit->within)) out.limit_window = *w;
+        NoteParamDuration(checked::ParamDuration::Target::LimitWindow, prog_->rules.size());
       }
       if (r.limit->key) {
         Scope key_scope{Place::LimitKey, scope.place == Place::RuleEvent ? scope.event : -1};
@@ -1858,6 +1991,7 @@ void Checker::CheckRules() {
       }
       if (r.budget->within) {
         if (auto w = CheckWindow(*r.budget->within)) out.budget_window = *w;
+        NoteParamDuration(checked::ParamDuration::Target::BudgetWindow, prog_->rules.size());
       }
     }
     if (r.client_budget) {
@@ -1869,6 +2003,7 @@ void Checker::CheckRules() {
       }
       if (r.client_budget->within) {
         if (auto w = CheckWindow(*r.client_budget->within)) out.client_budget_window = *w;
+        NoteParamDuration(checked::ParamDuration::Target::ClientBudgetWindow, prog_->rules.size());
       }
     }
     if (r.when) out.when = CheckAs(*r.when, scope, Type::Bool, "`when`");
@@ -2054,6 +2189,85 @@ std::optional<checked::Expr> CheckExpression(const checked::Program& program, co
 
 namespace {
 
+// Recomputes the windows and holds that params set (C5), and the buckets each aggregate slot
+// keeps, after overrides.
+bool RefoldDurations(checked::Program& p, std::string* error) {
+  using Target = checked::ParamDuration::Target;
+  if (p.param_durations.empty()) return true;
+  for (const auto& pd : p.param_durations) {
+    const checked::Param& param = p.params[pd.param];
+    Window w;
+    if (pd.whole) {
+      w = param.duration;
+    } else {
+      w.unit = pd.unit;
+      if (param.value.i <= 0 || __builtin_mul_overflow(param.value.i, pd.per, &w.count)) {
+        *error = fmt::format("`{}` counts a duration, which must be at least 1", param.name);
+        return false;
+      }
+    }
+    if (pd.target == Target::TierHold) {
+      ast::Duration d;
+      d.unit = AstUnit(w.unit);
+      d.count = w.count;
+      auto micros = DurationMicros(d);
+      if (!micros) {
+        *error = fmt::format("the hold that `{}` sets is too long", param.name);
+        return false;
+      }
+      SetHold(p.tiers[pd.index], *micros, w.unit != WindowUnit::Minute && w.unit != WindowUnit::Hour, p.zone);
+      continue;
+    }
+    // The same bound as a window written in the program (Checker::CheckWindow).
+    const int64_t max_count = w.unit == WindowUnit::Minute ? 10'000 * 1440
+                              : w.unit == WindowUnit::Hour ? 10'000 * 24
+                              : w.unit == WindowUnit::Month ? 328
+                              : w.unit == WindowUnit::Year  ? 27
+                                                            : 10'000;
+    if (w.count > max_count) {
+      *error = fmt::format("the window that `{}` sets is longer than 10000 days", param.name);
+      return false;
+    }
+    // `within previous n days` stays a previous window whatever n becomes.
+    auto set = [&](Window& target) {
+      const bool previous = target.previous;
+      if (previous && (w.unit == WindowUnit::Minute || w.unit == WindowUnit::Hour)) return false;
+      target = w;
+      target.previous = previous;
+      return true;
+    };
+    bool ok = true;
+    switch (pd.target) {
+      case Target::AggWindow: {
+        checked::AggUse& use = p.aggregates[pd.index];
+        if (p.agg_slots[use.slot].unit != w.unit) {
+          *error = fmt::format("`{}` sets an aggregate's window, which counts in the unit it was declared in; give "
+                               "the override in that unit",
+                               param.name);
+          return false;
+        }
+        ok = set(use.window);
+        break;
+      }
+      case Target::LimitWindow: ok = set(p.rules[pd.index].limit_window); break;
+      case Target::BudgetWindow: ok = set(p.rules[pd.index].budget_window); break;
+      case Target::ClientBudgetWindow: ok = set(p.rules[pd.index].client_budget_window); break;
+      case Target::TierHold: break;
+    }
+    if (!ok) {
+      *error = fmt::format("`{}` sets a `within previous` window, which counts whole days, weeks, months or years",
+                           param.name);
+      return false;
+    }
+  }
+  for (auto& slot : p.agg_slots) slot.max_count = 0;
+  for (const auto& use : p.aggregates) {
+    auto& slot = p.agg_slots[use.slot];
+    slot.max_count = std::max(slot.max_count, use.window.count + (use.window.previous ? 1 : 0));
+  }
+  return true;
+}
+
 // Recomputes the constants that may depend on params, after overrides.
 bool Refold(checked::Program& p, std::string* error) {
   auto fold = [&](const std::shared_ptr<const Expr>& e, Value* out, const std::string& what) {
@@ -2101,7 +2315,7 @@ bool Refold(checked::Program& p, std::string* error) {
       r.client_budget_amount = v.i;
     }
   }
-  return true;
+  return RefoldDurations(p, error);
 }
 
 // Refold after `--param name=text`: its errors say which override caused them.
@@ -2124,6 +2338,15 @@ bool OverrideParam(checked::Program& program, const std::string& name, const std
     return false;
   }
   checked::Param& p = program.params[idx];
+  // A refused override leaves the program as it was.
+  const checked::Param saved = p;
+  auto finish = [&]() {
+    if (RefoldAfter(program, name, text, error)) return true;
+    p = saved;
+    std::string ignored;
+    Refold(program, &ignored);
+    return false;
+  };
   std::string err;
   std::optional<int64_t> v;
   std::string t = text;
@@ -2133,18 +2356,59 @@ bool OverrideParam(checked::Program& program, const std::string& name, const std
     return s;
   };
   t = strip(t);
+  // Read in the param's declared form (spec §3, C5): a percentage param takes only a
+  // percentage, money only the program's currency, a duration a duration.
+  auto refuse = [&](const std::string& why) {
+    *error = fmt::format("--param {}={}: {}", name, text, why);
+    return false;
+  };
   switch (p.type) {
     case Type::Int: v = stdlib::ParseScaled(t, 0, true, false, &err); break;
     case Type::Decimal:
       if (!t.empty() && t.back() == '%') v = stdlib::ParseScaled(t.substr(0, t.size() - 1), 4, true, false, &err);
+      else if (p.percent)
+        return refuse(fmt::format("`{}` is declared as a percentage; write one, like `{}%`", name, t.empty() ? "25" : t));
       else v = stdlib::ParseScaled(t, 6, true, false, &err);
       break;
     case Type::Money: {
-      std::string num = t;
-      if (!program.currency.empty() && t.size() > 3 && t.compare(t.size() - 3, 3, program.currency) == 0)
-        num = strip(t.substr(0, t.size() - 3));
-      v = stdlib::ParseScaled(num, 2, true, false, &err);
+      // The amount, then the currency code (`5 USD`).
+      size_t space = t.find_last_of(' ');
+      std::string code = space == std::string::npos ? std::string() : t.substr(space + 1);
+      if (code.empty())
+        return refuse(fmt::format("`{}` is money; write it with the program's currency, like `{} {}`", name,
+                                  t.empty() ? "5" : t, program.currency));
+      if (code != program.currency)
+        return refuse(fmt::format("`{}` is not the program's currency; `{}` is money in {}, like `{} {}`", code, name,
+                                  program.currency, strip(t.substr(0, space)), program.currency));
+      v = stdlib::ParseScaled(strip(t.substr(0, space)), 2, true, false, &err);
       break;
+    }
+    case Type::Duration: {
+      // `45 days`, `3 months`: a whole number and a unit (weeks count days).
+      size_t space = t.find(' ');
+      std::string unit = space == std::string::npos ? std::string() : strip(t.substr(space + 1));
+      auto count = stdlib::ParseScaled(space == std::string::npos ? t : t.substr(0, space), 0, false, false, &err);
+      if (unit.size() > 1 && unit.back() == 's') unit.pop_back();
+      static const std::pair<const char*, ast::DurationUnit> kUnits[] = {
+          {"minute", ast::DurationUnit::Minute}, {"hour", ast::DurationUnit::Hour},
+          {"day", ast::DurationUnit::Day},       {"week", ast::DurationUnit::Week},
+          {"month", ast::DurationUnit::Month},   {"year", ast::DurationUnit::Year}};
+      std::optional<ast::DurationUnit> du;
+      for (const auto& [word, u] : kUnits)
+        if (unit == word) du = u;
+      if (!count || !du || *count <= 0)
+        return refuse(fmt::format("`{}` is a duration; write a whole number of at least 1 and a unit, like `45 days`",
+                                  name));
+      ast::Duration d;
+      d.count = *count;
+      d.unit = *du;
+      auto micros = DurationMicros(d);
+      int64_t units = 0;
+      if (!micros || __builtin_mul_overflow(*count, *du == ast::DurationUnit::Week ? 7 : 1, &units))
+        return refuse("this duration is too long");
+      p.value = Value::Int(*micros);
+      p.duration = Window{WindowUnitOf(*du), units};
+      return finish();
     }
     case Type::Bool:
       if (t == "true") v = 1;
@@ -2155,7 +2419,7 @@ bool OverrideParam(checked::Program& program, const std::string& name, const std
       std::string s = text;
       if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
       p.value = Value::Str(s);
-      return RefoldAfter(program, name, text, error);
+      return finish();
     }
     case Type::Date: v = stdlib::ParseDate(t, &err); break;
     case Type::Time: v = stdlib::ParseTime(t, &err); break;
@@ -2166,7 +2430,7 @@ bool OverrideParam(checked::Program& program, const std::string& name, const std
     return false;
   }
   p.value = Value::Int(*v);
-  return RefoldAfter(program, name, text, error);
+  return finish();
 }
 
 int checked::Program::FindEvent(std::string_view name) const {

@@ -124,7 +124,24 @@ struct Var {
 struct Param {
   std::string name;
   Type type = Type::Int;
-  Value value;
+  Value value;  // a duration's is its length in microseconds
+  // v0.2 (C5): how `--param` reads an override, the form the param was declared in: a
+  // percentage (`30%`) takes only a percentage; a duration keeps its unit and count here.
+  bool percent = false;
+  Window duration;  // a duration param's unit and count (`60 days` is {Day, 60}; weeks are days)
+};
+
+// A window or hold whose length comes from a param (v0.2, C5: `within n days`, `hold n days`,
+// `within inactive`), recomputed when `--param` overrides the param: the count is the int
+// param's value times `per` units (7 for weeks), or, with `whole`, the duration param's window.
+struct ParamDuration {
+  enum class Target : uint8_t { AggWindow, LimitWindow, BudgetWindow, ClientBudgetWindow, TierHold };
+  Target target = Target::AggWindow;
+  int index = 0;  // the aggregate use, rule or tier
+  int param = 0;
+  bool whole = false;
+  WindowUnit unit = WindowUnit::Day;
+  int64_t per = 1;
 };
 
 struct Tier {
@@ -218,6 +235,8 @@ struct Program {
   std::vector<Rule> rules;
   std::vector<AggSlot> agg_slots;
   std::vector<AggUse> aggregates;
+  // The windows and holds that params set (refolded after --param overrides).
+  std::vector<ParamDuration> param_durations;
   // Rule indexes by trigger, in declaration order.
   std::vector<std::vector<int>> rules_by_event;
   std::vector<int> tier_changed_rules;

@@ -108,7 +108,8 @@ primary
   | (TRUE | FALSE)                              # BoolLit
   | DATE_LIT                                    # DateLit
   | TIME_LIT                                    # TimeLit
-  | callee=IDENT (LPAREN (args+=expr (COMMA args+=expr)*)? RPAREN)?      # NameOrCall
+  // `n days` (v0.2): an int param as the count of a duration.
+  | callee=IDENT (LPAREN (args+=expr (COMMA args+=expr)*)? RPAREN | unit=durationUnit)?  # NameOrCall
   // `date` is a type name and a function.
   | callee=DATE LPAREN (args+=expr (COMMA args+=expr)*)? RPAREN           # DateCall
   // [v0.2] The calendar functions are keywords (`year`, `month`, `day`, `hour`, `minute`)
@@ -126,7 +127,9 @@ primary
   | IF cond=expr THEN yes=expr ELSE no=expr     # IfExpr
   ;
 
-duration: count=INT_LIT unit=durationUnit;
+// v0.2: the count may be an int param (`within n days`), or the whole duration a duration
+// param (`within inactive`).
+duration: count=INT_LIT unit=durationUnit | param=IDENT unit=durationUnit?;
 // [v0.2] `within previous 1 month`: the whole units before the current one.
 windowSpec: previous=PREVIOUS? span=duration;
 durationUnit: MINUTE | MINUTES | HOUR | HOURS | DAY | DAYS | WEEK | WEEKS | MONTH | MONTHS | YEAR | YEARS;

@@ -251,7 +251,19 @@ struct RecordDecoder::Impl {
     }
     captures.resize(keys.size());
     type_list = TypeList(schema);
+    // ContentHash's name hashes, once rather than per record.
+    for (const EventSpec& e : schema.events) {
+      event_hashes.push_back(HashId(e.name));
+      std::vector<uint64_t> names;
+      for (const FieldSpec& f : e.fields) names.push_back(HashId(f.name));
+      event_field_hashes.push_back(std::move(names));
+    }
+    for (const FieldSpec& f : schema.client_fields) client_field_hashes.push_back(HashId(f.name));
   }
+
+  std::vector<uint64_t> event_hashes;
+  std::vector<std::vector<uint64_t>> event_field_hashes;
+  std::vector<uint64_t> client_field_hashes;
 
   DecodeOutcome Decode(std::string_view line, const std::function<bool(std::string_view)>& is_duplicate,
                        Record* out, std::string* error);
@@ -848,13 +860,16 @@ uint64_t Mix(uint64_t h, uint64_t v) {
 uint64_t RecordDecoder::ContentHash(const Record& record) const {
   const InputSchema& schema = impl_->schema;
   const std::vector<FieldSpec>* specs = nullptr;
+  const uint64_t* names = nullptr;
   uint64_t h = Mix(0x9E3779B97F4A7C15ull, static_cast<uint64_t>(record.kind));
   if (record.kind == RecordKind::Event && record.event_index >= 0 &&
       static_cast<size_t>(record.event_index) < schema.events.size()) {
-    h = Mix(h, HashId(schema.events[record.event_index].name));
+    h = Mix(h, impl_->event_hashes[record.event_index]);
     specs = &schema.events[record.event_index].fields;
+    names = impl_->event_field_hashes[record.event_index].data();
   } else if (record.kind == RecordKind::Profile) {
     specs = &schema.client_fields;
+    names = impl_->client_field_hashes.data();
   }
   h = Mix(h, HashId(record.client));
   h = Mix(h, static_cast<uint64_t>(record.time));
@@ -862,7 +877,7 @@ uint64_t RecordDecoder::ContentHash(const Record& record) const {
   for (size_t k = 0; specs && k < record.fields.size() && k < specs->size(); ++k) {
     const FieldSpec& spec = (*specs)[k];
     const Value& v = record.fields[k];
-    uint64_t f = HashId(spec.name);
+    uint64_t f = names[k];
     if (record.kind == RecordKind::Profile) {
       const bool named = k < record.present.size() && record.present[k];
       const bool nulled = k < record.nulled.size() && record.nulled[k];

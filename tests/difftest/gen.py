@@ -318,6 +318,9 @@ class ProgramGen:
         self.wallets = []   # (name, type)
         self.vars = []      # (name, type)
         self.params = []    # (name, type, val)
+        self.percent_params = set()  # decimal params declared as a percentage (`30%`)
+        self.count_params = []       # int params only ever used as duration counts (C5)
+        self.duration_params = []    # (name, unit) of duration params (C5)
         self.tiers = []
         self.segments = []
         self.badges = []
@@ -566,15 +569,27 @@ class ProgramGen:
                 value = rng.choice(["true", "false"])
             elif t == "int":
                 value = str(rng.choice([0, 3, -7, 1000, I64_MAX]))
+            elif t == "decimal" and name in self.percent_params:
+                # Declared as a percentage: only a percentage is taken (C5).
+                value = rng.choice(["25%", "0%", "-0.0001%", "12.3456%"])
             elif t == "decimal":
                 value = rng.choice(["2.5", "25%", "0", "-0.000001", "12.3456%"])
             elif t == "money":
-                value = rng.choice(["500", f"12.34 {self.currency}", "0", "-1.5"])
+                value = rng.choice([f"500 {self.currency}", f"12.34 {self.currency}", f"0 {self.currency}",
+                                    f"-1.5 {self.currency}"])
             elif t == "date":
                 value = date_text(self.random_date())
             else:
                 value = time_text(self.random_date() * US_DAY + US_HOUR)
             args += ["--param", f"{name}={value}"]
+        for name in self.count_params:
+            if rng.random() < 0.3:
+                args += ["--param", f"{name}={rng.randint(1, 40)}"]
+        for name, unit in self.duration_params:
+            if rng.random() < 0.3:
+                # In the declared unit (weeks and days are one kind): an aggregate window keeps it.
+                unit = rng.choice(["days", "weeks"]) if unit in ("days", "weeks") else unit
+                args += ["--param", f"{name}={rng.randint(1, 40)} {unit}"]
         return args
 
     def badge_text(self):
@@ -592,10 +607,30 @@ class ProgramGen:
                 return f
         return cands[-1][1]
 
+    def param_duration(self):
+        """A duration written with a param (C5), or None when the program has none."""
+        rng = self.rng
+        forms = []
+        if self.count_params:
+            # No years: a count param may be overridden up to 40, and windows stop at 27 years.
+            forms.append(lambda: f"{rng.choice(self.count_params)} {rng.choice(['minutes', 'hours', 'days', 'weeks', 'months'])}")
+        if self.duration_params:
+            forms.append(lambda: rng.choice(self.duration_params)[0])
+        return rng.choice(forms)() if forms else None
+
     def window(self, allow_none=True):
         rng = self.rng
         if allow_none and rng.random() < 0.3:
             return ""
+        if rng.random() < 0.2:
+            d = self.param_duration()
+            if d is not None:
+                # `previous` counts whole days or longer: a count param's unit or a duration
+                # param's declared unit says which.
+                whole_units = d.split()[-1] if " " in d else dict(self.duration_params).get(d, "")
+                if whole_units.startswith(("day", "week", "month")) and rng.random() < 0.3:
+                    return f" within previous {d}"
+                return f" within {d}"
         unit = rng.choice(["minute", "minutes", "hour", "hours", "day", "days", "days", "week", "weeks",
                            "month", "months", "months", "year", "years"])
         n = rng.choice([1, 1, 2, 3, 7, 30, 90, rng.randint(1, 400)])
@@ -986,8 +1021,13 @@ class ProgramGen:
     def step_op(self, dtext, sign):
         """The mirror of time ± duration: a calendar step for days and longer in a zone, and
         for months and years anywhere; plain addition otherwise (v0.1)."""
-        calendar = not dtext.split()[1].startswith(("minute", "hour"))
-        if calendar and (self.zone is not None or dtext.split()[1].startswith(("month", "year"))):
+        words = dtext.split()
+        if len(words) == 1:
+            # A duration param: its value is read at run time (an override may change it), so
+            # the step is never folded here and either name will do.
+            return "cal_add" if sign > 0 else "cal_sub"
+        calendar = not words[1].startswith(("minute", "hour"))
+        if calendar and (self.zone is not None or words[1].startswith(("month", "year"))):
             return "cal_add" if sign > 0 else "cal_sub"
         return "add" if sign > 0 else "sub"
 
@@ -998,6 +1038,10 @@ class ProgramGen:
             t = self.sub("time", sc, depth)
             dtext, dval = self.duration()
             d = E(dtext, "duration", True, dval)
+            pd = self.param_duration() if rng.random() < 0.2 else None
+            if pd is not None:
+                # Read at run time (an override may change it): not a constant.
+                dtext, d = pd, E(pd, "duration", False, None)
             form = rng.choice(["+", "-", "d+"])
             if form == "d+":
                 return self.op(self.step_op(dtext, 1), "time", f"{dtext} + {t.wrapped()}", [t, d])
@@ -1096,6 +1140,20 @@ class ProgramGen:
             else:
                 decls.append(f"param {name} = {e.text}")
             self.params.append((name, t, e.val))
+            bare = e.text.replace("(", "").replace(")", "").strip()
+            if re.fullmatch(r"-?\s*[0-9_.]+%", bare):
+                self.percent_params.add(name)
+
+        # Params in durations (spec §1, C5): an int param as a count, a duration param whole.
+        if rng.random() < 0.5:
+            name = self.fresh("pn_")
+            decls.append(f"param {name} = {rng.choice([1, 2, 3, 7, 30])}")
+            self.count_params.append(name)
+        if rng.random() < 0.4:
+            name = self.fresh("pd_")
+            unit = rng.choice(["minutes", "hours", "days", "weeks", "months"])
+            decls.append(f"param {name} = {rng.choice([1, 2, 5, 30])} {unit}")
+            self.duration_params.append((name, unit))
 
         # tiers come before expressions that may name them
         if rng.random() < 0.6:
@@ -1183,7 +1241,7 @@ class ProgramGen:
             hold = ""
             if rng.random() < 0.4:
                 dtext, _ = self.duration()
-                hold = f" hold {dtext}"
+                hold = f" hold {self.param_duration() or dtext if rng.random() < 0.3 else dtext}"
             decls.append(f"tier {name} when {cond.text}{hold}")
 
         for k, name in enumerate(seg_names):

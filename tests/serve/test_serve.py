@@ -311,12 +311,15 @@ def test_retries_get_the_original_effects(perk, engine):
             assert status == 200 and again["duplicates"] == 1, again
             rec = again["records"][0]
             assert rec["status"] == "duplicate" and rec["effects"] == effects, (rec, effects)
-        # A retry with a changed body is still the same event: the original effects, nothing new.
+        # A "retry" with a changed body is not the same record: rejected as a conflicting reuse
+        # of the id (spec §4, C14), and nothing new happens.
         status, again = s.post(deposit("r1", "c1", "999.00", first=True))
-        assert again["records"][0]["effects"] == effects, again
+        assert again["rejected"] == 1, again
+        assert again["records"][0]["status"] == "rejected" and again["records"][0]["effects"] == [], again
+        assert "different content" in again["records"][0]["error"], again
         after = s.metrics()
         assert after["perk_effects_total"] == before["perk_effects_total"], (before, after)
-        assert after["perk_retries_answered_total"] == before["perk_retries_answered_total"] + 4, after
+        assert after["perk_retries_answered_total"] == before["perk_retries_answered_total"] + 3, after
         status, client = s.get_json("/v1/clients/c1")
         assert client["wallets"] == {"bonus": "75.00", "points": 25}, client
         # In a batch beside new records.
