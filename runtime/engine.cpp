@@ -957,8 +957,16 @@ struct Engine::Impl {
     seen_ids.ExpireOlderThan(clock - kDedupWindow);
   }
 
-  ClientState& GetClient(const std::string& id, int64_t time, bool* created) {
-    const uint64_t hash = HashId(id);
+  // The record's ids hashed once: the client table, the dedup set and the content hash all
+  // use these (HashId of the same bytes), rather than each hashing the ids again.
+  struct IdHashes {
+    uint64_t client;
+    uint64_t id;
+  };
+  static IdHashes HashesOf(const runtime::Record& rec) { return {HashId(rec.client), HashId(rec.id)}; }
+
+  // `hash` is HashId(id).
+  ClientState& GetClient(const std::string& id, uint64_t hash, int64_t time, bool* created) {
     uint32_t k = client_index.Find(id, hash);
     if (k != client_index.kNone) {
       *created = false;
@@ -998,10 +1006,10 @@ struct Engine::Impl {
     }
   }
 
-  void ProcessEvent(const runtime::Record& rec) {
+  void ProcessEvent(const runtime::Record& rec, const IdHashes& hashes) {
     Savepoint sp = Save();
     bool created = false;
-    ClientState* c = &GetClient(rec.client, rec.time, &created);
+    ClientState* c = &GetClient(rec.client, hashes.client, rec.time, &created);
     undo_log.clear();
     undo_values.clear();
     SetTrigger(rec.id, rec.time);
@@ -1022,14 +1030,14 @@ struct Engine::Impl {
       return;
     }
     budget_undo.clear();
-    Remember(rec);
+    Remember(rec, hashes);
     ++stats.accepted;
   }
 
   // An accepted record's id, with what the record said (spec §4, C14).
-  void Remember(const runtime::Record& rec) {
+  void Remember(const runtime::Record& rec, const IdHashes& hashes) {
     if (rec.id.empty()) return;
-    seen_ids.Insert(rec.time, rec.id, HashId(rec.id), decoder.ContentHash(rec));
+    seen_ids.Insert(rec.time, rec.id, hashes.id, decoder.ContentHash(rec, hashes.client));
     ++remembered_total;
   }
 
@@ -1073,18 +1081,19 @@ struct Engine::Impl {
       Reject(line_number, error);
       return;
     }
-    Dispatch(rec, line_number);
+    Dispatch(rec, line_number, HashesOf(rec));
   }
 
   void ProcessDecoded(const runtime::Record& rec, uint64_t line_number) {
     current_line = line_number;
     ++stats.records;
     uint64_t remembered;
-    if (!rec.id.empty() && seen_ids.Find(rec.id, &remembered)) {
+    const IdHashes hashes = HashesOf(rec);
+    if (!rec.id.empty() && seen_ids.Find(rec.id, hashes.id, &remembered)) {
       ReusedId(rec.id, remembered, &rec, std::string(), line_number);
       return;
     }
-    Dispatch(rec, line_number);
+    Dispatch(rec, line_number, hashes);
   }
 
   // Group prefetching: record i+kFar's table slots are requested, record i+kNear's client
@@ -1166,7 +1175,7 @@ struct Engine::Impl {
   }
 
   // A decoded record that is not a duplicate: clock, then the record's kind.
-  void Dispatch(const runtime::Record& rec, uint64_t line_number) {
+  void Dispatch(const runtime::Record& rec, uint64_t line_number, const IdHashes& hashes) {
     if (has_clock && rec.time < clock) {
       Reject(line_number, fmt::format("out of order: time {} is earlier than the engine clock {}; records must come in time order",
                                       stdlib::FormatTime(rec.time), stdlib::FormatTime(clock)));
@@ -1175,12 +1184,12 @@ struct Engine::Impl {
     AdvanceClock(rec.time);
     switch (rec.kind) {
       case RecordKind::Tick:
-        Remember(rec);
+        Remember(rec, hashes);
         ++stats.accepted;
         return;
       case RecordKind::Profile: {
         bool created;
-        ClientState& c = GetClient(rec.client, rec.time, &created);
+        ClientState& c = GetClient(rec.client, hashes.client, rec.time, &created);
         for (size_t k = 0; k < rec.fields.size(); ++k) {
           if (k >= rec.present.size() || !rec.present[k]) continue;
           if (k < rec.nulled.size() && rec.nulled[k]) {
@@ -1195,11 +1204,11 @@ struct Engine::Impl {
         }
         MarkDirty(c);
         stable_until[c.index] = INT64_MIN;  // conditions may read the attributes
-        Remember(rec);
+        Remember(rec, hashes);
         ++stats.accepted;
         return;
       }
-      case RecordKind::Event: ProcessEvent(rec); return;
+      case RecordKind::Event: ProcessEvent(rec, hashes); return;
     }
   }
 };
