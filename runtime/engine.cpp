@@ -469,10 +469,10 @@ struct Engine::Impl {
   }
   // [v0.2] Dates and day starts in the program's zone; v0.1's UTC arithmetic when it is UTC.
   int64_t LocalDate(int64_t time) const {
-    return program.zone == stdlib::kUtcZone ? perk_time_date(time) : perk_tz_date(program.zone, time);
+    return program.zone == stdlib::kUtcZone ? stdlib::UtcDate(time) : perk_tz_date(program.zone, time);
   }
   int64_t DayStart(int64_t day) const {
-    return program.zone == stdlib::kUtcZone ? perk_date_start(day) : perk_tz_day_start(program.zone, day);
+    return program.zone == stdlib::kUtcZone ? stdlib::UtcDayStart(day) : perk_tz_day_start(program.zone, day);
   }
   void SetDayTrigger(int64_t day) {
     trigger_id.clear();
