@@ -1084,11 +1084,11 @@ struct Engine::Impl {
     Dispatch(rec, line_number, HashesOf(rec));
   }
 
-  void ProcessDecoded(const runtime::Record& rec, uint64_t line_number) {
+  // `hashes` is HashesOf(rec).
+  void ProcessDecoded(const runtime::Record& rec, uint64_t line_number, const IdHashes& hashes) {
     current_line = line_number;
     ++stats.records;
     uint64_t remembered;
-    const IdHashes hashes = HashesOf(rec);
     if (!rec.id.empty() && seen_ids.Find(rec.id, hashes.id, &remembered)) {
       ReusedId(rec.id, remembered, &rec, std::string(), line_number);
       return;
@@ -1100,24 +1100,26 @@ struct Engine::Impl {
   // (found through its now-cached slot) is requested, and record i is processed. What is
   // looked up ahead is only a hint: processing looks everything up again, so a client created
   // or dropped in between costs a miss, never a wrong answer. rec_at(j) is record j, or null
-  // for a line that is not a decoded record; process(i) handles line i.
+  // for a line that is not a decoded record; process(i, hashes) handles line i, given its
+  // record's HashesOf (computed once, ahead, for the prefetches; unset for a null record).
   template <typename RecordAt, typename Process>
   void Pipelined(size_t n, RecordAt rec_at, Process process) {
     constexpr size_t kRing = 16, kFar = 12, kNear = 6, kArrays = 3;
-    uint64_t hashes[kRing];
+    IdHashes hashes[kRing];  // record j's at j % kRing, from slots_ahead(j) until slots_ahead(j + kRing)
     uint32_t found[kRing];
     auto slots_ahead = [&](size_t j) {
       const runtime::Record* r = rec_at(j);
-      if (!r || r->kind == RecordKind::Tick) return;
-      hashes[j % kRing] = HashId(r->client);
-      client_index.Prefetch(hashes[j % kRing]);
-      if (!r->id.empty()) seen_ids.Prefetch(HashId(r->id));
+      if (!r) return;
+      hashes[j % kRing] = HashesOf(*r);
+      if (r->kind == RecordKind::Tick) return;
+      client_index.Prefetch(hashes[j % kRing].client);
+      if (!r->id.empty()) seen_ids.Prefetch(hashes[j % kRing].id);
     };
     auto client_ahead = [&](size_t j) {
       found[j % kRing] = ClientIndex<ClientIdOf>::kNone;
       const runtime::Record* r = rec_at(j);
       if (!r || r->kind == RecordKind::Tick) return;
-      uint32_t k = client_index.Find(r->client, hashes[j % kRing]);
+      uint32_t k = client_index.Find(r->client, hashes[j % kRing].client);
       found[j % kRing] = k;
       if (k >= clients.size()) return;
       const char* c = reinterpret_cast<const char*>(&clients[k]);
@@ -1139,13 +1141,14 @@ struct Engine::Impl {
       if (i + kFar < n) slots_ahead(i + kFar);
       if (i + kNear < n) client_ahead(i + kNear);
       if (i + kArrays < n) arrays_ahead(i + kArrays);
-      process(i);
+      process(i, hashes[i % kRing]);
     }
   }
 
   void ProcessBatch(const runtime::Record* recs, const uint64_t* lines, size_t n) {
     Pipelined(
-        n, [&](size_t j) { return &recs[j]; }, [&](size_t i) { ProcessDecoded(recs[i], lines[i]); });
+        n, [&](size_t j) { return &recs[j]; },
+        [&](size_t i, const IdHashes& hashes) { ProcessDecoded(recs[i], lines[i], hashes); });
   }
 
   // Lines decoded up front (into records reused from batch to batch), then processed in order
@@ -1164,10 +1167,10 @@ struct Engine::Impl {
     for (size_t k = 0; k < n; ++k) batch_outcomes[k] = decoder.Decode(lines[k], nullptr, &batch_records[k], &error);
     Pipelined(
         n, [&](size_t j) { return batch_outcomes[j] == DecodeOutcome::Ok ? &batch_records[j] : nullptr; },
-        [&](size_t i) {
+        [&](size_t i, const IdHashes& hashes) {
           switch (batch_outcomes[i]) {
             case DecodeOutcome::Blank: return;
-            case DecodeOutcome::Ok: ProcessDecoded(batch_records[i], numbers[i]); return;
+            case DecodeOutcome::Ok: ProcessDecoded(batch_records[i], numbers[i], hashes); return;
             case DecodeOutcome::Duplicate:  // not given without a duplicate check
             case DecodeOutcome::Reject: ProcessLine(lines[i], numbers[i]); return;
           }
@@ -1218,7 +1221,9 @@ Engine::Engine(const checked::Program& program, Evaluator* evaluator)
 Engine::~Engine() = default;
 
 void Engine::ProcessLine(std::string_view line, uint64_t line_number) { impl_->ProcessLine(line, line_number); }
-void Engine::ProcessDecoded(const Record& record, uint64_t line_number) { impl_->ProcessDecoded(record, line_number); }
+void Engine::ProcessDecoded(const Record& record, uint64_t line_number) {
+  impl_->ProcessDecoded(record, line_number, Impl::HashesOf(record));
+}
 void Engine::ProcessLines(const std::string_view* lines, const uint64_t* line_numbers, size_t n) {
   impl_->ProcessLines(lines, line_numbers, n);
 }
