@@ -469,10 +469,10 @@ struct Engine::Impl {
   }
   // [v0.2] Dates and day starts in the program's zone; v0.1's UTC arithmetic when it is UTC.
   int64_t LocalDate(int64_t time) const {
-    return program.zone == stdlib::kUtcZone ? perk_time_date(time) : perk_tz_date(program.zone, time);
+    return program.zone == stdlib::kUtcZone ? stdlib::UtcDate(time) : perk_tz_date(program.zone, time);
   }
   int64_t DayStart(int64_t day) const {
-    return program.zone == stdlib::kUtcZone ? perk_date_start(day) : perk_tz_day_start(program.zone, day);
+    return program.zone == stdlib::kUtcZone ? stdlib::UtcDayStart(day) : perk_tz_day_start(program.zone, day);
   }
   void SetDayTrigger(int64_t day) {
     trigger_id.clear();
@@ -957,8 +957,16 @@ struct Engine::Impl {
     seen_ids.ExpireOlderThan(clock - kDedupWindow);
   }
 
-  ClientState& GetClient(const std::string& id, int64_t time, bool* created) {
-    const uint64_t hash = HashId(id);
+  // The record's ids hashed once: the client table, the dedup set and the content hash all
+  // use these (HashId of the same bytes), rather than each hashing the ids again.
+  struct IdHashes {
+    uint64_t client;
+    uint64_t id;
+  };
+  static IdHashes HashesOf(const runtime::Record& rec) { return {HashId(rec.client), HashId(rec.id)}; }
+
+  // `hash` is HashId(id).
+  ClientState& GetClient(const std::string& id, uint64_t hash, int64_t time, bool* created) {
     uint32_t k = client_index.Find(id, hash);
     if (k != client_index.kNone) {
       *created = false;
@@ -998,10 +1006,10 @@ struct Engine::Impl {
     }
   }
 
-  void ProcessEvent(const runtime::Record& rec) {
+  void ProcessEvent(const runtime::Record& rec, const IdHashes& hashes) {
     Savepoint sp = Save();
     bool created = false;
-    ClientState* c = &GetClient(rec.client, rec.time, &created);
+    ClientState* c = &GetClient(rec.client, hashes.client, rec.time, &created);
     undo_log.clear();
     undo_values.clear();
     SetTrigger(rec.id, rec.time);
@@ -1022,14 +1030,14 @@ struct Engine::Impl {
       return;
     }
     budget_undo.clear();
-    Remember(rec);
+    Remember(rec, hashes);
     ++stats.accepted;
   }
 
   // An accepted record's id, with what the record said (spec §4, C14).
-  void Remember(const runtime::Record& rec) {
+  void Remember(const runtime::Record& rec, const IdHashes& hashes) {
     if (rec.id.empty()) return;
-    seen_ids.Insert(rec.time, rec.id, HashId(rec.id), decoder.ContentHash(rec));
+    seen_ids.Insert(rec.time, rec.id, hashes.id, decoder.ContentHash(rec, hashes.client));
     ++remembered_total;
   }
 
@@ -1073,42 +1081,45 @@ struct Engine::Impl {
       Reject(line_number, error);
       return;
     }
-    Dispatch(rec, line_number);
+    Dispatch(rec, line_number, HashesOf(rec));
   }
 
-  void ProcessDecoded(const runtime::Record& rec, uint64_t line_number) {
+  // `hashes` is HashesOf(rec).
+  void ProcessDecoded(const runtime::Record& rec, uint64_t line_number, const IdHashes& hashes) {
     current_line = line_number;
     ++stats.records;
     uint64_t remembered;
-    if (!rec.id.empty() && seen_ids.Find(rec.id, &remembered)) {
+    if (!rec.id.empty() && seen_ids.Find(rec.id, hashes.id, &remembered)) {
       ReusedId(rec.id, remembered, &rec, std::string(), line_number);
       return;
     }
-    Dispatch(rec, line_number);
+    Dispatch(rec, line_number, hashes);
   }
 
   // Group prefetching: record i+kFar's table slots are requested, record i+kNear's client
   // (found through its now-cached slot) is requested, and record i is processed. What is
   // looked up ahead is only a hint: processing looks everything up again, so a client created
   // or dropped in between costs a miss, never a wrong answer. rec_at(j) is record j, or null
-  // for a line that is not a decoded record; process(i) handles line i.
+  // for a line that is not a decoded record; process(i, hashes) handles line i, given its
+  // record's HashesOf (computed once, ahead, for the prefetches; unset for a null record).
   template <typename RecordAt, typename Process>
   void Pipelined(size_t n, RecordAt rec_at, Process process) {
     constexpr size_t kRing = 16, kFar = 12, kNear = 6, kArrays = 3;
-    uint64_t hashes[kRing];
+    IdHashes hashes[kRing];  // record j's at j % kRing, from slots_ahead(j) until slots_ahead(j + kRing)
     uint32_t found[kRing];
     auto slots_ahead = [&](size_t j) {
       const runtime::Record* r = rec_at(j);
-      if (!r || r->kind == RecordKind::Tick) return;
-      hashes[j % kRing] = HashId(r->client);
-      client_index.Prefetch(hashes[j % kRing]);
-      if (!r->id.empty()) seen_ids.Prefetch(HashId(r->id));
+      if (!r) return;
+      hashes[j % kRing] = HashesOf(*r);
+      if (r->kind == RecordKind::Tick) return;
+      client_index.Prefetch(hashes[j % kRing].client);
+      if (!r->id.empty()) seen_ids.Prefetch(hashes[j % kRing].id);
     };
     auto client_ahead = [&](size_t j) {
       found[j % kRing] = ClientIndex<ClientIdOf>::kNone;
       const runtime::Record* r = rec_at(j);
       if (!r || r->kind == RecordKind::Tick) return;
-      uint32_t k = client_index.Find(r->client, hashes[j % kRing]);
+      uint32_t k = client_index.Find(r->client, hashes[j % kRing].client);
       found[j % kRing] = k;
       if (k >= clients.size()) return;
       const char* c = reinterpret_cast<const char*>(&clients[k]);
@@ -1130,13 +1141,14 @@ struct Engine::Impl {
       if (i + kFar < n) slots_ahead(i + kFar);
       if (i + kNear < n) client_ahead(i + kNear);
       if (i + kArrays < n) arrays_ahead(i + kArrays);
-      process(i);
+      process(i, hashes[i % kRing]);
     }
   }
 
   void ProcessBatch(const runtime::Record* recs, const uint64_t* lines, size_t n) {
     Pipelined(
-        n, [&](size_t j) { return &recs[j]; }, [&](size_t i) { ProcessDecoded(recs[i], lines[i]); });
+        n, [&](size_t j) { return &recs[j]; },
+        [&](size_t i, const IdHashes& hashes) { ProcessDecoded(recs[i], lines[i], hashes); });
   }
 
   // Lines decoded up front (into records reused from batch to batch), then processed in order
@@ -1155,10 +1167,10 @@ struct Engine::Impl {
     for (size_t k = 0; k < n; ++k) batch_outcomes[k] = decoder.Decode(lines[k], nullptr, &batch_records[k], &error);
     Pipelined(
         n, [&](size_t j) { return batch_outcomes[j] == DecodeOutcome::Ok ? &batch_records[j] : nullptr; },
-        [&](size_t i) {
+        [&](size_t i, const IdHashes& hashes) {
           switch (batch_outcomes[i]) {
             case DecodeOutcome::Blank: return;
-            case DecodeOutcome::Ok: ProcessDecoded(batch_records[i], numbers[i]); return;
+            case DecodeOutcome::Ok: ProcessDecoded(batch_records[i], numbers[i], hashes); return;
             case DecodeOutcome::Duplicate:  // not given without a duplicate check
             case DecodeOutcome::Reject: ProcessLine(lines[i], numbers[i]); return;
           }
@@ -1166,7 +1178,7 @@ struct Engine::Impl {
   }
 
   // A decoded record that is not a duplicate: clock, then the record's kind.
-  void Dispatch(const runtime::Record& rec, uint64_t line_number) {
+  void Dispatch(const runtime::Record& rec, uint64_t line_number, const IdHashes& hashes) {
     if (has_clock && rec.time < clock) {
       Reject(line_number, fmt::format("out of order: time {} is earlier than the engine clock {}; records must come in time order",
                                       stdlib::FormatTime(rec.time), stdlib::FormatTime(clock)));
@@ -1175,12 +1187,12 @@ struct Engine::Impl {
     AdvanceClock(rec.time);
     switch (rec.kind) {
       case RecordKind::Tick:
-        Remember(rec);
+        Remember(rec, hashes);
         ++stats.accepted;
         return;
       case RecordKind::Profile: {
         bool created;
-        ClientState& c = GetClient(rec.client, rec.time, &created);
+        ClientState& c = GetClient(rec.client, hashes.client, rec.time, &created);
         for (size_t k = 0; k < rec.fields.size(); ++k) {
           if (k >= rec.present.size() || !rec.present[k]) continue;
           if (k < rec.nulled.size() && rec.nulled[k]) {
@@ -1195,11 +1207,11 @@ struct Engine::Impl {
         }
         MarkDirty(c);
         stable_until[c.index] = INT64_MIN;  // conditions may read the attributes
-        Remember(rec);
+        Remember(rec, hashes);
         ++stats.accepted;
         return;
       }
-      case RecordKind::Event: ProcessEvent(rec); return;
+      case RecordKind::Event: ProcessEvent(rec, hashes); return;
     }
   }
 };
@@ -1209,7 +1221,9 @@ Engine::Engine(const checked::Program& program, Evaluator* evaluator)
 Engine::~Engine() = default;
 
 void Engine::ProcessLine(std::string_view line, uint64_t line_number) { impl_->ProcessLine(line, line_number); }
-void Engine::ProcessDecoded(const Record& record, uint64_t line_number) { impl_->ProcessDecoded(record, line_number); }
+void Engine::ProcessDecoded(const Record& record, uint64_t line_number) {
+  impl_->ProcessDecoded(record, line_number, Impl::HashesOf(record));
+}
 void Engine::ProcessLines(const std::string_view* lines, const uint64_t* line_numbers, size_t n) {
   impl_->ProcessLines(lines, line_numbers, n);
 }

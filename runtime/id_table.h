@@ -212,9 +212,11 @@ class DedupSet {
   // content hashes were kept): such an id is a plain duplicate whatever comes with it.
   static constexpr uint64_t kUnknownContent = 0;
   // The content hash remembered with `id`, or false when the id is not remembered.
-  bool Find(std::string_view id, uint64_t* content) const {
+  bool Find(std::string_view id, uint64_t* content) const { return Find(id, HashId(id), content); }
+  // `hash` must be HashId(id), except in tests.
+  bool Find(std::string_view id, uint64_t hash, uint64_t* content) const {
     if (id.empty()) return false;
-    size_t i = table_.Probe(id_table_detail::TagOf(HashId(id)), [&](uint32_t ref) { return IdAt(ref) == id; });
+    size_t i = table_.Probe(id_table_detail::TagOf(hash), [&](uint32_t ref) { return IdAt(ref) == id; });
     if (table_.IsEmpty(i)) return false;
     *content = ring_[table_.Ref(i) & ring_mask_].content;
     return true;

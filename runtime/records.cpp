@@ -857,7 +857,7 @@ uint64_t Mix(uint64_t h, uint64_t v) {
 }
 }  // namespace
 
-uint64_t RecordDecoder::ContentHash(const Record& record) const {
+uint64_t RecordDecoder::ContentHash(const Record& record, uint64_t client_hash) const {
   const InputSchema& schema = impl_->schema;
   const std::vector<FieldSpec>* specs = nullptr;
   const uint64_t* names = nullptr;
@@ -871,7 +871,7 @@ uint64_t RecordDecoder::ContentHash(const Record& record) const {
     specs = &schema.client_fields;
     names = impl_->client_field_hashes.data();
   }
-  h = Mix(h, HashId(record.client));
+  h = Mix(h, client_hash);
   h = Mix(h, static_cast<uint64_t>(record.time));
   uint64_t fields = 0;
   for (size_t k = 0; specs && k < record.fields.size() && k < specs->size(); ++k) {

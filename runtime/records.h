@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/id_table.h"
 #include "stdlib/value.h"
 
 namespace perk::runtime {
@@ -72,7 +73,11 @@ class RecordDecoder {
   // spelling and unknown keys do not change it; a field at its default counts as not given,
   // so a program upgrade that adds a field with a default keeps the hashes of records
   // remembered before it. Never 0 (0 is "unknown" to the dedup set).
-  uint64_t ContentHash(const Record& record) const;
+  // The hashes are persisted (seen rows of --state stores): this function must not change.
+  uint64_t ContentHash(const Record& record) const { return ContentHash(record, HashId(record.client)); }
+  // The same, given client_hash == HashId(record.client), which the engine has already
+  // computed for its client table (one hash of the id per record rather than two).
+  uint64_t ContentHash(const Record& record, uint64_t client_hash) const;
 
  private:
   struct Impl;

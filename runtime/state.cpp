@@ -28,7 +28,7 @@ void AddToCache(WindowCache* cache, int64_t key, int64_t value, int64_t count) {
   cache->until = until;
 }
 
-int64_t BucketStart(checked::WindowUnit unit, int64_t key, int32_t zone) {
+int64_t ZonedBucketStart(checked::WindowUnit unit, int64_t key, int32_t zone) {
   int64_t unit_micros = 0;
   if (unit == checked::WindowUnit::Month || unit == checked::WindowUnit::Year) {
     const int64_t month = unit == checked::WindowUnit::Year ? key * 12 : key;
@@ -88,7 +88,7 @@ bool QueryCached(const AggSeries& series, int64_t key, int64_t count, Bucket* ou
   return true;
 }
 
-int64_t BucketKey(checked::WindowUnit unit, int64_t t, int32_t zone) {
+int64_t ZonedBucketKey(checked::WindowUnit unit, int64_t t, int32_t zone) {
   auto floordiv = [](int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); };
   // Outside UTC every unit is local; in UTC only months and years need the calendar.
   if (zone != stdlib::kUtcZone) return perk_tz_bucket(zone, static_cast<int64_t>(unit), t);

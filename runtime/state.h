@@ -15,6 +15,7 @@
 #include "runtime/small_vec.h"
 #include "stdlib/stdlib.h"
 #include "stdlib/value.h"
+#include "stdlib/zone.h"
 
 namespace perk::runtime {
 
@@ -113,11 +114,45 @@ void AddToCache(WindowCache* cache, int64_t key, int64_t value, int64_t count);
 
 // The bucket key of a time for a window unit in a zone (stdlib/zone.h; 0 is UTC): local
 // minutes, hours and days, months as year * 12 + month - 1, years.
-int64_t BucketKey(checked::WindowUnit unit, int64_t time_micros, int32_t zone);
+// The zone-aware general case of both is out of line (state.cpp); UTC minutes, hours, days
+// and all history, the v0.1 arithmetic that every record and condition window of a UTC program
+// needs, are inline so that they stay a division or a multiplication.
+int64_t ZonedBucketKey(checked::WindowUnit unit, int64_t time_micros, int32_t zone);
+int64_t ZonedBucketStart(checked::WindowUnit unit, int64_t key, int32_t zone);
+inline int64_t BucketKey(checked::WindowUnit unit, int64_t time_micros, int32_t zone) {
+  if (zone == stdlib::kUtcZone) {
+    auto floordiv = [](int64_t a, int64_t b) { return a / b - ((a % b != 0) && (a < 0)); };  // b > 0
+    switch (unit) {
+      case checked::WindowUnit::Minute: return floordiv(time_micros, stdlib::kMicrosPerMinute);
+      case checked::WindowUnit::Hour: return floordiv(time_micros, stdlib::kMicrosPerHour);
+      case checked::WindowUnit::Day: return floordiv(time_micros, stdlib::kMicrosPerDay);
+      case checked::WindowUnit::All: return 0;
+      case checked::WindowUnit::Month:
+      case checked::WindowUnit::Year: break;  // the calendar
+    }
+  }
+  return ZonedBucketKey(unit, time_micros, zone);
+}
 // The first time whose bucket key is `key` (BucketKey's inverse), saturated to INT64_MIN or
 // INT64_MAX; INT64_MAX for WindowUnit::All. For local minutes and hours outside UTC it may be
 // a little early (a lower bound), which is all StableUntil needs.
-int64_t BucketStart(checked::WindowUnit unit, int64_t key, int32_t zone);
+inline int64_t BucketStart(checked::WindowUnit unit, int64_t key, int32_t zone) {
+  if (zone == stdlib::kUtcZone) {
+    int64_t unit_micros = 0;
+    switch (unit) {
+      case checked::WindowUnit::Minute: unit_micros = stdlib::kMicrosPerMinute; break;
+      case checked::WindowUnit::Hour: unit_micros = stdlib::kMicrosPerHour; break;
+      case checked::WindowUnit::Day: unit_micros = stdlib::kMicrosPerDay; break;
+      case checked::WindowUnit::All: return INT64_MAX;  // one bucket for ever
+      case checked::WindowUnit::Month:
+      case checked::WindowUnit::Year: return ZonedBucketStart(unit, key, zone);  // the calendar
+    }
+    int64_t start;
+    if (__builtin_mul_overflow(key, unit_micros, &start)) return key > 0 ? INT64_MAX : INT64_MIN;
+    return start;
+  }
+  return ZonedBucketStart(unit, key, zone);
+}
 // The key a fold over window `w` ends with at time t: the current bucket's, or with
 // `previous` the one before it.
 inline int64_t WindowKey(const checked::Window& w, int64_t t, int32_t zone) {

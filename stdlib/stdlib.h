@@ -98,6 +98,16 @@ constexpr int64_t kMicrosPerDay = 24 * kMicrosPerHour;
 constexpr int64_t kMinTime = -719'528 * kMicrosPerDay;
 constexpr int64_t kMaxTime = 2'932'897 * kMicrosPerDay - 1;
 
+// perk_time_date and perk_date_start, inline (they are defined with these): the engine's clock
+// asks for them on every record of a UTC program.
+inline int64_t UtcDate(int64_t micros) { return micros / kMicrosPerDay - (micros % kMicrosPerDay < 0 ? 1 : 0); }
+// Saturates instead of overflowing: only dates about 292,000 years from 1970 are affected.
+inline int64_t UtcDayStart(int64_t days) {
+  int64_t out = 0;
+  if (__builtin_mul_overflow(days, kMicrosPerDay, &out)) return days < 0 ? INT64_MIN : INT64_MAX;
+  return out;
+}
+
 // ---- exact decimal text ----
 // Parses decimal text: optional '-', digits with optional '_' separators between digits
 // (only when allow_underscores), optional '.digits', optional exponent 'e|E[+-]digits'

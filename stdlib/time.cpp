@@ -17,12 +17,6 @@ unsigned DaysInMonth(int64_t y, unsigned m) {
   return m == 2 && IsLeapYear(y) ? 29 : kDays[m - 1];
 }
 
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if (a % b != 0 && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
 // Reads exactly `count` ASCII digits at text[pos].
 bool ReadFixed(std::string_view text, size_t pos, size_t count, int64_t* out) {
   if (pos + count > text.size()) return false;
@@ -240,18 +234,9 @@ PerkStatus perk_time_sub(int64_t micros, int64_t duration, int64_t* out) {
   return PERK_OK;
 }
 
-int64_t perk_time_date(int64_t micros) {
-  return perk::stdlib::FloorDiv(micros, perk::stdlib::kMicrosPerDay);
-}
+int64_t perk_time_date(int64_t micros) { return perk::stdlib::UtcDate(micros); }
 
-// Saturates instead of overflowing: only dates about 292,000 years from 1970 are affected.
-int64_t perk_date_start(int64_t days) {
-  int64_t out = 0;
-  if (__builtin_mul_overflow(days, perk::stdlib::kMicrosPerDay, &out)) {
-    return days < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
-  }
-  return out;
-}
+int64_t perk_date_start(int64_t days) { return perk::stdlib::UtcDayStart(days); }
 
 // Saturates like perk_date_start; real dates are never near the limits.
 int64_t perk_days_between(int64_t a_days, int64_t b_days) {
