@@ -87,6 +87,18 @@ Expr ErrorExpr(SourceRange r) {
   return e;
 }
 
+// `if c then a else b`, with a and b already of one type.
+Expr IfNode(Expr c, Expr a, Expr b, SourceRange r) {
+  Expr out;
+  out.kind = ExprKind::If;
+  out.type = a.type;
+  out.range = r;
+  out.args.push_back(std::move(c));
+  out.args.push_back(std::move(a));
+  out.args.push_back(std::move(b));
+  return out;
+}
+
 Expr ConstExpr(Type t, Value v, SourceRange r) {
   Expr e;
   e.kind = ExprKind::Const;
@@ -1183,14 +1195,7 @@ Expr Checker::CheckIf(const ast::Expr& e, const Scope& s) {
     return ErrorExpr(e.range);
   }
   if (c.kind == ExprKind::Const) return c.value.i ? std::move(a) : std::move(b);
-  Expr r;
-  r.kind = ExprKind::If;
-  r.type = a.type;
-  r.range = e.range;
-  r.args.push_back(std::move(c));
-  r.args.push_back(std::move(a));
-  r.args.push_back(std::move(b));
-  return r;
+  return IfNode(std::move(c), std::move(a), std::move(b), e.range);
 }
 
 int Checker::OptionalAttrOf(const ast::Expr& e) const {
@@ -1268,14 +1273,7 @@ Expr Checker::CheckOtherwise(const ast::Expr& e, const Scope& s) {
   set.type = Type::Bool;
   set.index = k;
   set.range = e.args[0]->range;
-  Expr r;
-  r.kind = ExprKind::If;
-  r.type = a.type;
-  r.range = e.range;
-  r.args.push_back(std::move(set));
-  r.args.push_back(std::move(a));
-  r.args.push_back(std::move(b));
-  return r;
+  return IfNode(std::move(set), std::move(a), std::move(b), e.range);
 }
 
 Expr Checker::CheckCall(const ast::Expr& e, const Scope& s) {
