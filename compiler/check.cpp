@@ -759,10 +759,20 @@ Expr Checker::CheckLiteral(const ast::Expr& e, const Scope& s) {
         n.type = Type::Int;
         n.index = ref.param;
         n.range = e.range;
+        // Months and years are counted above stdlib::kMonthsTag, not multiplied out: `n months`
+        // is the tag plus n (plus 12n for years). A count below 0 then reads as no month count
+        // and fails where it is used, as an overflow of the time.
+        const bool months = d->unit == ast::DurationUnit::Month || d->unit == ast::DurationUnit::Year;
+        const int64_t per = !months ? *DurationMicros(one) : d->unit == ast::DurationUnit::Year ? 12 : 1;
         std::vector<Expr> args;
         args.push_back(std::move(n));
-        args.push_back(ConstExpr(Type::Int, Value::Int(*DurationMicros(one)), e.range));
-        return MakeOp(OpCode::MulInt, Type::Duration, e.range, std::move(args));
+        args.push_back(ConstExpr(Type::Int, Value::Int(per), e.range));
+        Expr product = MakeOp(OpCode::MulInt, months ? Type::Int : Type::Duration, e.range, std::move(args));
+        if (!months) return product;
+        std::vector<Expr> tagged;
+        tagged.push_back(std::move(product));
+        tagged.push_back(ConstExpr(Type::Int, Value::Int(stdlib::kMonthsTag), e.range));
+        return MakeOp(OpCode::Add, Type::Duration, e.range, std::move(tagged));
       }
       if (!e.duration || e.duration->count <= 0) {
         Error(DiagKind::BadDuration, e.range, "a duration must be at least 1");
