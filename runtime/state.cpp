@@ -29,7 +29,6 @@ void AddToCache(WindowCache* cache, int64_t key, int64_t value, int64_t count) {
 }
 
 int64_t ZonedBucketStart(checked::WindowUnit unit, int64_t key, int32_t zone) {
-  int64_t unit_micros = 0;
   if (unit == checked::WindowUnit::Month || unit == checked::WindowUnit::Year) {
     const int64_t month = unit == checked::WindowUnit::Year ? key * 12 : key;
     const int64_t y = month >= 0 ? month / 12 : (month - 11) / 12;
@@ -50,17 +49,9 @@ int64_t ZonedBucketStart(checked::WindowUnit unit, int64_t key, int32_t zone) {
     const int64_t unit_len = unit == checked::WindowUnit::Hour ? stdlib::kMicrosPerHour : stdlib::kMicrosPerMinute;
     return std::max(start, start + (key - day * per_day) * unit_len - 2 * stdlib::kMicrosPerHour);
   }
-  switch (unit) {
-    case checked::WindowUnit::Minute: unit_micros = stdlib::kMicrosPerMinute; break;
-    case checked::WindowUnit::Hour: unit_micros = stdlib::kMicrosPerHour; break;
-    case checked::WindowUnit::Day: unit_micros = stdlib::kMicrosPerDay; break;
-    case checked::WindowUnit::All: return INT64_MAX;  // one bucket for ever
-    case checked::WindowUnit::Month:
-    case checked::WindowUnit::Year: break;  // above
-  }
-  int64_t start;
-  if (__builtin_mul_overflow(key, unit_micros, &start)) return key > 0 ? INT64_MAX : INT64_MIN;
-  return start;
+  // What is left is WindowUnit::All (one bucket for ever): BucketStart (state.h) handles UTC's
+  // minutes, hours and days inline and never calls here for them.
+  return INT64_MAX;
 }
 
 bool QueryCached(const AggSeries& series, int64_t key, int64_t count, Bucket* out, WindowCache* cache) {
