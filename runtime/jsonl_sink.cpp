@@ -176,11 +176,15 @@ void JsonlSink::Entry(const LedgerEntry& e) {
 
 void JsonlSink::Outcome(const RecordOutcome& outcome) {
   if (outcome.status != RecordStatus::Rejected && outcome.status != RecordStatus::TickFailed) return;
-  rejects_ += "{\"line\":";
-  AppendInt(rejects_, static_cast<int64_t>(outcome.line));
-  rejects_ += ",\"error\":";
-  stdlib::AppendJsonQuoted(rejects_, outcome.message);
-  rejects_ += "}\n";
+  AppendRejectLine(rejects_, outcome.line, outcome.message);
+}
+
+void AppendRejectLine(std::string& out, uint64_t line, std::string_view message) {
+  out += "{\"line\":";
+  AppendInt(out, static_cast<int64_t>(line));
+  out += ",\"error\":";
+  stdlib::AppendJsonQuoted(out, message);
+  out += "}\n";
 }
 
 }  // namespace perk::runtime

@@ -14,6 +14,9 @@ namespace perk::runtime {
 // decimal "0.3", time, date and tier names as strings, null for what has no encoding.
 void AppendValueJson(std::string& out, const checked::Program& program, Type type, const Value& value);
 
+// Appends the reject line `{"line":N,"error":"..."}` (spec §6).
+void AppendRejectLine(std::string& out, uint64_t line, std::string_view message);
+
 class JsonlSink final : public Sink {
  public:
   // The program must outlive the sink.
