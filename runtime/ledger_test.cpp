@@ -244,3 +244,31 @@ TEST_CASE("ledger action names round-trip through the .def list") {
   LedgerAction parsed;
   CHECK_FALSE(perk::runtime::ParseLedgerAction("refund", &parsed));
 }
+
+TEST_CASE("entries a rollback takes back never reach a sink") {
+  // The second credit divides by zero after the first was made: the record is rejected whole.
+  auto p = Compile(R"(program "Rollback"
+event deposit { n: int }
+wallet points: int
+rule r
+  on deposit
+  then
+    credit points 1
+    credit points floor(10 / (deposit.n - points))
+end
+)");
+  perk::runtime::Engine engine(*p);
+  Recorder recorder(*p);
+  engine.AddSink(&recorder);
+  engine.ProcessLine(R"({"type":"deposit","id":"a","client":"c","time":"2026-01-05T10:00:00Z","n":1})", 1);
+  CHECK(recorder.actions.empty());
+  CHECK(engine.seq() == 0);
+  engine.ProcessLine(R"({"type":"deposit","id":"b","client":"c","time":"2026-01-05T11:00:00Z","n":3})", 2);
+  std::vector<std::string> amounts = {"c points 1 1", "c points 5 6"};
+  CHECK(recorder.amounts == amounts);
+  CHECK(engine.seq() == 2);
+  REQUIRE(recorder.outcomes.size() == 2);
+  CHECK(recorder.outcomes[0] == "1 rejected a c rule `r`: division by ze");
+  CHECK(recorder.outcomes[1] == "2 accepted b c");
+  CHECK(recorder.text.ledger() == engine.ledger());
+}
