@@ -76,8 +76,9 @@ const char* RecordStatusName(RecordStatus status);
 struct RecordOutcome {
   RecordStatus status = RecordStatus::Accepted;
   uint64_t line = 0;            // the input line number given to the engine
-  std::string_view id;          // the record's id, when it has one and it could be read
-  std::string_view client;      // the record's client (TickFailed: the tick's client), when known
+  std::string_view id;          // the record's id, when it has one and it was read ("" for TickFailed)
+  std::string_view client;      // the record's client, when it was read ("" for TickFailed: the
+                                // message names the client)
   std::string_view message;     // Rejected, TickFailed: why, as the rejects file says it
 };
 
