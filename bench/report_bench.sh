@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures `perk run --report` on bench/forex.perk over the generated 1M-record stream: the run
-# with and without --report, the report's own cost (build/report_collect folds the same ledger
+# with and without --report, the report's own cost (build/report_collect folds the same entries
 # alone), and the page's size. Inputs are generated once into bench/out/ like run_bench.sh.
 # Environment: PERK (default build/perk), BENCH_RECORDS (1000000), BENCH_CLIENTS (100000),
 # BENCH_DAYS (60), BENCH_ENGINE (interp; "jit" once the JIT lands).
@@ -56,4 +56,4 @@ echo "perk run bench/forex.perk --engine $ENGINE, $records records, $entries led
 echo "  without --report: ${plain_ms} ms"
 echo "  with --report:    ${report_ms} ms (difference $(( report_ms - plain_ms )) ms; the machine is shared, so compare with the line below)"
 echo "  report page:      $bytes bytes ($(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 1048576 }') MiB) at $OUT/report.html"
-echo "  report alone:     $("$COLLECT" bench/forex.perk "$OUT/report_ledger.jsonl")"
+echo "  report alone:     $("$COLLECT" bench/forex.perk "$EVENTS")"

@@ -74,17 +74,20 @@ int Diff(const DiffOptions& o) {
   report::Collector old_collector(*old_program), new_collector(*new_program);
   old_collector.Begin(old_engine.clients());
   new_collector.Begin(new_engine.clients());
+  old_engine.AddSink(&old_collector);
+  new_engine.AddSink(&new_collector);
   report::EffectDiff diff(*old_program, *new_program);
+  old_engine.AddSink(&diff.old_sink());
+  new_engine.AddSink(&diff.new_sink());
 
-  // After each input line: both ledgers into their collectors and the matcher, then dropped.
+  // After each input line: the matcher pairs what both versions wrote (the collectors and
+  // the matcher are sinks: they have seen the entries already), and the text is dropped.
   auto drain = [&] {
-    old_collector.AddLedger(old_engine.ledger());
-    new_collector.AddLedger(new_engine.ledger());
-    diff.AddLine(old_engine.ledger(), new_engine.ledger(), ClockDay(old_engine, *old_program), ClockDay(new_engine, *new_program));
+    diff.EndLine(ClockDay(old_engine, *old_program), ClockDay(new_engine, *new_program));
     old_engine.ledger().clear();
     new_engine.ledger().clear();
-    if (!old_engine.rejects().empty()) old_collector.AddRejects(old_engine.rejects()), old_engine.rejects().clear();
-    if (!new_engine.rejects().empty()) new_collector.AddRejects(new_engine.rejects()), new_engine.rejects().clear();
+    old_engine.rejects().clear();
+    new_engine.rejects().clear();
   };
   Progress progress(*reader);
   std::string_view line;

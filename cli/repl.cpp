@@ -69,6 +69,39 @@ struct SourcePart {
   std::string text;
 };
 
+// What the engine hands out for the record being processed, typed (runtime/sink.h): its
+// ledger entries as the REPL shows them, and its outcomes.
+struct Collected final : runtime::Sink {
+  struct Result {
+    runtime::RecordStatus status;
+    uint64_t line;
+    std::string message;
+  };
+  const checked::Program* program = nullptr;
+  std::vector<repl::EntryView> entries;
+  std::vector<Result> outcomes;  // tick failures first, then the record's own
+  void Entry(const runtime::LedgerEntry& e) override { entries.push_back(repl::ViewEntry(e, *program)); }
+  void Outcome(const runtime::RecordOutcome& o) override { outcomes.push_back({o.status, o.line, std::string(o.message)}); }
+  // The record's own outcome; null for a blank line.
+  const Result* Own() const {
+    return !outcomes.empty() && outcomes.back().status != runtime::RecordStatus::TickFailed ? &outcomes.back() : nullptr;
+  }
+  bool Accepted() const { return Own() && Own()->status == runtime::RecordStatus::Accepted; }
+  // "accepted", "duplicate", or the reject message.
+  std::string OutcomeText() const {
+    if (const Result* own = Own(); own && own->status != runtime::RecordStatus::Rejected) return runtime::RecordStatusName(own->status);
+    for (size_t k = outcomes.size(); k-- > 0;)
+      if (!outcomes[k].message.empty()) return outcomes[k].message;
+    return "rejected";
+  }
+};
+
+// One entry of the session's ledger: its line as written, and as shown.
+struct LedgerRow {
+  std::string json;
+  repl::EntryView view;
+};
+
 // A program and the engine running it. Declared in this order so the engine goes first.
 struct Runner {
   std::string source;
@@ -76,9 +109,10 @@ struct Runner {
   std::vector<SourcePart> parts;
   std::unique_ptr<checked::Program> program;
   std::unique_ptr<runtime::Evaluator> evaluator;
+  Collected collected;
   std::unique_ptr<runtime::Engine> engine;
   runtime::EngineKind kind = runtime::EngineKind::Interp;
-  std::vector<std::string> ledger;  // every ledger line so far
+  std::vector<LedgerRow> ledger;  // every ledger entry so far
 };
 
 // The id, client and type of a record line (each "" when absent or not a string).
@@ -107,25 +141,6 @@ std::vector<std::string> SplitLines(const std::string& text) {
     s = e + 1;
   }
   return out;
-}
-
-// The message of a reject line {"line": N, "error": "..."}.
-std::string RejectMessage(std::string_view line) {
-  // One parser per thread: building one allocates, and the REPL reads a line per record.
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  std::string_view s;
-  if (parser.parse(line.data(), line.size()).get(doc) || doc["error"].get(s)) return std::string(line);
-  return std::string(s);
-}
-
-uint64_t RejectLine(std::string_view line) {
-  // One parser per thread: building one allocates, and the REPL reads a line per record.
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  uint64_t n = 0;
-  if (parser.parse(line.data(), line.size()).get(doc) || doc["line"].get(n)) return 0;
-  return n;
 }
 
 std::string WindowText(const checked::Window& w) {
@@ -226,7 +241,7 @@ struct RuleTrace {
   bool has_when = false;
   std::string when_value;  // "true", "false" or an error
   std::vector<ExplainLine> when;
-  size_t ledger_begin = 0;  // offset in the record's ledger text when the rule was considered
+  uint64_t seq_before = 0;  // the engine's last seq when the rule was considered
   std::vector<std::string> effects;
 };
 
@@ -409,7 +424,6 @@ class Session {
     std::vector<RuleTrace> traces;
   } last_;
   std::vector<RuleTrace>* traces_ = nullptr;  // where Observe writes, while tracing
-  std::string trace_ledger_;                  // the traced record's ledger text so far
   int next_id_ = 1;
 };
 
@@ -460,6 +474,8 @@ std::unique_ptr<Runner> Session::Build(const std::string& file_name, const std::
     r->evaluator = runtime::CreateEvaluator(r->kind, *r->program, &error);
   }
   r->engine = std::make_unique<runtime::Engine>(*r->program, r->evaluator.get());
+  r->collected.program = r->program.get();
+  r->engine->AddSink(&r->collected);
   Runner* raw = r.get();
   r->engine->SetRuleObserver(
       [this, raw](int rule, const runtime::EvalContext& ctx, std::string_view, uint64_t) { Observe(*raw, rule, ctx); });
@@ -510,14 +526,13 @@ Session::Replayed Session::Replay(Runner& r) {
   for (size_t k = 0; k < log_.size(); ++k) {
     std::string ledger, rejects;
     bool last = k + 1 == log_.size();
-    uint64_t accepted = r.engine->stats().accepted;
     ProcessOne(r, log_[k], k + 1, last, &ledger, &rejects);
-    for (const auto& line : SplitLines(rejects)) out.rejects.emplace_back(RejectLine(line), RejectMessage(line));
+    for (const auto& o : r.collected.outcomes)
+      if (!o.message.empty()) out.rejects.emplace_back(o.line, o.message);
     if (last) {
       last_.any = true;
       last_.json = log_[k];
-      auto lines = SplitLines(rejects);
-      last_.outcome = r.engine->stats().accepted > accepted ? "accepted" : lines.empty() ? "rejected" : RejectMessage(lines.back());
+      last_.outcome = r.collected.OutcomeText();
     }
   }
   return out;
@@ -527,23 +542,26 @@ void Session::ProcessOne(Runner& r, const std::string& json, uint64_t number, bo
                          std::string* rejects) {
   std::vector<RuleTrace> traces;
   traces_ = trace ? &traces : nullptr;
-  trace_ledger_.clear();
+  r.collected.entries.clear();
+  r.collected.outcomes.clear();
   r.engine->ProcessLine(json, number);
   traces_ = nullptr;
   *ledger = std::move(r.engine->ledger());
   r.engine->ledger().clear();
   *rejects = std::move(r.engine->rejects());
   r.engine->rejects().clear();
-  for (const auto& line : SplitLines(*ledger)) r.ledger.push_back(line);
+  // The JSONL writer wrote the entries it handed out, in the same order.
+  std::vector<std::string> lines = SplitLines(*ledger);
+  for (size_t k = 0; k < lines.size() && k < r.collected.entries.size(); ++k)
+    r.ledger.push_back({std::move(lines[k]), r.collected.entries[k]});
   if (!trace) return;
-  // Each rule's effects are the lines it wrote before the next rule was considered.
+  // Each rule's effects are the entries it wrote before the next rule was considered.
   for (size_t k = 0; k < traces.size(); ++k) {
-    size_t end = k + 1 < traces.size() ? traces[k + 1].ledger_begin : ledger->size();
-    std::string slice = ledger->substr(traces[k].ledger_begin, end - traces[k].ledger_begin);
-    const std::string& name = r.program->rules[traces[k].rule].name;
-    for (const auto& line : SplitLines(slice)) {
-      repl::EntryView v = repl::ViewEntry(line, *r.program);
-      if (v.rule == name) traces[k].effects.push_back(v.action + " " + v.details);
+    const uint64_t end = k + 1 < traces.size() ? traces[k + 1].seq_before : UINT64_MAX;
+    for (const repl::EntryView& v : r.collected.entries) {
+      const auto seq = static_cast<uint64_t>(v.seq);
+      if (seq > traces[k].seq_before && seq <= end && v.rule_index == traces[k].rule)
+        traces[k].effects.push_back(v.action + " " + v.details);
     }
   }
   last_.traces = std::move(traces);
@@ -556,7 +574,7 @@ void Session::Observe(Runner& r, int rule_index, const runtime::EvalContext& ctx
   RuleTrace t;
   t.rule = rule_index;
   t.client = ctx.client->id;
-  t.ledger_begin = r.engine->ledger().size();
+  t.seq_before = r.engine->seq();
   switch (rule.trigger) {
     case checked::TriggerKind::Event:
       t.trigger = fmt::format("on {} ({})", p.events[rule.event].name, ctx.event ? ctx.event->id : "?");
@@ -670,22 +688,19 @@ void Session::Feed(const std::string& json, bool echo) {
     else Note("  " + json);
   }
   Runner& r = *run_;
-  const runtime::RunStats before = r.engine->stats();
   std::string ledger, rejects;
   ProcessOne(r, json, log_.size() + 1, true, &ledger, &rejects);
-  const runtime::RunStats& after = r.engine->stats();
+  const Collected& out = r.collected;
   last_.any = true;
   last_.json = json;
   RecordKeys keys = KeysOf(json);
-  std::vector<std::string> lines = SplitLines(ledger);
-  std::vector<std::string> reject_lines = SplitLines(rejects);
-  if (after.duplicates > before.duplicates) {
+  if (out.Own() && out.Own()->status == runtime::RecordStatus::Duplicate) {
     last_.outcome = "duplicate";
     last_.traces.clear();
     Note(fmt::format("  duplicate: id `{}` was already processed; nothing happened", keys.id));
     return;
   }
-  bool accepted = after.accepted > before.accepted;
+  bool accepted = out.Accepted();
   if (accepted) {
     last_.outcome = "accepted";
     log_.push_back(json);
@@ -693,19 +708,16 @@ void Session::Feed(const std::string& json, bool echo) {
     if (!keys.client.empty()) current_client_ = keys.client;
     if (keys.type != "tick" && keys.type != "profile") last_event_[keys.client] = json;
   }
+  if (!accepted) last_.outcome = out.OutcomeText();
   if (opts_.json) {
-    for (const auto& l : lines) Out(l + "\n");
-    for (const auto& l : reject_lines) Err(l + "\n");
-    if (!accepted) last_.outcome = reject_lines.empty() ? "rejected" : RejectMessage(reject_lines.back());
+    for (const auto& l : SplitLines(ledger)) Out(l + "\n");
+    for (const auto& l : SplitLines(rejects)) Err(l + "\n");
     return;
   }
-  if (!lines.empty()) Out(repl::RenderLedger(lines, *run_->program, color_));
-  for (const auto& l : reject_lines) {
-    std::string message = RejectMessage(l);
-    Err(Paint(err_color_, style::kRed, "  rejected: ") + message + "\n");
-    if (!accepted) last_.outcome = message;
-  }
-  if (accepted && lines.empty()) Note("  no effects");
+  if (!out.entries.empty()) Out(repl::RenderLedger(out.entries, color_));
+  for (const auto& o : out.outcomes)
+    if (!o.message.empty()) Err(Paint(err_color_, style::kRed, "  rejected: ") + o.message + "\n");
+  if (accepted && out.entries.empty()) Note("  no effects");
 }
 
 bool Session::CheckExpr(const std::string& line, size_t offset, checked::Expr* out, checked::Program* extended,
@@ -1084,13 +1096,15 @@ void Session::CmdLedger(const std::string& line, const std::string& arg, size_t 
   }
   const auto& all = run_->ledger;
   if (all.empty()) return Note("  the ledger is empty");
-  std::vector<std::string> tail(all.end() - static_cast<std::ptrdiff_t>(std::min(n, all.size())), all.end());
+  const size_t from = all.size() - std::min(n, all.size());
   if (opts_.json) {
-    for (const auto& l : tail) Out(l + "\n");
+    for (size_t k = from; k < all.size(); ++k) Out(all[k].json + "\n");
     return;
   }
-  if (tail.size() < all.size()) Note(fmt::format("  the last {} of {} entries", tail.size(), all.size()));
-  Out(repl::RenderLedger(tail, *run_->program, color_));
+  if (from > 0) Note(fmt::format("  the last {} of {} entries", all.size() - from, all.size()));
+  std::vector<repl::EntryView> tail;
+  for (size_t k = from; k < all.size(); ++k) tail.push_back(all[k].view);
+  Out(repl::RenderLedger(tail, color_));
 }
 
 void Session::CmdTick(const std::string& line, const std::string& arg, size_t arg_col) {

@@ -2,10 +2,10 @@
 #include "cli/repl_view.h"
 
 #include <fmt/format.h>
-#include <simdjson.h>
 
 #include <algorithm>
 
+#include "runtime/jsonl_sink.h"
 #include "stdlib/stdlib.h"
 
 namespace perk::repl {
@@ -22,33 +22,13 @@ size_t Width(std::string_view s) {
   return n;
 }
 
-// A JSON value written the way a person reads it: objects as `{key: value, ...}`,
-// strings quoted, numbers and booleans bare.
-std::string Readable(simdjson::dom::element v) {
-  switch (v.type()) {
-    case simdjson::dom::element_type::OBJECT: {
-      simdjson::dom::object object;
-      if (v.get_object().get(object)) return "{}";
-      std::string out = "{";
-      bool first = true;
-      for (auto field : object) {
-        if (!first) out += ", ";
-        first = false;
-        out += std::string(field.key) + ": " + Readable(field.value);
-      }
-      return out + "}";
-    }
-    case simdjson::dom::element_type::STRING: return stdlib::JsonQuote(v.get_string().value_unsafe());
-    default: return simdjson::minify(v);
-  }
-}
-
-// A string member as plain text (an absent or non-string member gives "").
-std::string Text(simdjson::dom::object o, const char* key) {
-  auto v = o[key];
-  if (v.error()) return "";
-  if (v.is_string()) return std::string(v.get_string().value_unsafe());
-  return simdjson::minify(v.value_unsafe());
+// A value as the ledger writes it, without the quotes of a JSON string unless it is a Perk
+// string: `25.00`, `Gold`, `2026-01-05`, `"CY"`.
+std::string Bare(const checked::Program& program, Type type, const Value& v) {
+  std::string json;
+  runtime::AppendValueJson(json, program, type, v);
+  if (type != Type::String && json.size() >= 2 && json.front() == '"') return json.substr(1, json.size() - 2);
+  return json;
 }
 
 const char* ActionStyle(std::string_view action) {
@@ -137,51 +117,52 @@ std::string RenderTable(const std::vector<std::string>& header, const std::vecto
   return out;
 }
 
-EntryView ViewEntry(std::string_view line, const checked::Program& program) {
+EntryView ViewEntry(const runtime::LedgerEntry& e, const checked::Program& program) {
+  using runtime::LedgerAction;
   EntryView view;
-  // One parser per thread: building one allocates, and the REPL reads a line per record.
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(line.data(), line.size()).get(doc) || !doc.is_object()) return view;
-  simdjson::dom::object o = doc.get_object().value_unsafe();
-  int64_t seq = 0;
-  if (!o["seq"].get(seq)) view.seq = seq;
-  view.trigger = Text(o, "trigger");
-  view.client = Text(o, "client");
-  view.time = Text(o, "time");
-  view.rule = o["rule"].is_null() ? "" : Text(o, "rule");
-  view.action = Text(o, "action");
-  const std::string& a = view.action;
-  if (a == "credit") {
-    view.details = fmt::format("{} +{} -> {}", Text(o, "wallet"), Text(o, "amount"), Text(o, "balance"));
-    // [v0.2] A credit cut to what a `partial` budget had left.
-    if (Text(o, "partial") == "true") view.details += " (partial: cut by the budget)";
-  } else if (a == "debit") {
-    view.details = fmt::format("{} -{} -> {}", Text(o, "wallet"), Text(o, "amount"), Text(o, "balance"));
-  } else if (a == "set") {
-    // Values are written as the ledger writes them, but strings only for string vars.
-    std::string var = Text(o, "var");
-    bool is_string = std::any_of(program.vars.begin(), program.vars.end(),
-                                 [&](const checked::Var& v) { return v.name == var && v.type == Type::String; });
-    view.details = fmt::format("{} = {}", var, is_string ? Readable(o["value"].value_unsafe()) : Text(o, "value"));
-  } else if (a == "notify" || a == "emit") {
-    auto data = o["data"];
-    std::string d = data.error() ? "" : Readable(data.value_unsafe());
-    view.details = fmt::format("{} {}", Text(o, a == "notify" ? "template" : "name"), d == "{}" ? "" : d);
-    while (!view.details.empty() && view.details.back() == ' ') view.details.pop_back();
-  } else if (a == "grant") {
-    view.details = Text(o, "badge");
-  } else if (a == "tier") {
-    view.details = fmt::format("{} -> {}", Text(o, "from"), Text(o, "to"));
-  } else if (a == "segment") {
-    view.details = fmt::format("{} {}", Text(o, "segment"), Text(o, "member") == "true" ? "joined" : "left");
-  } else if (a == "skip") {
-    view.details = fmt::format("{}: {} {} not credited", Text(o, "reason"), Text(o, "wallet"), Text(o, "amount"));
+  view.seq = static_cast<long long>(e.seq);
+  view.trigger = e.day_tick ? "day:" + stdlib::FormatDate(e.day) : std::string(e.event_id);
+  view.client = e.client;
+  view.time = stdlib::FormatTime(e.time);
+  view.rule = e.rule_name;
+  view.rule_index = e.rule;
+  view.action = runtime::LedgerActionName(e.action);
+  auto amount = [&](int64_t v) { return Bare(program, e.amount_type, Value::Int(v)); };
+  switch (e.action) {
+    case LedgerAction::Credit:
+      view.details = fmt::format("{} +{} -> {}", e.target, amount(e.amount), amount(e.balance));
+      // [v0.2] A credit cut to what a `partial` budget had left.
+      if (e.partial) view.details += " (partial: cut by the budget)";
+      break;
+    case LedgerAction::Debit: view.details = fmt::format("{} -{} -> {}", e.target, amount(e.amount), amount(e.balance)); break;
+    case LedgerAction::Set:
+      // Values as the ledger writes them, but quoted only for string vars.
+      view.details = fmt::format("{} = {}", e.target, Bare(program, e.values[0].type, *e.values[0].value));
+      break;
+    case LedgerAction::Notify:
+    case LedgerAction::Emit: {
+      view.details = std::string(e.target);
+      if (e.values.empty()) break;
+      view.details += " {";
+      for (size_t k = 0; k < e.values.size(); ++k) {
+        if (k) view.details += ", ";
+        view.details += fmt::format("{}: ", e.values[k].key);
+        runtime::AppendValueJson(view.details, program, e.values[k].type, *e.values[k].value);
+      }
+      view.details += "}";
+      break;
+    }
+    case LedgerAction::Grant: view.details = std::string(e.target); break;
+    case LedgerAction::Tier: view.details = fmt::format("{} -> {}", e.from, e.to); break;
+    case LedgerAction::Segment: view.details = fmt::format("{} {}", e.target, e.member ? "joined" : "left"); break;
+    case LedgerAction::Skip:
+      view.details = fmt::format("{}: {} {} not credited", e.reason, e.target, amount(e.amount));
+      break;
   }
   return view;
 }
 
-std::string RenderLedger(const std::vector<std::string>& lines, const checked::Program& program, bool color) {
+std::string RenderLedger(const std::vector<EntryView>& entries, bool color) {
   std::string out;
   std::vector<std::vector<Cell>> rows;
   std::string trigger;
@@ -192,17 +173,12 @@ std::string RenderLedger(const std::vector<std::string>& lines, const checked::P
     size_t first, count;
   };
   std::vector<Group> groups;
-  for (const auto& line : lines) {
-    EntryView v = ViewEntry(line, program);
-    if (v.action.empty()) {
-      rows.push_back({{"?", ""}, {"", ""}, {"", ""}, {"?", ""}, {std::string(line), ""}});
-    } else {
-      rows.push_back({{std::to_string(v.seq), style::kDim},
-                      {v.client, ""},
-                      {v.rule.empty() ? "-" : v.rule, v.rule.empty() ? style::kDim : ""},
-                      {v.action, ActionStyle(v.action)},
-                      {v.details, ""}});
-    }
+  for (const EntryView& v : entries) {
+    rows.push_back({{std::to_string(v.seq), style::kDim},
+                    {v.client, ""},
+                    {v.rule.empty() ? "-" : v.rule, v.rule.empty() ? style::kDim : ""},
+                    {v.action, ActionStyle(v.action)},
+                    {v.details, ""}});
     std::string title = v.trigger.rfind("day:", 0) == 0 ? fmt::format("day tick {}", v.trigger.substr(4))
                                                          : fmt::format("{} at {}", v.trigger, v.time);
     if (groups.empty() || title != groups.back().title) groups.push_back({title, rows.size() - 1, 0});

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "compiler/checked.h"
+#include "runtime/ledger.h"
 
 namespace perk::repl {
 
@@ -33,17 +34,18 @@ struct Cell {
 std::string RenderTable(const std::vector<std::string>& header, const std::vector<std::vector<Cell>>& rows,
                         const std::vector<bool>& right, bool color);
 
-// Ledger lines (as the engine writes them) as a table, with a line naming each trigger
-// (record id or day tick) where it changes.
-std::string RenderLedger(const std::vector<std::string>& lines, const checked::Program& program, bool color);
-
-// One ledger line's action and details, e.g. ("credit", "bonus +75.00 -> 75.00"); empty
-// action when the line cannot be read. The program gives the types of `set` values.
+// One ledger entry as the REPL shows it: its action and details, e.g. ("credit",
+// "bonus +75.00 -> 75.00"). Owns its text: the engine's entries live only for a Sink call.
 struct EntryView {
   std::string trigger, client, time, rule, action, details;
   long long seq = 0;
+  int rule_index = -1;  // -1 for tier and segment entries
 };
-EntryView ViewEntry(std::string_view line, const checked::Program& program);
+EntryView ViewEntry(const runtime::LedgerEntry& entry, const checked::Program& program);
+
+// Ledger entries as a table, with a line naming each trigger (record id or day tick) where it
+// changes.
+std::string RenderLedger(const std::vector<EntryView>& entries, bool color);
 
 // A value as Perk writes it: `75.00 USD`, `0.3`, `"CY"`, `2026-01-05T10:00:00Z`, `Gold`.
 std::string FormatValue(const checked::Program& program, Type type, const Value& value);

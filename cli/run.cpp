@@ -125,7 +125,7 @@ int Run(const RunOptions& o) {
       Explain(*program, rule, ctx, trigger, line);
     });
 
-  // --report: the collector sees every ledger and reject line just before it is written out.
+  // --report: the collector is a sink of the engine: it sees every entry and outcome typed.
   Output report_out;
   std::unique_ptr<report::Collector> collector;
   if (!o.report.empty()) {
@@ -139,15 +139,10 @@ int Run(const RunOptions& o) {
     }
     collector = std::make_unique<report::Collector>(*program);
     collector->Begin(engine.clients());
+    engine.AddSink(collector.get());
   }
-  auto write_ledger = [&] {
-    if (collector) collector->AddLedger(engine.ledger());
-    return ledger.Write(engine.ledger());
-  };
-  auto write_rejects = [&] {
-    if (collector) collector->AddRejects(engine.rejects());
-    return rejects.Write(engine.rejects());
-  };
+  auto write_ledger = [&] { return ledger.Write(engine.ledger()); };
+  auto write_rejects = [&] { return rejects.Write(engine.rejects()); };
   Progress progress(*reader);
   std::string_view line;
   bool ok = true;

@@ -228,7 +228,8 @@ perk_record_status perk_result_record_status(const perk_result* result, size_t i
   switch (result->batch.records[index].status) {
     case RecordStatus::Accepted: return PERK_RECORD_ACCEPTED;
     case RecordStatus::Duplicate: return PERK_RECORD_DUPLICATE;
-    case RecordStatus::Rejected: return PERK_RECORD_REJECTED;
+    case RecordStatus::Rejected:
+    case RecordStatus::TickFailed: return PERK_RECORD_REJECTED;
   }
   return PERK_RECORD_REJECTED;
 }

@@ -19,6 +19,7 @@
 
 #include "compiler/compiler.h"
 #include "runtime/interp.h"
+#include "runtime/jsonl_sink.h"
 #include "runtime/snapshot.h"
 #include "runtime/store.h"
 #include "stdlib/stdlib.h"
@@ -30,35 +31,45 @@ namespace {
 // Retry answers live as long as the engine remembers ids: 30 days of event time (spec §4).
 constexpr int64_t kAnswerWindow = 30 * stdlib::kMicrosPerDay;
 
-// The `id` and `type` of a record line, read without validating the rest: the engine has
-// already judged the line; this only names it. Empty when the line has no such string.
-void PeekRecord(simdjson::ondemand::parser& parser, std::string_view line, std::string* id, std::string* type) {
-  id->clear();
-  type->clear();
+// The `id` of an input line the engine rejected before reading its id (a malformed field
+// came first), read without validating the rest: it only names the line in the answer. Empty
+// when the line has no such string.
+std::string PeekId(simdjson::ondemand::parser& parser, std::string_view line) {
   simdjson::padded_string padded(line);
   simdjson::ondemand::document doc;
-  if (parser.iterate(padded).get(doc)) return;
+  if (parser.iterate(padded).get(doc)) return {};
   simdjson::ondemand::object object;
-  if (doc.get_object().get(object)) return;
+  if (doc.get_object().get(object)) return {};
+  std::string id;
   for (auto field : object) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return;
-    std::string* into = key == "id" ? id : key == "type" ? type : nullptr;
-    if (!into) continue;
+    if (field.unescaped_key().get(key)) break;
     std::string_view value;
-    if (field.value().get_string().get(value)) continue;
-    into->assign(value);
+    if (key != "id" || field.value().get_string().get(value)) continue;
+    id.assign(value);
   }
+  return id;
 }
 
-// The message of a reject line `{"line":N,"error":"..."}` written by the engine.
-std::string RejectMessage(simdjson::ondemand::parser& parser, std::string_view line) {
-  simdjson::padded_string padded(line);
-  simdjson::ondemand::document doc;
-  std::string_view error;
-  if (parser.iterate(padded).get(doc) || doc["error"].get_string().get(error)) return std::string(line);
-  return std::string(error);
-}
+// What the engine made of the line being processed (runtime/sink.h): its own outcome and the
+// day ticks that failed on the way. Its ledger entries are the JSONL writer's lines.
+struct OutcomeSink final : runtime::Sink {
+  bool has_own = false;
+  runtime::RecordStatus status = runtime::RecordStatus::Rejected;
+  std::string id, message;
+  std::vector<std::string> tick_errors;
+  void Entry(const runtime::LedgerEntry&) override {}
+  void Outcome(const runtime::RecordOutcome& o) override {
+    if (o.status == runtime::RecordStatus::TickFailed) {
+      tick_errors.emplace_back(o.message);
+      return;
+    }
+    has_own = true;
+    status = o.status;
+    id.assign(o.id);
+    message.assign(o.message);
+  }
+};
 
 void AppendJsonArray(std::string& out, std::string_view lines) {
   out += '[';
@@ -79,15 +90,6 @@ void AppendJsonArray(std::string& out, std::string_view lines) {
 
 }  // namespace
 
-const char* StatusName(RecordStatus s) {
-  switch (s) {
-    case RecordStatus::Accepted: return "accepted";
-    case RecordStatus::Duplicate: return "duplicate";
-    case RecordStatus::Rejected: return "rejected";
-  }
-  return "?";
-}
-
 std::string BatchResult::Ledger() const {
   std::string out;
   size_t size = 0;
@@ -100,9 +102,8 @@ std::string BatchResult::Ledger() const {
 std::string BatchResult::Rejects() const {
   std::string out;
   for (const auto& r : records) {
-    for (const auto& e : r.tick_errors) out += fmt::format("{{\"line\":{},\"error\":{}}}\n", r.line, stdlib::JsonQuote(e));
-    if (r.status == RecordStatus::Rejected)
-      out += fmt::format("{{\"line\":{},\"error\":{}}}\n", r.line, stdlib::JsonQuote(r.error));
+    for (const auto& e : r.tick_errors) runtime::AppendRejectLine(out, r.line, e);
+    if (r.status == RecordStatus::Rejected) runtime::AppendRejectLine(out, r.line, r.error);
   }
   return out;
 }
@@ -158,6 +159,7 @@ struct Session::Impl {
   std::unique_ptr<runtime::Store> store;    // with state
   std::vector<std::string> notes;
   simdjson::ondemand::parser parser;
+  OutcomeSink outcome;  // of the line being processed
   bool failed = false;
   std::string failure;
 
@@ -343,30 +345,25 @@ struct Session::Impl {
 
   void ProcessOne(std::string_view line, uint64_t number, BatchResult* out) {
     runtime::Engine& e = engine();
-    const runtime::RunStats before = e.stats();
-    const size_t ledger_at = e.ledger().size(), rejects_at = e.rejects().size();
+    const size_t ledger_at = e.ledger().size();
+    // Attached for this line only: the engine behind a store or a reload changes.
+    outcome = OutcomeSink{};
+    e.AddSink(&outcome);
     if (store) {
       store->ProcessLine(line, number, 0);
       open_work = true;
     } else {
       e.ProcessLine(line, number);
     }
-    const runtime::RunStats& after = e.stats();
-    if (after.records == before.records) return;  // a blank line
+    e.RemoveSink(&outcome);
+    if (!outcome.has_own) return;  // a blank line
 
     RecordOutcome r;
     r.line = number;
-    std::string type;
-    PeekRecord(parser, line, &r.id, &type);
+    r.id = outcome.status == RecordStatus::Rejected && outcome.id.empty() ? PeekId(parser, line) : outcome.id;
     r.effects.assign(e.ledger(), ledger_at, std::string::npos);
-    // Reject lines: day ticks that failed for a client, then (for a rejected record) its own.
-    std::vector<std::string> rejects;
-    for (size_t at = rejects_at; at < e.rejects().size();) {
-      size_t end = e.rejects().find('\n', at);
-      rejects.push_back(RejectMessage(parser, std::string_view(e.rejects()).substr(at, end - at)));
-      at = end + 1;
-    }
-    if (after.duplicates > before.duplicates) {
+    r.tick_errors = std::move(outcome.tick_errors);
+    if (outcome.status == RecordStatus::Duplicate) {
       r.status = RecordStatus::Duplicate;
       ++out->duplicates;
       auto it = answers.find(r.id);
@@ -376,7 +373,7 @@ struct Session::Impl {
         r.effects.clear();
         r.forgotten = true;
       }
-    } else if (after.accepted > before.accepted) {
+    } else if (outcome.status == RecordStatus::Accepted) {
       r.status = RecordStatus::Accepted;
       ++out->accepted;
       // An accepted record's time is the clock now. A tick with an id is remembered like any
@@ -385,12 +382,8 @@ struct Session::Impl {
     } else {
       r.status = RecordStatus::Rejected;
       ++out->rejected;
-      if (!rejects.empty()) {
-        r.error = std::move(rejects.back());
-        rejects.pop_back();
-      }
+      r.error = std::move(outcome.message);
     }
-    r.tick_errors = std::move(rejects);
     out->records.push_back(std::move(r));
   }
 

@@ -45,8 +45,9 @@ struct SessionOptions {
   size_t answer_bytes = 64u << 20;
 };
 
-enum class RecordStatus { Accepted, Duplicate, Rejected };
-const char* StatusName(RecordStatus status);
+// Accepted, Duplicate or Rejected (runtime/record_statuses.def; a record is never TickFailed).
+using runtime::RecordStatus;
+inline const char* StatusName(RecordStatus status) { return runtime::RecordStatusName(status); }
 
 // What one non-blank line of a batch did.
 struct RecordOutcome {

@@ -80,6 +80,21 @@ TEST_CASE("each non-blank line gets an outcome, numbered within its batch") {
   CHECK(json.find(R"({"accepted":1,"duplicates":1,"rejected":1,"records":[{"line":1,"id":"d1","status":"accepted","effects":[{"seq":1,)") == 0);
 }
 
+TEST_CASE("a rejected record is named by its id wherever the id stands in the line") {
+  auto s = Open();
+  BatchResult r = Process(*s, R"({"type":"deposit","amount":"lots","client":"c1","time":"2026-01-05T10:00:00Z","id":"late"})" "\n" +
+                                  Deposit("early", "c1", "2026-01-05T10:00:00Z", "x") + "\n" +
+                                  R"({"type":"deposit","id":7,"client":"c1","time":"2026-01-05T10:00:00Z","amount":"1.00"})");
+  REQUIRE(r.records.size() == 3);
+  CHECK(r.records[0].id == "late");
+  CHECK(r.records[1].id == "early");
+  CHECK(r.records[2].id.empty());
+  for (const auto& rec : r.records) {
+    CHECK(rec.status == RecordStatus::Rejected);
+    CHECK_FALSE(rec.error.empty());
+  }
+}
+
 TEST_CASE("a byte order mark at the start of a body is skipped, elsewhere it is data") {
   auto s = Open();
   BatchResult r = Process(*s, "\xEF\xBB\xBF" + Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00") + "\n" +

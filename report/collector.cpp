@@ -4,7 +4,6 @@
 #include <map>
 #include <unordered_map>
 
-#include "report/ledger_line.h"
 #include "report/report.h"
 #include "stdlib/zone.h"
 #include "stdlib/stdlib.h"
@@ -93,7 +92,6 @@ struct Collector::Impl {
 
   Impl(const checked::Program& p, size_t n) : program(p), top_n(n) {
     for (size_t r = 0; r < p.rules.size(); ++r) {
-      rule_index.emplace(p.rules[r].name, r);
       RuleFigures f;
       f.name = p.rules[r].name;
       f.label = p.rules[r].label;
@@ -120,8 +118,7 @@ struct Collector::Impl {
 
   const checked::Program& program;
   size_t top_n;
-  LineParser parser;
-  NameMap<size_t> rule_index, wallet_index, tier_index, segment_index;
+  NameMap<size_t> wallet_index, tier_index, segment_index;
   std::vector<RuleFigures> rules;
   std::vector<BudgetWindow> budget_windows;
   std::vector<WalletFigures> wallets;
@@ -139,10 +136,8 @@ struct Collector::Impl {
   std::vector<uint8_t> client_rules;         // per client, a bit per rule: had an effect of it
   size_t rule_bytes = 0;
 
-  std::string last_time_text;
-  int64_t last_time = 0;
-
-  int64_t ledger_entries = 0, effects = 0, participants = 0, budget_skips = 0, rejects = 0, unreadable = 0;
+  int64_t last_time = INT64_MIN, last_day = 0;  // the last entry's time and its local date
+  int64_t ledger_entries = 0, effects = 0, participants = 0, budget_skips = 0, rejects = 0;
   int64_t money_credited = 0, money_debited = 0, points_issued = 0, points_redeemed = 0;
   std::map<std::string, RejectReason> reasons;
 
@@ -172,26 +167,18 @@ struct Collector::Impl {
     return index;
   }
 
-  void Entry(const LedgerLine& e) {
-    if (e.time != last_time_text) {
-      int64_t t;
-      if (!ParseLedgerTime(e.time, &t)) {
-        ++unreadable;
-        return;
-      }
-      last_time_text.assign(e.time);
-      last_time = t;
+  // Entries come from an engine running `program`: every name in them is the program's.
+  void Entry(const runtime::LedgerEntry& e) {
+    const int64_t now = e.time;
+    if (now != last_time) {
+      last_time = now;
+      last_day = perk_tz_date(program.zone, now);
     }
-    int64_t now = last_time;
-    int64_t day_key = perk_tz_date(program.zone, now);
+    const int64_t day_key = last_day;
     ++ledger_entries;
-    bool from_event = e.trigger.rfind("day:", 0) != 0;
+    const bool from_event = !e.day_tick;
     if (e.action == Action::Tier) {
-      int from = Find(tier_index, e.from), to = Find(tier_index, e.to);
-      if (from < 0 || to < 0) {
-        ++unreadable;
-        return;
-      }
+      const int from = Find(tier_index, e.from), to = Find(tier_index, e.to);
       DayAcc& d = Day(day_key);
       ++tier_moves[from][to];
       --d.tier_delta[from];
@@ -201,31 +188,20 @@ struct Collector::Impl {
       return;
     }
     if (e.action == Action::Segment) {
-      int s = Find(segment_index, e.target);
-      if (s < 0) {
-        ++unreadable;
-        return;
-      }
+      const int s = Find(segment_index, e.target);
       DayAcc& d = Day(day_key);
       (e.member ? segment_enters : segment_leaves)[s] += 1;
       d.segment_delta[s] += e.member ? 1 : -1;
       if (from_event) clients[Client(e.client)].event_entry = true;
       return;
     }
-    int r = Find(rule_index, e.rule);
-    if (r < 0) {
-      ++unreadable;
-      return;
-    }
+    const int r = e.rule;
     RuleFigures& rule = rules[r];
     int w = -1;
     int64_t amount = 0;
     if (e.action == Action::Credit || e.action == Action::Debit || e.action == Action::Skip) {
       w = Find(wallet_index, e.target);
-      if (w < 0 || !ParseAmount(e.amount, wallets[w].type == Type::Money, &amount)) {
-        ++unreadable;
-        return;
-      }
+      amount = e.amount;
     }
     DayAcc& d = Day(day_key);
     rule.by_action[static_cast<int>(e.action)] += 1;
@@ -296,14 +272,14 @@ struct Collector::Impl {
     }
   }
 
-  void Reject(const RejectLine& r) {
+  void Reject(uint64_t line, std::string_view error) {
     ++rejects;
-    std::string reason = ReasonOf(r.error);
+    std::string reason = ReasonOf(error);
     auto [it, fresh] = reasons.try_emplace(reason);
     if (fresh) {
       it->second.reason = reason;
-      it->second.first_line = r.line;
-      it->second.example.assign(r.error);
+      it->second.first_line = line;
+      it->second.example.assign(error);
     }
     ++it->second.count;
   }
@@ -322,26 +298,10 @@ void Collector::Begin(const runtime::ClientList& clients) {
   }
 }
 
-void Collector::AddLedger(std::string_view lines) {
-  Impl& m = *impl_;
-  m.parser.Load(lines);
-  std::string_view line;
-  LedgerLine entry;
-  while (m.parser.Next(&line)) {
-    if (m.parser.ReadLedger(line, &entry)) m.Entry(entry);
-    else ++m.unreadable;
-  }
-}
+void Collector::Entry(const runtime::LedgerEntry& entry) { impl_->Entry(entry); }
 
-void Collector::AddRejects(std::string_view lines) {
-  Impl& m = *impl_;
-  m.parser.Load(lines);
-  std::string_view line;
-  RejectLine reject;
-  while (m.parser.Next(&line)) {
-    if (m.parser.ReadReject(line, &reject)) m.Reject(reject);
-    else ++m.unreadable;
-  }
+void Collector::Outcome(const runtime::RecordOutcome& o) {
+  if (o.status == runtime::RecordStatus::Rejected || o.status == runtime::RecordStatus::TickFailed) impl_->Reject(o.line, o.message);
 }
 
 RunFigures Collector::Finish(const runtime::ClientList& clients, const runtime::RunStats& stats) {
@@ -412,7 +372,6 @@ RunFigures Collector::Finish(const runtime::ClientList& clients, const runtime::
   f.points_redeemed = m.points_redeemed;
   f.budget_skips = m.budget_skips;
   f.rejects = m.rejects;
-  f.unreadable_lines = m.unreadable;
 
   // Top clients by value: money credited, then points issued, then id for a stable order.
   std::vector<uint32_t> order;

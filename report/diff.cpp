@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "report/ledger_line.h"
 #include "report/report.h"
+#include "runtime/jsonl_sink.h"
 #include "stdlib/stdlib.h"
 
 namespace perk::report {
@@ -24,66 +24,89 @@ struct Item {
 }  // namespace
 
 struct EffectDiff::Impl {
-  Impl(const checked::Program& o, const checked::Program& n, size_t e) : old_program(o), new_program(n), examples(e) {
+  Impl(const checked::Program& o, const checked::Program& n, size_t e)
+      : old_program(o), new_program(n), examples(e), old_side(this, o), new_side(this, n) {
     for (const auto& r : o.rules) RuleIndex(r.name);
     for (const auto& r : n.rules) RuleIndex(r.name);
     RuleIndex("");
   }
 
-  const checked::Program& old_program;
-  const checked::Program& new_program;
-  size_t examples;
-  LineParser parser;
-  DiffFigures figures;
-  std::unordered_map<std::string, int> rule_index;
-  std::unordered_multimap<std::string, Item> pending_old, pending_new;
-  std::unordered_map<std::string, int> occurrences;  // per chunk: how often a key was seen
-
-  int RuleIndex(const std::string& name) {
-    auto [it, fresh] = rule_index.try_emplace(name, static_cast<int>(figures.rules.size()));
-    if (fresh) figures.rules.push_back(RuleDiff{name});
-    return it->second;
-  }
-
-  // Reads a chunk into (key, item) pairs. The key says which effect it is; the value what it did.
-  std::vector<std::pair<std::string, Item>> Read(std::string_view chunk) {
+  // One version's entries of the line in progress, as (key, item) pairs: the key says which
+  // effect it is, the item what it did.
+  struct Side final : runtime::Sink {
+    Side(Impl* m, const checked::Program& p) : impl(m), program(p), writer(p) {}
+    Impl* impl;
+    const checked::Program& program;
+    runtime::JsonlSink writer;  // the entry's ledger line, for examples
     std::vector<std::pair<std::string, Item>> items;
-    // clear() costs the bucket count, which a day tick's chunk can leave in the hundred
-    // thousands; a fresh map keeps every later line cheap.
-    if (occurrences.bucket_count() > 1024) occurrences = {};
-    else occurrences.clear();
-    parser.Load(chunk);
-    std::string_view line;
-    LedgerLine e;
-    while (parser.Next(&line)) {
-      if (!parser.ReadLedger(line, &e)) continue;
+    std::unordered_map<std::string, int> occurrences;  // per line: how often a key was seen
+
+    void Entry(const runtime::LedgerEntry& e) override {
+      const std::string trigger = e.day_tick ? "day:" + stdlib::FormatDate(e.day) : std::string(e.event_id);
       std::string key;
-      key.reserve(line.size());
-      for (std::string_view part : {e.trigger, e.client, e.rule, std::string_view(ActionName(e.action)), e.target}) {
+      for (std::string_view part : {std::string_view(trigger), e.client, e.rule_name,
+                                    std::string_view(runtime::LedgerActionName(e.action)), e.target}) {
         key += part;
         key += '\x1f';
       }
       key += std::to_string(occurrences[key]++);
       Item item;
+      auto amount = [&](std::string* out) { runtime::AppendValueJson(*out, program, e.amount_type, Value::Int(e.amount)); };
       switch (e.action) {
         case Action::Credit:
-        case Action::Debit: item.value = std::string(e.amount); break;
-        case Action::Skip: item.value = std::string(e.reason) + " " + std::string(e.amount); break;
+        case Action::Debit: amount(&item.value); break;
+        case Action::Skip:
+          item.value = std::string(e.reason) + " ";
+          amount(&item.value);
+          break;
         case Action::Tier: item.value = std::string(e.from) + " > " + std::string(e.to); break;
         case Action::Segment: item.value = e.member ? "true" : "false"; break;
-        default: item.value = std::string(e.value); break;
+        case Action::Set: runtime::AppendValueJson(item.value, program, e.values[0].type, *e.values[0].value); break;
+        case Action::Notify:
+        case Action::Emit:
+          item.value = "{";
+          for (const runtime::LedgerValue& v : e.values) {
+            if (item.value.size() > 1) item.value += ',';
+            stdlib::AppendJsonQuoted(item.value, v.key);
+            item.value += ':';
+            runtime::AppendValueJson(item.value, program, v.type, *v.value);
+          }
+          item.value += '}';
+          break;
+        case Action::Grant: break;
       }
-      item.rule = RuleIndex(std::string(e.rule));
-      if (e.trigger.rfind("day:", 0) == 0) {
-        std::string error;
-        auto d = stdlib::ParseDate(e.trigger.substr(4), &error);
-        item.day = d ? *d : 0;
-      }
+      item.rule = impl->RuleIndex(std::string(e.rule_name));
+      if (e.day_tick) item.day = e.day;
       // The line is kept only while some list of examples still has room.
-      if (WantExamples()) item.line = std::string(line);
+      if (impl->WantExamples()) {
+        writer.ledger().clear();
+        writer.Entry(e);
+        item.line.assign(writer.ledger(), 0, writer.ledger().size() - 1);
+      }
       items.emplace_back(std::move(key), std::move(item));
     }
-    return items;
+    void Outcome(const runtime::RecordOutcome&) override {}
+    void EndLine() {
+      items.clear();
+      // clear() costs the bucket count, which a day tick's line can leave in the hundred
+      // thousands; a fresh map keeps every later line cheap.
+      if (occurrences.bucket_count() > 1024) occurrences = {};
+      else occurrences.clear();
+    }
+  };
+
+  const checked::Program& old_program;
+  const checked::Program& new_program;
+  size_t examples;
+  DiffFigures figures;
+  std::unordered_map<std::string, int> rule_index;
+  std::unordered_multimap<std::string, Item> pending_old, pending_new;
+  Side old_side, new_side;
+
+  int RuleIndex(const std::string& name) {
+    auto [it, fresh] = rule_index.try_emplace(name, static_cast<int>(figures.rules.size()));
+    if (fresh) figures.rules.push_back(RuleDiff{name});
+    return it->second;
   }
 
   bool WantExamples() const {
@@ -147,12 +170,14 @@ EffectDiff::EffectDiff(const checked::Program& old_program, const checked::Progr
     : impl_(std::make_unique<Impl>(old_program, new_program, examples)) {}
 EffectDiff::~EffectDiff() = default;
 
-void EffectDiff::AddLine(std::string_view old_lines, std::string_view new_lines, int64_t old_clock_day,
-                         int64_t new_clock_day) {
+runtime::Sink& EffectDiff::old_sink() { return impl_->old_side; }
+runtime::Sink& EffectDiff::new_sink() { return impl_->new_side; }
+
+void EffectDiff::EndLine(int64_t old_clock_day, int64_t new_clock_day) {
   Impl& m = *impl_;
-  if (old_lines.empty() && new_lines.empty() && m.pending_old.empty() && m.pending_new.empty()) return;
-  auto old_items = m.Read(old_lines);
-  auto new_items = m.Read(new_lines);
+  auto& old_items = m.old_side.items;
+  auto& new_items = m.new_side.items;
+  if (old_items.empty() && new_items.empty() && m.pending_old.empty() && m.pending_new.empty()) return;
   // Mostly both versions write the same effects in the same order: pair those in step, and
   // leave only the rest to the maps.
   size_t k = 0;
@@ -165,6 +190,8 @@ void EffectDiff::AddLine(std::string_view old_lines, std::string_view new_lines,
   m.Pair(old_items, k, true);
   m.Pair(new_items, k, false);
   if (!m.pending_old.empty() || !m.pending_new.empty()) m.Settle(std::min(old_clock_day, new_clock_day), false);
+  m.old_side.EndLine();
+  m.new_side.EndLine();
 }
 
 DiffFigures EffectDiff::Finish(const runtime::ClientList& old_clients,

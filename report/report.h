@@ -15,10 +15,11 @@
 
 namespace perk::report {
 
-// Ledger actions (spec §6), in the order the report lists them.
-enum class Action : uint8_t { Credit, Debit, Set, Notify, Grant, Emit, Skip, Tier, Segment, Unknown };
+// Ledger actions (runtime/ledger_actions.def), in the order the report lists them.
+using Action = runtime::LedgerAction;
 constexpr int kRuleActions = 7;  // Credit .. Skip: the actions a rule writes
-const char* ActionName(Action a);
+static_assert(static_cast<int>(Action::Skip) == kRuleActions - 1, "rule actions come first in ledger_actions.def");
+inline const char* ActionName(Action a) { return runtime::LedgerActionName(a); }
 
 struct RuleFigures {
   std::string name;
@@ -113,12 +114,12 @@ struct RunFigures {
   int64_t points_redeemed = 0;
   int64_t budget_skips = 0;
   int64_t rejects = 0;
-  int64_t unreadable_lines = 0;  // ledger lines the collector could not read (should stay 0)
 };
 
-// Folds one run's ledger and rejects into RunFigures. Memory is O(clients + days x rules);
-// each ledger line is read once. Feed it from the engine's buffers before they are drained.
-class Collector {
+// Folds one run's ledger entries and rejects into RunFigures: a sink of the engine
+// (Engine::AddSink) that reads each entry's typed fields once. Memory is O(clients + days x
+// rules).
+class Collector final : public runtime::Sink {
  public:
   // The program must outlive the collector.
   explicit Collector(const checked::Program& program, size_t top_clients = 20);
@@ -129,9 +130,9 @@ class Collector {
   // Clients the engine already knows before the first record (a resumed run): their tiers
   // and segments are where the day-by-day counts start.
   void Begin(const runtime::ClientList& clients);
-  // Complete ledger lines / reject lines (JSON Lines), in the order they were written.
-  void AddLedger(std::string_view lines);
-  void AddRejects(std::string_view lines);
+  // The engine's entries and outcomes (Engine::AddSink), in the order it hands them out.
+  void Entry(const runtime::LedgerEntry& entry) override;
+  void Outcome(const runtime::RecordOutcome& outcome) override;
   // After the last lines: the engine's clients and counts at the end of the run.
   RunFigures Finish(const runtime::ClientList& clients, const runtime::RunStats& stats);
 
@@ -182,10 +183,14 @@ class EffectDiff {
   EffectDiff(const EffectDiff&) = delete;
   EffectDiff& operator=(const EffectDiff&) = delete;
 
-  // The ledger lines each version wrote for one input line. Day-tick entries are matched
-  // once both clocks have passed their day (a version that rejected a record runs its
-  // ticks later); event entries at once.
-  void AddLine(std::string_view old_lines, std::string_view new_lines, int64_t old_clock_day, int64_t new_clock_day);
+  // Sinks for each version's engine (Engine::AddSink): they keep the entries of the line in
+  // progress until EndLine.
+  runtime::Sink& old_sink();
+  runtime::Sink& new_sink();
+  // After each input line, with each engine's clock day: pairs the entries both versions
+  // wrote since the last call. Day-tick entries are matched once both clocks have passed
+  // their day (a version that rejected a record runs its ticks later); event entries at once.
+  void EndLine(int64_t old_clock_day, int64_t new_clock_day);
   DiffFigures Finish(const runtime::ClientList& old_clients,
                      const runtime::ClientList& new_clients);
 

@@ -96,10 +96,6 @@ std::string RunPage(const RunFigures& f, const PageInfo& info) {
   if (b.width > 1)
     body += fmt::format("<p class=\"note\">Charts show {}-day buckets: flows are summed over a bucket, states are as at its last day.</p>",
                         b.width);
-  if (f.unreadable_lines > 0)
-    body += fmt::format("<section class=\"warn\" id=\"unreadable\"><h2>Unreadable lines</h2><p>{} ledger or reject lines could "
-                        "not be read and are left out of every figure.</p></section>",
-                        Int(f.unreadable_lines));
 
   // ---- summary ----
   body += "<section id=\"summary\"><h2>Summary</h2><div class=\"kpis\">";

@@ -9,47 +9,12 @@
 
 #include "runtime/id_table.h"
 #include "runtime/interp.h"
+#include "runtime/jsonl_sink.h"
 #include "runtime/records.h"
 #include "stdlib/stdlib.h"
 #include "stdlib/zone.h"
 
 namespace perk::runtime {
-
-namespace {
-
-void AppendValueJson(std::string& out, const checked::Program& program, Type type, const Value& v) {
-  auto quoted = [&](const std::string& text) {
-    out += '"';
-    out += text;
-    out += '"';
-  };
-  switch (type) {
-    case Type::Int: {
-      char digits[24];
-      out.append(digits, std::to_chars(digits, digits + sizeof digits, v.i).ptr);
-      return;
-    }
-    case Type::Decimal: quoted(stdlib::FormatDecimal(v.i)); return;
-    case Type::Money: quoted(stdlib::FormatMoney(v.i)); return;
-    case Type::Bool: out += v.i ? "true" : "false"; return;
-    case Type::String: stdlib::AppendJsonQuoted(out, v.s); return;
-    case Type::Time: quoted(stdlib::FormatTime(v.i)); return;
-    case Type::Date: quoted(stdlib::FormatDate(v.i)); return;
-    case Type::Tier:
-      if (v.i >= 0 && v.i < static_cast<int64_t>(program.tiers.size())) stdlib::AppendJsonQuoted(out, program.tiers[v.i].name);
-      else out += "null";
-      return;
-    default: out += "null"; return;
-  }
-}
-
-}  // namespace
-
-std::string FormatValueJson(const checked::Program& program, Type type, const Value& v) {
-  std::string out;
-  AppendValueJson(out, program, type, v);
-  return out;
-}
 
 namespace {
 
@@ -83,7 +48,8 @@ struct Engine::Impl {
         layout(checked::ClientLayoutOf(p)),
         decoder(InputSchemaOf(p)),
         evaluator(e ? e : &interp),
-        agg_windows(AggWindowsOf(p)) {
+        agg_windows(AggWindowsOf(p)),
+        jsonl(p) {
     budgets.resize(p.rules.size());
     window_count.resize(agg_windows.size());
     for (size_t u = 0; u < p.aggregates.size(); ++u) window_count[agg_windows.of_use[u]] = p.aggregates[u].window.count;
@@ -94,7 +60,6 @@ struct Engine::Impl {
     for (const auto& t : p.tiers)
       if (t.when) NoteConditionInputs(*t.when);
     for (const auto& sg : p.segments) NoteConditionInputs(sg.when);
-    for (const auto& r : p.rules) rule_names_json.push_back(stdlib::JsonQuote(r.name));
   }
 
   static bool ReadsSegment(const checked::Expr& e) {
@@ -137,8 +102,6 @@ struct Engine::Impl {
   RecordDecoder decoder;
   InterpEvaluator interp;
   Evaluator* evaluator;
-  std::string ledger_out;
-  std::string rejects_out;
   RunStats stats;
   uint64_t seq = 0;
   RuleObserver observer;
@@ -250,17 +213,10 @@ struct Engine::Impl {
     dirty_list.push_back(static_cast<uint32_t>(k));
   }
 
-  // The trigger being processed: the fields every ledger entry it writes for one client shares
-  // (trigger, client, time), formatted on that client's first entry only (most records and
-  // most clients' day ticks write none).
+  // The trigger being processed: the fields every ledger entry it writes shares.
   std::string trigger_id;     // the event id; empty for a day tick
   bool trigger_is_day = false;
-  bool trigger_formatted = false;
-  std::string trigger_json;  // "\"d1\"" or "\"day:2026-01-05\""
-  std::string time_json;
-  const ClientState* shared_client = nullptr;  // whose entries entry_shared is for
-  std::string entry_shared;  // ,"trigger":...,"client":...,"time":...,"rule":
-  std::vector<std::string> rule_names_json;  // per rule, quoted once
+  uint64_t trigger_serial = 0;  // LedgerEntry::trigger_serial: counts triggers
   int64_t now = 0;
   int64_t today = 0;  // the local date of now (perk_tz_date), set with it
   uint64_t current_line = 0;
@@ -410,60 +366,120 @@ struct Engine::Impl {
     if (aggs_changed) ClearWindows(c);
   }
 
-  // ---- ledger ----
+  // ---- output (runtime/sink.h) ----
 
-  // Plain appends rather than fmt: this runs for every ledger entry.
-  void BeginEntry(const ClientState& c, const checked::Rule* rule, const char* action) {
+  JsonlSink jsonl;           // Engine::ledger() and rejects()
+  std::vector<Sink*> sinks;  // Engine::AddSink, served after jsonl
+
+  // The entries of the record in progress, handed to the sinks when it ends (FinishRecord):
+  // a rollback only shortens `pending`. Value slots are reused from record to record (copy
+  // assignment keeps a string's buffer), so an entry costs no allocation once warm.
+  struct PendingEntry {
+    LedgerEntry entry;  // client and values are resolved when handed out
+    uint32_t values_begin = 0;  // in pending_values
+    uint32_t values_count = 0;
+  };
+  std::vector<PendingEntry> pending;
+  std::vector<Value> pending_values;        // slots [0, value_count) are in use
+  std::vector<LedgerValue> pending_fields;  // parallel to them
+  size_t value_count = 0;
+  struct TickFailure {
+    uint64_t line;
+    std::string message;
+  };
+  std::vector<TickFailure> tick_failures;  // of the record in progress
+  // The record's own outcome, once known (none for a blank line).
+  bool has_outcome = false;
+  RecordStatus outcome_status = RecordStatus::Accepted;
+  std::string outcome_message;
+
+  LedgerEntry& BeginEntry(const ClientState& c, const checked::Rule* rule, LedgerAction action) {
     ++seq;
-    if (!trigger_formatted) {
-      trigger_json = stdlib::JsonQuote(trigger_is_day ? "day:" + stdlib::FormatDate(today) : trigger_id);
-      time_json = "\"" + stdlib::FormatTime(now) + "\"";
-      trigger_formatted = true;
-      shared_client = nullptr;
+    PendingEntry& p = pending.emplace_back();
+    p.values_begin = static_cast<uint32_t>(value_count);
+    LedgerEntry& e = p.entry;
+    e.seq = seq;
+    e.action = action;
+    e.day_tick = trigger_is_day;
+    if (!trigger_is_day) e.event_id = trigger_id;  // set once per record, before its entries
+    e.day = today;
+    e.trigger_serial = trigger_serial;
+    e.time = now;
+    e.client_index = static_cast<uint32_t>(c.index);
+    if (rule) {
+      e.rule = static_cast<int>(rule - program.rules.data());
+      e.rule_name = rule->name;
     }
-    if (shared_client != &c) {
-      entry_shared = ",\"trigger\":";
-      entry_shared += trigger_json;
-      entry_shared += ",\"client\":";
-      stdlib::AppendJsonQuoted(entry_shared, c.id);
-      entry_shared += ",\"time\":";
-      entry_shared += time_json;
-      entry_shared += ",\"rule\":";
-      shared_client = &c;
-    }
-    std::string& o = ledger_out;
-    char digits[24];
-    o += "{\"seq\":";
-    o.append(digits, std::to_chars(digits, digits + sizeof digits, seq).ptr);
-    o += entry_shared;
-    o += rule ? rule_names_json[rule - program.rules.data()] : std::string_view("null");
-    o += ",\"action\":\"";
-    o += action;
-    o += '"';
+    return e;
   }
-  void AppendMovement(const checked::Wallet& w, int64_t amount, int64_t balance) {
-    ledger_out += ",\"wallet\":";
-    stdlib::AppendJsonQuoted(ledger_out, w.name);
-    ledger_out += ",\"amount\":";
-    AppendValueJson(ledger_out, program, w.type, Value::Int(amount));
-    ledger_out += ",\"balance\":";
-    AppendValueJson(ledger_out, program, w.type, Value::Int(balance));
+  void AddValue(std::string_view key, Type type, const Value& v) {
+    if (value_count == pending_values.size()) pending_values.emplace_back();
+    pending_values[value_count] = v;
+    pending_fields.push_back({key, type, nullptr});
+    ++value_count;
+    ++pending.back().values_count;
+  }
+  void SetMovement(LedgerEntry& e, const checked::Wallet& w, int64_t amount, int64_t balance) {
+    e.target = w.name;
+    e.amount_type = w.type;
+    e.amount = amount;
+    e.balance = balance;
   }
 
-  void EndEntry() {
-    ledger_out += "}\n";
-    ++stats.effects;
-  }
+  void EndEntry() { ++stats.effects; }
 
+  // A reject line from a day tick that failed for one client (DayTick): the record goes on.
   void Reject(uint64_t line, std::string_view error) {
-    rejects_out += fmt::format("{{\"line\":{},\"error\":{}}}\n", line, stdlib::JsonQuote(error));
+    tick_failures.push_back({line, std::string(error)});
     ++stats.rejects;
+  }
+  // The record itself is rejected.
+  void RejectRecord(uint64_t line, std::string_view error) {
+    ++stats.rejects;
+    SetOutcome(RecordStatus::Rejected);
+    outcome_message.assign(error);
+  }
+  void SetOutcome(RecordStatus status) {
+    has_outcome = true;
+    outcome_status = status;
+    if (status == RecordStatus::Accepted) ++stats.accepted;
+    if (status == RecordStatus::Duplicate) ++stats.duplicates;
+  }
+
+  // Hands the committed entries and the tick failures to the sinks.
+  void Flush() {
+    for (size_t k = 0; k < value_count; ++k) pending_fields[k].value = &pending_values[k];
+    for (PendingEntry& p : pending) {
+      LedgerEntry& e = p.entry;
+      e.client = clients[e.client_index].id;
+      e.values = std::span<const LedgerValue>(pending_fields.data() + p.values_begin, p.values_count);
+      jsonl.Entry(e);
+      for (Sink* s : sinks) s->Entry(e);
+    }
+    pending.clear();
+    pending_fields.clear();
+    value_count = 0;
+    if (tick_failures.empty()) return;
+    for (const TickFailure& f : tick_failures) Hand(RecordOutcome{RecordStatus::TickFailed, f.line, {}, {}, f.message});
+    tick_failures.clear();
+  }
+  void Hand(const RecordOutcome& o) {
+    jsonl.Outcome(o);
+    for (Sink* s : sinks) s->Outcome(o);
+  }
+  // The end of an input line: its entries, its tick failures, then its outcome.
+  void FinishRecord(const runtime::Record& rec, uint64_t line) {
+    Flush();
+    if (!has_outcome) return;
+    has_outcome = false;
+    Hand(RecordOutcome{outcome_status, line, rec.id, rec.client,
+                       outcome_status == RecordStatus::Rejected ? std::string_view(outcome_message) : std::string_view()});
   }
 
   void SetTrigger(std::string_view id, int64_t time) {
     trigger_id.assign(id);
     trigger_is_day = false;
-    trigger_formatted = false;  // and with it entry_shared
+    ++trigger_serial;
     now = time;
     today = LocalDate(time);
   }
@@ -477,7 +493,7 @@ struct Engine::Impl {
   void SetDayTrigger(int64_t day) {
     trigger_id.clear();
     trigger_is_day = true;
-    trigger_formatted = false;
+    ++trigger_serial;
     now = DayStart(day);
     today = day;
   }
@@ -530,9 +546,10 @@ struct Engine::Impl {
 
   // ---- all-or-nothing firings ----
   // Where the firing in progress started: a budget skip takes everything it did back to here
-  // (a few integers: the ledger's length and counters, and the undo logs' lengths).
+  // (a few integers: the pending entries and values, the counters, and the undo logs' lengths).
   struct FiringMark {
-    size_t ledger_size;
+    size_t entries;
+    size_t values;
     uint64_t seq;
     uint64_t effects;
     size_t budget_undo_size;
@@ -540,21 +557,18 @@ struct Engine::Impl {
   };
   FiringMark firing_mark{};
   void BeginFiring() {
-    firing_mark = {ledger_out.size(), seq, stats.effects, budget_undo.size(), undo_log.size()};
+    firing_mark = {pending.size(), value_count, seq, stats.effects, budget_undo.size(), undo_log.size()};
   }
   // A credit more than a budget has left: none of the firing's actions are kept, and the ledger
   // gets one `skip` entry with the amount asked. Returns false: the firing stops.
   bool SkipFiring(ClientState& c, const checked::Rule& rule, const char* reason, const checked::Wallet& w,
                   int64_t asked) {
-    Rollback(Savepoint{firing_mark.ledger_size, firing_mark.seq, firing_mark.effects, firing_mark.budget_undo_size});
+    Rollback(Savepoint{firing_mark.entries, firing_mark.values, firing_mark.seq, firing_mark.effects,
+                       firing_mark.budget_undo_size});
     UndoTo(c, firing_mark.undo_size);
-    BeginEntry(c, &rule, "skip");
-    ledger_out += ",\"reason\":\"";
-    ledger_out += reason;
-    ledger_out += "\",\"wallet\":";
-    stdlib::AppendJsonQuoted(ledger_out, w.name);
-    ledger_out += ",\"amount\":";
-    AppendValueJson(ledger_out, program, w.type, Value::Int(asked));
+    LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Skip);
+    e.reason = reason;
+    SetMovement(e, w, asked, 0);
     EndEntry();
     return false;
   }
@@ -632,9 +646,9 @@ struct Engine::Impl {
         }
         MarkDirty(c);
         SetWallet(c, a.target, balance);
-        BeginEntry(c, &rule, "credit");
-        AppendMovement(w, amount, balance);
-        if (partial) ledger_out += ",\"partial\":true";
+        LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Credit);
+        SetMovement(e, w, amount, balance);
+        e.partial = partial;
         EndEntry();
         break;
       }
@@ -644,18 +658,14 @@ struct Engine::Impl {
         const checked::Wallet& w = program.wallets[a.target];
         MarkDirty(c);
         SetWallet(c, a.target, c.wallets()[a.target] - take);
-        BeginEntry(c, &rule, "debit");
-        AppendMovement(w, take, c.wallets()[a.target]);
+        SetMovement(BeginEntry(c, &rule, LedgerAction::Debit), w, take, c.wallets()[a.target]);
         EndEntry();
         break;
       }
       case checked::ActionKind::Set: {
         const checked::Var& var = program.vars[a.target];
-        BeginEntry(c, &rule, "set");
-        ledger_out += ",\"var\":";
-        stdlib::AppendJsonQuoted(ledger_out, var.name);
-        ledger_out += ",\"value\":";
-        AppendValueJson(ledger_out, program, var.type, values[0]);
+        BeginEntry(c, &rule, LedgerAction::Set).target = var.name;
+        AddValue({}, var.type, values[0]);
         EndEntry();
         MarkDirty(c);
         SetVar(c, a.target, values[0]);
@@ -664,17 +674,8 @@ struct Engine::Impl {
       case checked::ActionKind::Notify:
       case checked::ActionKind::Emit: {
         bool notify = a.kind == checked::ActionKind::Notify;
-        BeginEntry(c, &rule, notify ? "notify" : "emit");
-        ledger_out += notify ? ",\"template\":" : ",\"name\":";
-        stdlib::AppendJsonQuoted(ledger_out, a.name);
-        ledger_out += ",\"data\":{";
-        for (size_t k = 0; k < a.data.size(); ++k) {
-          if (k) ledger_out += ",";
-          stdlib::AppendJsonQuoted(ledger_out, a.data[k].key);
-          ledger_out += ":";
-          AppendValueJson(ledger_out, program, a.data[k].value.type, values[k]);
-        }
-        ledger_out += "}";
+        BeginEntry(c, &rule, notify ? LedgerAction::Notify : LedgerAction::Emit).target = a.name;
+        for (size_t k = 0; k < a.data.size(); ++k) AddValue(a.data[k].key, a.data[k].value.type, values[k]);
         EndEntry();
         break;
       }
@@ -682,9 +683,7 @@ struct Engine::Impl {
         if (c.HasBadge(a.name)) break;
         MarkDirty(c);
         Grant(c, a.name);
-        BeginEntry(c, &rule, "grant");
-        ledger_out += ",\"badge\":";
-        stdlib::AppendJsonQuoted(ledger_out, a.name);
+        BeginEntry(c, &rule, LedgerAction::Grant).target = a.name;
         EndEntry();
         break;
       }
@@ -837,11 +836,9 @@ struct Engine::Impl {
         int64_t previous = c.tier();
         MarkDirty(c);
         SetTier(c, best);
-        BeginEntry(c, nullptr, "tier");
-        ledger_out += ",\"from\":";
-        stdlib::AppendJsonQuoted(ledger_out, program.tiers[previous].name);
-        ledger_out += ",\"to\":";
-        stdlib::AppendJsonQuoted(ledger_out, program.tiers[best].name);
+        LedgerEntry& e = BeginEntry(c, nullptr, LedgerAction::Tier);
+        e.from = program.tiers[previous].name;
+        e.to = program.tiers[best].name;
         EndEntry();
         RunRules(checked::TriggerKind::TierChanged, -1, program.tier_changed_rules, c, nullptr, previous);
       }
@@ -864,10 +861,9 @@ struct Engine::Impl {
       if (member != c.segment(k)) {
         MarkDirty(c);
         SetSegment(c, k, member);
-        BeginEntry(c, nullptr, "segment");
-        ledger_out += ",\"segment\":";
-        stdlib::AppendJsonQuoted(ledger_out, sg.name);
-        ledger_out += member ? ",\"member\":true" : ",\"member\":false";
+        LedgerEntry& e = BeginEntry(c, nullptr, LedgerAction::Segment);
+        e.target = sg.name;
+        e.member = member;
         EndEntry();
         segment_changes.push_back(static_cast<int>(k));
       }
@@ -889,14 +885,17 @@ struct Engine::Impl {
   // ---- atomic units of work ----
 
   struct Savepoint {
-    size_t ledger_size;
+    size_t entries;  // in pending
+    size_t values;
     uint64_t seq;
     uint64_t effects;
     size_t budget_undo_size;
   };
-  Savepoint Save() const { return {ledger_out.size(), seq, stats.effects, budget_undo.size()}; }
+  Savepoint Save() const { return {pending.size(), value_count, seq, stats.effects, budget_undo.size()}; }
   void Rollback(const Savepoint& sp) {
-    ledger_out.resize(sp.ledger_size);
+    pending.resize(sp.entries);
+    pending_fields.resize(sp.values);
+    value_count = sp.values;
     seq = sp.seq;
     stats.effects = sp.effects;
     while (budget_undo.size() > sp.budget_undo_size) {
@@ -1026,12 +1025,12 @@ struct Engine::Impl {
         stable_until[c->index] = INT64_MIN;
       }
       budget_undo.clear();
-      Reject(current_line, e.message);
+      RejectRecord(current_line, e.message);
       return;
     }
     budget_undo.clear();
     Remember(rec, hashes);
-    ++stats.accepted;
+    SetOutcome(RecordStatus::Accepted);
   }
 
   // An accepted record's id, with what the record said (spec §4, C14).
@@ -1048,18 +1047,22 @@ struct Engine::Impl {
   void ReusedId(std::string_view id, uint64_t remembered, const runtime::Record* rec, const std::string& error,
                 uint64_t line_number) {
     if (remembered == DedupSet::kUnknownContent || (rec && decoder.ContentHash(*rec) == remembered)) {
-      ++stats.duplicates;
+      SetOutcome(RecordStatus::Duplicate);
       return;
     }
-    Reject(line_number,
+    RejectRecord(line_number,
            fmt::format("id {} was already used by an earlier record with different content{}; the first record stands "
                        "(a record sent again must be the same; a new record needs a new id)",
                        stdlib::JsonQuote(id), rec ? std::string() : " (" + error + ")"));
   }
 
   void ProcessLine(std::string_view line, uint64_t line_number) {
-    current_line = line_number;
     runtime::Record rec;
+    ProcessLine(line, line_number, rec);
+    FinishRecord(rec, line_number);
+  }
+  void ProcessLine(std::string_view line, uint64_t line_number, runtime::Record& rec) {
+    current_line = line_number;
     std::string error;
     uint64_t remembered = 0;
     DecodeOutcome outcome = decoder.Decode(
@@ -1070,7 +1073,7 @@ struct Engine::Impl {
       // The decoder stopped at the id; the whole record is read only to compare it.
       std::string id = rec.id;
       if (remembered == DedupSet::kUnknownContent) {
-        ++stats.duplicates;
+        SetOutcome(RecordStatus::Duplicate);
         return;
       }
       outcome = decoder.Decode(line, nullptr, &rec, &error);
@@ -1078,7 +1081,7 @@ struct Engine::Impl {
       return;
     }
     if (outcome == DecodeOutcome::Reject) {
-      Reject(line_number, error);
+      RejectRecord(line_number, error);
       return;
     }
     Dispatch(rec, line_number, HashesOf(rec));
@@ -1089,11 +1092,9 @@ struct Engine::Impl {
     current_line = line_number;
     ++stats.records;
     uint64_t remembered;
-    if (!rec.id.empty() && seen_ids.Find(rec.id, hashes.id, &remembered)) {
-      ReusedId(rec.id, remembered, &rec, std::string(), line_number);
-      return;
-    }
-    Dispatch(rec, line_number, hashes);
+    if (!rec.id.empty() && seen_ids.Find(rec.id, hashes.id, &remembered)) ReusedId(rec.id, remembered, &rec, std::string(), line_number);
+    else Dispatch(rec, line_number, hashes);
+    FinishRecord(rec, line_number);
   }
 
   // Group prefetching: record i+kFar's table slots are requested, record i+kNear's client
@@ -1180,7 +1181,7 @@ struct Engine::Impl {
   // A decoded record that is not a duplicate: clock, then the record's kind.
   void Dispatch(const runtime::Record& rec, uint64_t line_number, const IdHashes& hashes) {
     if (has_clock && rec.time < clock) {
-      Reject(line_number, fmt::format("out of order: time {} is earlier than the engine clock {}; records must come in time order",
+      RejectRecord(line_number, fmt::format("out of order: time {} is earlier than the engine clock {}; records must come in time order",
                                       stdlib::FormatTime(rec.time), stdlib::FormatTime(clock)));
       return;
     }
@@ -1188,7 +1189,7 @@ struct Engine::Impl {
     switch (rec.kind) {
       case RecordKind::Tick:
         Remember(rec, hashes);
-        ++stats.accepted;
+        SetOutcome(RecordStatus::Accepted);
         return;
       case RecordKind::Profile: {
         bool created;
@@ -1208,7 +1209,7 @@ struct Engine::Impl {
         MarkDirty(c);
         stable_until[c.index] = INT64_MIN;  // conditions may read the attributes
         Remember(rec, hashes);
-        ++stats.accepted;
+        SetOutcome(RecordStatus::Accepted);
         return;
       }
       case RecordKind::Event: ProcessEvent(rec, hashes); return;
@@ -1234,10 +1235,14 @@ void Engine::ProcessDecodedBatch(const Record* records, const uint64_t* line_num
 void Engine::AdvanceTo(int64_t time) {
   if (!impl_->has_clock || time <= impl_->clock) return;
   impl_->AdvanceClock(time);
+  impl_->Flush();
 }
 
-std::string& Engine::ledger() { return impl_->ledger_out; }
-std::string& Engine::rejects() { return impl_->rejects_out; }
+std::string& Engine::ledger() { return impl_->jsonl.ledger(); }
+std::string& Engine::rejects() { return impl_->jsonl.rejects(); }
+uint64_t Engine::seq() const { return impl_->seq; }
+void Engine::AddSink(Sink* sink) { impl_->sinks.push_back(sink); }
+void Engine::RemoveSink(Sink* sink) { std::erase(impl_->sinks, sink); }
 const RunStats& Engine::stats() const { return impl_->stats; }
 const ClientList& Engine::clients() const { return impl_->clients; }
 const ClientState* Engine::FindClient(std::string_view id) const {

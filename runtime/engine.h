@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "compiler/checked.h"
+#include "runtime/sink.h"
 #include "runtime/state.h"
 
 namespace perk::runtime {
@@ -68,8 +69,9 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Feeds one input line (without its newline) with its 1-based line number. Complete ledger
-  // lines and reject lines are appended to ledger() and rejects(); drain them as you like.
+  // Feeds one input line (without its newline) with its 1-based line number. The ledger
+  // entries and the outcome it gives go to the sinks (runtime/sink.h): the JSON Lines writer
+  // behind ledger() and rejects(), then those added by AddSink.
   void ProcessLine(std::string_view line, uint64_t line_number);
   // ProcessLine over n lines in order, with exactly its result (ledger, rejects, stats); faster
   // for the same reason as ProcessDecodedBatch (`perk run` feeds it batches of lines).
@@ -87,9 +89,17 @@ class Engine {
   // Advances the clock to `time`, running every day tick it passes (`perk run --until`).
   void AdvanceTo(int64_t time);
 
+  // Complete ledger lines and reject lines written so far; drain them as you like.
   std::string& ledger();
   std::string& rejects();
+  // Hands every committed ledger entry and every outcome to `sink` too, from the next input
+  // line on, after the JSON Lines writer. The sink must stay alive until removed.
+  void AddSink(Sink* sink);
+  void RemoveSink(Sink* sink);
   const RunStats& stats() const;
+  // The seq of the last ledger entry written, those of the line in progress included (for
+  // `:explain`, which attributes entries to the rule considered before them).
+  uint64_t seq() const;
 
   // Introspection (REPL, state dumps): clients in order of first appearance.
   const ClientList& clients() const;
