@@ -24,6 +24,15 @@ struct RunStats {
   uint64_t duplicates = 0;
 };
 
+// What day ticks did (`perk run --stats`): this engine's since it was created (not kept in
+// durable state, unlike RunStats).
+struct TickStats {
+  uint64_t ticks = 0;       // day ticks that could do anything
+  uint64_t visits = 0;      // clients visited: their tick rules run, their conditions re-evaluated if due
+  uint64_t full_ticks = 0;  // ticks that visited every known client (a rule due for any client,
+                            // --reevaluate all, --explain)
+};
+
 class Evaluator;
 struct Record;
 struct InputSchema;
@@ -90,6 +99,7 @@ class Engine {
   std::string& ledger();
   std::string& rejects();
   const RunStats& stats() const;
+  const TickStats& tick_stats() const;
 
   // Introspection (REPL, state dumps): clients in order of first appearance.
   const ClientList& clients() const;
