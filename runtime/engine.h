@@ -109,9 +109,10 @@ class Engine {
   // Observes rule decisions from now on; an empty function stops observing.
   void SetRuleObserver(RuleObserver observer);
   // An event or a day tick re-evaluates a client's tier and segment conditions only when they
-  // can give something new (docs/architecture.md, "Re-evaluating only what can change"); with
-  // `full`, every time, as the reference for differential tests of that choice
-  // (`perk run --reevaluate all`).
+  // can give something new (docs/architecture.md, "Re-evaluating only what can change"), and a
+  // day tick visits only the clients something is due for ("Day ticks: visiting only what is
+  // due"); with `full`, every time and every client, as the reference for differential tests
+  // of those choices (`perk run --reevaluate all`).
   void SetFullReevaluation(bool full);
 
   // ---- the seam for durable state (runtime/store.h) ----
