@@ -1,3 +1,4 @@
+// ScheduleDayTicks: which day-tick rules can fire only on a client attribute's anniversaries.
 #include "compiler/day_schedule.h"
 
 #include <algorithm>
