@@ -5,13 +5,17 @@
 // are drained between chunks of records outside the timed spans and hashed (FNV-1a), so every
 // contender must produce the same bytes for its time to mean anything: core exits 1 if not.
 //
-// A `tick` record is inserted at each midnight the stream crosses, so the day ticks (every
-// known client, every day) run inside their own timed span and are reported apart from the
-// events. That leaves the ledger unchanged: the tick the next record would have run, runs one
+// A `tick` record is inserted at each midnight the stream crosses, so the day ticks run inside
+// their own timed span and are reported apart from the events (in all, and per tick). That leaves the ledger unchanged: the tick the next record would have run, runs one
 // record earlier. Figures are per input record (inserted ticks not counted).
 //   build/core [--program bench/forex.perk] [--events FILE] [--runs N]
-//              [--engines jit,interp,native] [--dump DIR] [--perf-ctl FIFO,ACK --perf-part events|ticks]
+//              [--engines jit,interp,native] [--dump DIR] [--quiet-clients N]
+//              [--perf-ctl FIFO,ACK --perf-part events|ticks]
 // --dump writes each contender's ledger to DIR/ledger_NAME.jsonl (first run) to diff them.
+// --quiet-clients N adds N profile records before the stream, at its first record's time (one
+// in ten with a birthdate, spread over the year), processed before the timed span: clients
+// the day ticks know of but no event touches, so that the tick time can be compared at
+// different numbers of known clients with the same events (issue 19, bench/README.md).
 // --perf-ctl drives `perf record -D -1 --control fifo:FIFO,ACK` so that it samples only the
 // timed processing of events or of day ticks (bench/profile.sh).
 #include <fmt/format.h>
@@ -19,6 +23,7 @@
 #include <malloc.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -32,6 +37,7 @@
 #include "runtime/engine.h"
 #include "runtime/interp.h"
 #include "runtime/records.h"
+#include "stdlib/stdlib.h"
 
 namespace {
 
@@ -50,6 +56,7 @@ struct Input {
   std::vector<uint64_t> lines;
   std::vector<uint8_t> inserted_tick;  // 1 for the midnight ticks core adds
   size_t input_records = 0;            // records from the file
+  size_t setup = 0;                    // the first `setup` records (quiet clients) are not timed
 };
 
 // Thread CPU time is what core reports first (wall time is reported too).
@@ -59,6 +66,7 @@ struct Times {
   double cpu_ns = 0;        // everything
   double wall_ns = 0;
   double tick_cpu_ns = 0;   // the part spent in day ticks
+  std::vector<double> tick_ns;  // each midnight's, in order
 };
 
 struct Outcome {
@@ -66,6 +74,7 @@ struct Outcome {
   double best_wall_ns = 1e300;
   uint64_t hash = 0;
   uint64_t effects = 0, rejects = 0, duplicates = 0;
+  uint64_t ticks = 0, visits = 0, known = 0;  // day ticks, client visits at them, known clients (engines only)
   uint64_t ledger_bytes = 0;
   bool stable = true;  // same ledger on every run
 };
@@ -120,7 +129,11 @@ Times TimeRun(const Input& input, Contender& c, Fnv* fnv, uint64_t* bytes, std::
     if (dump) std::fwrite(l.data(), 1, l.size(), dump);
     c.clear();
   };
-  for (size_t start = 0; start < n; start += kChunk) {
+  if (input.setup > 0) {
+    c.process(0, input.setup);
+    drain();
+  }
+  for (size_t start = input.setup; start < n; start += kChunk) {
     size_t end = std::min(n, start + kChunk);
     g_perf.Chunk(true);
     auto wall = Clock::now();
@@ -132,7 +145,8 @@ Times TimeRun(const Input& input, Contender& c, Fnv* fnv, uint64_t* bytes, std::
         g_perf.Tick(true);
         int64_t tick = ThreadCpuNs();
         c.process(i, i + 1);
-        t.tick_cpu_ns += static_cast<double>(ThreadCpuNs() - tick);
+        t.tick_ns.push_back(static_cast<double>(ThreadCpuNs() - tick));
+        t.tick_cpu_ns += t.tick_ns.back();
         g_perf.Tick(false);
         ++i;
       } else {
@@ -159,7 +173,8 @@ std::vector<std::string> Split(const std::string& s) {
   return out;
 }
 
-bool LoadInput(const std::string& path, const perk::checked::Program& program, Input* input, uint64_t* decode_rejects) {
+bool LoadInput(const std::string& path, const perk::checked::Program& program, size_t quiet, Input* input,
+               uint64_t* decode_rejects) {
   std::string error;
   auto reader = perk::runtime::LineReader::Open(path, &error);
   if (!reader) {
@@ -201,6 +216,24 @@ bool LoadInput(const std::string& path, const perk::checked::Program& program, I
     fmt::print(stderr, "core: reading {}: {}\n", path, reader->error());
     return false;
   }
+  if (quiet > 0 && !input->records.empty()) {
+    // Deterministic: client q<k> has a birthdate when k is a multiple of 10, its day from k.
+    const std::string at = perk::stdlib::FormatTime(input->records.front().time);
+    std::vector<perk::runtime::Record> setup(quiet);
+    for (size_t k = 0; k < quiet; ++k) {
+      std::string line = fmt::format(R"({{"type":"profile","client":"q{:07}","time":"{}")", k, at);
+      if (k % 10 == 0) line += fmt::format(R"(,"birthdate":"{}")", perk::stdlib::FormatDate(perk::stdlib::DaysFromCivil(1970, 1, 1) + static_cast<int64_t>((k * 7919) % 18262)));
+      line += "}";
+      if (decoder.Decode(line, never, &setup[k], &error) != perk::runtime::DecodeOutcome::Ok) {
+        fmt::print(stderr, "core: --quiet-clients needs a program with a `birthdate: date` client attribute ({})\n", error);
+        return false;
+      }
+    }
+    input->records.insert(input->records.begin(), std::make_move_iterator(setup.begin()), std::make_move_iterator(setup.end()));
+    input->lines.insert(input->lines.begin(), quiet, 0);
+    input->inserted_tick.insert(input->inserted_tick.begin(), quiet, 0);
+    input->setup = quiet;
+  }
   return true;
 }
 
@@ -218,6 +251,7 @@ int main(int argc, char** argv) {
   std::string engines = "jit,interp,native";
   std::string dump, perf_ctl, perf_part;
   int runs = 3;
+  size_t quiet = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -232,11 +266,13 @@ int main(int argc, char** argv) {
     else if (a == "--runs") runs = std::max(1, std::atoi(value().c_str()));
     else if (a == "--engines") engines = value();
     else if (a == "--dump") dump = value();
+    else if (a == "--quiet-clients") quiet = static_cast<size_t>(std::atoll(value().c_str()));
     else if (a == "--perf-ctl") perf_ctl = value();
     else if (a == "--perf-part") perf_part = value();
     else {
       fmt::print(stderr,
                  "usage: core [--program FILE] [--events FILE] [--runs N] [--engines jit,interp,native] [--dump DIR]\n"
+                 "            [--quiet-clients N]\n"
                  "            [--perf-ctl FIFO,ACK --perf-part events|ticks]\n");
       return 2;
     }
@@ -260,7 +296,7 @@ int main(int argc, char** argv) {
   Input input;
   uint64_t decode_rejects = 0;
   auto t_decode = Clock::now();
-  if (!LoadInput(events_path, *program, &input, &decode_rejects)) return 2;
+  if (!LoadInput(events_path, *program, quiet, &input, &decode_rejects)) return 2;
   const double n = static_cast<double>(input.input_records);
   if (input.input_records == 0) {
     fmt::print(stderr, "core: no records in {}\n", events_path);
@@ -271,7 +307,9 @@ int main(int argc, char** argv) {
              std::chrono::duration<double, std::milli>(Clock::now() - t_decode).count(), decode_rejects);
   fmt::print("timed: processing of decoded records only, thread CPU time, best of {} runs in rounds, fresh engine each;\n"
              "ns/event = time / {} input records, split into events and the day ticks of {} midnights\n",
-             runs, input.input_records, input.records.size() - input.input_records);
+             runs, input.input_records, input.records.size() - input.input_records - input.setup);
+  if (input.setup > 0)
+    fmt::print("{} quiet clients added by profile records before the stream (processed untimed)\n", input.setup);
 
   // Every contender is set up first, then the runs go in rounds, each contender once per round:
   // on a shared machine a burst of contention then slows every contender of a round alike,
@@ -341,6 +379,9 @@ int main(int argc, char** argv) {
           out->effects = e->stats().effects;
           out->rejects = e->stats().rejects;
           out->duplicates = e->stats().duplicates;
+          out->ticks = e->tick_stats().ticks;
+          out->visits = e->tick_stats().visits;
+          out->known = e->clients().size();
         };
       } else {
         native = std::make_unique<forex_native::Engine>(slot.config);
@@ -383,6 +424,16 @@ int main(int argc, char** argv) {
                name, b.cpu_ns / n, (b.cpu_ns - b.tick_cpu_ns) / n, b.tick_cpu_ns / n, n * 1e9 / b.cpu_ns,
                o.best_wall_ns / n, o.effects, o.rejects, o.duplicates, o.ledger_bytes, o.hash,
                o.stable ? "" : "  (DIFFERS BETWEEN RUNS)");
+    if (!b.tick_ns.empty()) {
+      // The median tick: the first one after new clients appear visits each of them once.
+      std::vector<double> sorted = b.tick_ns;
+      std::sort(sorted.begin(), sorted.end());
+      fmt::print("          day ticks {:.1f} ms in all: median {:.0f} us per tick (first {:.0f}, max {:.0f}){}\n",
+                 b.tick_cpu_ns / 1e6, sorted[sorted.size() / 2] / 1e3, b.tick_ns.front() / 1e3, sorted.back() / 1e3,
+                 o.ticks ? fmt::format("; {:.0f} client visits per tick, {} known clients at the end",
+                                       static_cast<double>(o.visits) / static_cast<double>(o.ticks), o.known)
+                         : std::string());
+    }
     results[name] = o;
     rounds[name] = slot.round_cpu_ns;
     order.push_back(name);

@@ -76,6 +76,7 @@ struct RunOptions {
   std::vector<std::string> params;
   std::string until;
   bool explain = false;
+  bool stats = false;  // --stats: print what the day ticks did
   std::vector<std::string> allow_drop;
   std::string report;  // write an HTML report of the run here
 };
@@ -85,6 +86,7 @@ int Run(const RunOptions& options);
 }  // namespace perk::cli
 
 namespace perk::runtime {
+class Engine;
 class Evaluator;
 class LineReader;
 }  // namespace perk::runtime
@@ -99,6 +101,9 @@ std::unique_ptr<runtime::Evaluator> CreateRunEvaluator(const RunOptions& options
 // `perk run --state` (cli/state.cpp): the run loop over a durable store.
 int RunDurable(const RunOptions& options, const checked::Program& program, runtime::LineReader& reader,
                std::optional<int64_t> until);
+
+// `perk run --stats`: the day ticks' client visits, on stderr.
+void PrintTickStats(const runtime::Engine& engine);
 
 // `perk state STATE client ID` and `perk state STATE stats` (cli/state.cpp).
 struct StateOptions {

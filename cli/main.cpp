@@ -89,6 +89,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"changed", "all"}));
   run->add_option("--param", run_opts.params, "override a param: NAME=VALUE (repeatable)");
   run->add_option("--until", run_opts.until, "at the end of input, advance the clock to TIME, running its day ticks");
+  run->add_flag("--stats", run_opts.stats,
+                "print what the day ticks did: ticks, client visits (per tick) and known clients (on stderr)");
   run->add_flag("--explain", run_opts.explain, "explain each rule's decision on stderr: limit use and the value of `when` (docs/guide.md)");
   run->add_option("--allow-drop", run_opts.allow_drop,
                   "with --state: let a program upgrade drop this wallet, var or attribute (repeatable)");

@@ -46,6 +46,15 @@ void Explain(const checked::Program& p, int rule_index, const runtime::EvalConte
 
 }  // namespace
 
+void PrintTickStats(const runtime::Engine& engine) {
+  const runtime::TickStats& t = engine.tick_stats();
+  fmt::print(stderr,
+             "perk: day ticks: {} ticks, {} client visits ({:.1f} per tick), {} known clients; {} ticks visited every "
+             "client\n",
+             t.ticks, t.visits, t.ticks ? static_cast<double>(t.visits) / static_cast<double>(t.ticks) : 0.0,
+             engine.clients().size(), t.full_ticks);
+}
+
 std::unique_ptr<runtime::Evaluator> CreateRunEvaluator(const RunOptions& o, const checked::Program& program,
                                                        std::string* error) {
   // jit::Options::opt_level for the --jit-ir name (checked by the command line parser).
@@ -198,6 +207,7 @@ int Run(const RunOptions& o) {
   }
   fmt::print(stderr, "perk: {} records, {} effects, {} rejects, {} duplicates\n", s.records, s.effects, s.rejects,
              s.duplicates);
+  if (o.stats) PrintTickStats(engine);
   if (!ok) {
     fmt::print(stderr, "perk: writing the output failed (disk full?)\n");
     return 2;

@@ -102,6 +102,7 @@ int RunDurable(const RunOptions& o, const checked::Program& program, runtime::Li
   const runtime::RunStats& s = store->engine().stats();
   fmt::print(stderr, "perk: {} records, {} effects, {} rejects, {} duplicates\n", s.records - before.records,
              s.effects - before.effects, s.rejects - before.rejects, s.duplicates - before.duplicates);
+  if (o.stats) PrintTickStats(store->engine());
   return 0;
 }
 

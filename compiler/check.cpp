@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "compiler/compiler.h"
+#include "compiler/day_schedule.h"
 #include "compiler/safety.h"
 #include "stdlib/stdlib.h"
 #include "stdlib/zone.h"
@@ -2110,7 +2111,10 @@ std::optional<Expr> Checker::CheckStandalone(const Program& program, const ast::
 
 std::unique_ptr<checked::Program> CheckProgram(const ast::Program& program, Diagnostics& diags) {
   std::unique_ptr<checked::Program> checked = Checker(program, diags).Run();
-  if (checked) WarnUnsafe(program, *checked, diags);
+  if (checked) {
+    WarnUnsafe(program, *checked, diags);
+    checked->day_schedule = ScheduleDayTicks(*checked);
+  }
   return checked;
 }
 

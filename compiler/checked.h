@@ -219,6 +219,39 @@ struct Rule {
   SourceRange range;
 };
 
+// [v0.2] Which clients a day-tick rule can fire for, from compiler/day_schedule.h (issue 19): the
+// engine visits at a tick only the clients some rule due that day may fire for, and those whose
+// tier or segment conditions may have changed. Computed once per checked program; a program
+// built without it (day_schedule.rules empty) has every rule due for every client.
+// A client date (or time) attribute whose anniversaries the engine indexes by month and day.
+struct Anniversary {
+  int attr = 0;            // a client attribute index, or kClientSince
+  bool is_time = false;    // a time: its date in the program's zone counts
+  bool needs_set = false;  // a rule tests `is set` first: an unset attribute is never due
+  bool operator==(const Anniversary&) const = default;
+};
+// Why a day-tick rule is due where it is.
+enum class DueReason : uint8_t {
+  Anniversary,      // due only on the anniversaries of DayRuleDue::anniversary
+  NoWhen,           // no `when`: due for every client
+  NoAnniversary,    // its `when` is no `and` chain with `anniversary(client.ATTR)` in it
+  MayFailBefore,    // a condition before the anniversary may fail (overflow, division) or
+                    // folds an aggregate (which fills window caches): it must run every day
+  LimitKeyMayFail,  // its limit's key is evaluated before `when` and may fail
+};
+struct DayRuleDue {
+  DueReason reason = DueReason::NoWhen;
+  int anniversary = -1;  // index in DaySchedule::anniversaries when reason is Anniversary
+};
+struct DaySchedule {
+  std::vector<DayRuleDue> rules;  // per rule of the program (entries of other triggers unused)
+  std::vector<Anniversary> anniversaries;  // distinct
+  // Per DayKind: whether a rule due that day may fire for any client (the tick visits every
+  // client), else the anniversaries whose clients its rules may fire for.
+  bool every_client[4] = {true, true, true, true};
+  std::vector<int> anniversaries_of_day[4];
+};
+
 struct Program {
   std::string name;
   std::string currency;  // "" when the program uses no money
@@ -248,6 +281,8 @@ struct Program {
   // [v0.2] Per segment: its `on entering` and `on leaving` rules.
   std::vector<std::vector<int>> entering_rules;
   std::vector<std::vector<int>> leaving_rules;
+  // [v0.2] Which clients each day-tick rule can fire for (compiler/day_schedule.h).
+  DaySchedule day_schedule;
 
   int FindEvent(std::string_view name) const;
   int FindParam(std::string_view name) const;

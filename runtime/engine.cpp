@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 #include "runtime/id_table.h"
 #include "runtime/interp.h"
@@ -60,6 +61,7 @@ struct Engine::Impl {
     for (const auto& t : p.tiers)
       if (t.when) NoteConditionInputs(*t.when);
     for (const auto& sg : p.segments) NoteConditionInputs(sg.when);
+    anniversary_index.assign(p.day_schedule.anniversaries.size(), std::vector<std::vector<uint32_t>>(kMonthDays));
   }
 
   static bool ReadsSegment(const checked::Expr& e) {
@@ -131,7 +133,7 @@ struct Engine::Impl {
   // Re-evaluated later, tier and segment conditions give what they gave at the client's last
   // Reevaluate unless what they read of the client changed since, or time moved a window they
   // read past a bucket, ended a tier hold, or changed what they read of the clock.
-  // stable_until[k] is the time before which client k's last Reevaluate holds for the time
+  // stability[k].until is the time before which client k's last Reevaluate holds for the time
   // part, INT64_MIN when unknown. A day tick or an event before it skips the re-evaluation
   // unless its own changes touch what the conditions read (ChangesConditionInputs): most
   // clients on most days, and events that only credit a wallet no condition reads. Every
@@ -147,7 +149,12 @@ struct Engine::Impl {
     bool operator==(const ConditionWindow&) const = default;
   };
   std::vector<ConditionWindow> condition_windows;  // distinct, with a unit, read by conditions
-  std::vector<int64_t> stable_until;
+  // Per client, side by side so that one cache line serves MustReevaluate and SetStableUntil.
+  struct Stability {
+    int64_t until = INT64_MIN;
+    int64_t wake_at = INT64_MAX;  // the time of the tick of its pending wake-up; INT64_MAX: none
+  };
+  std::vector<Stability> stability;
   bool full_reevaluation = false;  // Engine::SetFullReevaluation: re-evaluate every time regardless
 
   // Whether the unit of work so far (its undo log) changed something a tier or segment
@@ -178,7 +185,7 @@ struct Engine::Impl {
     return false;
   }
   bool MustReevaluate(const ClientState& c) const {
-    return full_reevaluation || now >= stable_until[c.index] || ChangesConditionInputs();
+    return full_reevaluation || now >= stability[c.index].until || ChangesConditionInputs();
   }
 
   // Right after a Reevaluate at `now`. Every window it read has a cache that holds at now's key
@@ -196,6 +203,98 @@ struct Engine::Impl {
         until = std::min(until, BucketStart(w.unit, cache.until + (w.previous ? 1 : 0), program.zone));
     }
     return until;
+  }
+
+  // ---- day ticks that visit only what is due (docs/architecture.md, "Day ticks") ----
+  // A tick visits a client when a rule due that day may fire for it or when its tier and
+  // segment conditions must be re-evaluated (now >= stability[k].until): every other client's
+  // visit would change nothing. The second set comes from a timer wheel keyed by tick day; the
+  // first from an index of clients by the month and day of each attribute whose anniversary a
+  // rule waits for (program.day_schedule says which rules, and it is all clients when one rule
+  // due that day cannot be scheduled). Both are kept lazily: an entry is checked against the
+  // client when its day comes and dropped when it no longer holds, so a change costs a push.
+  TickStats tick_stats;
+  std::vector<uint32_t> due;  // the clients of the tick in progress, by index
+
+  // Tick day -> clients whose wake-up is at its tick (kNextTick: the next tick, whichever it
+  // is). A client's valid entry is the one at stability[k].wake_at; others are stale.
+  static constexpr int64_t kNextTick = INT64_MIN;
+  std::map<int64_t, std::vector<uint32_t>> wakeups;
+
+  // Sets stability[k].until, and makes sure a wake-up comes no later than the first tick at or
+  // after it: a pending one that early is kept, else one is pushed at that tick's day.
+  void SetStableUntil(uint32_t k, int64_t until) {
+    Stability& st = stability[k];
+    st.until = until;
+    if (until >= st.wake_at) return;
+    int64_t day = kNextTick, start = INT64_MIN;
+    if (until != INT64_MIN) {
+      if (until > stdlib::kMaxTime) return;  // no record's time reaches it
+      day = LocalDate(until);
+      start = DayStart(day);
+      while (start < until) start = DayStart(++day);
+    }
+    wakeups[day].push_back(k);
+    st.wake_at = start;
+  }
+
+  // Moves the clients whose wake-up tick has come (every tick up to `day`) into `due`; those
+  // not due after all (their stable time moved later) get a later wake-up.
+  void TakeWakeups(int64_t day, std::vector<uint32_t>* out) {
+    while (!wakeups.empty() && wakeups.begin()->first <= day) {
+      auto node = wakeups.extract(wakeups.begin());
+      const int64_t start = node.key() == kNextTick ? INT64_MIN : DayStart(node.key());
+      for (uint32_t k : node.mapped()) {
+        if (k >= clients.size() || stability[k].wake_at != start) continue;  // stale
+        stability[k].wake_at = INT64_MAX;
+        if (now >= stability[k].until) out->push_back(k);
+        else SetStableUntil(k, stability[k].until);
+      }
+    }
+  }
+
+  // Per DaySchedule anniversary, clients by month * 32 + day of the attribute (entries may be
+  // stale or repeated: checked when their day comes).
+  static constexpr int kMonthDays = 13 * 32;
+  std::vector<std::vector<std::vector<uint32_t>>> anniversary_index;
+  std::vector<int> anniversary_keys;  // a profile record's client's keys before it
+
+  // The key of client c in anniversary index a; -1 when no rule waiting for it can fire.
+  int AnniversaryKey(const ClientState& c, const checked::Anniversary& a) const {
+    if (a.needs_set && c.attr_unset[a.attr]) return -1;
+    const int64_t v = a.attr == checked::kClientSince ? c.since() : c.attrs[a.attr].i;
+    const int64_t day = a.is_time ? LocalDate(v) : v;
+    return static_cast<int>(perk_date_month(day) * 32 + perk_date_day(day));
+  }
+  void IndexAnniversaries(const ClientState& c) {
+    const auto& all = program.day_schedule.anniversaries;
+    for (size_t a = 0; a < all.size(); ++a)
+      if (int key = AnniversaryKey(c, all[a]); key >= 0) anniversary_index[a][key].push_back(c.index);
+  }
+
+  // Adds the clients of anniversary index a whose attribute's key is `key` to `out`, and keeps
+  // only those in the bucket.
+  void TakeAnniversaries(size_t a, int key, std::vector<uint32_t>* out) {
+    std::vector<uint32_t>& bucket = anniversary_index[a][key];
+    const checked::Anniversary& ann = program.day_schedule.anniversaries[a];
+    size_t kept = 0;
+    for (uint32_t k : bucket)
+      if (k < clients.size() && AnniversaryKey(clients[k], ann) == key) bucket[kept++] = k;
+    bucket.resize(kept);
+    std::sort(bucket.begin(), bucket.end());
+    bucket.erase(std::unique(bucket.begin(), bucket.end()), bucket.end());
+    out->insert(out->end(), bucket.begin(), bucket.end());
+  }
+
+  // The clients the rules of a tick on `day` (of DayKind `kind`) may fire for; `anniversary`
+  // holds on 28 February for a 29 February in a year without one (stdlib's perk_anniversary).
+  void TakeAnniversariesOf(int64_t day, int kind, std::vector<uint32_t>* out) {
+    const int month = static_cast<int>(perk_date_month(day)), dom = static_cast<int>(perk_date_day(day));
+    const bool feb29_too = month == 2 && dom == 28 && perk_date_month(day + 1) == 3;
+    for (int a : program.day_schedule.anniversaries_of_day[kind]) {
+      TakeAnniversaries(static_cast<size_t>(a), month * 32 + dom, out);
+      if (feb29_too) TakeAnniversaries(static_cast<size_t>(a), 2 * 32 + 29, out);
+    }
   }
 
   // Event ids remembered within the dedup window, oldest first.
@@ -879,7 +978,7 @@ struct Engine::Impl {
     // What changed here (a tier, a hold, a membership, `on tier_changed` rules) may change what
     // the conditions read: the next tick re-evaluates.
     bool stable = !full_reevaluation && !conditions_read_clock && !extends_hold && undo_log.size() == log_size;
-    stable_until[c.index] = stable ? StableUntil(c) : INT64_MIN;
+    SetStableUntil(c.index, stable ? StableUntil(c) : INT64_MIN);
   }
 
   // ---- atomic units of work ----
@@ -906,8 +1005,9 @@ struct Engine::Impl {
     }
   }
 
-  // A day tick at DAY T00:00:00Z: every known client, in order of first appearance. Each
-  // client's part is atomic on its own, so one failing client cannot block the others.
+  // A day tick at DAY T00:00:00Z: the known clients something is due for (see "day ticks that
+  // visit only what is due"), in order of first appearance. Each client's part is atomic on its
+  // own, so one failing client cannot block the others.
   void DayTick(int64_t day) {
     // [v0.2] The rules due this day: `every week` ones on Mondays, `every month` ones on the 1st.
     const int kind = program.has_calendar_ticks ? DayKindOf(day) : -1;  // -1: every day only
@@ -915,23 +1015,45 @@ struct Engine::Impl {
     // Nothing can happen at a tick without day-tick rules, tier conditions or segments.
     if (rules.empty() && program.tiers.size() <= 1 && program.segments.empty()) return;
     SetDayTrigger(day);
-    for (size_t k = 0; k < clients.size(); ++k) {
-      if (rules.empty() && !full_reevaluation && now < stable_until[k]) continue;
-      ClientState& c = clients[k];
-      Savepoint sp = Save();
-      undo_log.clear();
-      undo_values.clear();
-      try {
-        RunRules(checked::TriggerKind::EveryDay, kind, rules, c, nullptr, 0);
-        if (MustReevaluate(c)) Reevaluate(c, nullptr);
-      } catch (const RuntimeError& e) {
-        Rollback(sp);
-        UndoTo(c, 0);
-        stable_until[k] = INT64_MIN;
-        Reject(current_line, fmt::format("day tick {} for client `{}`: {}", stdlib::FormatDate(day), c.id, e.message));
+    ++tick_stats.ticks;
+    due.clear();
+    TakeWakeups(day, &due);
+    const int day_kind = kind >= 0 ? kind : checked::kPlainDay;
+    // The reference mode, and an observer (it sees every rule considered for every client),
+    // visit every client, as does a rule that may fire for any client.
+    const bool schedule_known = program.day_schedule.rules.size() == program.rules.size();
+    const bool everyone = full_reevaluation || (!rules.empty() && (observer || !schedule_known ||
+                                                                   program.day_schedule.every_client[day_kind]));
+    if (everyone) {
+      ++tick_stats.full_ticks;
+      for (size_t k = 0; k < clients.size(); ++k) {
+        if (rules.empty() && !full_reevaluation && now < stability[k].until) continue;
+        VisitAtTick(day, kind, rules, static_cast<uint32_t>(k));
       }
-      budget_undo.clear();
+      return;
     }
+    if (!rules.empty()) TakeAnniversariesOf(day, day_kind, &due);
+    std::sort(due.begin(), due.end());
+    due.erase(std::unique(due.begin(), due.end()), due.end());
+    for (uint32_t k : due) VisitAtTick(day, kind, rules, k);
+  }
+
+  void VisitAtTick(int64_t day, int kind, const std::vector<int>& rules, uint32_t k) {
+    ++tick_stats.visits;
+    ClientState& c = clients[k];
+    Savepoint sp = Save();
+    undo_log.clear();
+    undo_values.clear();
+    try {
+      RunRules(checked::TriggerKind::EveryDay, kind, rules, c, nullptr, 0);
+      if (MustReevaluate(c)) Reevaluate(c, nullptr);
+    } catch (const RuntimeError& e) {
+      Rollback(sp);
+      UndoTo(c, 0);
+      SetStableUntil(k, INT64_MIN);
+      Reject(current_line, fmt::format("day tick {} for client `{}`: {}", stdlib::FormatDate(day), c.id, e.message));
+    }
+    budget_undo.clear();
   }
 
   static int DayKindOf(int64_t day) {
@@ -974,7 +1096,9 @@ struct Engine::Impl {
     *created = true;
     client_index.Insert(static_cast<uint32_t>(clients.size()), hash);
     clients.push_back(NewClient(program, layout, id, time));
-    stable_until.resize(clients.size(), INT64_MIN);
+    stability.resize(clients.size());
+    SetStableUntil(clients.back().index, INT64_MIN);
+    IndexAnniversaries(clients.back());
     MarkDirty(clients.back());
     return clients.back();
   }
@@ -982,7 +1106,7 @@ struct Engine::Impl {
   void DropNewestClient() {
     client_index.Erase(clients.back().id, static_cast<uint32_t>(clients.size() - 1));
     clients.pop_back();
-    stable_until.resize(clients.size());
+    stability.resize(clients.size());  // its wake-up and anniversary entries are stale now
   }
 
   // Step 3: record into the aggregates the event feeds.
@@ -1022,7 +1146,7 @@ struct Engine::Impl {
         DropNewestClient();
       } else {
         UndoTo(*c, 0);
-        stable_until[c->index] = INT64_MIN;
+        SetStableUntil(c->index, INT64_MIN);
       }
       budget_undo.clear();
       RejectRecord(current_line, e.message);
@@ -1194,6 +1318,9 @@ struct Engine::Impl {
       case RecordKind::Profile: {
         bool created;
         ClientState& c = GetClient(rec.client, hashes.client, rec.time, &created);
+        const auto& anniversaries = program.day_schedule.anniversaries;
+        anniversary_keys.clear();
+        for (const auto& a : anniversaries) anniversary_keys.push_back(AnniversaryKey(c, a));
         for (size_t k = 0; k < rec.fields.size(); ++k) {
           if (k >= rec.present.size() || !rec.present[k]) continue;
           if (k < rec.nulled.size() && rec.nulled[k]) {
@@ -1206,8 +1333,12 @@ struct Engine::Impl {
             c.attr_unset[k] = 0;
           }
         }
+        for (size_t a = 0; a < anniversaries.size(); ++a) {
+          const int key = AnniversaryKey(c, anniversaries[a]);
+          if (key >= 0 && key != anniversary_keys[a]) anniversary_index[a][key].push_back(c.index);
+        }
         MarkDirty(c);
-        stable_until[c.index] = INT64_MIN;  // conditions may read the attributes
+        SetStableUntil(c.index, INT64_MIN);  // conditions may read the attributes
         Remember(rec, hashes);
         SetOutcome(RecordStatus::Accepted);
         return;
@@ -1244,6 +1375,7 @@ uint64_t Engine::seq() const { return impl_->seq; }
 void Engine::AddSink(Sink* sink) { impl_->sinks.push_back(sink); }
 void Engine::RemoveSink(Sink* sink) { std::erase(impl_->sinks, sink); }
 const RunStats& Engine::stats() const { return impl_->stats; }
+const TickStats& Engine::tick_stats() const { return impl_->tick_stats; }
 const ClientList& Engine::clients() const { return impl_->clients; }
 const ClientState* Engine::FindClient(std::string_view id) const {
   uint32_t k = impl_->client_index.Find(id);
@@ -1308,7 +1440,14 @@ void Engine::Restore(EngineState state, std::vector<ClientState> clients,
     if (string_vars) c.var_text.resize(m.program.vars.size());
     m.clients.push_back(std::move(c));
   }
-  m.stable_until.assign(m.clients.size(), INT64_MIN);
+  // Nothing is known of the restored clients' conditions: the next tick visits every one.
+  m.stability.assign(m.clients.size(), Impl::Stability{INT64_MIN, INT64_MIN});
+  m.wakeups.clear();
+  auto& next = m.wakeups[Impl::kNextTick];
+  for (uint32_t k = 0; k < m.clients.size(); ++k) next.push_back(k);
+  for (auto& index : m.anniversary_index)
+    for (auto& bucket : index) bucket.clear();
+  for (const ClientState& c : m.clients) m.IndexAnniversaries(c);
   m.client_index.Rebuild(static_cast<uint32_t>(m.clients.size()));
   m.dirty.assign(m.clients.size(), 0);
   m.dirty_list.clear();

@@ -25,6 +25,15 @@ struct RunStats {
   uint64_t duplicates = 0;
 };
 
+// What day ticks did (`perk run --stats`): this engine's since it was created (not kept in
+// durable state, unlike RunStats).
+struct TickStats {
+  uint64_t ticks = 0;       // day ticks that could do anything
+  uint64_t visits = 0;      // clients visited: their tick rules run, their conditions re-evaluated if due
+  uint64_t full_ticks = 0;  // ticks that visited every known client (a rule due for any client,
+                            // --reevaluate all, --explain)
+};
+
 class Evaluator;
 struct Record;
 struct InputSchema;
@@ -100,6 +109,7 @@ class Engine {
   // The seq of the last ledger entry written, those of the line in progress included (for
   // `:explain`, which attributes entries to the rule considered before them).
   uint64_t seq() const;
+  const TickStats& tick_stats() const;
 
   // Introspection (REPL, state dumps): clients in order of first appearance.
   const ClientList& clients() const;
@@ -109,9 +119,10 @@ class Engine {
   // Observes rule decisions from now on; an empty function stops observing.
   void SetRuleObserver(RuleObserver observer);
   // An event or a day tick re-evaluates a client's tier and segment conditions only when they
-  // can give something new (docs/architecture.md, "Re-evaluating only what can change"); with
-  // `full`, every time, as the reference for differential tests of that choice
-  // (`perk run --reevaluate all`).
+  // can give something new (docs/architecture.md, "Re-evaluating only what can change"), and a
+  // day tick visits only the clients something is due for ("Day ticks: visiting only what is
+  // due"); with `full`, every time and every client, as the reference for differential tests
+  // of those choices (`perk run --reevaluate all`).
   void SetFullReevaluation(bool full);
 
   // ---- the seam for durable state (runtime/store.h) ----

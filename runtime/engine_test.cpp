@@ -718,3 +718,115 @@ TEST_CASE("`on entering` and `on leaving` rules have native entries, one per seg
   // `rich` has no `on leaving` rules: no entry, and the engine has nothing to run.
   CHECK(c.jit->RunRules(perk::checked::TriggerKind::Leaving, 0, ctx, &host, &failed, &where) == perk::runtime::kNoNativeRules);
 }
+
+namespace {
+
+// Issue 19: day ticks visit the clients whose birthday it is, and those whose tier or segment
+// conditions may have changed. 50 quiet clients; q1's birthday is 25 February, q2's is 29
+// February (due on 28 February in 2027), q3 has none, q4 moves its birthday from the 24th to
+// the 26th by a profile record and q5 unsets its own (the index must follow both), and t1's
+// trades make it Silver for three days.
+const char* kBirthdayProgram = R"(program "Birthdays"
+event trade { volume: int }
+client { birthdate: date, country: string = "CY" }
+wallet points: int
+tier Bronze
+tier Silver when sum(trade.volume within 3 days) >= 100
+rule birthday
+  every day
+  when client.birthdate is set and anniversary(client.birthdate)
+  then
+    credit points 250
+    notify "happy_birthday" { points: points }
+end
+)";
+
+std::vector<std::string> BirthdayLines() {
+  std::vector<std::string> lines;
+  const char* at = "2027-02-20T08:00:00Z";
+  for (int k = 10; k < 60; ++k)
+    lines.push_back(fmt::format(R"({{"type":"profile","client":"q{}","time":"{}","birthdate":"1980-07-{:02}"}})", k,
+                                at, k % 28 + 1));
+  lines.push_back(fmt::format(R"({{"type":"profile","client":"q1","time":"{}","birthdate":"1990-02-25"}})", at));
+  lines.push_back(fmt::format(R"({{"type":"profile","client":"q2","time":"{}","birthdate":"2000-02-29"}})", at));
+  lines.push_back(fmt::format(R"({{"type":"profile","client":"q3","time":"{}","country":"DE"}})", at));
+  lines.push_back(fmt::format(R"({{"type":"profile","client":"q4","time":"{}","birthdate":"1985-02-24"}})", at));
+  lines.push_back(fmt::format(R"({{"type":"profile","client":"q5","time":"{}","birthdate":"1985-02-27"}})", at));
+  lines.push_back(R"({"type":"trade","id":"t1","client":"t1","time":"2027-02-20T09:00:00Z","volume":150})");
+  lines.push_back(R"({"type":"profile","client":"q4","time":"2027-02-20T10:00:00Z","birthdate":"1985-02-26"})");
+  lines.push_back(R"({"type":"profile","client":"q5","time":"2027-02-20T10:00:00Z","birthdate":null})");
+  return lines;
+}
+
+// Runs the stream, then ticks day by day to 3 March: the ledger, and the visits of each tick.
+std::string RunBirthdays(const perk::checked::Program& p, perk::runtime::Evaluator* e, bool full,
+                         std::vector<uint64_t>* visits) {
+  perk::runtime::Engine engine(p, e);
+  engine.SetFullReevaluation(full);
+  uint64_t n = 0;
+  for (const std::string& line : BirthdayLines()) engine.ProcessLine(line, ++n);
+  for (int day = 21; day <= 31; ++day) {
+    const uint64_t before = engine.tick_stats().visits;
+    const std::string date = day <= 28 ? fmt::format("2027-02-{:02}", day) : fmt::format("2027-03-{:02}", day - 28);
+    engine.AdvanceTo(*perk::stdlib::ParseTime(date + "T00:00:00Z", nullptr));
+    visits->push_back(engine.tick_stats().visits - before);
+  }
+  INFO(engine.rejects());
+  CHECK(engine.rejects().empty());
+  CHECK(engine.tick_stats().ticks == 11);
+  CHECK(engine.tick_stats().full_ticks == (full ? 11 : 0));
+  return engine.ledger();
+}
+
+}  // namespace
+
+TEST_CASE("a schedulable day-tick rule visits only the clients it is due for, with the ledger of visiting all") {
+  Compiled c = CompileWithJit("birthdays.perk", kBirthdayProgram);
+  const perk::checked::Program& p = *c.program;
+  REQUIRE(p.day_schedule.rules[0].reason == perk::checked::DueReason::Anniversary);
+  std::vector<uint64_t> all, interp, jit, jit_all;
+  const std::string reference = RunBirthdays(p, nullptr, true, &all);
+  CHECK(RunBirthdays(p, nullptr, false, &interp) == reference);
+  CHECK(RunBirthdays(p, c.jit.get(), false, &jit) == reference);
+  CHECK(RunBirthdays(p, c.jit.get(), true, &jit_all) == reference);
+  const uint64_t known = 56;
+  CHECK(all == std::vector<uint64_t>(11, known));
+  CHECK(jit == interp);
+  // 21 Feb: every client (none evaluated yet); 23 Feb: t1's window drops its trade (Silver
+  // ends), and on the 24th its emptied window's fold holds no further than then; 25th q1; 26th
+  // q4 (not the 24th); 28th q2 (29 February in 2027); q5 never.
+  CHECK(interp == std::vector<uint64_t>{known, 0, 1, 1, 1, 1, 0, 1, 0, 0, 0});
+  auto has = [&](const std::string& day, const std::string& client, const std::string& entry) {
+    return reference.find(fmt::format(R"("trigger":"day:{}","client":"{}","time":"{}T00:00:00Z",{})", day, client, day,
+                                      entry)) != std::string::npos;
+  };
+  CHECK(has("2027-02-25", "q1", R"("rule":"birthday","action":"credit")"));
+  CHECK(has("2027-02-26", "q4", R"("rule":"birthday","action":"credit")"));
+  CHECK(has("2027-02-28", "q2", R"("rule":"birthday","action":"credit")"));
+  CHECK(has("2027-02-23", "t1", R"("rule":null,"action":"tier","from":"Silver","to":"Bronze")"));
+  CHECK(reference.find(R"("client":"q5")") == std::string::npos);
+  CHECK(reference.find(R"("trigger":"day:2027-02-24","client":"q4")") == std::string::npos);
+}
+
+TEST_CASE("a restored engine indexes its clients' birthdays again and visits every client once") {
+  Compiled c = CompileWithJit("birthdays.perk", kBirthdayProgram);
+  const perk::checked::Program& p = *c.program;
+  perk::runtime::Engine first(p);
+  uint64_t n = 0;
+  for (const std::string& line : BirthdayLines()) first.ProcessLine(line, ++n);
+  first.AdvanceTo(*perk::stdlib::ParseTime("2027-02-22T00:00:00Z", nullptr));
+  std::vector<perk::runtime::ClientState> clients(first.clients().begin(), first.clients().end());
+  perk::runtime::Engine restored(p);
+  restored.Restore(first.SaveState(), clients, {});
+  std::vector<uint64_t> visits;
+  for (const char* date : {"2027-02-23", "2027-02-24", "2027-02-25"}) {
+    const uint64_t before = restored.tick_stats().visits;
+    restored.AdvanceTo(*perk::stdlib::ParseTime(std::string(date) + "T00:00:00Z", nullptr));
+    visits.push_back(restored.tick_stats().visits - before);
+  }
+  // Nothing is known of restored clients' conditions: all are visited at the first tick (then
+  // t1 on the 24th, as without the restore, and q1 on its birthday).
+  CHECK(visits == std::vector<uint64_t>{56, 1, 1});
+  CHECK(restored.ledger().find(R"("trigger":"day:2027-02-25","client":"q1","time":"2027-02-25T00:00:00Z","rule":"birthday")") !=
+        std::string::npos);
+}

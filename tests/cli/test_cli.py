@@ -89,6 +89,12 @@ def main():
         ("ledger and rejects both /dev/null",
          ["run", "p.perk", "--events", "e.jsonl", "--ledger", "/dev/null", "--rejects", "/dev/null"], 0, "1 records",
          None),
+        # --stats: what the day ticks did, also with --state (no day passes here: no tick).
+        ("stats", ["run", "p.perk", "--events", "e.jsonl", "--ledger", "/dev/null", "--stats"], 0,
+         "day ticks: 0 ticks, 0 client visits (0.0 per tick), 1 known clients", None),
+        ("stats with --state",
+         ["run", "p.perk", "--events", "e.jsonl", "--ledger", "l.jsonl", "--rejects", "r.jsonl", "--state", "s.db",
+          "--stats"], 0, "day ticks: 0 ticks", None),
         # Reading the same file twice writes nothing.
         ("program read as events too", ["run", "p.perk", "--events", "p.perk", "--ledger", "l.jsonl"], 0, "rejects",
          None),

@@ -1298,7 +1298,22 @@ class ProgramGen:
         clauses = []
         optional = [f for f in self.client_fields if f.default is None]
         guard = None
-        if sc.state and optional and rng.random() < 0.25:
+        dated = [f for f in self.client_fields if f.t in ("date", "time")]
+        if kind in ("daily", "weekly", "monthly") and rng.random() < 0.3:
+            # An `and` chain holding anniversary(client.X): when nothing before it can fail, the
+            # engine visits the rule's clients only on X's anniversaries (issue 19).
+            f = rng.choice(dated + [None])  # None: client.since
+            parts = []
+            if f is not None and f.default is None:
+                guard = f  # a bare read of an optional attribute needs `is set` before it
+                parts.append(f"client.{f.name} is set")
+            if rng.random() < 0.5:
+                parts.insert(rng.randint(0, len(parts)), self.gen("bool", sc, rng.choice([0, 1, 2])).wrapped())
+            parts.append(f"anniversary({'client.since' if f is None else 'client.' + f.name})")
+            if rng.random() < 0.5:
+                parts.append(self.gen("bool", sc, self.max_depth).wrapped())
+            clauses.append("when " + " and ".join(parts))
+        elif sc.state and optional and rng.random() < 0.25:
             # `when x is set and ...` covers the actions: they may read x bare (spec §2).
             guard = rng.choice(optional)
             clauses.append(f"when client.{guard.name} is set and {self.gen('bool', sc, self.max_depth).wrapped()}")
