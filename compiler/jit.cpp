@@ -909,8 +909,18 @@ class KeyStream : public llvm::raw_ostream {
   uint64_t pos_ = 0;
 };
 
-cache::Key CacheKey(const std::vector<std::unique_ptr<llvm::Module>>& modules, const llvm::TargetMachine& machine,
-                    int opt_level, int codegen_level) {
+// The hash of one module's bitcode.
+cache::Key ModuleKey(const llvm::Module& module) {
+  cache::KeyBuilder key;
+  {
+    KeyStream os(key);
+    llvm::WriteBitcodeToFile(module, os);
+  }
+  return key.Finish();
+}
+
+cache::Key CacheKey(const std::vector<cache::Key>& modules, const llvm::TargetMachine& machine, int opt_level,
+                    int codegen_level) {
   cache::KeyBuilder key;
   key.Add("perk jit");
   key.Add(std::to_string(kCodegenVersion));
@@ -920,10 +930,7 @@ cache::Key CacheKey(const std::vector<std::unique_ptr<llvm::Module>>& modules, c
   key.Add(machine.getTargetFeatureString());
   key.Add(std::to_string(opt_level) + "/" + std::to_string(codegen_level));
   key.Add(std::to_string(modules.size()));
-  for (const auto& module : modules) {
-    KeyStream os(key);
-    llvm::WriteBitcodeToFile(*module, os);
-  }
+  for (const auto& m : modules) key.Add(std::string_view(reinterpret_cast<const char*>(m.data()), m.size()));
   return key.Finish();
 }
 
@@ -972,14 +979,20 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
   const size_t parts = std::max<size_t>(1, std::min<size_t>(cores, exprs.size() / 64));
   const bool large = exprs.size() > static_cast<size_t>(Options::kLargeProgram);
   const int opt_level = options.opt_level >= 0 ? options.opt_level : large ? Options::kLight : 2;
-  std::vector<std::string> names;
-  std::vector<std::unique_ptr<llvm::LLVMContext>> contexts;
-  std::vector<std::unique_ptr<llvm::Module>> modules;
+  // Each module is lowered (and, with a cache, hashed) on a thread of its own: they share
+  // only the checked program, which they read. Module 0 holds the trigger entries, so only
+  // its Lowering numbers actions.
+  const std::string cache_dir = options.keep_ir ? "" : options.cache_dir ? *options.cache_dir : DefaultCacheDir();
+  std::vector<std::unique_ptr<llvm::LLVMContext>> contexts(parts);
+  std::vector<std::unique_ptr<llvm::Module>> modules(parts);
+  std::vector<std::vector<std::string>> part_names(parts);
+  std::vector<cache::Key> part_keys(parts);
   impl->sites.resize(parts);
-  for (size_t part = 0; part < parts; ++part) {
-    contexts.push_back(std::make_unique<llvm::LLVMContext>());
-    modules.push_back(std::make_unique<llvm::Module>("perk" + std::to_string(part), *contexts.back()));
-    llvm::Module* module = modules.back().get();
+  auto lower = [&](size_t part) {
+    contexts[part] = std::make_unique<llvm::LLVMContext>();
+    modules[part] = std::make_unique<llvm::Module>("perk" + std::to_string(part), *contexts[part]);
+    llvm::Module* module = modules[part].get();
+    std::vector<std::string>& names = part_names[part];
     module->setDataLayout((*machine)->createDataLayout());
     module->setTargetTriple((*machine)->getTargetTriple().str());
     Lowering lowering(program, *module, layout, &impl->sites[part], static_cast<int32_t>(part) << kSiteBits,
@@ -1029,7 +1042,16 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
         names.push_back("perk_rules_leaving" + std::to_string(k));
       }
     }
+    if (!cache_dir.empty()) part_keys[part] = ModuleKey(*module);
+  };
+  {
+    std::vector<std::thread> threads;
+    for (size_t part = 1; part < parts; ++part) threads.emplace_back(lower, part);
+    lower(0);
+    for (auto& t : threads) t.join();
   }
+  std::vector<std::string> names;
+  for (auto& n : part_names) names.insert(names.end(), n.begin(), n.end());
   impl->stats.functions = static_cast<int>(exprs.size());
   impl->stats.opt_level = opt_level;
   impl->stats.modules = static_cast<int>(parts);
@@ -1038,11 +1060,10 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
   // The object cache, keyed by the lowered IR (which holds the program, its params and the
   // layouts it reads as constants) and by everything that turns IR into machine code.
   start = std::chrono::steady_clock::now();
-  const std::string cache_dir = options.keep_ir ? "" : options.cache_dir ? *options.cache_dir : DefaultCacheDir();
   cache::Key key{};
   std::vector<std::string> objects;
   if (!cache_dir.empty()) {
-    key = CacheKey(modules, **machine, opt_level, options.codegen_level);
+    key = CacheKey(part_keys, **machine, opt_level, options.codegen_level);
     impl->stats.cache = cache::Read(cache_dir, key, parts, &objects) ? CacheUse::Hit : CacheUse::Miss;
     impl->stats.cache_ms = Millis(start);
   }
