@@ -211,7 +211,7 @@ def main():
     # Reads what the varied rules might leave unread, so no declaration is unused even for small N.
     parts.append('''rule housekeeping "Reads every declaration at least once"
   every day
-  when anniversary(client.birthdate) and (high_value or lapsing or mobile or metals_fan)
+  when client.birthdate is set and anniversary(client.birthdate) and (high_value or lapsing or mobile or metals_fan)
   limit once per client within 30 days
   then
     notify "housekeeping" { points: points, bonus: bonus, cashback: cashback, level: tier,

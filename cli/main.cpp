@@ -11,6 +11,7 @@
 #include "cli/serve.h"
 #include "compiler/compiler.h"
 #include "compiler/jit.h"
+#include "compiler/jit_cache.h"
 #include "runtime/engine.h"
 #include "runtime/records.h"
 #include "stdlib/stdlib.h"
@@ -121,6 +122,16 @@ int main(int argc, char** argv) {
   perk::cli::ServeOptions serve_opts;
   auto* serve = perk::cli::AddServeCommand(app, &serve_opts);
 
+  // The JIT's object cache, for every command that compiles a program (docs/jit.md).
+  std::string jit_cache_dir;
+  bool no_jit_cache = false;
+  for (CLI::App* command : {run, serve, repl, diff}) {
+    command->add_option("--jit-cache", jit_cache_dir,
+                        "keep compiled programs in DIR (default: $PERK_JIT_CACHE, else $XDG_CACHE_HOME/perk/jit or "
+                        "~/.cache/perk/jit; docs/jit.md)");
+    command->add_flag("--no-jit-cache", no_jit_cache, "compile the program without the JIT's object cache");
+  }
+
   std::string dump_what, dump_path;
   auto* dump = app.add_subcommand("dump", "print a phase's output: ast, or ir (the JIT's optimised LLVM IR)");
   dump->add_option("WHAT", dump_what, "ast or ir")->required()->check(CLI::IsMember({"ast", "ir"}));
@@ -132,6 +143,9 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  const std::string no_state;
+  const std::string& state_path = *run ? run_opts.state : *serve ? serve_opts.state : no_state;
+  perk::jit::SetDefaultCacheDir(perk::jit::ResolveCacheDir(jit_cache_dir, no_jit_cache, state_path));
   if (*check) return Check(check_path);
   if (*run) return perk::cli::Run(run_opts);
   if (*diff) return perk::cli::Diff(diff_opts);

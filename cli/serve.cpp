@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "cli/common.h"
+#include "compiler/jit_cache.h"
 #include "embed/session.h"
 #include "stdlib/stdlib.h"
 
@@ -253,6 +254,7 @@ int Serve(const ServeOptions& o) {
   so.ledger_path = o.ledger;
   so.rejects_path = o.rejects;
   so.allow_drop = o.allow_drop;
+  so.jit_cache = jit::DefaultCacheDir();  // main resolved --jit-cache, --no-jit-cache and --state
   if (o.state.empty() && (!o.ledger.empty() || !o.rejects.empty() || !o.allow_drop.empty())) {
     fmt::print(stderr, "perk: --ledger, --rejects and --allow-drop go with --state\n");
     return 2;

@@ -1494,14 +1494,31 @@ class Session {
         parser_(&tokens_) {
     lexer_.removeErrorListeners();
     lexer_.addErrorListener(&listener_);
-    parser_.removeErrorListeners();
-    parser_.addErrorListener(&listener_);
-    parser_.setErrorHandler(std::make_shared<PerkErrorStrategy>(sink_));
     tokens_.fill();
     ReportLexicalErrors(tokens_, clean_, sink_);
   }
 
-  PerkParser& parser() { return parser_; }
+  // Parses with `rule` (a PerkParser member such as &PerkParser::program) in two stages, as
+  // ANTLR advises: SLL prediction, which is several times faster and gives the same tree when
+  // it succeeds, bailing out at the first error; then full LL with error reporting and recovery
+  // only for input SLL could not parse.
+  template <typename Rule>
+  auto Parse(Rule rule) {
+    parser_.removeErrorListeners();
+    parser_.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+    parser_.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(antlr4::atn::PredictionMode::SLL);
+    try {
+      return (parser_.*rule)();
+    } catch (const antlr4::ParseCancellationException&) {
+    }
+    tokens_.seek(0);
+    parser_.reset();
+    parser_.addErrorListener(&listener_);
+    parser_.setErrorHandler(std::make_shared<PerkErrorStrategy>(sink_));
+    parser_.getInterpreter<antlr4::atn::ParserATNSimulator>()->setPredictionMode(antlr4::atn::PredictionMode::LL);
+    return (parser_.*rule)();
+  }
+
   antlr4::CommonTokenStream& tokens() { return tokens_; }
 
  private:
@@ -1721,7 +1738,7 @@ std::unique_ptr<Program> ParseProgram(std::string_view source, Diagnostics& diag
   if (NestingTooDeep(source, diags)) return std::make_unique<Program>();
   try {
     Session session(source, diags, "program");
-    P::ProgramContext* tree = session.parser().program();
+    P::ProgramContext* tree = session.Parse(&PerkParser::program);
     Builder builder(diags, session.tokens());
     return builder.BuildProgram(*tree);
   } catch (const std::exception& e) {
@@ -1737,7 +1754,7 @@ ExprPtr ParseExpression(std::string_view source, Diagnostics& diags) {
   if (NestingTooDeep(source, diags)) return nullptr;
   try {
     Session session(source, diags, "expression");
-    P::ExprOnlyContext* tree = session.parser().exprOnly();
+    P::ExprOnlyContext* tree = session.Parse(&PerkParser::exprOnly);
     Builder builder(diags, session.tokens());
     ExprPtr expr = builder.BuildExpr(tree->expr(), {1, 1, 1});
     if (diags.errors() == errors_before) return expr;

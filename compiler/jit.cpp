@@ -10,29 +10,35 @@
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/ExecutionEngine/Orc/ThreadSafeModule.h>
+#include <llvm/Bitcode/BitcodeWriter.h>
+#include <llvm/Config/llvm-config.h>
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Module.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Passes/PassBuilder.h>
-#include <llvm/Transforms/InstCombine/InstCombine.h>
 #include <llvm/Transforms/Scalar/EarlyCSE.h>
 #include <llvm/Transforms/Scalar/SROA.h>
 #include <llvm/Transforms/Scalar/SimplifyCFG.h>
+#include <llvm/MC/MCContext.h>
+#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <thread>
 #include <string_view>
 #include <unordered_map>
 
+#include "compiler/jit_cache.h"
 #include "stdlib/zone.h"
 
 namespace perk::jit {
@@ -148,7 +154,7 @@ double Millis(std::chrono::steady_clock::time_point since) {
 class Lowering {
  public:
   Lowering(const checked::Program& program, llvm::Module& module, const ValueLayout& layout,
-           std::vector<SourceRange>* sites, int32_t site_base)
+           std::vector<SourceRange>* sites, int32_t site_base, std::vector<const checked::Action*>* actions)
       : program_(program),
         windows_(checked::AggWindowsOf(program)),
         client_(checked::ClientLayoutOf(program)),
@@ -158,6 +164,7 @@ class Lowering {
         layout_(layout),
         sites_(sites),
         site_base_(site_base),
+        actions_(actions),
         i1_(llvm::Type::getInt1Ty(c_)),
         i8_(llvm::Type::getInt8Ty(c_)),
         i32_(llvm::Type::getInt32Ty(c_)),
@@ -313,8 +320,11 @@ class Lowering {
       if (a.value) CallTop(*a.value, values_);
       for (size_t k = 0; k < a.data.size(); ++k)
         CallTop(a.data[k].value, Field(values_, static_cast<int64_t>(k * sizeof(Result))));
-      // The checked program outlives the code, so the action is named by its address.
-      llvm::Value* action = b_.CreateIntToPtr(b_.getInt64(reinterpret_cast<uint64_t>(&a)), ptr_);
+      // The checked program outlives the code, so the action is named by its address: the
+      // address of the symbol perk_action<N>, defined when the code is linked, so that the
+      // code itself holds no address of this process and can be kept in the object cache.
+      llvm::Value* action = module_.getOrInsertGlobal("perk_action" + std::to_string(actions_->size()), i8_);
+      actions_->push_back(&a);
       llvm::Value* status = b_.CreateCall(act_type, act_, {host_, b_.getInt32(rule_), action, values_});
       auto* go = llvm::BasicBlock::Create(c_, "act.done", fn_);
       auto* not_ok = llvm::BasicBlock::Create(c_, "act.not_ok", fn_);
@@ -322,7 +332,11 @@ class Lowering {
       b_.CreateCondBr(b_.CreateICmpEQ(status, b_.getInt32(PERK_OK)), go, not_ok, md.createLikelyBranchWeights());
       b_.SetInsertPoint(not_ok);
       auto* failed = llvm::BasicBlock::Create(c_, "act.failed", fn_);
-      b_.CreateCondBr(b_.CreateICmpEQ(status, b_.getInt32(kRuleStopped)), stopped, failed);
+      // The hook returns PERK_OK, kRuleStopped or kHookFailed. An ordered comparison here,
+      // not a second equality, keeps SimplifyCFG from folding both tests into a `switch`,
+      // which fast instruction selection cannot compile (it falls back to SelectionDAG).
+      static_assert(kRuleStopped < kHookFailed);
+      b_.CreateCondBr(b_.CreateICmpSLT(status, b_.getInt32(kHookFailed)), stopped, failed);
       b_.SetInsertPoint(failed);
       b_.CreateStore(b_.getInt32(rule_), failed_rule_);
       b_.CreateRet(status);
@@ -737,6 +751,7 @@ class Lowering {
   const ValueLayout& layout_;
   std::vector<SourceRange>* sites_;
   int32_t site_base_;
+  std::vector<const checked::Action*>* actions_;
   llvm::Type* i1_;
   llvm::Type* i8_;
   llvm::Type* i32_;
@@ -775,6 +790,7 @@ struct CompiledProgram::Impl {
   TriggerFn day_kind_rules[4] = {};  // by checked::DayKind
   std::vector<TriggerFn> entering_rules, leaving_rules;  // by segment; null without rules
   std::vector<std::vector<SourceRange>> sites;  // per module
+  std::vector<const checked::Action*> actions;  // by the N of perk_action<N>
   LoadStats stats;
   std::string ir;
 };
@@ -820,11 +836,12 @@ void Optimize(llvm::Module& module, int level, llvm::TargetMachine* machine) {
   builder.crossRegisterProxies(lam, fam, cgam, mam);
   if (level == Options::kLight) {
     // Promotes the lowering's allocas to registers and folds what that exposes; no inlining,
-    // no loop passes (our functions have no loops).
+    // no loop passes (our functions have no loops). No InstCombine either: it was a fifth of
+    // the pipeline's time, and it turns selects into min/max intrinsics that fast instruction
+    // selection cannot compile.
     llvm::FunctionPassManager fpm;
     fpm.addPass(llvm::SROAPass(llvm::SROAOptions::ModifyCFG));
     fpm.addPass(llvm::EarlyCSEPass());
-    fpm.addPass(llvm::InstCombinePass());
     fpm.addPass(llvm::SimplifyCFGPass());
     llvm::ModulePassManager mpm;
     mpm.addPass(llvm::createModuleToFunctionPassAdaptor(std::move(fpm)));
@@ -846,6 +863,76 @@ llvm::CodeGenOptLevel CodegenLevel(int level) {
 
 // Error sites are numbered per module: the module's index in the high bits.
 constexpr int kSiteBits = 24;
+
+// Bump when what turns IR into machine code changes in a way the IR does not show (the
+// passes of Optimize, the code generator's settings), so that old cache entries stop matching.
+constexpr int kCodegenVersion = 1;
+
+// Optimises `module` at `level` and compiles it to an object file in *object, with a target
+// machine of its own (compile threads must not share one). With `ir`, keeps the optimised IR.
+bool EmitObject(llvm::Module& module, const llvm::orc::JITTargetMachineBuilder& host, int level, std::string* ir,
+                std::string* object) {
+  llvm::orc::JITTargetMachineBuilder local = host;
+  auto machine = local.createTargetMachine();
+  if (!machine) {
+    llvm::consumeError(machine.takeError());
+    return false;
+  }
+  Optimize(module, level, machine->get());
+  if (ir != nullptr) {
+    llvm::raw_string_ostream os(*ir);
+    module.print(os, nullptr);
+  }
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream os(buffer);
+  llvm::legacy::PassManager passes;
+  llvm::MCContext* mc = nullptr;
+  if ((*machine)->addPassesToEmitMC(passes, mc, os)) return false;
+  passes.run(module);
+  object->assign(buffer.begin(), buffer.end());
+  return true;
+}
+
+// Feeds printed IR to the key without keeping the text.
+class KeyStream : public llvm::raw_ostream {
+ public:
+  explicit KeyStream(cache::KeyBuilder& key) : key_(key) { SetBufferSize(1 << 16); }
+  ~KeyStream() override { flush(); }
+
+ private:
+  void write_impl(const char* data, size_t size) override {
+    key_.Add(std::string_view(data, size));
+    pos_ += size;
+  }
+  uint64_t current_pos() const override { return pos_; }
+  cache::KeyBuilder& key_;
+  uint64_t pos_ = 0;
+};
+
+// The hash of one module's bitcode.
+cache::Key ModuleKey(const llvm::Module& module) {
+  cache::KeyBuilder key;
+  {
+    KeyStream os(key);
+    llvm::WriteBitcodeToFile(module, os);
+  }
+  return key.Finish();
+}
+
+cache::Key CacheKey(const std::vector<cache::Key>& modules, const llvm::TargetMachine& machine, int opt_level,
+                    int codegen_level) {
+  cache::KeyBuilder key;
+  key.Add("perk jit");
+  key.Add(std::to_string(kCodegenVersion));
+  key.Add(LLVM_VERSION_STRING);
+  key.Add(machine.getTargetTriple().str());
+  key.Add(machine.getTargetCPU());
+  key.Add(machine.getTargetFeatureString());
+  key.Add(std::to_string(opt_level) + "/" + std::to_string(codegen_level));
+  key.Add(std::to_string(modules.size()));
+  for (const auto& m : modules) key.Add(std::string_view(reinterpret_cast<const char*>(m.data()), m.size()));
+  return key.Finish();
+}
 
 }  // namespace
 
@@ -874,6 +961,11 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
     return nullptr;
   }
   host->setCodeGenOptLevel(CodegenLevel(options.codegen_level));
+  // What LLJIT's in-memory linker expects (LLJITBuilder sets the same for its own compiler):
+  // position-independent code, small code model; symbols outside the code (helpers, actions)
+  // are reached through the GOT and stubs the linker makes, so any address will do.
+  host->setRelocationModel(llvm::Reloc::PIC_);
+  host->setCodeModel(llvm::CodeModel::Small);
   auto machine = host->createTargetMachine();
   if (!machine) {
     *error = "the JIT cannot target this machine: " + ErrorText(machine.takeError());
@@ -887,15 +979,24 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
   const size_t parts = std::max<size_t>(1, std::min<size_t>(cores, exprs.size() / 64));
   const bool large = exprs.size() > static_cast<size_t>(Options::kLargeProgram);
   const int opt_level = options.opt_level >= 0 ? options.opt_level : large ? Options::kLight : 2;
-  std::vector<std::string> names;
-  std::vector<llvm::orc::ThreadSafeModule> modules;
+  // Each module is lowered (and, with a cache, hashed) on a thread of its own: they share
+  // only the checked program, which they read. Module 0 holds the trigger entries, so only
+  // its Lowering numbers actions.
+  const std::string cache_dir = options.keep_ir ? "" : options.cache_dir ? *options.cache_dir : DefaultCacheDir();
+  std::vector<std::unique_ptr<llvm::LLVMContext>> contexts(parts);
+  std::vector<std::unique_ptr<llvm::Module>> modules(parts);
+  std::vector<std::vector<std::string>> part_names(parts);
+  std::vector<cache::Key> part_keys(parts);
   impl->sites.resize(parts);
-  for (size_t part = 0; part < parts; ++part) {
-    auto context = std::make_unique<llvm::LLVMContext>();
-    auto module = std::make_unique<llvm::Module>("perk" + std::to_string(part), *context);
+  auto lower = [&](size_t part) {
+    contexts[part] = std::make_unique<llvm::LLVMContext>();
+    modules[part] = std::make_unique<llvm::Module>("perk" + std::to_string(part), *contexts[part]);
+    llvm::Module* module = modules[part].get();
+    std::vector<std::string>& names = part_names[part];
     module->setDataLayout((*machine)->createDataLayout());
     module->setTargetTriple((*machine)->getTargetTriple().str());
-    Lowering lowering(program, *module, layout, &impl->sites[part], static_cast<int32_t>(part) << kSiteBits);
+    Lowering lowering(program, *module, layout, &impl->sites[part], static_cast<int32_t>(part) << kSiteBits,
+                      &impl->actions);
     for (size_t k = part; k < exprs.size(); k += parts) {
       names.push_back("perk_e" + std::to_string(k));
       lowering.Function(*exprs[k], "perk_e" + std::to_string(k));
@@ -941,73 +1042,107 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
         names.push_back("perk_rules_leaving" + std::to_string(k));
       }
     }
-    std::string broken;
-    llvm::raw_string_ostream broken_os(broken);
-    if (llvm::verifyModule(*module, &broken_os)) {
-      *error = "internal error: the JIT built invalid code: " + broken_os.str();
-      return nullptr;
-    }
-    modules.emplace_back(std::move(module), std::move(context));
+    if (!cache_dir.empty()) part_keys[part] = ModuleKey(*module);
+  };
+  {
+    std::vector<std::thread> threads;
+    for (size_t part = 1; part < parts; ++part) threads.emplace_back(lower, part);
+    lower(0);
+    for (auto& t : threads) t.join();
   }
+  std::vector<std::string> names;
+  for (auto& n : part_names) names.insert(names.end(), n.begin(), n.end());
   impl->stats.functions = static_cast<int>(exprs.size());
   impl->stats.opt_level = opt_level;
   impl->stats.modules = static_cast<int>(parts);
   impl->stats.lower_ms = Millis(start);
 
+  // The object cache, keyed by the lowered IR (which holds the program, its params and the
+  // layouts it reads as constants) and by everything that turns IR into machine code.
+  start = std::chrono::steady_clock::now();
+  cache::Key key{};
+  std::vector<std::string> objects;
+  if (!cache_dir.empty()) {
+    key = CacheKey(part_keys, **machine, opt_level, options.codegen_level);
+    impl->stats.cache = cache::Read(cache_dir, key, parts, &objects) ? CacheUse::Hit : CacheUse::Miss;
+    impl->stats.cache_ms = Millis(start);
+  }
+  if (impl->stats.cache != CacheUse::Hit) {
+    start = std::chrono::steady_clock::now();
+    for (const auto& module : modules) {
+      std::string broken;
+      llvm::raw_string_ostream broken_os(broken);
+      if (llvm::verifyModule(*module, &broken_os)) {
+        *error = "internal error: the JIT built invalid code: " + broken_os.str();
+        return nullptr;
+      }
+    }
+    // Each module is optimised and compiled on its own thread (this one does the first).
+    objects.assign(parts, "");
+    std::vector<std::string> irs(parts), errors(parts);
+    auto work = [&](size_t part) {
+      if (!EmitObject(*modules[part], *host, opt_level, options.keep_ir ? &irs[part] : nullptr, &objects[part]))
+        errors[part] = "LLVM cannot compile the program for this machine";
+    };
+    std::vector<std::thread> threads;
+    for (size_t part = 1; part < parts; ++part) threads.emplace_back(work, part);
+    work(0);
+    for (auto& t : threads) t.join();
+    for (const auto& e : errors) {
+      if (!e.empty()) {
+        *error = "the JIT cannot compile the program: " + e;
+        return nullptr;
+      }
+    }
+    for (auto& text : irs) impl->ir += text;
+    impl->stats.compile_ms = Millis(start);
+    if (impl->stats.cache == CacheUse::Miss) {
+      start = std::chrono::steady_clock::now();
+      impl->stats.cache_stored = cache::Write(cache_dir, key, objects);
+      impl->stats.cache_ms += Millis(start);
+    }
+  }
+  if (impl->stats.cache != CacheUse::Off && cache::Logging()) {
+    std::fprintf(stderr, "perk: jit cache %s %s/%s.perkjit\n",
+                 impl->stats.cache == CacheUse::Hit ? "hit" : impl->stats.cache_stored ? "miss, stored" : "miss",
+                 cache_dir.c_str(), cache::Hex(key).c_str());
+  }
+  modules.clear();
+  contexts.clear();
+
   start = std::chrono::steady_clock::now();
   llvm::orc::LLJITBuilder builder;
   builder.setJITTargetMachineBuilder(*host);
-  if (parts > 1) builder.setNumCompileThreads(static_cast<unsigned>(parts));
   auto jit = builder.create();
   if (!jit) {
     *error = "the JIT cannot start: " + ErrorText(jit.takeError());
     return nullptr;
   }
   impl->jit = std::move(*jit);
-  // The IR pipeline runs inside materialisation, so each module is optimised on the thread
-  // that compiles it.
-  auto ir_lock = std::make_shared<std::mutex>();
-  std::vector<std::string> irs(parts);
-  impl->jit->getIRTransformLayer().setTransform(
-      [&, host = *host, ir_lock](llvm::orc::ThreadSafeModule tsm, const llvm::orc::MaterializationResponsibility&)
-          -> llvm::Expected<llvm::orc::ThreadSafeModule> {
-        // A copy per call: compile threads must not share a builder.
-        llvm::orc::JITTargetMachineBuilder local = host;
-        auto tuned = local.createTargetMachine();
-        if (!tuned) return tuned.takeError();
-        tsm.withModuleDo([&](llvm::Module& m) {
-          Optimize(m, opt_level, tuned->get());
-          if (options.keep_ir) {
-            std::string text;
-            llvm::raw_string_ostream os(text);
-            m.print(os, nullptr);
-            std::lock_guard<std::mutex> hold(*ir_lock);
-            irs[std::stoul(m.getName().substr(4).str())] = std::move(os.str());
-          }
-        });
-        return tsm;
-      });
-  llvm::orc::SymbolMap helpers;
+  llvm::orc::SymbolMap outside;
   for (const Helper& h : kHelpers)
-    helpers[impl->jit->mangleAndIntern(h.name)] = {llvm::orc::ExecutorAddr::fromPtr(h.address),
+    outside[impl->jit->mangleAndIntern(h.name)] = {llvm::orc::ExecutorAddr::fromPtr(h.address),
                                                     llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
-  if (auto e = impl->jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(helpers)))) {
+  for (size_t k = 0; k < impl->actions.size(); ++k)
+    outside[impl->jit->mangleAndIntern("perk_action" + std::to_string(k))] = {
+        llvm::orc::ExecutorAddr::fromPtr(impl->actions[k]), llvm::JITSymbolFlags::Exported};
+  if (auto e = impl->jit->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(outside)))) {
     *error = "the JIT cannot start: " + ErrorText(std::move(e));
     return nullptr;
   }
-  for (auto& module : modules) {
-    if (auto e = impl->jit->addIRModule(std::move(module))) {
-      *error = "the JIT cannot compile the program: " + ErrorText(std::move(e));
+  for (size_t part = 0; part < parts; ++part) {
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(objects[part], "perk" + std::to_string(part));
+    if (auto e = impl->jit->addObjectFile(std::move(buffer))) {
+      *error = "the JIT cannot load the program's code: " + ErrorText(std::move(e));
       return nullptr;
     }
   }
-  // One lookup of every function, so the modules compile concurrently.
   llvm::orc::SymbolLookupSet wanted;
   for (const auto& name : names) wanted.add(impl->jit->mangleAndIntern(name));
   auto found = impl->jit->getExecutionSession().lookup(
       llvm::orc::makeJITDylibSearchOrder(&impl->jit->getMainJITDylib()), std::move(wanted));
   if (!found) {
-    *error = "the JIT cannot compile the program: " + ErrorText(found.takeError());
+    *error = "the JIT cannot load the program's code: " + ErrorText(found.takeError());
     return nullptr;
   }
   impl->exprs = exprs;
@@ -1033,8 +1168,7 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
     if (!program.entering_rules[k].empty()) impl->entering_rules[k] = trigger("perk_rules_entering" + std::to_string(k));
   for (size_t k = 0; k < program.leaving_rules.size(); ++k)
     if (!program.leaving_rules[k].empty()) impl->leaving_rules[k] = trigger("perk_rules_leaving" + std::to_string(k));
-  for (auto& text : irs) impl->ir += text;
-  impl->stats.compile_ms = Millis(start);
+  impl->stats.link_ms = Millis(start);
   return std::unique_ptr<CompiledProgram>(new CompiledProgram(std::move(impl)));
 }
 

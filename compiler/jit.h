@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -127,15 +128,24 @@ struct Options {
   // straight-line: fast instruction selection (0) costs a fifth of the default's time
   // (measure with bench/jit_load).
   int codegen_level = 0;
-  bool keep_ir = false;  // keep the optimised module's text for ir()
+  bool keep_ir = false;  // keep the optimised module's text for ir(); bypasses the cache
+  // The object cache's directory (compiler/jit_cache.h); "" is none. Unset: the process's
+  // default (SetDefaultCacheDir), which is none unless the perk command or libperk set it.
+  std::optional<std::string> cache_dir;
 };
+
+enum class CacheUse { Off, Hit, Miss };
 
 struct LoadStats {
   int functions = 0;
   int modules = 0;        // compiled on parallel threads
   int opt_level = 0;      // the IR pipeline used
   double lower_ms = 0;    // checked AST -> LLVM IR
-  double compile_ms = 0;  // IR pipeline and machine code, linked in memory (wall time)
+  double cache_ms = 0;    // the object cache: the key, reading the entry, writing it on a miss
+  double compile_ms = 0;  // IR pipeline and machine code (wall time); 0 on a cache hit
+  double link_ms = 0;     // the objects linked in memory
+  CacheUse cache = CacheUse::Off;
+  bool cache_stored = false;  // a miss whose code was written to the cache
 };
 
 class CompiledProgram {

@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "compiler/compiler.h"
+#include "compiler/jit_cache.h"
 #include "runtime/interp.h"
 #include "runtime/jsonl_sink.h"
 #include "runtime/snapshot.h"
@@ -473,7 +474,7 @@ namespace {
 // Parses, checks, applies params and compiles: everything a program version needs before it
 // can be swapped in.
 bool Compile(const std::string& name, const std::string& source, const std::vector<std::string>& params,
-             runtime::EngineKind kind, std::unique_ptr<checked::Program>* program,
+             runtime::EngineKind kind, const std::string& jit_cache, std::unique_ptr<checked::Program>* program,
              std::unique_ptr<runtime::Evaluator>* evaluator, Error* error) {
   Diagnostics diags(name, source);
   *program = CompileProgram(source, diags);
@@ -494,7 +495,7 @@ bool Compile(const std::string& name, const std::string& source, const std::vect
     }
   }
   std::string why;
-  *evaluator = runtime::CreateEvaluator(kind, **program, &why);
+  *evaluator = runtime::CreateEvaluator(kind, **program, &why, -1, jit_cache);
   if (!*evaluator) {
     *error = {ErrorCode::Internal, why};
     return false;
@@ -509,8 +510,11 @@ std::unique_ptr<Session> Session::Open(const std::string& name, const std::strin
   std::unique_ptr<Session> s(new Session());
   Impl& m = *s->impl_;
   m.options = options;
+  // Resolved once, so that program reloads use the directory the first load did.
+  if (!m.options.jit_cache) m.options.jit_cache = jit::ResolveCacheDir("", false, options.state_path);
   m.name = name;
-  if (!Compile(name, source, options.params, options.engine, &m.program, &m.evaluator, error)) return nullptr;
+  if (!Compile(name, source, options.params, options.engine, *m.options.jit_cache, &m.program, &m.evaluator, error))
+    return nullptr;
   m.identity = runtime::IdentityHex(runtime::ProgramIdentity(*m.program));
   if (options.state_path.empty()) {
     m.memory = std::make_unique<runtime::Engine>(*m.program, m.evaluator.get());
@@ -606,7 +610,7 @@ bool Session::Reload(const std::string& name, const std::string& source, const s
   // Compiling takes the longest; records go on meanwhile.
   std::unique_ptr<checked::Program> program;
   std::unique_ptr<runtime::Evaluator> evaluator;
-  if (!Compile(name, source, params, m.options.engine, &program, &evaluator, error)) return false;
+  if (!Compile(name, source, params, m.options.engine, *m.options.jit_cache, &program, &evaluator, error)) return false;
 
   std::unique_lock lock(m.mu);
   m.idle.wait(lock, [&] { return !m.reloading; });

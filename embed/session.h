@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,9 @@ struct SessionOptions {
   // Retry answers are kept for the dedup window (30 days of event time, spec §4) up to this
   // many bytes of effects; past it the oldest answers are forgotten first.
   size_t answer_bytes = 64u << 20;
+  // The JIT's object cache directory (docs/jit.md, "Object cache"); "" for none. Unset:
+  // jit::ResolveCacheDir's default (PERK_JIT_CACHE, else the user's cache directory).
+  std::optional<std::string> jit_cache;
 };
 
 // Accepted, Duplicate or Rejected (runtime/record_statuses.def; a record is never TickFailed).

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,9 +66,10 @@ using RuleObserver =
 // native code. Returns nullptr with *error set when the JIT cannot compile the program. The
 // program must outlive the evaluator, and must not change after it is created (params
 // overridden first). `jit_ir` picks the JIT's IR pipeline (jit::Options::opt_level: -1 by
-// program size, 0..3, or jit::Options::kLight); the interpreter ignores it.
+// program size, 0..3, or jit::Options::kLight); the interpreter ignores it. `jit_cache` is the
+// JIT's object cache directory ("" for none; unset: the process's, jit::DefaultCacheDir).
 std::unique_ptr<Evaluator> CreateEvaluator(EngineKind kind, const checked::Program& program, std::string* error,
-                                           int jit_ir = -1);
+                                           int jit_ir = -1, std::optional<std::string> jit_cache = std::nullopt);
 
 class Engine {
  public:

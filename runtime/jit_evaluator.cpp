@@ -297,10 +297,11 @@ class JitEvaluator final : public Evaluator {
 }  // namespace
 
 std::unique_ptr<Evaluator> CreateEvaluator(EngineKind kind, const checked::Program& program, std::string* error,
-                                           int jit_ir) {
+                                           int jit_ir, std::optional<std::string> jit_cache) {
   if (kind == EngineKind::Interp) return std::make_unique<InterpEvaluator>();
   jit::Options options;
   options.opt_level = jit_ir;
+  options.cache_dir = std::move(jit_cache);
   auto code = jit::CompiledProgram::Compile(program, options, error);
   if (!code) return nullptr;
   return std::make_unique<JitEvaluator>(std::move(code), program);

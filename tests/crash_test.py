@@ -25,6 +25,12 @@ import sys
 import tempfile
 import time
 
+# The JIT's object cache goes to a temporary directory, never the user's cache (docs/jit.md).
+if "PERK_JIT_CACHE" not in os.environ:
+    import atexit, shutil, tempfile
+    os.environ["PERK_JIT_CACHE"] = tempfile.mkdtemp(prefix="perk-test-jit-")
+    atexit.register(shutil.rmtree, os.environ["PERK_JIT_CACHE"], True)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAM = os.path.join(ROOT, "bench", "forex.perk")
 CRASH_POINTS = ["mid-ledger", "after-write", "before-commit", "after-commit", "mid-rejects"]

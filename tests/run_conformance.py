@@ -10,6 +10,11 @@ engine is a failure (remove it from the list), so the list only shrinks.
 usage: run_conformance.py --perk PATH [--engine jit,interp]
 """
 import argparse, filecmp, os, re, subprocess, sys
+# The JIT's object cache goes to a temporary directory, never the user's cache (docs/jit.md).
+if "PERK_JIT_CACHE" not in os.environ:
+    import atexit, shutil, tempfile
+    os.environ["PERK_JIT_CACHE"] = tempfile.mkdtemp(prefix="perk-test-jit-")
+    atexit.register(shutil.rmtree, os.environ["PERK_JIT_CACHE"], True)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OWN = os.path.join(ROOT, "tests", "conformance")

@@ -31,6 +31,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import gen  # noqa: E402
 
+# The JIT's object cache goes to a temporary directory, never the user's cache (docs/jit.md).
+if "PERK_JIT_CACHE" not in os.environ:
+    import atexit, shutil, tempfile
+    os.environ["PERK_JIT_CACHE"] = tempfile.mkdtemp(prefix="perk-test-jit-")
+    atexit.register(shutil.rmtree, os.environ["PERK_JIT_CACHE"], True)
+
 
 class Outcome:
     __slots__ = ("rc", "ledger", "rejects", "stderr")

@@ -18,6 +18,12 @@ import subprocess
 import sys
 import tempfile
 
+# The JIT's object cache goes to a temporary directory, never the user's cache (docs/jit.md).
+if "PERK_JIT_CACHE" not in os.environ:
+    import atexit, shutil, tempfile
+    os.environ["PERK_JIT_CACHE"] = tempfile.mkdtemp(prefix="perk-test-jit-")
+    atexit.register(shutil.rmtree, os.environ["PERK_JIT_CACHE"], True)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples", "embed")
 PROGRAM = os.path.join(EXAMPLES, "welcome.perk")

@@ -6,6 +6,11 @@ JSON, and every rule that wrote an effect was explained as allowed by its limit 
 usage: test_explain.py --perk PATH [--engine jit,interp]
 """
 import argparse, json, os, subprocess, sys, tempfile
+# The JIT's object cache goes to a temporary directory, never the user's cache (docs/jit.md).
+if "PERK_JIT_CACHE" not in os.environ:
+    import atexit, shutil, tempfile
+    os.environ["PERK_JIT_CACHE"] = tempfile.mkdtemp(prefix="perk-test-jit-")
+    atexit.register(shutil.rmtree, os.environ["PERK_JIT_CACHE"], True)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CASES = [os.path.join(ROOT, "examples", n)

@@ -20,6 +20,12 @@ import threading
 import time
 import traceback
 
+# The JIT's object cache goes to a temporary directory, never the user's cache (docs/jit.md).
+if "PERK_JIT_CACHE" not in os.environ:
+    import atexit, shutil, tempfile
+    os.environ["PERK_JIT_CACHE"] = tempfile.mkdtemp(prefix="perk-test-jit-")
+    atexit.register(shutil.rmtree, os.environ["PERK_JIT_CACHE"], True)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PROGRAM = os.path.join(ROOT, "examples", "embed", "welcome.perk")
