@@ -1,6 +1,6 @@
-// `perk serve`: an HTTP service over one embed::Session (docs/serve.md). cpp-httplib's thread
-// pool serves connections; the session's mutex orders the records; every endpoint but
-// /healthz needs the bearer token.
+// `perk serve`: an HTTP service over one embed::Session (docs/serve.md). cpp-httplib parses
+// and routes requests over our connection layer (serve_http.h: limits, deadlines, TLS); the
+// session's mutex orders the records; every endpoint but /healthz needs the bearer token.
 #include "cli/serve.h"
 
 #include <CLI/CLI.hpp>
@@ -164,13 +164,6 @@ std::string MediaType(const httplib::Request& req) {
   return ct;
 }
 
-// httplib's server with its listening socket in reach: the packaged library listens with a
-// backlog of 5, which drops connections when a burst of clients connects at once.
-class HttpServer : public httplib::Server {
- public:
-  void WidenBacklog() { ::listen(svr_sock_, SOMAXCONN); }
-};
-
 bool ParseListen(const std::string& listen, std::string* host, int* port) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
@@ -197,11 +190,38 @@ CLI::App* AddServeCommand(CLI::App& app, ServeOptions* o) {
   serve->add_option("--param", o->params, "override a param: NAME=VALUE (repeatable)");
   serve->add_option("--allow-drop", o->allow_drop, "with --state: let a program upgrade drop this name (repeatable)");
   serve->add_option("--max-body", o->max_body, "largest request body in bytes (larger: 413)")->capture_default_str();
-  serve->add_option("--threads", o->threads, "connections served at once")->capture_default_str()->check(CLI::Range(1, 1024));
-  serve->add_option("--keep-alive", o->keep_alive,
-                    "seconds an idle keep-alive connection is kept (it holds a worker meanwhile, and a stop waits for it)")
+  HttpLimits& h = o->http;
+  serve->add_option("--threads", h.threads, "worker threads started up front (more start on demand)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  serve->add_option("--max-connections", h.max_connections,
+                    "open connections at most; past it a new connection gets 503 and is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 8192));
+  serve->add_option("--keep-alive", h.keep_alive, "seconds an idle keep-alive connection waits for its next request")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  serve->add_option("--read-timeout", h.read_timeout,
+                    "seconds of silence allowed while a request is read or an answer written")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  serve->add_option("--header-timeout", h.header_timeout,
+                    "seconds from a request's first byte to the end of its headers (else 408)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  serve->add_option("--request-timeout", h.request_timeout,
+                    "seconds from a request's first byte to the end of its body")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
+  serve->add_option("--max-header-bytes", h.max_header_bytes, "largest request line and headers, in bytes (else 431)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 24));
+  serve->add_option("--max-headers", h.max_headers, "most header fields in a request (else 431)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{8}, size_t{100000}));
+  serve->add_option("--drain", h.drain, "seconds a stop (SIGTERM, SIGINT) waits for open connections before it cuts them")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   return serve;
 }
 
@@ -269,14 +289,10 @@ int Serve(const ServeOptions& o) {
   for (const auto& note : session->open_notes()) fmt::print(stderr, "perk: note: {}\n", note);
 
   Metrics metrics;
-  HttpServer svr;
-  svr.new_task_queue = [n = o.threads] { return new httplib::ThreadPool(n); };
+  GuardedServer svr(o.http);
   svr.set_tcp_nodelay(true);  // answers are small: never wait for Nagle
   svr.set_payload_max_length(o.max_body);
   svr.set_keep_alive_max_count(100000);
-  // An idle keep-alive connection holds one of the --threads workers, and a graceful stop waits
-  // for it: long timeouts let a CRM's connection pool starve other callers and delay shutdown.
-  svr.set_keep_alive_timeout(o.keep_alive);
 
   const bool auth = !token.empty();
   svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
@@ -296,8 +312,9 @@ int Serve(const ServeOptions& o) {
     return httplib::Server::HandlerResponse::Handled;
   });
 
+  // Never takes the engine's lock: a long batch or day tick must not make the server look dead.
   svr.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
-    if (session->Stats().failed) {
+    if (session->Failed()) {
       // A failed commit stops the session: tell the load balancer to send the CRM elsewhere.
       SendError(res, 503, "state", "the state could not be committed; restart the server");
       return;
@@ -444,7 +461,28 @@ int Serve(const ServeOptions& o) {
         SendError(res, 413, "too_large",
                   fmt::format("the body is larger than {} bytes (--max-body); send smaller batches", o.max_body));
         break;
-      case 400: SendError(res, 400, "bad_request", "the request is not valid HTTP"); break;
+      case 400:
+        switch (GuardedServer::CurrentFault()) {
+          case HttpFault::HeadTooLarge:
+            res.set_header("Connection", "close");
+            SendError(res, 431, "headers_too_large",
+                      fmt::format("the request line and headers are larger than {} bytes (--max-header-bytes)",
+                                  o.http.max_header_bytes));
+            break;
+          case HttpFault::TooManyHeaders:
+            res.set_header("Connection", "close");
+            SendError(res, 431, "too_many_headers",
+                      fmt::format("the request has more than {} header fields (--max-headers)", o.http.max_headers));
+            break;
+          case HttpFault::Timeout:
+            res.set_header("Connection", "close");
+            SendError(res, 408, "timeout",
+                      fmt::format("the request headers did not arrive within {} s (--header-timeout)",
+                                  o.http.header_timeout));
+            break;
+          case HttpFault::None: SendError(res, 400, "bad_request", "the request is not valid HTTP"); break;
+        }
+        break;
       default: SendError(res, res.status, "error", fmt::format("HTTP status {}", res.status)); break;
     }
   });
@@ -483,7 +521,7 @@ int Serve(const ServeOptions& o) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     stopping = true;
-    svr.stop();
+    svr.Drain();
   });
   const bool ok = svr.listen_after_bind();
   if (!stopping) pthread_kill(signals.native_handle(), SIGTERM);

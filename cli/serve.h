@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/serve_http.h"
+
 namespace CLI {
 class App;
 }
@@ -22,8 +24,7 @@ struct ServeOptions {
   std::vector<std::string> params;
   std::vector<std::string> allow_drop;
   uint64_t max_body = 16u << 20;
-  unsigned threads = 16;
-  unsigned keep_alive = 5;  // seconds an idle keep-alive connection keeps its worker
+  HttpLimits http;  // connections, deadlines, header caps, drain (serve_http.h)
 };
 
 // Registers the subcommand and its options on `app`.

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -161,7 +162,7 @@ struct Session::Impl {
   std::vector<std::string> notes;
   simdjson::ondemand::parser parser;
   OutcomeSink outcome;  // of the line being processed
-  bool failed = false;
+  std::atomic<bool> failed{false};  // written under the lock; read without it by Failed()
   std::string failure;
 
   std::unordered_map<std::string, Answer> answers;
@@ -713,6 +714,8 @@ SessionStats Session::Stats() const {
   s.failed = m.failed;
   return s;
 }
+
+bool Session::Failed() const { return impl_->failed.load(std::memory_order_relaxed); }
 
 const std::vector<std::string>& Session::open_notes() const { return impl_->notes; }
 

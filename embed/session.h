@@ -126,6 +126,9 @@ class Session {
               const std::vector<std::string>& allow_drop, ReloadResult* result, Error* error);
 
   SessionStats Stats() const;
+  // Whether a commit failed (the session then refuses work): without the engine's lock, so a
+  // health check never waits behind a batch.
+  bool Failed() const;
   // Notes from opening the state (an upgrade's resets, a discarded unconfirmed tail).
   const std::vector<std::string>& open_notes() const;
 
