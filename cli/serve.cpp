@@ -6,9 +6,14 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstring>
@@ -81,25 +86,86 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-// The token from --token-file, else PERK_TOKEN; "" for none. Never from the command line,
-// where every user of the machine can read it in the process list.
-bool ReadToken(const ServeOptions& o, std::string* token, std::string* error) {
-  token->clear();
-  if (!o.token_file.empty()) {
-    std::string text;
-    if (!ReadFile(o.token_file, &text)) {
-      *error = fmt::format("cannot read the token file {}", o.token_file);
-      return false;
-    }
-    *token = Trim(text);
-    if (token->empty()) {
-      *error = fmt::format("the token file {} is empty; put the bearer token in it", o.token_file);
-      return false;
-    }
-    return true;
+constexpr size_t kMinTokenLength = 16;
+
+// A token is visible ASCII (RFC 6750's b64token and more), at least kMinTokenLength long.
+bool CheckToken(const std::string& token, std::string_view from, std::string* error) {
+  if (token.size() < kMinTokenLength) {
+    *error = fmt::format("the token in {} has {} characters; use at least {} (e.g. `openssl rand -hex 32`)", from,
+                         token.size(), kMinTokenLength);
+    return false;
   }
-  if (const char* env = std::getenv("PERK_TOKEN")) *token = Trim(env);
+  for (char c : token)
+    if (c < 0x21 || c > 0x7e) {
+      *error = fmt::format("the token in {} holds a space or a character that is not visible ASCII", from);
+      return false;
+    }
   return true;
+}
+
+// A token from a file: its first line without the line end and surrounding spaces. The file
+// must be a regular file that only its owner can read or write, and hold that one line.
+bool ReadTokenFile(const std::string& path, std::string_view flag, std::string* token, std::string* error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fd >= 0) ::close(fd);
+    *error = fmt::format("cannot read the token file {} ({})", path, flag);
+    return false;
+  }
+  if (st.st_mode & 077) {
+    ::close(fd);
+    *error = fmt::format("the token file {} ({}) can be read or written by others (mode {:03o}); chmod 600 {}",
+                         path, flag, st.st_mode & 0777, path);
+    return false;
+  }
+  std::string text(4096, '\0');
+  const ssize_t n = ::read(fd, text.data(), text.size());
+  ::close(fd);
+  if (n < 0 || static_cast<size_t>(n) == text.size()) {
+    *error = fmt::format("cannot read the token file {} ({}): {}", path, flag,
+                         n < 0 ? std::strerror(errno) : "it is larger than 4 KiB");
+    return false;
+  }
+  text.resize(static_cast<size_t>(n));
+  const size_t eol = text.find('\n');
+  *token = Trim(std::string_view(text).substr(0, eol));
+  if (eol != std::string::npos && !Trim(std::string_view(text).substr(eol)).empty()) {
+    *error = fmt::format("the token file {} ({}) holds more than one line; put the token alone on its first line",
+                         path, flag);
+    return false;
+  }
+  if (token->empty()) {
+    *error = fmt::format("the token file {} ({}) is empty; put the bearer token on its first line", path, flag);
+    return false;
+  }
+  return CheckToken(*token, path, error);
+}
+
+// A token from --FLAG FILE, else the environment variable; "" for none. Never from the command
+// line, where every user of the machine can read it in the process list.
+bool ReadToken(const std::string& file, std::string_view flag, const char* env_name, std::string* token,
+               std::string* error) {
+  token->clear();
+  if (!file.empty()) return ReadTokenFile(file, flag, token, error);
+  if (const char* env = std::getenv(env_name)) {
+    *token = Trim(env);
+    if (!token->empty()) return CheckToken(*token, fmt::format("${}", env_name), error);
+  }
+  return true;
+}
+
+// Whether `host` (from --listen) is a loopback address, reachable only from this machine.
+bool IsLoopback(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
 }
 
 // Prometheus histogram of request latency, lock-free on the request path.
@@ -184,8 +250,16 @@ CLI::App* AddServeCommand(CLI::App& app, ServeOptions* o) {
   serve->add_option("--ledger", o->ledger, "with --state: the ledger file it continues (default STATE.ledger.jsonl)");
   serve->add_option("--rejects", o->rejects, "with --state: the rejects file (default STATE.rejects.jsonl)");
   serve->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0 picks a free one)")->capture_default_str();
-  serve->add_option("--token-file", o->token_file, "a file holding the bearer token (else $PERK_TOKEN)");
-  serve->add_flag("--insecure-no-auth", o->insecure_no_auth, "serve without a token (trusted local testing only)");
+  serve->add_option("--token-file", o->token_file,
+                    "a file (mode 600) whose first line is the bearer token for events, reads and metrics (else "
+                    "$PERK_TOKEN)");
+  serve->add_option("--admin-token-file", o->admin_token_file,
+                    "a file (mode 600) whose first line is the bearer token for POST /v1/program (else "
+                    "$PERK_ADMIN_TOKEN; without one, reloads are refused)");
+  serve->add_flag("--insecure-no-auth", o->insecure_no_auth,
+                  "serve without a token, on a loopback address only (trusted local testing)");
+  serve->add_option("--tls-cert", o->tls_cert, "serve HTTPS with this certificate chain (PEM); needs --tls-key");
+  serve->add_option("--tls-key", o->tls_key, "the private key (PEM) of --tls-cert");
   serve->add_option("--engine", o->engine, "jit (default) or interp (the reference interpreter)");
   serve->add_option("--param", o->params, "override a param: NAME=VALUE (repeatable)");
   serve->add_option("--allow-drop", o->allow_drop, "with --state: let a program upgrade drop this name (repeatable)");
@@ -246,24 +320,47 @@ int Serve(const ServeOptions& o) {
 
   if (!DistinctFiles({{"the program", o.program, false},
                      {"--token-file", o.token_file, false},
+                     {"--admin-token-file", o.admin_token_file, false},
                      {"--state", o.state, true},
                      {"--ledger", o.ledger, true},
                      {"--rejects", o.rejects, true}})) return 2;
-  std::string token, error;
-  if (!ReadToken(o, &token, &error)) {
+  std::string host;
+  int port = 0;
+  if (!ParseListen(o.listen, &host, &port)) {
+    fmt::print(stderr, "perk: --listen takes HOST:PORT, e.g. 127.0.0.1:8080, got `{}`\n", o.listen);
+    return 2;
+  }
+  std::string token, admin_token, error;
+  if (!ReadToken(o.token_file, "--token-file", "PERK_TOKEN", &token, &error) ||
+      !ReadToken(o.admin_token_file, "--admin-token-file", "PERK_ADMIN_TOKEN", &admin_token, &error)) {
     fmt::print(stderr, "perk: {}\n", error);
     return 2;
   }
   if (token.empty() && !o.insecure_no_auth) {
     fmt::print(stderr,
-               "perk: serve needs a bearer token: put it in a file and pass --token-file FILE, or set PERK_TOKEN "
-               "(--insecure-no-auth serves without one, for trusted local testing only)\n");
+               "perk: serve needs a bearer token: put it in a file (chmod 600) and pass --token-file FILE, or set "
+               "PERK_TOKEN (--insecure-no-auth serves without one, on a loopback address, for trusted local testing "
+               "only)\n");
     return 2;
   }
-  std::string host;
-  int port = 0;
-  if (!ParseListen(o.listen, &host, &port)) {
-    fmt::print(stderr, "perk: --listen takes HOST:PORT, e.g. 127.0.0.1:8080, got `{}`\n", o.listen);
+  if (token.empty() && !IsLoopback(host)) {
+    fmt::print(stderr,
+               "perk: --insecure-no-auth serves only on a loopback address (127.0.0.1, ::1, localhost), not on `{}`: "
+               "anyone who can reach it could post events and replace the program\n",
+               host);
+    return 2;
+  }
+  if (!admin_token.empty() && admin_token == token) {
+    fmt::print(stderr, "perk: the admin token (POST /v1/program) must differ from the token for events; give each "
+                       "its own\n");
+    return 2;
+  }
+  if (!admin_token.empty() && token.empty()) {
+    fmt::print(stderr, "perk: an admin token without a token for events would leave events open; give both\n");
+    return 2;
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    fmt::print(stderr, "perk: --tls-cert and --tls-key go together\n");
     return 2;
   }
 
@@ -290,25 +387,42 @@ int Serve(const ServeOptions& o) {
 
   Metrics metrics;
   GuardedServer svr(o.http);
+  if (!o.tls_cert.empty() && !svr.UseTls(o.tls_cert, o.tls_key, &error)) {
+    fmt::print(stderr, "perk: {}\n", error);
+    return 2;
+  }
   svr.set_tcp_nodelay(true);  // answers are small: never wait for Nagle
   svr.set_payload_max_length(o.max_body);
   svr.set_keep_alive_max_count(100000);
 
+  // Two credentials: the one a CRM's hooks hold posts events and reads; replacing the program
+  // (which can drop wallets with allow_drop) takes the admin's.
   const bool auth = !token.empty();
   svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
     if (!auth || req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
+    const bool admin = req.path == "/v1/program";
+    if (admin && admin_token.empty()) {
+      res.set_header("Connection", "close");  // the body is not read
+      SendError(res, 403, "reload_disabled",
+                "POST /v1/program needs the admin token; start the server with --admin-token-file "
+                "(or $PERK_ADMIN_TOKEN) to allow program reloads");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const std::string& expected = admin ? admin_token : token;
     const std::string h = req.get_header_value("Authorization");
     // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
     constexpr std::string_view kBearer = "bearer ";
     const auto same_letter = [](char lower, char c) { return lower == std::tolower(static_cast<unsigned char>(c)); };
     const bool bearer = h.size() > kBearer.size() && std::equal(kBearer.begin(), kBearer.end(), h.begin(), same_letter);
-    if (bearer && ConstantTimeEquals(std::string_view(h).substr(kBearer.size()), token))
+    if (bearer && ConstantTimeEquals(std::string_view(h).substr(kBearer.size()), expected))
       return httplib::Server::HandlerResponse::Unhandled;
     res.set_header("WWW-Authenticate", "Bearer realm=\"perk\"");
     // The body (if any) is not read: close the connection rather than parse it as a request.
     res.set_header("Connection", "close");
     SendError(res, 401, "unauthorized",
-              h.empty() ? "this endpoint needs `Authorization: Bearer TOKEN`" : "the bearer token is not valid");
+              h.empty()    ? "this endpoint needs `Authorization: Bearer TOKEN`"
+              : admin ? "the bearer token is not valid for POST /v1/program (it takes the admin token)"
+                           : "the bearer token is not valid");
     return httplib::Server::HandlerResponse::Handled;
   });
 
@@ -510,10 +624,10 @@ int Serve(const ServeOptions& o) {
   }
   svr.WidenBacklog();
   const embed::SessionStats s = session->Stats();
-  fmt::print(stderr, "perk serve: listening on http://{}:{} (program `{}`, engine {}, {}{})\n",
-             host.find(':') == std::string::npos ? host : "[" + host + "]", port, s.program_name, o.engine,
-             o.state.empty() ? std::string("state in memory") : "state " + o.state,
-             auth ? "" : ", NO AUTHENTICATION");
+  fmt::print(stderr, "perk serve: listening on {}://{}:{} (program `{}`, engine {}, {}{}{})\n",
+             svr.tls() ? "https" : "http", host.find(':') == std::string::npos ? host : "[" + host + "]", port,
+             s.program_name, o.engine, o.state.empty() ? std::string("state in memory") : "state " + o.state,
+             auth ? "" : ", NO AUTHENTICATION", auth && admin_token.empty() ? ", program reloads disabled" : "");
   std::fflush(stderr);
 
   std::atomic<bool> stopping{false};

@@ -18,8 +18,10 @@ struct ServeOptions {
   std::string state;
   std::string ledger, rejects;
   std::string listen = "127.0.0.1:8080";
-  std::string token_file;
+  std::string token_file;        // events, reads and metrics
+  std::string admin_token_file;  // POST /v1/program
   bool insecure_no_auth = false;
+  std::string tls_cert, tls_key;
   std::string engine = "jit";
   std::vector<std::string> params;
   std::vector<std::string> allow_drop;

@@ -20,7 +20,11 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_serve import Server, deposit  # noqa: E402
+from test_serve import ADMIN_TOKEN, PROGRAM, TOKEN, Server, deposit, start_fails  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import ssl  # noqa: E402
+import tempfile  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -231,6 +235,121 @@ def test_sigterm_under_slowloris_drains_within_the_bound(perk):
         assert rc == 0, (rc, "".join(s.stderr))
     finally:
         s.stop()
+
+
+# ---- finding 4: tokens and TLS ----
+
+def token_file(text, mode=0o600):
+    d = tempfile.mkdtemp(prefix="perk-token-")
+    path = os.path.join(d, "token")
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT, mode), "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def serve_fails(perk, args, env=None):
+    """Runs `perk serve` expecting it not to start: (exit code, stderr)."""
+    env = dict(env if env is not None else os.environ)
+    p = subprocess.run([perk, "serve", PROGRAM, "--engine", "interp", *args], capture_output=True, text=True,
+                       env=env, timeout=60)
+    return p.returncode, p.stderr
+
+
+def test_token_rules(perk):
+    rc, err = start_fails(perk, "interp", ["--token-file", token_file("short-token\n")])
+    assert rc == 2 and "at least 16" in err, (rc, err)
+    rc, err = serve_fails(perk, ["--listen", "127.0.0.1:0"], env=dict(os.environ, PERK_TOKEN="tiny"))
+    assert rc == 2 and "at least 16" in err, (rc, err)
+    rc, err = start_fails(perk, "interp", ["--token-file", token_file(TOKEN + "\n", 0o644)])
+    assert rc == 2 and "chmod 600" in err, (rc, err)
+    rc, err = start_fails(perk, "interp", ["--token-file", token_file(TOKEN + "\n", 0o640)])
+    assert rc == 2 and "chmod 600" in err, (rc, err)
+    # The token is the first line; a second line is refused rather than silently ignored or kept.
+    rc, err = start_fails(perk, "interp", ["--token-file", token_file(TOKEN + "\nsecond line\n")])
+    assert rc == 2 and "more than one line" in err, (rc, err)
+    rc, err = start_fails(perk, "interp", ["--token-file", token_file(TOKEN + "\n"),
+                                           "--admin-token-file", token_file(TOKEN + "\n")])
+    assert rc == 2 and "differ" in err, (rc, err)
+    # The first line, trimmed (a CRLF line end and spaces around it do not count).
+    s = Server(perk, "interp", args=["--token-file", token_file("  " + TOKEN + " \r\n\n")], token=None)
+    try:
+        status, _ = s.post(deposit("d1", "c1", "10"), token=TOKEN)
+        assert status == 200, status
+    finally:
+        s.stop()
+
+
+def test_insecure_no_auth_only_on_loopback(perk):
+    rc, err = serve_fails(perk, ["--insecure-no-auth", "--listen", "0.0.0.0:0"])
+    assert rc == 2 and "loopback" in err, (rc, err)
+    for host in ("127.0.0.1", "[::1]", "localhost"):
+        p = subprocess.Popen([perk, "serve", PROGRAM, "--insecure-no-auth", "--listen", f"{host}:0", "--engine",
+                              "interp"], stderr=subprocess.PIPE, text=True)
+        line = p.stderr.readline()
+        p.terminate()
+        p.wait(30)
+        assert "listening on" in line or "cannot listen" in line, (host, line)
+
+
+def test_admin_token_is_separate(perk):
+    v1 = open(PROGRAM).read()
+    s = Server(perk, "interp")
+    try:
+        status, _, data = s.request("POST", "/v1/program", v1.encode(), "text/plain", token=TOKEN)
+        assert status == 401, (status, data)
+        status, _, data = s.request("POST", "/v1/program", v1.encode(), "text/plain", token=ADMIN_TOKEN)
+        assert status == 200, (status, data)
+        # The admin token is for the program only.
+        status, _ = s.post(deposit("d1", "c1", "10"), token=ADMIN_TOKEN)
+        assert status == 401, status
+        status, _ = s.post(deposit("d1", "c1", "10"), token=TOKEN)
+        assert status == 200, status
+    finally:
+        s.stop()
+    s = Server(perk, "interp", admin_token=None)
+    try:
+        assert any("reloads disabled" in line for line in s.stderr), s.stderr
+        status, _, data = s.request("POST", "/v1/program", v1.encode(), "text/plain", token=TOKEN)
+        assert status == 403 and json.loads(data)["error"]["code"] == "reload_disabled", (status, data)
+    finally:
+        s.stop()
+
+
+def test_tls(perk):
+    if not shutil.which("openssl") or not shutil.which("curl"):
+        raise AssertionError("openssl and curl are needed (scripts/setup)")
+    d = tempfile.mkdtemp(prefix="perk-tls-")
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    ctx = ssl.create_default_context(cafile=cert)
+    s = Server(perk, "interp", args=["--tls-cert", cert, "--tls-key", key], tls=ctx)
+    try:
+        assert any("https://" in line for line in s.stderr), s.stderr
+        out = subprocess.run(["curl", "-sS", "--cacert", cert, f"https://127.0.0.1:{s.port}/healthz"],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0 and json.loads(out.stdout) == {"status": "ok"}, (out.returncode, out.stderr)
+        out = subprocess.run(["curl", "-sS", "--cacert", cert, "-H", f"Authorization: Bearer {TOKEN}", "-H",
+                              "Content-Type: application/json", "--data-binary", deposit("t1", "c1", "10"),
+                              f"https://127.0.0.1:{s.port}/v1/events"], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0 and json.loads(out.stdout)["accepted"] == 1, (out.stdout, out.stderr)
+        # Keep-alive over TLS: two requests on one connection.
+        c = s.conn()
+        for _ in range(2):
+            status, _ = s.post(deposit("t1", "c1", "10"), conn=c)
+            assert status == 200, status
+        c.close()
+        # Plain HTTP to the TLS port gets nothing a client could take for an answer.
+        status = raw_request(s.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert not status.startswith("HTTP/1.1 200"), status
+    finally:
+        s.stop()
+    rc, err = start_fails(perk, "interp", ["--insecure-no-auth", "--tls-cert", cert])
+    assert rc == 2 and "go together" in err, (rc, err)
+    rc, err = start_fails(perk, "interp", ["--insecure-no-auth", "--tls-cert", key, "--tls-key", key])
+    assert rc == 2 and "certificate" in err, (rc, err)
 
 
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
