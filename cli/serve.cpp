@@ -23,6 +23,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "cli/common.h"
 #include "compiler/jit_cache.h"
@@ -264,6 +265,11 @@ CLI::App* AddServeCommand(CLI::App& app, ServeOptions* o) {
   serve->add_option("--param", o->params, "override a param: NAME=VALUE (repeatable)");
   serve->add_option("--allow-drop", o->allow_drop, "with --state: let a program upgrade drop this name (repeatable)");
   serve->add_option("--max-body", o->max_body, "largest request body in bytes (larger: 413)")->capture_default_str();
+  serve->add_option("--max-future", o->max_future,
+                    "reject records timed more than this ahead of the wall clock (e.g. 10m, 2h; `off`: no check)")
+      ->capture_default_str();
+  serve->add_option("--max-clock-jump", o->max_clock_jump,
+                    "reject a record that would move the clock forward by more than this at once (e.g. 36h, 7d)");
   HttpLimits& h = o->http;
   serve->add_option("--threads", h.threads, "worker threads started up front (more start on demand)")
       ->capture_default_str()
@@ -372,6 +378,16 @@ int Serve(const ServeOptions& o) {
   so.rejects_path = o.rejects;
   so.allow_drop = o.allow_drop;
   so.jit_cache = jit::DefaultCacheDir();  // main resolved --jit-cache, --no-jit-cache and --state
+  for (auto [flag, text, limit] : {std::tuple{"--max-future", &o.max_future, &so.boundary.max_future},
+                                   std::tuple{"--max-clock-jump", &o.max_clock_jump, &so.boundary.max_clock_jump}}) {
+    limit->reset();
+    if (text->empty() || *text == "off") continue;
+    *limit = embed::ParseDuration(*text, &error);
+    if (!*limit) {
+      fmt::print(stderr, "perk: {} {}\n", flag, error);
+      return 2;
+    }
+  }
   if (o.state.empty() && (!o.ledger.empty() || !o.rejects.empty() || !o.allow_drop.empty())) {
     fmt::print(stderr, "perk: --ledger, --rejects and --allow-drop go with --state\n");
     return 2;
@@ -479,7 +495,11 @@ int Serve(const ServeOptions& o) {
     const std::string id = req.matches[1];
     std::string json;
     if (!session->ClientJson(id, &json)) {
-      SendError(res, 404, "unknown_client", fmt::format("no client `{}`: it has sent no accepted record", id));
+      // After a failed commit what the engine holds may not be durable: say so, not "unknown".
+      if (session->Failed())
+        SendError(res, 503, "state", "the state could not be committed; restart the server");
+      else
+        SendError(res, 404, "unknown_client", fmt::format("no client `{}`: it has sent no accepted record", id));
       return;
     }
     res.set_content(json, "application/json");
@@ -630,14 +650,19 @@ int Serve(const ServeOptions& o) {
              auth ? "" : ", NO AUTHENTICATION", auth && admin_token.empty() ? ", program reloads disabled" : "");
   std::fflush(stderr);
 
-  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopping{false}, listen_done{false};
   std::thread signals([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
+    if (listen_done) return;  // woken by the code below: the server stopped on its own
     stopping = true;
+    // A signal right after start can come before the listener runs, when stopping it would do
+    // nothing: wait until it runs (or gave up), then stop it.
+    while (!svr.is_running() && !listen_done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     svr.Drain();
   });
   const bool ok = svr.listen_after_bind();
+  listen_done = true;
   if (!stopping) pthread_kill(signals.native_handle(), SIGTERM);
   signals.join();
   session.reset();

@@ -26,6 +26,8 @@ struct ServeOptions {
   std::vector<std::string> params;
   std::vector<std::string> allow_drop;
   uint64_t max_body = 16u << 20;
+  std::string max_future = "10m";  // a duration (embed/boundary.h), or "off"
+  std::string max_clock_jump;      // "" or "off": no cap
   HttpLimits http;  // connections, deadlines, header caps, drain (serve_http.h)
 };
 

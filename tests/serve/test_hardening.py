@@ -352,6 +352,111 @@ def test_tls(perk):
     assert rc == 2 and "certificate" in err, (rc, err)
 
 
+# ---- finding 7: bounded input ----
+
+def run_perk(perk, *args, stdin=None):
+    return subprocess.run([perk, *args], capture_output=True, text=True, timeout=60, input=stdin)
+
+
+def test_dev_zero_as_program_and_events_exit_2(perk):
+    p = run_perk(perk, "run", "/dev/zero", "--events", "/dev/null")
+    assert p.returncode == 2 and "larger than 1048576 bytes" in p.stderr, (p.returncode, p.stderr)
+    p = run_perk(perk, "run", PROGRAM, "--events", "/dev/zero")
+    assert p.returncode == 2 and "NUL byte" in p.stderr, (p.returncode, p.stderr)
+    p = run_perk(perk, "check", "/dev/zero")
+    assert p.returncode == 2 and "larger than" in p.stderr, (p.returncode, p.stderr)
+    p = run_perk(perk, "serve", "/dev/zero", "--insecure-no-auth", "--listen", "127.0.0.1:0")
+    assert p.returncode == 2 and "larger than" in p.stderr, (p.returncode, p.stderr)
+
+
+def test_long_event_lines_are_rejected_unread_and_the_run_goes_on(perk):
+    d = tempfile.mkdtemp(prefix="perk-lines-")
+    events = os.path.join(d, "events.jsonl")
+    with open(events, "w") as f:
+        f.write(deposit("d1", "c1", "10", first=True) + "\n")
+        f.write('{"type":"deposit","note":"' + "x" * (3 << 20) + '"}\n')  # 3 MiB, past the default cap
+        f.write(deposit("d2", "c1", "20") + "\n")
+        f.write('{"pad":"' + "y" * 200 + '"}\r\n')                       # past --max-line-bytes 128 below
+        f.write(deposit("d3", "c1", "30") + "\n")
+    p = run_perk(perk, "run", PROGRAM, "--events", events)
+    assert p.returncode == 0, p.stderr
+    rejects = [json.loads(line) for line in p.stderr.splitlines() if line.startswith("{")]
+    assert rejects[0]["line"] == 2 and "skipped unread" in rejects[0]["error"], rejects
+    assert {json.loads(line)["client"] for line in p.stdout.splitlines()} == {"c1"}
+    ids = {json.loads(line).get("trigger") for line in p.stdout.splitlines()}
+    assert {"d1", "d2", "d3"} <= ids, ids
+    p = run_perk(perk, "run", PROGRAM, "--events", events, "--max-line-bytes", "128", "--ledger", "/dev/null")
+    rejects = [json.loads(line) for line in p.stderr.splitlines() if line.startswith("{")]
+    assert [r["line"] for r in rejects] == [2, 4], rejects
+    # Durable: the same rejects go to the rejects file, and a second run continues after them.
+    state = os.path.join(d, "s.db")
+    args = ["run", PROGRAM, "--events", events, "--state", state, "--ledger", state + ".l", "--rejects", state + ".r"]
+    p = run_perk(perk, *args)
+    assert p.returncode == 0, p.stderr
+    with open(state + ".r") as f:
+        rejects = [json.loads(line) for line in f]
+    assert [r["line"] for r in rejects] == [2, 4] and "skipped unread" in rejects[0]["error"], rejects
+    p = run_perk(perk, *args)
+    assert p.returncode == 0 and "0 records" in p.stderr, p.stderr
+
+
+def test_client_id_cap(perk):
+    s = Server(perk, "interp")
+    try:
+        status, body = s.post(deposit("d1", "c" * 300, "10"))
+        assert status == 400 and "at most 256 bytes" in body["error"]["message"], (status, body)
+        status, body = s.post(deposit("d2", "c" * 256, "10"))
+        assert status == 200, (status, body)
+    finally:
+        s.stop()
+
+
+# ---- finding 2: time sanity at the boundary ----
+
+def test_the_2062_record_is_rejected_and_later_records_accepted(perk):
+    s = Server(perk, "interp", state=True)
+    try:
+        status, _ = s.post(deposit("d1", "c1", "10", time_="2026-01-05T10:00:00Z", first=True))
+        assert status == 200
+        status, body = s.post(deposit("d2", "c1", "10", time_="2062-03-01T10:00:00Z"))
+        assert status == 400 and "ahead of the wall clock" in body["error"]["message"], (status, body)
+        status, body = s.post(deposit("d3", "c1", "10", time_="2026-01-06T10:00:00Z"))
+        assert status == 200 and body["accepted"] == 1, (status, body)
+        with open(s.state + ".rejects.jsonl") as f:
+            assert "ahead of the wall clock" in f.read()
+    finally:
+        s.stop()
+    s = Server(perk, "interp", args=["--max-clock-jump", "30d"])
+    try:
+        s.post(deposit("d1", "c1", "10", time_="2026-01-05T10:00:00Z", first=True))
+        status, body = s.post(deposit("d2", "c1", "10", time_="2026-03-01T10:00:00Z"))
+        assert status == 400 and "--max-clock-jump" in body["error"]["message"], (status, body)
+        status, body = s.post(deposit("d3", "c1", "10", time_="2026-01-20T10:00:00Z"))
+        assert status == 200, (status, body)
+    finally:
+        s.stop()
+    rc, err = serve_fails(perk, ["--insecure-no-auth", "--listen", "127.0.0.1:0", "--max-future", "ten"])
+    assert rc == 2 and "duration" in err, (rc, err)
+
+
+def test_run_max_clock_jump(perk):
+    d = tempfile.mkdtemp(prefix="perk-jump-")
+    events = os.path.join(d, "events.jsonl")
+    with open(events, "w") as f:
+        f.write(deposit("d1", "c1", "10", time_="2026-01-05T10:00:00Z", first=True) + "\n")
+        f.write(deposit("d2", "c1", "10", time_="2062-03-01T10:00:00Z") + "\n")
+        for k in range(3, 200):  # batches of lines, each within the cap of the one before
+            f.write(deposit(f"d{k}", "c1", "1", time_=f"2026-01-{5 + k // 10:02d}T10:00:00Z") + "\n")
+    p = run_perk(perk, "run", PROGRAM, "--events", events, "--max-clock-jump", "36h", "--ledger", "/dev/null")
+    rejects = [json.loads(line) for line in p.stderr.splitlines() if line.startswith("{")]
+    assert p.returncode == 0 and [r["line"] for r in rejects] == [2], rejects
+    assert "--max-clock-jump" in rejects[0]["error"], rejects
+    # Without the flag the mistyped year is accepted and every later record is out of order.
+    p = run_perk(perk, "run", PROGRAM, "--events", events, "--ledger", "/dev/null")
+    rejects = [json.loads(line) for line in p.stderr.splitlines() if line.startswith("{")]
+    assert len(rejects) == 197, len(rejects)
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 
