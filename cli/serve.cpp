@@ -559,6 +559,9 @@ int Serve(const ServeOptions& o) {
     out += fmt::format("# HELP perk_retry_answers Retry answers kept in memory.\n# TYPE perk_retry_answers gauge\n"
                        "perk_retry_answers {}\n",
                        s.answers_kept);
+    out += fmt::format("# HELP perk_http_open_connections Connections open now (at most --max-connections).\n"
+                       "# TYPE perk_http_open_connections gauge\nperk_http_open_connections {}\n",
+                       svr.open_connections());
     metrics.event_latency.Render(out, "perk_event_request_seconds",
                                  "Time to process POST /v1/events and make its effects durable.");
     out += "# HELP perk_http_requests_total HTTP requests answered, by endpoint and status.\n"
