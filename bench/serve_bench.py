@@ -30,12 +30,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROGRAM = os.path.join(ROOT, "examples", "embed", "welcome.perk")
-TOKEN = "bench-token"
+TOKEN = "bench-token-0123456789abcdef"
 
 
 def start(perk, program, engine, state_dir):
     token_file = os.path.join(state_dir, "token")
-    with open(token_file, "w") as f:
+    with open(os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         f.write(TOKEN)
     cmd = [perk, "serve", program, "--listen", "127.0.0.1:0", "--engine", engine, "--token-file", token_file,
            "--max-body", str(64 << 20)]

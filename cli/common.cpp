@@ -10,7 +10,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli/input.h"
 #include "compiler/compiler.h"
+#include "stdlib/stdlib.h"
 
 namespace perk::cli {
 
@@ -58,22 +60,26 @@ bool DistinctFiles(const std::vector<NamedFile>& files) {
   return true;
 }
 
-bool ReadFile(const std::string& path, std::string* out) {
-  // A directory opens as a stream that reads nothing: it would look like an empty file.
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return false;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
+bool ReadFile(const std::string& path, std::string* out, std::string* error) {
+  std::string why;
+  const bool ok = ReadFileCapped(path, kMaxProgramBytes, out, &why);
+  if (!ok && error) *error = why;
+  return ok;
+}
+
+std::string RejectLine(uint64_t line, std::string_view error) {
+  return fmt::format("{{\"line\":{},\"error\":{}}}\n", line, stdlib::JsonQuote(error));
+}
+
+std::string TooLongMessage(uint64_t bytes, size_t max) {
+  return fmt::format("the line is {} bytes long, more than --max-line-bytes ({}); it was skipped unread", bytes, max);
 }
 
 std::unique_ptr<checked::Program> Load(const std::string& path, bool show_warnings, int* exit_code) {
   std::string source;
-  if (!ReadFile(path, &source)) {
-    fmt::print(stderr, "perk: cannot read {}\n", path);
+  std::string error;
+  if (!ReadFile(path, &source, &error)) {
+    fmt::print(stderr, "perk: {}\n", error);
     *exit_code = 2;
     return nullptr;
   }

@@ -13,7 +13,9 @@
 
 namespace perk::cli {
 
-bool ReadFile(const std::string& path, std::string* out);
+// Reads a program's source: false when it cannot be read or is larger than the compiler's cap
+// (input.h, kMaxProgramBytes), which is found without reading it whole; *error says which.
+bool ReadFile(const std::string& path, std::string* out, std::string* error = nullptr);
 
 // Loads and checks a program, printing diagnostics to stderr. Warnings are printed only when
 // `show_warnings` (check prints them; run stays quiet unless something is wrong). On failure
@@ -79,6 +81,8 @@ struct RunOptions {
   bool stats = false;  // --stats: print what the day ticks did
   std::vector<std::string> allow_drop;
   std::string report;  // write an HTML report of the run here
+  size_t max_line_bytes = size_t{1} << 20;  // longer event lines are rejected unread
+  std::string max_clock_jump;               // a duration (embed/boundary.h); "" or "off": none
 };
 
 int Run(const RunOptions& options);
@@ -91,6 +95,10 @@ class Evaluator;
 class LineReader;
 }  // namespace perk::runtime
 
+namespace perk::embed {
+struct BoundaryLimits;
+}
+
 namespace perk::cli {
 
 // The evaluator `perk run` asks for (--engine, --jit-ir); nullptr with *error set when the JIT
@@ -99,8 +107,14 @@ std::unique_ptr<runtime::Evaluator> CreateRunEvaluator(const RunOptions& options
                                                        std::string* error);
 
 // `perk run --state` (cli/state.cpp): the run loop over a durable store.
-int RunDurable(const RunOptions& options, const checked::Program& program, runtime::LineReader& reader,
-               std::optional<int64_t> until);
+class InputLines;
+int RunDurable(const RunOptions& options, const checked::Program& program, InputLines& reader,
+               std::optional<int64_t> until, const embed::BoundaryLimits& boundary);
+
+// A reject line as the engine writes them: {"line":N,"error":"..."}.
+std::string RejectLine(uint64_t line, std::string_view error);
+// Why a line longer than --max-line-bytes is rejected.
+std::string TooLongMessage(uint64_t bytes, size_t max);
 
 // `perk run --stats`: the day ticks' client visits, on stderr.
 void PrintTickStats(const runtime::Engine& engine);

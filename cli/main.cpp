@@ -31,9 +31,9 @@ int Check(const std::string& path) {
 }
 
 int Dump(const std::string& what, const std::string& path) {
-  std::string source;
-  if (!ReadFile(path, &source)) {
-    fmt::print(stderr, "perk: cannot read {}\n", path);
+  std::string source, error;
+  if (!ReadFile(path, &source, &error)) {
+    fmt::print(stderr, "perk: {}\n", error);
     return 2;
   }
   perk::Diagnostics diags(path, source);
@@ -93,6 +93,12 @@ int main(int argc, char** argv) {
   run->add_flag("--stats", run_opts.stats,
                 "print what the day ticks did: ticks, client visits (per tick) and known clients (on stderr)");
   run->add_flag("--explain", run_opts.explain, "explain each rule's decision on stderr: limit use and the value of `when` (docs/guide.md)");
+  run->add_option("--max-line-bytes", run_opts.max_line_bytes,
+                  "event lines longer than this are rejected unread, and the run goes on")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{64}, size_t{1} << 30));
+  run->add_option("--max-clock-jump", run_opts.max_clock_jump,
+                  "reject a record that would move the clock forward by more than this at once (e.g. 36h, 7d)");
   run->add_option("--allow-drop", run_opts.allow_drop,
                   "with --state: let a program upgrade drop this wallet, var or attribute (repeatable)");
 

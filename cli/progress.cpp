@@ -29,8 +29,13 @@ std::string Rate(double per_second) {
 
 }  // namespace
 
-Progress::Progress(const runtime::LineReader& reader)
-    : reader_(reader), enabled_(isatty(fileno(stderr)) != 0), start_(std::chrono::steady_clock::now()), last_(start_) {}
+Progress::Progress(const runtime::LineReader& reader) : Progress(reader.total_bytes()) {}
+
+Progress::Progress(int64_t total_bytes)
+    : total_bytes_(total_bytes),
+      enabled_(isatty(fileno(stderr)) != 0),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
 
 Progress::~Progress() { Done(); }
 
@@ -41,7 +46,7 @@ void Progress::Update(uint64_t records, bool force) {
   double elapsed = std::chrono::duration<double>(now - start_).count();
   double rate = elapsed > 0 ? records / elapsed : 0;
   std::string line;
-  int64_t total = reader_.total_bytes();
+  int64_t total = total_bytes_;
   uint64_t done = consumed_;
   if (total > 0) {
     double fraction = std::min(1.0, static_cast<double>(done) / static_cast<double>(total));

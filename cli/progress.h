@@ -13,6 +13,7 @@ namespace perk::cli {
 class Progress {
  public:
   explicit Progress(const runtime::LineReader& reader);
+  explicit Progress(int64_t total_bytes);  // -1 when unknown
   ~Progress();
   // Call once per line with its length; cheap: the clock is read every few thousand lines.
   void Tick(uint64_t records, size_t line_bytes) {
@@ -25,7 +26,7 @@ class Progress {
  private:
   void Update(uint64_t records, bool force);
 
-  const runtime::LineReader& reader_;
+  const int64_t total_bytes_;
   bool enabled_ = false;
   bool shown_ = false;
   // Bytes of the lines handed to the engine: the reader reads ahead in large blocks, so its

@@ -4,8 +4,12 @@
 #include <cstdio>
 #include <optional>
 
+#include <simdjson.h>
+
 #include "cli/common.h"
+#include "cli/input.h"
 #include "cli/progress.h"
+#include "embed/boundary.h"
 #include "compiler/jit.h"
 #include "report/report.h"
 #include "runtime/engine.h"
@@ -101,13 +105,22 @@ int Run(const RunOptions& o) {
     }
   }
   std::string error;
-  auto reader = runtime::LineReader::Open(o.events, &error);
+  // Replaying history, the wall clock says nothing: only a cap on clock jumps applies here.
+  embed::BoundaryLimits boundary;
+  if (!o.max_clock_jump.empty() && o.max_clock_jump != "off") {
+    boundary.max_clock_jump = embed::ParseDuration(o.max_clock_jump, &error);
+    if (!boundary.max_clock_jump) {
+      fmt::print(stderr, "perk: --max-clock-jump {}\n", error);
+      return 2;
+    }
+  }
+  auto reader = InputLines::Open(o.events, o.max_line_bytes, &error);
   if (!reader) {
     fmt::print(stderr, "perk: {}\n", error);
     return 2;
   }
   // With --state the outputs are append-only logs the store continues: never truncated here.
-  if (!o.state.empty()) return RunDurable(o, *program, *reader, until);
+  if (!o.state.empty()) return RunDurable(o, *program, *reader, until, boundary);
   Output ledger, rejects;
   if (!ledger.Open(o.ledger, stdout)) {
     fmt::print(stderr, "perk: cannot write the ledger to {}\n", o.ledger);
@@ -152,9 +165,20 @@ int Run(const RunOptions& o) {
   }
   auto write_ledger = [&] { return ledger.Write(engine.ledger()); };
   auto write_rejects = [&] { return rejects.Write(engine.rejects()); };
-  Progress progress(*reader);
+  Progress progress(reader->total_bytes());
   std::string_view line;
   bool ok = true;
+  uint64_t boundary_rejects = 0;  // lines rejected here, before the engine: too long, clock jumps
+  simdjson::ondemand::parser parser;
+  // The engine's clock when the pending batch began: a line within --max-clock-jump of it
+  // cannot move the clock further, whatever the batch does before it; any other line waits for
+  // the batch to be processed and is checked against the clock then.
+  std::optional<int64_t> batch_clock;
+  auto note_clock = [&] {
+    batch_clock.reset();
+    if (engine.has_clock()) batch_clock = engine.clock();
+  };
+  note_clock();
   // Lines go to the engine in batches (it decodes a batch, then looks ahead within it); the
   // reader's views last only until its next line, so a batch keeps copies.
   constexpr size_t kBatch = 64;
@@ -175,8 +199,30 @@ int Run(const RunOptions& o) {
     batch_numbers.clear();
     if (engine.ledger().size() > (1 << 20)) ok &= write_ledger();
     if (engine.rejects().size() > (1 << 16)) ok &= write_rejects();
+    note_clock();
   };
-  while (reader->Next(&line, &number)) {
+  auto reject_here = [&](std::string_view why) {
+    if (!batch_numbers.empty()) process_batch();
+    engine.rejects() += RejectLine(number, why);
+    ++boundary_rejects;
+  };
+  uint64_t skipped = 0;
+  for (InputLines::Got got; (got = reader->Next(&line, &number, &skipped)) != InputLines::Got::End;) {
+    if (got == InputLines::Got::TooLong) {
+      reject_here(TooLongMessage(skipped, o.max_line_bytes));
+      continue;
+    }
+    if (boundary.max_clock_jump) {
+      const std::optional<int64_t> t = embed::PeekTime(parser, line);
+      if (t && (!batch_clock || *t > *batch_clock + *boundary.max_clock_jump)) {
+        if (!batch_numbers.empty()) process_batch();
+        std::string why = embed::CheckBoundary(parser, line, boundary, batch_clock, 0);
+        if (!why.empty()) {
+          reject_here(why);
+          continue;
+        }
+      }
+    }
     batch_text.append(line);
     batch_ends.push_back(batch_text.size());
     batch_numbers.push_back(number);
@@ -205,8 +251,8 @@ int Run(const RunOptions& o) {
     std::string page = report::RunPage(figures, {program->name, o.program, o.events, o.engine});
     ok &= report_out.Write(page) && report_out.Flush();
   }
-  fmt::print(stderr, "perk: {} records, {} effects, {} rejects, {} duplicates\n", s.records, s.effects, s.rejects,
-             s.duplicates);
+  fmt::print(stderr, "perk: {} records, {} effects, {} rejects, {} duplicates\n", s.records + boundary_rejects,
+             s.effects, s.rejects + boundary_rejects, s.duplicates);
   if (o.stats) PrintTickStats(engine);
   if (!ok) {
     fmt::print(stderr, "perk: writing the output failed (disk full?)\n");

@@ -1,14 +1,19 @@
-// `perk serve`: an HTTP service over one embed::Session (docs/serve.md). cpp-httplib's thread
-// pool serves connections; the session's mutex orders the records; every endpoint but
-// /healthz needs the bearer token.
+// `perk serve`: an HTTP service over one embed::Session (docs/serve.md). cpp-httplib parses
+// and routes requests over our connection layer (serve_http.h: limits, deadlines, TLS); the
+// session's mutex orders the records; every endpoint but /healthz needs the bearer token.
 #include "cli/serve.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstring>
@@ -18,6 +23,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "cli/common.h"
 #include "compiler/jit_cache.h"
@@ -81,25 +87,86 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-// The token from --token-file, else PERK_TOKEN; "" for none. Never from the command line,
-// where every user of the machine can read it in the process list.
-bool ReadToken(const ServeOptions& o, std::string* token, std::string* error) {
-  token->clear();
-  if (!o.token_file.empty()) {
-    std::string text;
-    if (!ReadFile(o.token_file, &text)) {
-      *error = fmt::format("cannot read the token file {}", o.token_file);
-      return false;
-    }
-    *token = Trim(text);
-    if (token->empty()) {
-      *error = fmt::format("the token file {} is empty; put the bearer token in it", o.token_file);
-      return false;
-    }
-    return true;
+constexpr size_t kMinTokenLength = 16;
+
+// A token is visible ASCII (RFC 6750's b64token and more), at least kMinTokenLength long.
+bool CheckToken(const std::string& token, std::string_view from, std::string* error) {
+  if (token.size() < kMinTokenLength) {
+    *error = fmt::format("the token in {} has {} characters; use at least {} (e.g. `openssl rand -hex 32`)", from,
+                         token.size(), kMinTokenLength);
+    return false;
   }
-  if (const char* env = std::getenv("PERK_TOKEN")) *token = Trim(env);
+  for (char c : token)
+    if (c < 0x21 || c > 0x7e) {
+      *error = fmt::format("the token in {} holds a space or a character that is not visible ASCII", from);
+      return false;
+    }
   return true;
+}
+
+// A token from a file: its first line without the line end and surrounding spaces. The file
+// must be a regular file that only its owner can read or write, and hold that one line.
+bool ReadTokenFile(const std::string& path, std::string_view flag, std::string* token, std::string* error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fd >= 0) ::close(fd);
+    *error = fmt::format("cannot read the token file {} ({})", path, flag);
+    return false;
+  }
+  if (st.st_mode & 077) {
+    ::close(fd);
+    *error = fmt::format("the token file {} ({}) can be read or written by others (mode {:03o}); chmod 600 {}",
+                         path, flag, st.st_mode & 0777, path);
+    return false;
+  }
+  std::string text(4096, '\0');
+  const ssize_t n = ::read(fd, text.data(), text.size());
+  ::close(fd);
+  if (n < 0 || static_cast<size_t>(n) == text.size()) {
+    *error = fmt::format("cannot read the token file {} ({}): {}", path, flag,
+                         n < 0 ? std::strerror(errno) : "it is larger than 4 KiB");
+    return false;
+  }
+  text.resize(static_cast<size_t>(n));
+  const size_t eol = text.find('\n');
+  *token = Trim(std::string_view(text).substr(0, eol));
+  if (eol != std::string::npos && !Trim(std::string_view(text).substr(eol)).empty()) {
+    *error = fmt::format("the token file {} ({}) holds more than one line; put the token alone on its first line",
+                         path, flag);
+    return false;
+  }
+  if (token->empty()) {
+    *error = fmt::format("the token file {} ({}) is empty; put the bearer token on its first line", path, flag);
+    return false;
+  }
+  return CheckToken(*token, path, error);
+}
+
+// A token from --FLAG FILE, else the environment variable; "" for none. Never from the command
+// line, where every user of the machine can read it in the process list.
+bool ReadToken(const std::string& file, std::string_view flag, const char* env_name, std::string* token,
+               std::string* error) {
+  token->clear();
+  if (!file.empty()) return ReadTokenFile(file, flag, token, error);
+  if (const char* env = std::getenv(env_name)) {
+    *token = Trim(env);
+    if (!token->empty()) return CheckToken(*token, fmt::format("${}", env_name), error);
+  }
+  return true;
+}
+
+// Whether `host` (from --listen) is a loopback address, reachable only from this machine.
+bool IsLoopback(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
 }
 
 // Prometheus histogram of request latency, lock-free on the request path.
@@ -164,13 +231,6 @@ std::string MediaType(const httplib::Request& req) {
   return ct;
 }
 
-// httplib's server with its listening socket in reach: the packaged library listens with a
-// backlog of 5, which drops connections when a burst of clients connects at once.
-class HttpServer : public httplib::Server {
- public:
-  void WidenBacklog() { ::listen(svr_sock_, SOMAXCONN); }
-};
-
 bool ParseListen(const std::string& listen, std::string* host, int* port) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
@@ -191,17 +251,57 @@ CLI::App* AddServeCommand(CLI::App& app, ServeOptions* o) {
   serve->add_option("--ledger", o->ledger, "with --state: the ledger file it continues (default STATE.ledger.jsonl)");
   serve->add_option("--rejects", o->rejects, "with --state: the rejects file (default STATE.rejects.jsonl)");
   serve->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0 picks a free one)")->capture_default_str();
-  serve->add_option("--token-file", o->token_file, "a file holding the bearer token (else $PERK_TOKEN)");
-  serve->add_flag("--insecure-no-auth", o->insecure_no_auth, "serve without a token (trusted local testing only)");
+  serve->add_option("--token-file", o->token_file,
+                    "a file (mode 600) whose first line is the bearer token for events, reads and metrics (else "
+                    "$PERK_TOKEN)");
+  serve->add_option("--admin-token-file", o->admin_token_file,
+                    "a file (mode 600) whose first line is the bearer token for POST /v1/program (else "
+                    "$PERK_ADMIN_TOKEN; without one, reloads are refused)");
+  serve->add_flag("--insecure-no-auth", o->insecure_no_auth,
+                  "serve without a token, on a loopback address only (trusted local testing)");
+  serve->add_option("--tls-cert", o->tls_cert, "serve HTTPS with this certificate chain (PEM); needs --tls-key");
+  serve->add_option("--tls-key", o->tls_key, "the private key (PEM) of --tls-cert");
   serve->add_option("--engine", o->engine, "jit (default) or interp (the reference interpreter)");
   serve->add_option("--param", o->params, "override a param: NAME=VALUE (repeatable)");
   serve->add_option("--allow-drop", o->allow_drop, "with --state: let a program upgrade drop this name (repeatable)");
   serve->add_option("--max-body", o->max_body, "largest request body in bytes (larger: 413)")->capture_default_str();
-  serve->add_option("--threads", o->threads, "connections served at once")->capture_default_str()->check(CLI::Range(1, 1024));
-  serve->add_option("--keep-alive", o->keep_alive,
-                    "seconds an idle keep-alive connection is kept (it holds a worker meanwhile, and a stop waits for it)")
+  serve->add_option("--max-future", o->max_future,
+                    "reject records timed more than this ahead of the wall clock (e.g. 10m, 2h; `off`: no check)")
+      ->capture_default_str();
+  serve->add_option("--max-clock-jump", o->max_clock_jump,
+                    "reject a record that would move the clock forward by more than this at once (e.g. 36h, 7d)");
+  HttpLimits& h = o->http;
+  serve->add_option("--threads", h.threads, "worker threads started up front (more start on demand)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  serve->add_option("--max-connections", h.max_connections,
+                    "open connections at most; past it a new connection gets 503 and is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 8192));
+  serve->add_option("--keep-alive", h.keep_alive, "seconds an idle keep-alive connection waits for its next request")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
+  serve->add_option("--read-timeout", h.read_timeout,
+                    "seconds of silence allowed while a request is read or an answer written")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  serve->add_option("--header-timeout", h.header_timeout,
+                    "seconds from a request's first byte to the end of its headers (else 408)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  serve->add_option("--request-timeout", h.request_timeout,
+                    "seconds from a request's first byte to the end of its body")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
+  serve->add_option("--max-header-bytes", h.max_header_bytes, "largest request line and headers, in bytes (else 431)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 24));
+  serve->add_option("--max-headers", h.max_headers, "most header fields in a request (else 431)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{8}, size_t{100000}));
+  serve->add_option("--drain", h.drain, "seconds a stop (SIGTERM, SIGINT) waits for open connections before it cuts them")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
   return serve;
 }
 
@@ -226,24 +326,47 @@ int Serve(const ServeOptions& o) {
 
   if (!DistinctFiles({{"the program", o.program, false},
                      {"--token-file", o.token_file, false},
+                     {"--admin-token-file", o.admin_token_file, false},
                      {"--state", o.state, true},
                      {"--ledger", o.ledger, true},
                      {"--rejects", o.rejects, true}})) return 2;
-  std::string token, error;
-  if (!ReadToken(o, &token, &error)) {
+  std::string host;
+  int port = 0;
+  if (!ParseListen(o.listen, &host, &port)) {
+    fmt::print(stderr, "perk: --listen takes HOST:PORT, e.g. 127.0.0.1:8080, got `{}`\n", o.listen);
+    return 2;
+  }
+  std::string token, admin_token, error;
+  if (!ReadToken(o.token_file, "--token-file", "PERK_TOKEN", &token, &error) ||
+      !ReadToken(o.admin_token_file, "--admin-token-file", "PERK_ADMIN_TOKEN", &admin_token, &error)) {
     fmt::print(stderr, "perk: {}\n", error);
     return 2;
   }
   if (token.empty() && !o.insecure_no_auth) {
     fmt::print(stderr,
-               "perk: serve needs a bearer token: put it in a file and pass --token-file FILE, or set PERK_TOKEN "
-               "(--insecure-no-auth serves without one, for trusted local testing only)\n");
+               "perk: serve needs a bearer token: put it in a file (chmod 600) and pass --token-file FILE, or set "
+               "PERK_TOKEN (--insecure-no-auth serves without one, on a loopback address, for trusted local testing "
+               "only)\n");
     return 2;
   }
-  std::string host;
-  int port = 0;
-  if (!ParseListen(o.listen, &host, &port)) {
-    fmt::print(stderr, "perk: --listen takes HOST:PORT, e.g. 127.0.0.1:8080, got `{}`\n", o.listen);
+  if (token.empty() && !IsLoopback(host)) {
+    fmt::print(stderr,
+               "perk: --insecure-no-auth serves only on a loopback address (127.0.0.1, ::1, localhost), not on `{}`: "
+               "anyone who can reach it could post events and replace the program\n",
+               host);
+    return 2;
+  }
+  if (!admin_token.empty() && admin_token == token) {
+    fmt::print(stderr, "perk: the admin token (POST /v1/program) must differ from the token for events; give each "
+                       "its own\n");
+    return 2;
+  }
+  if (!admin_token.empty() && token.empty()) {
+    fmt::print(stderr, "perk: an admin token without a token for events would leave events open; give both\n");
+    return 2;
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    fmt::print(stderr, "perk: --tls-cert and --tls-key go together\n");
     return 2;
   }
 
@@ -255,6 +378,16 @@ int Serve(const ServeOptions& o) {
   so.rejects_path = o.rejects;
   so.allow_drop = o.allow_drop;
   so.jit_cache = jit::DefaultCacheDir();  // main resolved --jit-cache, --no-jit-cache and --state
+  for (auto [flag, text, limit] : {std::tuple{"--max-future", &o.max_future, &so.boundary.max_future},
+                                   std::tuple{"--max-clock-jump", &o.max_clock_jump, &so.boundary.max_clock_jump}}) {
+    limit->reset();
+    if (text->empty() || *text == "off") continue;
+    *limit = embed::ParseDuration(*text, &error);
+    if (!*limit) {
+      fmt::print(stderr, "perk: {} {}\n", flag, error);
+      return 2;
+    }
+  }
   if (o.state.empty() && (!o.ledger.empty() || !o.rejects.empty() || !o.allow_drop.empty())) {
     fmt::print(stderr, "perk: --ledger, --rejects and --allow-drop go with --state\n");
     return 2;
@@ -269,35 +402,49 @@ int Serve(const ServeOptions& o) {
   for (const auto& note : session->open_notes()) fmt::print(stderr, "perk: note: {}\n", note);
 
   Metrics metrics;
-  HttpServer svr;
-  svr.new_task_queue = [n = o.threads] { return new httplib::ThreadPool(n); };
+  GuardedServer svr(o.http);
+  if (!o.tls_cert.empty() && !svr.UseTls(o.tls_cert, o.tls_key, &error)) {
+    fmt::print(stderr, "perk: {}\n", error);
+    return 2;
+  }
   svr.set_tcp_nodelay(true);  // answers are small: never wait for Nagle
   svr.set_payload_max_length(o.max_body);
   svr.set_keep_alive_max_count(100000);
-  // An idle keep-alive connection holds one of the --threads workers, and a graceful stop waits
-  // for it: long timeouts let a CRM's connection pool starve other callers and delay shutdown.
-  svr.set_keep_alive_timeout(o.keep_alive);
 
+  // Two credentials: the one a CRM's hooks hold posts events and reads; replacing the program
+  // (which can drop wallets with allow_drop) takes the admin's.
   const bool auth = !token.empty();
   svr.set_pre_routing_handler([&](const httplib::Request& req, httplib::Response& res) {
     if (!auth || req.path == "/healthz") return httplib::Server::HandlerResponse::Unhandled;
+    const bool admin = req.path == "/v1/program";
+    if (admin && admin_token.empty()) {
+      res.set_header("Connection", "close");  // the body is not read
+      SendError(res, 403, "reload_disabled",
+                "POST /v1/program needs the admin token; start the server with --admin-token-file "
+                "(or $PERK_ADMIN_TOKEN) to allow program reloads");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const std::string& expected = admin ? admin_token : token;
     const std::string h = req.get_header_value("Authorization");
     // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
     constexpr std::string_view kBearer = "bearer ";
     const auto same_letter = [](char lower, char c) { return lower == std::tolower(static_cast<unsigned char>(c)); };
     const bool bearer = h.size() > kBearer.size() && std::equal(kBearer.begin(), kBearer.end(), h.begin(), same_letter);
-    if (bearer && ConstantTimeEquals(std::string_view(h).substr(kBearer.size()), token))
+    if (bearer && ConstantTimeEquals(std::string_view(h).substr(kBearer.size()), expected))
       return httplib::Server::HandlerResponse::Unhandled;
     res.set_header("WWW-Authenticate", "Bearer realm=\"perk\"");
     // The body (if any) is not read: close the connection rather than parse it as a request.
     res.set_header("Connection", "close");
     SendError(res, 401, "unauthorized",
-              h.empty() ? "this endpoint needs `Authorization: Bearer TOKEN`" : "the bearer token is not valid");
+              h.empty()    ? "this endpoint needs `Authorization: Bearer TOKEN`"
+              : admin ? "the bearer token is not valid for POST /v1/program (it takes the admin token)"
+                           : "the bearer token is not valid");
     return httplib::Server::HandlerResponse::Handled;
   });
 
+  // Never takes the engine's lock: a long batch or day tick must not make the server look dead.
   svr.Get("/healthz", [&](const httplib::Request&, httplib::Response& res) {
-    if (session->Stats().failed) {
+    if (session->Failed()) {
       // A failed commit stops the session: tell the load balancer to send the CRM elsewhere.
       SendError(res, 503, "state", "the state could not be committed; restart the server");
       return;
@@ -348,7 +495,11 @@ int Serve(const ServeOptions& o) {
     const std::string id = req.matches[1];
     std::string json;
     if (!session->ClientJson(id, &json)) {
-      SendError(res, 404, "unknown_client", fmt::format("no client `{}`: it has sent no accepted record", id));
+      // After a failed commit what the engine holds may not be durable: say so, not "unknown".
+      if (session->Failed())
+        SendError(res, 503, "state", "the state could not be committed; restart the server");
+      else
+        SendError(res, 404, "unknown_client", fmt::format("no client `{}`: it has sent no accepted record", id));
       return;
     }
     res.set_content(json, "application/json");
@@ -408,6 +559,9 @@ int Serve(const ServeOptions& o) {
     out += fmt::format("# HELP perk_retry_answers Retry answers kept in memory.\n# TYPE perk_retry_answers gauge\n"
                        "perk_retry_answers {}\n",
                        s.answers_kept);
+    out += fmt::format("# HELP perk_http_open_connections Connections open now (at most --max-connections).\n"
+                       "# TYPE perk_http_open_connections gauge\nperk_http_open_connections {}\n",
+                       svr.open_connections());
     metrics.event_latency.Render(out, "perk_event_request_seconds",
                                  "Time to process POST /v1/events and make its effects durable.");
     out += "# HELP perk_http_requests_total HTTP requests answered, by endpoint and status.\n"
@@ -444,7 +598,28 @@ int Serve(const ServeOptions& o) {
         SendError(res, 413, "too_large",
                   fmt::format("the body is larger than {} bytes (--max-body); send smaller batches", o.max_body));
         break;
-      case 400: SendError(res, 400, "bad_request", "the request is not valid HTTP"); break;
+      case 400:
+        switch (GuardedServer::CurrentFault()) {
+          case HttpFault::HeadTooLarge:
+            res.set_header("Connection", "close");
+            SendError(res, 431, "headers_too_large",
+                      fmt::format("the request line and headers are larger than {} bytes (--max-header-bytes)",
+                                  o.http.max_header_bytes));
+            break;
+          case HttpFault::TooManyHeaders:
+            res.set_header("Connection", "close");
+            SendError(res, 431, "too_many_headers",
+                      fmt::format("the request has more than {} header fields (--max-headers)", o.http.max_headers));
+            break;
+          case HttpFault::Timeout:
+            res.set_header("Connection", "close");
+            SendError(res, 408, "timeout",
+                      fmt::format("the request headers did not arrive within {} s (--header-timeout)",
+                                  o.http.header_timeout));
+            break;
+          case HttpFault::None: SendError(res, 400, "bad_request", "the request is not valid HTTP"); break;
+        }
+        break;
       default: SendError(res, res.status, "error", fmt::format("HTTP status {}", res.status)); break;
     }
   });
@@ -472,20 +647,25 @@ int Serve(const ServeOptions& o) {
   }
   svr.WidenBacklog();
   const embed::SessionStats s = session->Stats();
-  fmt::print(stderr, "perk serve: listening on http://{}:{} (program `{}`, engine {}, {}{})\n",
-             host.find(':') == std::string::npos ? host : "[" + host + "]", port, s.program_name, o.engine,
-             o.state.empty() ? std::string("state in memory") : "state " + o.state,
-             auth ? "" : ", NO AUTHENTICATION");
+  fmt::print(stderr, "perk serve: listening on {}://{}:{} (program `{}`, engine {}, {}{}{})\n",
+             svr.tls() ? "https" : "http", host.find(':') == std::string::npos ? host : "[" + host + "]", port,
+             s.program_name, o.engine, o.state.empty() ? std::string("state in memory") : "state " + o.state,
+             auth ? "" : ", NO AUTHENTICATION", auth && admin_token.empty() ? ", program reloads disabled" : "");
   std::fflush(stderr);
 
-  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopping{false}, listen_done{false};
   std::thread signals([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
+    if (listen_done) return;  // woken by the code below: the server stopped on its own
     stopping = true;
-    svr.stop();
+    // A signal right after start can come before the listener runs, when stopping it would do
+    // nothing: wait until it runs (or gave up), then stop it.
+    while (!svr.is_running() && !listen_done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    svr.Drain();
   });
   const bool ok = svr.listen_after_bind();
+  listen_done = true;
   if (!stopping) pthread_kill(signals.native_handle(), SIGTERM);
   signals.join();
   session.reset();

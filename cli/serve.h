@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/serve_http.h"
+
 namespace CLI {
 class App;
 }
@@ -16,14 +18,17 @@ struct ServeOptions {
   std::string state;
   std::string ledger, rejects;
   std::string listen = "127.0.0.1:8080";
-  std::string token_file;
+  std::string token_file;        // events, reads and metrics
+  std::string admin_token_file;  // POST /v1/program
   bool insecure_no_auth = false;
+  std::string tls_cert, tls_key;
   std::string engine = "jit";
   std::vector<std::string> params;
   std::vector<std::string> allow_drop;
   uint64_t max_body = 16u << 20;
-  unsigned threads = 16;
-  unsigned keep_alive = 5;  // seconds an idle keep-alive connection keeps its worker
+  std::string max_future = "10m";  // a duration (embed/boundary.h), or "off"
+  std::string max_clock_jump;      // "" or "off": no cap
+  HttpLimits http;  // connections, deadlines, header caps, drain (serve_http.h)
 };
 
 // Registers the subcommand and its options on `app`.

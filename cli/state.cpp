@@ -1,9 +1,12 @@
 // Durable state on the command line: `perk run --state` and `perk state`.
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <cstdlib>
 
 #include "cli/common.h"
+#include "cli/input.h"
+#include "embed/boundary.h"
 #include "runtime/engine.h"
 #include "runtime/interp.h"
 #include "runtime/records.h"
@@ -25,8 +28,8 @@ uint64_t EnvCount(const char* name, uint64_t fallback) {
 
 }  // namespace
 
-int RunDurable(const RunOptions& o, const checked::Program& program, runtime::LineReader& reader,
-               std::optional<int64_t> until) {
+int RunDurable(const RunOptions& o, const checked::Program& program, InputLines& reader,
+               std::optional<int64_t> until, const embed::BoundaryLimits& boundary) {
   if (o.ledger.empty() || o.ledger == "-" || o.rejects.empty() || o.rejects == "-") {
     fmt::print(stderr,
                "perk: --state needs --ledger FILE and --rejects FILE: they are append-only logs that the state "
@@ -64,9 +67,26 @@ int RunDurable(const RunOptions& o, const checked::Program& program, runtime::Li
   }
   const runtime::RunStats before = store->engine().stats();
   std::string_view line;
-  uint64_t number = 0;
-  while (reader.Next(&line, &number)) {
-    if (!store->ProcessLine(line, number, reader.offset())) {
+  uint64_t number = 0, skipped = 0, boundary_rejects = 0;
+  simdjson::ondemand::parser parser;
+  runtime::Engine& engine = store->engine();
+  for (InputLines::Got got; (got = reader.Next(&line, &number, &skipped)) != InputLines::Got::End;) {
+    std::string why;
+    if (got == InputLines::Got::TooLong) {
+      why = TooLongMessage(skipped, o.max_line_bytes);
+    } else if (boundary.any()) {
+      std::optional<int64_t> clock;
+      if (engine.has_clock()) clock = engine.clock();
+      why = embed::CheckBoundary(parser, line, boundary, clock, 0);
+    }
+    // A line rejected here still moves the input position the state records (as a blank
+    // line, which the engine skips), so that a later run continues after it; its reject line
+    // goes first, into the same commit.
+    if (!why.empty()) {
+      engine.rejects() += RejectLine(number, why);
+      ++boundary_rejects;
+    }
+    if (!store->ProcessLine(why.empty() ? line : std::string_view(), number, reader.offset())) {
       fmt::print(stderr, "perk: {}\n", store->error());
       return 2;
     }
@@ -100,8 +120,9 @@ int RunDurable(const RunOptions& o, const checked::Program& program, runtime::Li
                info.commits, info.collect_millis, info.writer_cpu_millis, info.output_millis, info.sql_millis,
                info.client_rows, info.client_bytes);
   const runtime::RunStats& s = store->engine().stats();
-  fmt::print(stderr, "perk: {} records, {} effects, {} rejects, {} duplicates\n", s.records - before.records,
-             s.effects - before.effects, s.rejects - before.rejects, s.duplicates - before.duplicates);
+  fmt::print(stderr, "perk: {} records, {} effects, {} rejects, {} duplicates\n",
+             s.records - before.records + boundary_rejects, s.effects - before.effects,
+             s.rejects - before.rejects + boundary_rejects, s.duplicates - before.duplicates);
   if (o.stats) PrintTickStats(store->engine());
   return 0;
 }

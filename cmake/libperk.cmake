@@ -10,7 +10,9 @@ target_link_libraries(perk_embed PUBLIC perk_runtime)
 
 # cpp-httplib: Debian ships it compiled (libcpp-httplib.so), so the header alone is not enough.
 find_library(HTTPLIB_LIBRARY NAMES cpp-httplib REQUIRED)
-target_link_libraries(perk PRIVATE perk_embed ${HTTPLIB_LIBRARY} Threads::Threads)
+# OpenSSL: `perk serve --tls-cert/--tls-key` (cli/serve_http.cpp).
+find_package(OpenSSL REQUIRED)
+target_link_libraries(perk PRIVATE perk_embed ${HTTPLIB_LIBRARY} OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
 
 file(GLOB EMBED_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/embed/*_test.cpp)
 target_sources(perk_unit_tests PRIVATE ${EMBED_TEST_SOURCES})

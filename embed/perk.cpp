@@ -160,6 +160,23 @@ void perk_close(perk_engine* engine) {
   }
 }
 
+perk_status perk_set_time_limits(perk_engine* engine, int64_t max_future_seconds, int64_t max_clock_jump_seconds) {
+  return Guard([&] {
+    if (!engine) return Fail(PERK_ERR_ARGUMENT, "perk_set_time_limits needs an engine");
+    if (max_clock_jump_seconds < 0) return Fail(PERK_ERR_ARGUMENT, "max_clock_jump_seconds must not be negative");
+    constexpr int64_t kMaxSeconds = int64_t{1} << 40;  // keeps the micros far from overflow
+    if (max_future_seconds > kMaxSeconds || max_clock_jump_seconds > kMaxSeconds)
+      return Fail(PERK_ERR_ARGUMENT, "a time limit is too large");
+    perk::embed::BoundaryLimits limits = engine->session->boundary();
+    limits.max_future.reset();
+    if (max_future_seconds >= 0) limits.max_future = max_future_seconds * 1000000;
+    limits.max_clock_jump.reset();
+    if (max_clock_jump_seconds > 0) limits.max_clock_jump = max_clock_jump_seconds * 1000000;
+    engine->session->SetBoundary(limits);
+    return PERK_SUCCESS;
+  });
+}
+
 perk_status perk_process(perk_engine* engine, const char* jsonl, size_t length, perk_result** out) {
   return Guard([&] {
     if (!engine || (!jsonl && length) || !out) return Fail(PERK_ERR_ARGUMENT, "perk_process needs an engine, records and an out pointer");

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -161,7 +162,7 @@ struct Session::Impl {
   std::vector<std::string> notes;
   simdjson::ondemand::parser parser;
   OutcomeSink outcome;  // of the line being processed
-  bool failed = false;
+  std::atomic<bool> failed{false};  // written under the lock; read without it by Failed()
   std::string failure;
 
   std::unordered_map<std::string, Answer> answers;
@@ -346,6 +347,25 @@ struct Session::Impl {
 
   void ProcessOne(std::string_view line, uint64_t number, BatchResult* out) {
     runtime::Engine& e = engine();
+    if (options.boundary.any()) {
+      std::optional<int64_t> clock;
+      if (e.has_clock()) clock = e.clock();
+      std::string why = CheckBoundary(parser, line, options.boundary, clock, WallClockMicros());
+      if (!why.empty()) {
+        // Rejected here, as the engine would reject it: a reject line (in the rejects file
+        // with state) and an outcome; the engine never sees the record.
+        // With state it is written with the next batch the store commits.
+        e.rejects() += fmt::format("{{\"line\":{},\"error\":{}}}\n", number, stdlib::JsonQuote(why));
+        RecordOutcome r;
+        r.line = number;
+        r.id = PeekId(parser, line);
+        r.status = RecordStatus::Rejected;
+        r.error = std::move(why);
+        ++out->rejected;
+        out->records.push_back(std::move(r));
+        return;
+      }
+    }
     const size_t ledger_at = e.ledger().size();
     // Attached for this line only: the engine behind a store or a reload changes.
     outcome = OutcomeSink{};
@@ -464,9 +484,18 @@ std::unique_ptr<Session> Session::OpenFile(const std::string& path, const Sessio
     *error = {ErrorCode::Io, fmt::format("cannot read the program {}", path)};
     return nullptr;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return Open(path, ss.str(), options, error);
+  // Read no more than the compiler's cap allows (plus one byte to see it is over): a program
+  // path such as /dev/zero must not be read whole first.
+  constexpr size_t kMaxProgramBytes = size_t{1} << 20;
+  std::string source(kMaxProgramBytes + 1, '\0');
+  in.read(source.data(), static_cast<std::streamsize>(source.size()));
+  source.resize(static_cast<size_t>(in.gcount()));
+  if (source.size() > kMaxProgramBytes) {
+    *error = {ErrorCode::Io, fmt::format("the program {} is larger than {} bytes, the most Perk reads", path,
+                                         kMaxProgramBytes)};
+    return nullptr;
+  }
+  return Open(path, source, options, error);
 }
 
 namespace {
@@ -713,6 +742,18 @@ SessionStats Session::Stats() const {
   s.failed = m.failed;
   return s;
 }
+
+BoundaryLimits Session::boundary() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->options.boundary;
+}
+
+void Session::SetBoundary(const BoundaryLimits& limits) {
+  std::lock_guard lock(impl_->mu);
+  impl_->options.boundary = limits;
+}
+
+bool Session::Failed() const { return impl_->failed.load(std::memory_order_relaxed); }
 
 const std::vector<std::string>& Session::open_notes() const { return impl_->notes; }
 

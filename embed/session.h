@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "embed/boundary.h"
 #include "runtime/engine.h"
 
 namespace perk::embed {
@@ -47,6 +48,10 @@ struct SessionOptions {
   // The JIT's object cache directory (docs/jit.md, "Object cache"); "" for none. Unset:
   // jit::ResolveCacheDir's default (PERK_JIT_CACHE, else the user's cache directory).
   std::optional<std::string> jit_cache;
+  // Checks before a record reaches the engine (embed/boundary.h): by default a record timed
+  // more than 10 minutes ahead of the wall clock, or with a client id over 256 bytes, is
+  // rejected; no cap on how far one record may move the clock.
+  BoundaryLimits boundary{kDefaultMaxFutureMicros, std::nullopt, kDefaultMaxClientIdBytes};
 };
 
 // Accepted, Duplicate or Rejected (runtime/record_statuses.def; a record is never TickFailed).
@@ -126,6 +131,13 @@ class Session {
               const std::vector<std::string>& allow_drop, ReloadResult* result, Error* error);
 
   SessionStats Stats() const;
+  // The checks before records reach the engine (SessionOptions::boundary), changed for the
+  // batches that follow.
+  BoundaryLimits boundary() const;
+  void SetBoundary(const BoundaryLimits& limits);
+  // Whether a commit failed (the session then refuses work): without the engine's lock, so a
+  // health check never waits behind a batch.
+  bool Failed() const;
   // Notes from opening the state (an upgrade's resets, a discarded unconfirmed tail).
   const std::vector<std::string>& open_notes() const;
 

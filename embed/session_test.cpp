@@ -252,3 +252,32 @@ TEST_CASE("a reload in memory keeps the clients and upgrades them to the new pro
   REQUIRE(s->Reload("v3.perk", v3, {}, {"extra"}, &result, &error));
   CHECK(result.version == 3);
 }
+
+TEST_CASE("a record timed far ahead of the wall clock is rejected, and later records are accepted") {
+  auto s = Open();
+  BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "10.00") + "\n" +
+                                  Deposit("d2", "c1", "2062-03-01T10:00:00Z", "10.00") + "\n" +
+                                  Deposit("d3", "c1", "2026-01-06T10:00:00Z", "10.00"));
+  REQUIRE(r.records.size() == 3);
+  CHECK(r.records[0].status == RecordStatus::Accepted);
+  CHECK(r.records[1].status == RecordStatus::Rejected);
+  CHECK(r.records[1].id == "d2");
+  CHECK(r.records[1].error.find("ahead of the wall clock") != std::string::npos);
+  CHECK(r.records[2].status == RecordStatus::Accepted);
+}
+
+TEST_CASE("a clock jump past the cap and a client id past its cap are rejected") {
+  SessionOptions options;
+  options.boundary.max_clock_jump = int64_t{36} * 3600 * 1000000;
+  auto s = Open(options);
+  BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "10.00") + "\n" +
+                                  Deposit("d2", "c1", "2026-01-08T10:00:00Z", "10.00") + "\n" +
+                                  Deposit("d3", "c1", "2026-01-06T10:00:00Z", "10.00") + "\n" +
+                                  Deposit("d4", std::string(257, 'c'), "2026-01-06T10:00:00Z", "10.00"));
+  REQUIRE(r.records.size() == 4);
+  CHECK(r.records[1].status == RecordStatus::Rejected);
+  CHECK(r.records[1].error.find("--max-clock-jump") != std::string::npos);
+  CHECK(r.records[2].status == RecordStatus::Accepted);
+  CHECK(r.records[3].status == RecordStatus::Rejected);
+  CHECK(r.records[3].error.find("at most 256 bytes") != std::string::npos);
+}

@@ -96,6 +96,14 @@ PERK_API perk_status perk_open_source(const char* name, const char* source, size
 /* Commits what is pending and frees the engine. NULL is ignored. */
 PERK_API void perk_close(perk_engine* engine);
 
+/* Checks before a record reaches the engine. A record timed more than max_future_seconds ahead
+ * of the wall clock is rejected (default 600; negative: no check); one that would move the
+ * engine's clock forward by more than max_clock_jump_seconds at once is rejected (default and
+ * 0: no check). Client ids longer than 256 bytes are always rejected. A function rather than
+ * perk_options fields: callers built against an older perk.h keep their struct's size. */
+PERK_API perk_status perk_set_time_limits(perk_engine* engine, int64_t max_future_seconds,
+                                          int64_t max_clock_jump_seconds);
+
 /* Processes records given as JSON Lines: one record, or a batch of them, in order. Returns
  * once their effects are durable (with a state path). Rejected records are results, not
  * errors. On success *out is a result to free with perk_result_free. */

@@ -130,6 +130,13 @@ class Engine {
     return out;
   }
 
+  // Records more than max_future_seconds ahead of the wall clock are rejected (default 600;
+  // negative: no check), and so is one that would move the clock by more than
+  // max_clock_jump_seconds at once (0: no cap). See perk_set_time_limits.
+  void SetTimeLimits(int64_t max_future_seconds, int64_t max_clock_jump_seconds = 0) {
+    detail::Check(perk_set_time_limits(e_, max_future_seconds, max_clock_jump_seconds));
+  }
+
   Counts Stats() {
     Counts c;
     detail::Check(perk_stats(e_, &c));

@@ -29,15 +29,18 @@ if "PERK_JIT_CACHE" not in os.environ:
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PROGRAM = os.path.join(ROOT, "examples", "embed", "welcome.perk")
-TOKEN = "s3cret-token"
+TOKEN = "s3cret-token-for-events"
+ADMIN_TOKEN = "s3cret-token-for-the-admin"
 
 
 class Server:
     """A `perk serve` process on 127.0.0.1 with a port the kernel picked."""
 
     def __init__(self, perk, engine, program=PROGRAM, token=TOKEN, via="file", args=(), env=None, scratch=None,
-                 state=False):
+                 state=False, admin_token=ADMIN_TOKEN, tls=None):
         self.token = token
+        self.admin_token = admin_token if token is not None else None
+        self.tls = tls  # an ssl.SSLContext for HTTPS
         self.scratch = scratch or tempfile.mkdtemp(prefix="perk-serve-")
         self.state = os.path.join(self.scratch, "state.db")
         cmd = [perk, "serve", program, "--listen", "127.0.0.1:0", "--engine", engine, *args]
@@ -45,13 +48,16 @@ class Server:
             cmd += ["--state", self.state]
         env = dict(env if env is not None else os.environ)
         env.pop("PERK_TOKEN", None)
-        if token is not None and via == "file":
-            path = os.path.join(self.scratch, "token")
-            with open(path, "w") as f:
-                f.write(token + "\n")
-            cmd += ["--token-file", path]
-        elif token is not None and via == "env":
-            env["PERK_TOKEN"] = token
+        env.pop("PERK_ADMIN_TOKEN", None)
+        for value, flag, var in ((token, "--token-file", "PERK_TOKEN"),
+                                 (self.admin_token, "--admin-token-file", "PERK_ADMIN_TOKEN")):
+            if value is not None and via == "file":
+                path = os.path.join(self.scratch, var.lower())
+                with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+                    f.write(value + "\n")
+                cmd += [flag, path]
+            elif value is not None and via == "env":
+                env[var] = value
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
         self.stderr = []
         self.port = None
@@ -60,7 +66,7 @@ class Server:
         def drain():
             for line in self.proc.stderr:
                 self.stderr.append(line)
-                m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+                m = re.search(r"listening on https?://127\.0\.0\.1:(\d+)", line)
                 if m:
                     self.port = int(m.group(1))
                     ready.set()
@@ -74,6 +80,8 @@ class Server:
             raise AssertionError(f"server did not start (exit {self.proc.returncode}): {''.join(self.stderr)}")
 
     def conn(self):
+        if self.tls is not None:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30, context=self.tls)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
 
     def request(self, method, path, body=None, content_type="application/json", token="default", conn=None,
@@ -82,7 +90,9 @@ class Server:
         h = dict(headers or {})
         if content_type is not None and body is not None:
             h["Content-Type"] = content_type
-        tok = self.token if token == "default" else token
+        # POST /v1/program takes the admin token; everything else the token for events.
+        default = self.admin_token if path.startswith("/v1/program") else self.token
+        tok = default if token == "default" else token
         if tok is not None:
             h["Authorization"] = f"Bearer {tok}"
         if chunked:  # Transfer-Encoding: chunked, in pieces of 1000 bytes
@@ -424,6 +434,7 @@ def test_bad_program_does_not_start(perk, engine):
     bad.write('program "Bad"\nwallet bonus: mony\n')
     bad.close()
     env = dict(os.environ, PERK_TOKEN=TOKEN)
+    env.pop("PERK_ADMIN_TOKEN", None)
     p = subprocess.run([perk, "serve", bad.name, "--listen", "127.0.0.1:0", "--engine", engine],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, timeout=60)
     assert p.returncode == 1 and "E0001" in p.stderr, (p.returncode, p.stderr)
