@@ -4,7 +4,7 @@
 usage: crash_test.py --perk build/perk [--engine interp[,jit]] [--records 200000] [--kills 6]
                      [--seed 1] [--programs forex,lots] [--keep DIR]
 
-Programs: `forex` is bench/forex.perk; `lots` is the same with points that expire after 30
+Programs: `forex` is bench/forex.perk; `lots` is the same with points that expire after 10
 days and welcome bonuses pending for 7 days (C11), so kills also land among releases and
 expiries and the restarts must carry lots and pending credits over.
 
@@ -96,7 +96,7 @@ def lots_program(path):
     """bench/forex.perk with expiring points and pending welcome bonuses (C11)."""
     with open(PROGRAM, encoding="utf-8") as f:
         text = f.read()
-    for old, new in (("wallet points: int\n", "wallet points: int expires after 30 days\n"),
+    for old, new in (("wallet points: int\n", "wallet points: int expires after 10 days\n"),
                      ("credit bonus min(deposit.amount * welcome_rate, welcome_cap)\n",
                       "credit bonus min(deposit.amount * welcome_rate, welcome_cap) pending 7 days\n")):
         assert old in text, old
