@@ -350,21 +350,27 @@ struct Engine::Impl {
   std::vector<Undo> undo_log;
   std::vector<Value> undo_values;  // old values of vars, in the order of their Var entries
   // [v0.2] The client's lots and pending credits before each change, in the order of their Lots
-  // entries. A whole copy: a client holds a few lots (one per expiry date), and a change to them
-  // is a credit or debit of an expiring wallet, a pending credit or a day tick's release.
+  // entries: [0, undo_lots_used) are in use. A whole copy: a client holds a few lots (one per
+  // expiry date), and a change to them is a credit or debit of an expiring wallet, a pending
+  // credit or a day tick's release. The copies are assigned into books kept from record to
+  // record, so once warm a change costs no allocation.
   struct LotBook {
     std::vector<Lot> lots;
     std::vector<PendingCredit> pending;
   };
   std::vector<LotBook> undo_lots;
+  size_t undo_lots_used = 0;
   void LogLots(ClientState& c) {
     undo_log.push_back({Undo::Lots, false, 0, 0, {}});
-    undo_lots.push_back({c.lots, c.pending_credits});
+    if (undo_lots_used == undo_lots.size()) undo_lots.emplace_back();
+    LotBook& book = undo_lots[undo_lots_used++];
+    book.lots = c.lots;
+    book.pending = c.pending_credits;
   }
   void ClearUndo() {
     undo_log.clear();
     undo_values.clear();
-    undo_lots.clear();
+    undo_lots_used = 0;
   }
 
   void SetWallet(ClientState& c, int k, int64_t v) {
@@ -482,11 +488,12 @@ struct Engine::Impl {
           UndoRuleSeries(c, u, &undo_values.back());
           undo_values.pop_back();
           break;
-        case Undo::Lots:
-          c.lots = std::move(undo_lots.back().lots);
-          c.pending_credits = std::move(undo_lots.back().pending);
-          undo_lots.pop_back();
+        case Undo::Lots: {
+          LotBook& book = undo_lots[--undo_lots_used];
+          c.lots.swap(book.lots);
+          c.pending_credits.swap(book.pending);
           break;
+        }
       }
       undo_log.pop_back();
     }
