@@ -203,6 +203,7 @@ void Reads(const checked::Expr& e, bool* client, bool* clock) {
     case K::Segment:
     case K::CurrentTier:
     case K::HasBadge:
+    case K::Pending:
     case K::Aggregate: *client = true; break;
     case K::Now:
     case K::Today: *clock = true; break;

@@ -132,7 +132,15 @@ EntryView ViewEntry(const runtime::LedgerEntry& e, const checked::Program& progr
     case LedgerAction::Credit:
       view.details = fmt::format("{} +{} -> {}", e.target, amount(e.amount), amount(e.balance));
       // [v0.2] A credit cut to what a `partial` budget had left.
+      if (e.pending) view.details += fmt::format(" (pending until {})", stdlib::FormatDate(e.until));
       if (e.partial) view.details += " (partial: cut by the budget)";
+      break;
+    // [v0.2] Day-tick movements of pending and expiring credits.
+    case LedgerAction::Release:
+      view.details = fmt::format("{} +{} released -> {}", e.target, amount(e.amount), amount(e.balance));
+      break;
+    case LedgerAction::Expire:
+      view.details = fmt::format("{} -{} expired -> {}", e.target, amount(e.amount), amount(e.balance));
       break;
     case LedgerAction::Debit: view.details = fmt::format("{} -{} -> {}", e.target, amount(e.amount), amount(e.balance)); break;
     case LedgerAction::Set:

@@ -56,7 +56,7 @@ enum class ExprKind {
   In,          // args[0] in [args[1], args[2], ...]
   If,          // if args[0] then args[1] else args[2]
   Call,        // text(args...): min max abs floor ceil round date days_between anniversary
-               // has_badge lower upper starts_with contains (any name; the checker resolves)
+               // has_badge lower upper starts_with contains pending (any name; the checker resolves)
   Aggregate,   // agg(text[.field] [where where] [within within])
   IsSet,       // args[0] is set; bool_value: `is not set`
   Otherwise,   // args[0] otherwise args[1]
@@ -104,6 +104,8 @@ struct WalletDecl {
   std::string name;
   SourceRange range;
   TypeRef type;
+  ExprPtr worth;                   // [v0.2] `worth M`, optional (C12: checked by the revenue part)
+  std::optional<Duration> expiry;  // [v0.2] `expires after D`, optional (C11)
 };
 
 struct VarDecl {
@@ -172,6 +174,7 @@ struct Action {
   std::string target;
   SourceRange target_range;
   ExprPtr value;  // Credit/Debit: amount; Set: value; If: condition
+  std::optional<Duration> pending;  // [v0.2] Credit: `pending D`
   std::vector<DataEntry> data;  // Notify/Emit
   std::vector<Action> then_actions;  // If
   std::vector<Action> else_actions;  // If

@@ -221,7 +221,9 @@ const std::vector<size_t> kExpressionStart = {
     P::COUNT,   P::SUM,      P::AVG,         P::HIGHEST,     P::LOWEST,     P::DATE,
     P::UNTERMINATED_STRING,
     // [v0.2] The calendar functions.
-    P::YEAR,    P::MONTH,    P::DAY,         P::HOUR,        P::MINUTE};
+    P::YEAR,    P::MONTH,    P::DAY,         P::HOUR,        P::MINUTE,
+    // [v0.2] `pending(W)`.
+    P::PENDING};
 const std::vector<size_t> kActionStart = {P::CREDIT, P::DEBIT, P::SET, P::NOTIFY,
                                           P::GRANT,  P::EMIT,  P::IF};
 const std::vector<size_t> kDeclStart = {P::CURRENCY, P::EVENT,   P::CLIENT, P::WALLET, P::VAR,
@@ -751,7 +753,10 @@ class Builder {
     } else if (auto* c = ctx.walletDecl()) {
       auto type = BuildType(c->typeRef());
       if (!IsReal(c->name) || !type) return;
-      program.wallets.push_back({c->name->getText(), Range(c), *type});
+      WalletDecl wallet{c->name->getText(), Range(c), *type, nullptr, std::nullopt};
+      if (c->WORTH() != nullptr) wallet.worth = BuildExpr(c->worth, Range(c));
+      if (c->EXPIRES() != nullptr) wallet.expiry = BuildDuration(c->expiry);
+      program.wallets.push_back(std::move(wallet));
     } else if (auto* c = ctx.varDecl()) {
       auto type = BuildType(c->typeRef());
       if (!IsReal(c->name) || !type) return;
@@ -997,6 +1002,7 @@ class Builder {
     };
     if (auto* c = dynamic_cast<P::CreditActionContext*>(&ctx)) {
       if (!named_target(ActionKind::Credit, c->target, c->amount)) return std::nullopt;
+      if (c->PENDING() != nullptr) action.pending = BuildDuration(c->pendingFor);
     } else if (auto* c = dynamic_cast<P::DebitActionContext*>(&ctx)) {
       if (!named_target(ActionKind::Debit, c->target, c->amount)) return std::nullopt;
     } else if (auto* c = dynamic_cast<P::SetActionContext*>(&ctx)) {
@@ -1204,6 +1210,9 @@ class Builder {
       return BuildCall(c->callee, c->args, range);
     }
     if (auto* c = dynamic_cast<P::CalendarCallContext*>(ctx)) {
+      return BuildCall(c->callee, c->args, range);
+    }
+    if (auto* c = dynamic_cast<P::PendingCallContext*>(ctx)) {
       return BuildCall(c->callee, c->args, range);
     }
     if (auto* c = dynamic_cast<P::AggregateContext*>(ctx)) return BuildAggregate(*c);
@@ -1665,7 +1674,10 @@ void DumpActions(const std::vector<Action>& actions, const std::string& indent, 
   for (const Action& a : actions) {
     out += indent;
     switch (a.kind) {
-      case ActionKind::Credit: out += "credit " + a.target + " " + DumpExpr(a.value.get()); break;
+      case ActionKind::Credit:
+        out += "credit " + a.target + " " + DumpExpr(a.value.get());
+        if (a.pending) out += " pending " + DurationText(*a.pending);
+        break;
       case ActionKind::Debit: out += "debit " + a.target + " " + DumpExpr(a.value.get()); break;
       case ActionKind::Set: out += "set " + a.target + " = " + DumpExpr(a.value.get()); break;
       case ActionKind::Notify: out += "notify " + Quote(a.target) + DumpData(a.data); break;
@@ -1780,7 +1792,10 @@ std::string Dump(const Program& program) {
     DumpFields(program.client_fields, out);
   }
   for (const WalletDecl& w : program.wallets) {
-    out += "wallet " + w.name + ": " + TypeText(w.type.name) + "\n";
+    out += "wallet " + w.name + ": " + TypeText(w.type.name);
+    if (w.worth) out += " worth " + DumpExpr(w.worth.get());
+    if (w.expiry) out += " expires after " + DurationText(*w.expiry);
+    out += "\n";
   }
   for (const VarDecl& v : program.vars) {
     out += "var " + v.name + ": " + TypeText(v.type.name) + " = " + DumpExpr(v.init.get()) + "\n";

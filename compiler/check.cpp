@@ -131,6 +131,18 @@ std::optional<int64_t> DurationMicros(const ast::Duration& d) {
   return micros;
 }
 
+// [v0.2] The duration value of an `expires after` or `pending` duration in days, weeks, months
+// or years, bounded like a window (10000 days, 328 months, 27 years) so that a lot's date never
+// leaves the calendar; nullopt when longer.
+std::optional<int64_t> LotDurationValue(const ast::Duration& d) {
+  const int64_t limit = d.unit == ast::DurationUnit::Week    ? 10'000 / 7
+                        : d.unit == ast::DurationUnit::Month ? 328
+                        : d.unit == ast::DurationUnit::Year  ? 27
+                                                             : 10'000;
+  if (d.count <= 0 || d.count > limit) return std::nullopt;
+  return DurationMicros(d);
+}
+
 // The unit a window or a duration param counts in (weeks count days), and back.
 WindowUnit WindowUnitOf(ast::DurationUnit u) {
   switch (u) {
@@ -299,6 +311,8 @@ class Checker {
   std::optional<ast::Duration> ResolveDuration(const ast::Duration& d, checked::ParamDuration* ref);
   // Records that the window or hold just checked (target, index) comes from a param.
   void NoteParamDuration(checked::ParamDuration::Target target, size_t index);
+  std::optional<int64_t> CheckLotDuration(const ast::Duration& d, const char* what, checked::ParamDuration::Target target,
+                                          size_t index);
   checked::ParamDuration last_window_param_;
   // Checks `e` in `scope` and converts it to `want` (int widens to decimal); reports
   // TypeMismatch with `what` naming the place on failure.
@@ -337,6 +351,7 @@ class Checker {
   // Brings two numeric operands to one type when int meets decimal; false when they differ.
   bool Unify(Expr& a, Expr& b);
   bool NeedState(const ast::Expr& e, const Scope& s, const char* what);
+  Expr CheckPending(const ast::Expr& e, const Scope& s);
 
   const ast::Program& ast_;
   Diagnostics& diags_;
@@ -449,6 +464,40 @@ void Checker::NoteParamDuration(checked::ParamDuration::Target target, size_t in
   pd.index = static_cast<int>(index);
   prog_->param_durations.push_back(pd);
   last_window_param_.param = -1;
+}
+
+// [v0.2] `expires after D` and `pending D` (C11): a whole number of days, weeks, months or years,
+// since lots expire and pending credits are released at day ticks. Returns the duration value
+// perk_date_add takes, and notes a param that sets it.
+std::optional<int64_t> Checker::CheckLotDuration(const ast::Duration& given, const char* what,
+                                                 checked::ParamDuration::Target target, size_t index) {
+  checked::ParamDuration ref;
+  auto resolved = ResolveDuration(given, &ref);
+  if (!resolved) return std::nullopt;
+  const ast::Duration& d = *resolved;
+  if (d.unit == ast::DurationUnit::Minute || d.unit == ast::DurationUnit::Hour) {
+    Error(DiagKind::LotDurationUnit, given.range,
+          fmt::format("{} counts whole days, weeks, months or years, since it happens at a day tick; write "
+                      "days instead (`1 day` rather than `24 hours`)",
+                      what));
+    return std::nullopt;
+  }
+  if (d.count <= 0) {
+    Error(DiagKind::BadDuration, given.range, "a duration must be at least 1");
+    return std::nullopt;
+  }
+  auto value = LotDurationValue(d);
+  if (!value) {
+    Error(DiagKind::BadDuration, given.range,
+          fmt::format("{} is longer than 10000 days (or 328 months, or 27 years)", what));
+    return std::nullopt;
+  }
+  if (ref.param >= 0) {
+    ref.target = target;
+    ref.index = static_cast<int>(index);
+    prog_->param_durations.push_back(ref);
+  }
+  return value;
 }
 
 std::optional<Window> Checker::CheckWindow(const ast::Duration& given) {
@@ -1287,12 +1336,37 @@ Expr Checker::CheckOtherwise(const ast::Expr& e, const Scope& s) {
   return IfNode(std::move(set), std::move(a), std::move(b), e.range);
 }
 
+// [v0.2] `pending(W)`: what wallet W has pending, of W's type (spec §2); W must name a wallet.
+Expr Checker::CheckPending(const ast::Expr& e, const Scope& s) {
+  const ast::Expr* arg = e.args.size() == 1 ? e.args[0].get() : nullptr;
+  const Symbol* sym = arg && arg->kind == ast::ExprKind::Name ? Lookup(arg->text) : nullptr;
+  if (!sym || sym->kind != SymKind::Wallet) {
+    auto wallets = NamesOf([](SymKind k) { return k == SymKind::Wallet; });
+    std::string hint = arg && arg->kind == ast::ExprKind::Name && !sym ? DidYouMean(arg->text, wallets) : "";
+    Error(DiagKind::PendingNotWallet, arg ? arg->range : e.range,
+          fmt::format("`pending` takes the name of one wallet, as in `pending({})`{}{}",
+                      wallets.empty() ? std::string("points") : wallets.front(),
+                      arg && arg->kind == ast::ExprKind::Name ? fmt::format(", and {} is {}", Q(arg->text), sym ? "not a wallet" : "not declared") : "",
+                      hint));
+    return ErrorExpr(e.range);
+  }
+  if (!NeedState(e, s, fmt::format("the pending credits of {}", Q(arg->text)).c_str())) return ErrorExpr(e.range);
+  Use(arg->text);
+  Expr x;
+  x.kind = ExprKind::Pending;
+  x.type = prog_->wallets[sym->index].type;
+  x.index = sym->index;
+  x.range = e.range;
+  return x;
+}
+
 Expr Checker::CheckCall(const ast::Expr& e, const Scope& s) {
   static const std::vector<std::string> kBuiltins = {"min", "max", "abs", "floor", "ceil", "round", "date",
                                                      "days_between", "anniversary", "has_badge", "lower",
                                                      "upper", "starts_with", "contains", "year", "month", "day",
-                                                     "hour", "minute", "weekday", "years_between"};
+                                                     "hour", "minute", "weekday", "years_between", "pending"};
   const std::string& f = e.text;
+  if (f == "pending") return CheckPending(e, s);
   if (std::find(kBuiltins.begin(), kBuiltins.end(), f) == kBuiltins.end()) {
     Error(DiagKind::UnknownFunction, e.name_range,
           fmt::format("there is no function {}{}", Q(f), DidYouMean(f, kBuiltins)));
@@ -1696,7 +1770,17 @@ void Checker::CheckWallets() {
       t = Type::Error;
     }
     if (t == Type::Money) RequireMoney(w.type.range);
-    prog_->wallets.push_back({w.name, t});
+    // `worth M` is C12's (reports); this part only parses it.
+    int64_t expiry = 0;
+    if (w.expiry) {
+      auto value = CheckLotDuration(*w.expiry, "`expires after`", checked::ParamDuration::Target::WalletExpiry,
+                                    prog_->wallets.size());
+      if (value) {
+        expiry = *value;
+        prog_->has_lots = true;
+      }
+    }
+    prog_->wallets.push_back({w.name, t, expiry});
   }
 }
 
@@ -1814,6 +1898,15 @@ void Checker::CheckActions(const std::vector<ast::Action>& in, const Scope& scop
         c.target = sym->index;
         Type wt = prog_->wallets[sym->index].type;
         if (a.value) c.value = CheckAs(*a.value, scope, wt, fmt::format("`{} {}`", verb, a.target));
+        if (a.pending) {
+          auto value = CheckLotDuration(*a.pending, "`pending`", checked::ParamDuration::Target::Pending,
+                                        prog_->pending_for.size());
+          if (value) {
+            c.pending = static_cast<int>(prog_->pending_for.size());
+            prog_->pending_for.push_back(*value);
+            prog_->has_lots = true;
+          }
+        }
         if (a.kind == ast::ActionKind::Credit && wt == Type::Money && !rule.limit && !money_budget_) {
           // An int budget (v0.2) counts points only: it does not bound money.
           const bool int_budget = rule.budget || rule.client_budget;
@@ -2218,6 +2311,20 @@ bool RefoldDurations(checked::Program& p, std::string* error) {
         return false;
       }
     }
+    if (pd.target == Target::WalletExpiry || pd.target == Target::Pending) {
+      ast::Duration d;
+      d.unit = AstUnit(w.unit);
+      d.count = w.count;  // weeks are already days
+      auto value = w.unit == WindowUnit::Minute || w.unit == WindowUnit::Hour ? std::nullopt : LotDurationValue(d);
+      if (!value) {
+        *error = fmt::format("`{}` sets {}, which counts whole days, weeks, months or years up to 10000 days", param.name,
+                             pd.target == Target::Pending ? "a `pending` duration" : "an `expires after` duration");
+        return false;
+      }
+      if (pd.target == Target::Pending) p.pending_for[pd.index] = *value;
+      else p.wallets[pd.index].expiry = *value;
+      continue;
+    }
     if (pd.target == Target::TierHold) {
       ast::Duration d;
       d.unit = AstUnit(w.unit);
@@ -2264,7 +2371,9 @@ bool RefoldDurations(checked::Program& p, std::string* error) {
       case Target::LimitWindow: ok = set(p.rules[pd.index].limit_window); break;
       case Target::BudgetWindow: ok = set(p.rules[pd.index].budget_window); break;
       case Target::ClientBudgetWindow: ok = set(p.rules[pd.index].client_budget_window); break;
-      case Target::TierHold: break;
+      case Target::TierHold:
+      case Target::WalletExpiry:
+      case Target::Pending: break;
     }
     if (!ok) {
       *error = fmt::format("`{}` sets a `within previous` window, which counts whole days, weeks, months or years",

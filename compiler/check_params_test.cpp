@@ -5,6 +5,7 @@
 #include <string>
 
 #include "compiler/compiler.h"
+#include "stdlib/zone.h"
 
 namespace {
 
@@ -107,4 +108,49 @@ TEST_CASE("params: a duration's count must be an int param, a whole duration a d
   CHECK(check("segment s when count(e within k) > 0\n").find("[E0030]") != std::string::npos);
   CHECK(check("segment s when count(e within nope days) > 0\n").find("is not a param") != std::string::npos);
   CHECK(check("param z = 0\nsegment s when count(e within z days) > 0\n").find("[E0064]") != std::string::npos);
+}
+
+TEST_CASE("lots: expiry and pending durations are date steps, set by params, checked and refolded") {
+  const std::string source = R"(program "Lots"
+currency USD
+event e { n: int }
+param k = 3
+param grace = 2 weeks
+wallet pts: int expires after k days
+wallet cash: money expires after 1 month
+wallet plain: int
+rule r
+  on e
+  limit once per client
+  then
+    credit pts e.n pending grace
+    credit cash 1 USD pending 1 year
+    credit plain pending(pts)
+    emit "x" { held: pending(cash) }
+end
+)";
+  perk::Diagnostics diags("t.perk", source);
+  auto p = perk::CompileProgram(source, diags);
+  INFO(diags.Render(false));
+  REQUIRE(p);
+  constexpr int64_t kDay = 86'400'000'000LL;
+  CHECK(p->has_lots);
+  CHECK(p->wallets[0].expiry == 3 * kDay);
+  CHECK(p->wallets[1].expiry == perk::stdlib::kMonthsTag + 1);
+  CHECK(p->wallets[2].expiry == 0);
+  const auto& actions = p->rules[0].actions;
+  REQUIRE(actions.size() == 4);
+  CHECK(p->pending_for[actions[0].pending] == 14 * kDay);
+  CHECK(p->pending_for[actions[1].pending] == perk::stdlib::kMonthsTag + 12);
+  CHECK(actions[2].pending == -1);
+  // pending(W) has W's type.
+  CHECK(actions[2].value->kind == perk::checked::ExprKind::Pending);
+  CHECK(actions[2].value->type == perk::Type::Int);
+  CHECK(actions[3].data[0].value.type == perk::Type::Money);
+  // Overrides refold both; hours are refused.
+  CHECK(Override(*p, "k", "10") == "");
+  CHECK(p->wallets[0].expiry == 10 * kDay);
+  CHECK(Override(*p, "grace", "5 days") == "");
+  CHECK(p->pending_for[actions[0].pending] == 5 * kDay);
+  CHECK(Override(*p, "grace", "5 hours").find("counts whole days") != std::string::npos);
 }

@@ -37,6 +37,7 @@ enum class ExprKind : uint8_t {
   Today,
   HasBadge,      // args[0]: the badge name
   Aggregate,     // index: aggregate use (Program::aggregates)
+  Pending,       // index: wallet; [v0.2] `pending(W)`, its credits not yet released
   Op,            // op(args...)
   And,           // short-circuit
   Or,
@@ -112,6 +113,9 @@ struct Event {
 struct Wallet {
   std::string name;
   Type type = Type::Int;  // Int or Money
+  // [v0.2] `expires after D`: the duration value (stdlib/zone.h's, days or months) that
+  // perk_date_add adds to a lot's date to give its expiry date; 0 when it never expires.
+  int64_t expiry = 0;
 };
 
 struct Var {
@@ -135,9 +139,9 @@ struct Param {
 // `within inactive`), recomputed when `--param` overrides the param: the count is the int
 // param's value times `per` units (7 for weeks), or, with `whole`, the duration param's window.
 struct ParamDuration {
-  enum class Target : uint8_t { AggWindow, LimitWindow, BudgetWindow, ClientBudgetWindow, TierHold };
+  enum class Target : uint8_t { AggWindow, LimitWindow, BudgetWindow, ClientBudgetWindow, TierHold, WalletExpiry, Pending };
   Target target = Target::AggWindow;
-  int index = 0;  // the aggregate use, rule or tier
+  int index = 0;  // the aggregate use, rule, tier, wallet (WalletExpiry) or Program::pending_for entry
   int param = 0;
   bool whole = false;
   WindowUnit unit = WindowUnit::Day;
@@ -169,6 +173,9 @@ struct DataEntry {
 struct Action {
   ActionKind kind = ActionKind::Credit;
   int target = 0;          // wallet (Credit/Debit) or var (Set)
+  // [v0.2] Credit `pending D`: the index of D's duration value in Program::pending_for; -1
+  // when the credit is available at once.
+  int pending = -1;
   std::string name;        // template (Notify), badge (Grant), name (Emit)
   std::optional<Expr> value;  // amount / value / condition
   std::vector<DataEntry> data;
@@ -268,6 +275,10 @@ struct Program {
   std::vector<Rule> rules;
   std::vector<AggSlot> agg_slots;
   std::vector<AggUse> aggregates;
+  // [v0.2] The durations of `credit ... pending D` actions (checked::Action::pending), as
+  // duration values for perk_date_add: days or months.
+  std::vector<int64_t> pending_for;
+  bool has_lots = false;  // a wallet expires or a credit is pending: day ticks release and expire
   // The windows and holds that params set (refolded after --param overrides).
   std::vector<ParamDuration> param_durations;
   // Rule indexes by trigger, in declaration order.

@@ -684,6 +684,12 @@ class Lowering {
         llvm::Value* has = b_.CreateCall(type, callback, {LoadCtx(ptr_, offsetof(Context, runtime)), name.p, name.n});
         return V{Bool(b_.CreateICmpNE(has, b_.getInt32(0)))};
       }
+      case K::Pending: {
+        // [v0.2] `pending(W)`: the pending credits live in the runtime's client state.
+        auto* type = llvm::FunctionType::get(i64_, {ptr_, i32_}, false);
+        llvm::Value* callback = LoadCtx(ptr_, offsetof(Context, pending));
+        return V{b_.CreateCall(type, callback, {LoadCtx(ptr_, offsetof(Context, runtime)), b_.getInt32(e.index)})};
+      }
       case K::Aggregate: return Aggregate(e);
       case K::Op: return Op(e);
       case K::And:
@@ -866,7 +872,7 @@ constexpr int kSiteBits = 24;
 
 // Bump when what turns IR into machine code changes in a way the IR does not show (the
 // passes of Optimize, the code generator's settings), so that old cache entries stop matching.
-constexpr int kCodegenVersion = 1;
+constexpr int kCodegenVersion = 2;
 
 // Optimises `module` at `level` and compiles it to an object file in *object, with a target
 // machine of its own (compile threads must not share one). With `ir`, keeps the optimised IR.

@@ -78,6 +78,7 @@ struct Context {
   const void* runtime;
   PerkStatus (*aggregate)(const void* runtime, int32_t use, int64_t* out);
   int32_t (*has_badge)(const void* runtime, const char* data, int64_t size);
+  int64_t (*pending)(const void* runtime, int32_t wallet);  // [v0.2] `pending(W)`
   // Strings made during a call (lower, upper) live here until the runtime has copied the result.
   void* arena;
   // Only for trigger entries.

@@ -29,7 +29,7 @@ timezoneDecl: TIMEZONE name=str;
 eventDecl: EVENT name=IDENT LBRACE (fieldDecl COMMA?)* RBRACE;
 clientDecl: CLIENT LBRACE (fieldDecl COMMA?)* RBRACE;
 fieldDecl: name=fieldName COLON typeRef (ASSIGN value=expr)?;
-walletDecl: WALLET name=IDENT COLON typeRef;
+walletDecl: WALLET name=IDENT COLON typeRef (WORTH worth=expr)? (EXPIRES AFTER expiry=duration)?;
 varDecl: VAR name=IDENT COLON typeRef ASSIGN value=expr;
 paramDecl: PARAM name=IDENT (COLON typeRef)? ASSIGN value=expr;
 tierDecl: TIER name=IDENT (WHEN cond=expr (HOLD hold=duration)?)?;
@@ -55,7 +55,7 @@ clause
   ;
 
 action
-  : CREDIT target=IDENT amount=expr     # CreditAction
+  : CREDIT target=IDENT amount=expr (PENDING pendingFor=duration)?  # CreditAction
   | DEBIT target=IDENT amount=expr      # DebitAction
   | SET target=IDENT ASSIGN value=expr  # SetAction
   | NOTIFY tmpl=str dataMap?            # NotifyAction
@@ -115,6 +115,8 @@ primary
   // [v0.2] The calendar functions are keywords (`year`, `month`, `day`, `hour`, `minute`)
   // that act as functions when followed by `(`.
   | callee=(YEAR | MONTH | DAY | HOUR | MINUTE) LPAREN (args+=expr (COMMA args+=expr)*)? RPAREN  # CalendarCall
+  // [v0.2] `pending(W)`: `pending` is a keyword (`credit W x pending D`) and a function.
+  | callee=PENDING LPAREN (args+=expr (COMMA args+=expr)*)? RPAREN        # PendingCall
   | agg=(COUNT | SUM | AVG | HIGHEST | LOWEST)
       LPAREN event=IDENT (DOT field=word)? (WHERE filter=expr)? (WITHIN window=windowSpec)?
       RPAREN                                    # Aggregate

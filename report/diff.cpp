@@ -54,7 +54,9 @@ struct EffectDiff::Impl {
       auto amount = [&](std::string* out) { runtime::AppendValueJson(*out, program, e.amount_type, Value::Int(e.amount)); };
       switch (e.action) {
         case Action::Credit:
-        case Action::Debit: amount(&item.value); break;
+        case Action::Debit:
+        case Action::Release:
+        case Action::Expire: amount(&item.value); break;
         case Action::Skip:
           item.value = std::string(e.reason) + " ";
           amount(&item.value);

@@ -78,6 +78,7 @@ struct Engine::Impl {
       case checked::ExprKind::Wallet: condition_wallets[e.index] = 1; break;
       case checked::ExprKind::Var: condition_vars[e.index] = 1; break;
       case checked::ExprKind::HasBadge: conditions_read_badges = true; break;
+      case checked::ExprKind::Pending: conditions_read_pending = true; break;
       case checked::ExprKind::Now:
       case checked::ExprKind::Today:
       case checked::ExprKind::EventField:    // differs between events and ticks
@@ -141,6 +142,7 @@ struct Engine::Impl {
   // resets it.
   bool conditions_read_clock = false;
   bool conditions_read_badges = false;
+  bool conditions_read_pending = false;  // [v0.2] `pending(W)`
   std::vector<uint8_t> condition_wallets, condition_vars, condition_slots;  // read by a condition
   struct ConditionWindow {
     int window;  // in agg_windows
@@ -170,6 +172,9 @@ struct Engine::Impl {
           break;
         case Undo::Badge:
           if (conditions_read_badges) return true;
+          break;
+        case Undo::Lots:  // the wallet's own entry covers the balance
+          if (conditions_read_pending) return true;
           break;
         case Undo::Agg:
           if (condition_slots[u.index]) return true;
@@ -335,7 +340,8 @@ struct Engine::Impl {
     // ClientBudget/KeyedLimit: `index` is the rule, the entry of ClientState::rule_series is
     // found again by rule (and key, kept in undo_values for KeyedLimit); `old` is 1 when the
     // add created the entry.
-    enum Kind : uint8_t { Wallet, Var, Tier, Hold, Segment, Badge, Limit, Agg, ClientBudget, KeyedLimit } kind;
+    // Lots: the client's lots and pending credits before the change are in undo_lots.
+    enum Kind : uint8_t { Wallet, Var, Tier, Hold, Segment, Badge, Limit, Agg, ClientBudget, KeyedLimit, Lots } kind;
     bool pushed = false;  // Limit/Agg/ClientBudget/KeyedLimit: the add pushed a new bucket (else `bucket` was the last)
     uint32_t index = 0;
     int64_t old = 0;
@@ -343,6 +349,29 @@ struct Engine::Impl {
   };
   std::vector<Undo> undo_log;
   std::vector<Value> undo_values;  // old values of vars, in the order of their Var entries
+  // [v0.2] The client's lots and pending credits before each change, in the order of their Lots
+  // entries: [0, undo_lots_used) are in use. A whole copy: a client holds a few lots (one per
+  // expiry date), and a change to them is a credit or debit of an expiring wallet, a pending
+  // credit or a day tick's release. The copies are assigned into books kept from record to
+  // record, so once warm a change costs no allocation.
+  struct LotBook {
+    std::vector<Lot> lots;
+    std::vector<PendingCredit> pending;
+  };
+  std::vector<LotBook> undo_lots;
+  size_t undo_lots_used = 0;
+  void LogLots(ClientState& c) {
+    undo_log.push_back({Undo::Lots, false, 0, 0, {}});
+    if (undo_lots_used == undo_lots.size()) undo_lots.emplace_back();
+    LotBook& book = undo_lots[undo_lots_used++];
+    book.lots = c.lots;
+    book.pending = c.pending_credits;
+  }
+  void ClearUndo() {
+    undo_log.clear();
+    undo_values.clear();
+    undo_lots_used = 0;
+  }
 
   void SetWallet(ClientState& c, int k, int64_t v) {
     undo_log.push_back({Undo::Wallet, false, static_cast<uint32_t>(k), c.wallets()[k], {}});
@@ -459,6 +488,12 @@ struct Engine::Impl {
           UndoRuleSeries(c, u, &undo_values.back());
           undo_values.pop_back();
           break;
+        case Undo::Lots: {
+          LotBook& book = undo_lots[--undo_lots_used];
+          c.lots.swap(book.lots);
+          c.pending_credits.swap(book.pending);
+          break;
+        }
       }
       undo_log.pop_back();
     }
@@ -728,8 +763,17 @@ struct Engine::Impl {
           }
         }
         int64_t balance;
-        if (perk_int_add(c.wallets()[a.target], amount, &balance) != PERK_OK)
+        if (perk_int_add(c.wallets()[a.target], amount, &balance) != PERK_OK ||
+            (a.pending >= 0 && perk_int_add(balance, c.PendingOf(a.target), &balance) != PERK_OK))
           throw RuntimeError{fmt::format("rule `{}`: the balance of wallet `{}` would overflow", rule.name, w.name)};
+        // [v0.2] A pending credit stays out of the balance until its release date (spec §3);
+        // the check above keeps balance + everything pending in range, so its release cannot
+        // overflow unless later credits fill the wallet first.
+        int64_t until = 0;
+        if (a.pending >= 0) {
+          until = DateAfter(today, program.pending_for[a.pending], rule);
+          balance = c.wallets()[a.target];
+        }
         if (campaign) {
           int64_t key = BucketKey(rule.budget_window.unit, now, program.zone);
           if (!budgets[r].Add(key, amount, rule.budget_window.count + rule.budget_window.previous))
@@ -744,10 +788,17 @@ struct Engine::Impl {
             throw RuntimeError{fmt::format("rule `{}`: budget use overflows", rule.name)};
         }
         MarkDirty(c);
-        SetWallet(c, a.target, balance);
         LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Credit);
         SetMovement(e, w, amount, balance);
         e.partial = partial;
+        if (a.pending >= 0) {
+          e.pending = true;
+          e.until = until;
+          AddPendingCredit(c, PendingCredit{a.target, until, amount, e.seq});
+        } else {
+          SetWallet(c, a.target, balance);
+          if (w.expiry != 0) AddLot(c, Lot{a.target, DateAfter(today, w.expiry, rule), amount});
+        }
         EndEntry();
         break;
       }
@@ -757,6 +808,7 @@ struct Engine::Impl {
         const checked::Wallet& w = program.wallets[a.target];
         MarkDirty(c);
         SetWallet(c, a.target, c.wallets()[a.target] - take);
+        if (w.expiry != 0) TakeFromLots(c, a.target, take);
         SetMovement(BeginEntry(c, &rule, LedgerAction::Debit), w, take, c.wallets()[a.target]);
         EndEntry();
         break;
@@ -789,6 +841,120 @@ struct Engine::Impl {
       case checked::ActionKind::If: break;  // RunActions branches; native code too
     }
     return true;
+  }
+
+  // ---- [v0.2] lots and pending credits (spec §3, §5 step 2a) ----
+
+  // The date `duration` (days or months, stdlib/zone.h) after `day`; a runtime error of `rule`
+  // (null: the day tick) past the year 9999.
+  int64_t DateAfter(int64_t day, int64_t duration, const checked::Rule* rule) const {
+    int64_t out;
+    if (perk_date_add(day, duration, &out) != PERK_OK)
+      throw RuntimeError{fmt::format("{}: a release or expiry date after {} is past the year 9999",
+                                     rule ? fmt::format("rule `{}`", rule->name) : std::string("release"),
+                                     stdlib::FormatDate(day))};
+    return out;
+  }
+  int64_t DateAfter(int64_t day, int64_t duration, const checked::Rule& rule) const { return DateAfter(day, duration, &rule); }
+
+  // Tick day -> clients with a lot expiring or a credit released that day (entries may be stale
+  // after a rollback or a debit: a visit with nothing due does nothing).
+  std::map<int64_t, std::vector<uint32_t>> lot_wakeups;
+  void WakeForLots(uint32_t k, int64_t day) {
+    std::vector<uint32_t>& v = lot_wakeups[day];
+    if (v.empty() || v.back() != k) v.push_back(k);
+  }
+  // Moves the clients of every lot wake-up up to `day` into `out` (days a zone skipped included).
+  void TakeLotWakeups(int64_t day, std::vector<uint32_t>* out) {
+    while (!lot_wakeups.empty() && lot_wakeups.begin()->first <= day) {
+      auto node = lot_wakeups.extract(lot_wakeups.begin());
+      for (uint32_t k : node.mapped())
+        if (k < clients.size()) out->push_back(k);
+    }
+  }
+  static bool LotsDue(const ClientState& c, int64_t day) {
+    return (!c.lots.empty() && c.lots.front().expires <= day) ||
+           (!c.pending_credits.empty() && c.pending_credits.front().until <= day);
+  }
+
+  void AddLot(ClientState& c, Lot lot) {
+    LogLots(c);
+    AddLotUnlogged(c, lot);
+  }
+  void AddPendingCredit(ClientState& c, PendingCredit p) {
+    LogLots(c);
+    auto at = std::upper_bound(c.pending_credits.begin(), c.pending_credits.end(), p,
+                               [](const PendingCredit& a, const PendingCredit& b) { return a.until < b.until; });
+    c.pending_credits.insert(at, p);
+    WakeForLots(c.index, p.until);
+  }
+  // A debit of `take` (at most the balance) from an expiring wallet: its lots that expire first
+  // give first; what they do not cover comes from the part of the balance no lot covers.
+  void TakeFromLots(ClientState& c, int wallet, int64_t take) {
+    LogLots(c);
+    for (Lot& lot : c.lots) {
+      if (take == 0) break;
+      if (lot.wallet != wallet) continue;
+      const int64_t t = std::min(take, lot.amount);
+      lot.amount -= t;
+      take -= t;
+    }
+    std::erase_if(c.lots, [](const Lot& lot) { return lot.amount == 0; });
+  }
+
+  // Step 2(a) for one client: per wallet in declaration order, the credits released that day
+  // (one `release` entry with their sum), then the lots that expire (one `expire` entry).
+  // `day` is the tick's date; anything due earlier (a date the zone skipped) goes too.
+  void ReleaseAndExpire(ClientState& c, int64_t day) {
+    if (!LotsDue(c, day)) return;
+    MarkDirty(c);
+    LogLots(c);
+    for (size_t w = 0; w < program.wallets.size(); ++w) {
+      const checked::Wallet& wallet = program.wallets[w];
+      const auto k = static_cast<int32_t>(w);
+      int64_t released = 0;
+      size_t kept = 0;
+      for (size_t j = 0; j < c.pending_credits.size(); ++j) {
+        const PendingCredit p = c.pending_credits[j];
+        if (p.wallet != k || p.until > day) {
+          c.pending_credits[kept++] = p;
+          continue;
+        }
+        released += p.amount;  // the credit's check keeps the sum in range
+        // A released credit to an expiring wallet is a lot from its release date on.
+        if (wallet.expiry != 0) AddLotUnlogged(c, Lot{k, DateAfter(p.until, wallet.expiry, nullptr), p.amount});
+      }
+      c.pending_credits.resize(kept);
+      if (released > 0) {
+        int64_t balance;
+        if (perk_int_add(c.wallets()[w], released, &balance) != PERK_OK)
+          throw RuntimeError{fmt::format("release: the balance of wallet `{}` would overflow", wallet.name)};
+        SetWallet(c, k, balance);
+        SetMovement(BeginEntry(c, nullptr, LedgerAction::Release), wallet, released, balance);
+        EndEntry();
+      }
+      if (wallet.expiry == 0) continue;
+      int64_t expired = 0;
+      for (const Lot& lot : c.lots)
+        if (lot.wallet == k && lot.expires <= day) expired += lot.amount;
+      std::erase_if(c.lots, [&](const Lot& lot) { return lot.wallet == k && lot.expires <= day; });
+      expired = std::min(expired, c.wallets()[w]);
+      if (expired > 0) {
+        SetWallet(c, k, c.wallets()[w] - expired);
+        SetMovement(BeginEntry(c, nullptr, LedgerAction::Expire), wallet, expired, c.wallets()[w]);
+        EndEntry();
+      }
+    }
+  }
+  // AddLot within a change already logged. Lots of one wallet add up to at most its balance,
+  // which did not overflow: merging cannot either.
+  void AddLotUnlogged(ClientState& c, Lot lot) {
+    auto at = std::upper_bound(c.lots.begin(), c.lots.end(), lot, [](const Lot& a, const Lot& b) {
+      return a.expires != b.expires ? a.expires < b.expires : a.wallet < b.wallet;
+    });
+    if (at != c.lots.begin() && (at - 1)->expires == lot.expires && (at - 1)->wallet == lot.wallet) (at - 1)->amount += lot.amount;
+    else c.lots.insert(at, lot);
+    WakeForLots(c.index, lot.expires);
   }
 
   // The RuleHost of native rules runs: the client whose rules run, and the trigger event.
@@ -1012,8 +1178,9 @@ struct Engine::Impl {
     // [v0.2] The rules due this day: `every week` ones on Mondays, `every month` ones on the 1st.
     const int kind = program.has_calendar_ticks ? DayKindOf(day) : -1;  // -1: every day only
     const std::vector<int>& rules = kind >= 0 ? program.day_tick_rules[kind] : program.daily_rules;
-    // Nothing can happen at a tick without day-tick rules, tier conditions or segments.
-    if (rules.empty() && program.tiers.size() <= 1 && program.segments.empty()) return;
+    // Nothing can happen at a tick without day-tick rules, tier conditions, segments, or
+    // [v0.2] credits to release and lots to expire.
+    if (rules.empty() && program.tiers.size() <= 1 && program.segments.empty() && !program.has_lots) return;
     SetDayTrigger(day);
     ++tick_stats.ticks;
     due.clear();
@@ -1026,12 +1193,14 @@ struct Engine::Impl {
                                                                    program.day_schedule.every_client[day_kind]));
     if (everyone) {
       ++tick_stats.full_ticks;
+      lot_wakeups.erase(lot_wakeups.begin(), lot_wakeups.upper_bound(day));  // every client is visited
       for (size_t k = 0; k < clients.size(); ++k) {
-        if (rules.empty() && !full_reevaluation && now < stability[k].until) continue;
+        if (rules.empty() && !full_reevaluation && now < stability[k].until && !LotsDue(clients[k], day)) continue;
         VisitAtTick(day, kind, rules, static_cast<uint32_t>(k));
       }
       return;
     }
+    TakeLotWakeups(day, &due);
     if (!rules.empty()) TakeAnniversariesOf(day, day_kind, &due);
     std::sort(due.begin(), due.end());
     due.erase(std::unique(due.begin(), due.end()), due.end());
@@ -1042,15 +1211,16 @@ struct Engine::Impl {
     ++tick_stats.visits;
     ClientState& c = clients[k];
     Savepoint sp = Save();
-    undo_log.clear();
-    undo_values.clear();
+    ClearUndo();
     try {
+      if (program.has_lots) ReleaseAndExpire(c, day);
       RunRules(checked::TriggerKind::EveryDay, kind, rules, c, nullptr, 0);
       if (MustReevaluate(c)) Reevaluate(c, nullptr);
     } catch (const RuntimeError& e) {
       Rollback(sp);
       UndoTo(c, 0);
       SetStableUntil(k, INT64_MIN);
+      if (LotsDue(c, day)) WakeForLots(k, day + 1);  // what was due is released the next tick
       Reject(current_line, fmt::format("day tick {} for client `{}`: {}", stdlib::FormatDate(day), c.id, e.message));
     }
     budget_undo.clear();
@@ -1133,8 +1303,7 @@ struct Engine::Impl {
     Savepoint sp = Save();
     bool created = false;
     ClientState* c = &GetClient(rec.client, hashes.client, rec.time, &created);
-    undo_log.clear();
-    undo_values.clear();
+    ClearUndo();
     SetTrigger(rec.id, rec.time);
     try {
       Record(*c, rec);
@@ -1448,6 +1617,12 @@ void Engine::Restore(EngineState state, std::vector<ClientState> clients,
   for (auto& index : m.anniversary_index)
     for (auto& bucket : index) bucket.clear();
   for (const ClientState& c : m.clients) m.IndexAnniversaries(c);
+  // [v0.2] Every date a restored client has a lot expiring or a credit released.
+  m.lot_wakeups.clear();
+  for (const ClientState& c : m.clients) {
+    for (const Lot& lot : c.lots) m.WakeForLots(c.index, lot.expires);
+    for (const PendingCredit& p : c.pending_credits) m.WakeForLots(c.index, p.until);
+  }
   m.client_index.Rebuild(static_cast<uint32_t>(m.clients.size()));
   m.dirty.assign(m.clients.size(), 0);
   m.dirty_list.clear();
@@ -1507,6 +1682,35 @@ std::string ClientStateJson(const checked::Program& p, const ClientState& c) {
   out += ",\"badges\":[";
   for (size_t k = 0; k < c.badges.size(); ++k) out += (k ? "," : "") + stdlib::JsonQuote(c.badges[k]);
   out += "]";
+  // [v0.2] Pending amounts per wallet, then each pending credit with its release date and each
+  // lot with its expiry date, when the program has them (so older programs print as before).
+  if (p.has_lots || !c.lots.empty() || !c.pending_credits.empty()) {
+    auto wallet_name = [&](int32_t k) {
+      return k >= 0 && static_cast<size_t>(k) < p.wallets.size() ? p.wallets[k].name : fmt::format("#{}", k);
+    };
+    auto amount = [&](int32_t k, int64_t v) {
+      return k >= 0 && static_cast<size_t>(k) < p.wallets.size() ? FormatValueJson(p, p.wallets[k].type, Value::Int(v))
+                                                                  : std::to_string(v);
+    };
+    object(
+        "pending", p.wallets.size(), [&](size_t k) { return p.wallets[k].name; },
+        [&](size_t k) { return amount(static_cast<int32_t>(k), c.PendingOf(static_cast<int>(k))); });
+    out += ",\"pending_credits\":[";
+    for (size_t k = 0; k < c.pending_credits.size(); ++k) {
+      const PendingCredit& pc = c.pending_credits[k];
+      out += fmt::format("{}{{\"wallet\":{},\"amount\":{},\"until\":\"{}\",\"seq\":{}}}", k ? "," : "",
+                         stdlib::JsonQuote(wallet_name(pc.wallet)), amount(pc.wallet, pc.amount),
+                         stdlib::FormatDate(pc.until), pc.seq);
+    }
+    out += "],\"lots\":[";
+    for (size_t k = 0; k < c.lots.size(); ++k) {
+      const Lot& lot = c.lots[k];
+      out += fmt::format("{}{{\"wallet\":{},\"amount\":{},\"expires\":\"{}\"}}", k ? "," : "",
+                         stdlib::JsonQuote(wallet_name(lot.wallet)), amount(lot.wallet, lot.amount),
+                         stdlib::FormatDate(lot.expires));
+    }
+    out += "]";
+  }
   // [v0.2] Per-client budget use and keyed limits, only when the client has any (so v0.1
   // states print as before): each series' total over the buckets it still keeps.
   if (!c.rule_series.empty()) {

@@ -75,6 +75,7 @@ PerkStatus Eval(const checked::Expr& e, const EvalContext& ctx, Value* out, Sour
       return PERK_OK;
     case K::AttrSet: *out = Value::Int(ctx.client->attr_unset[e.index] ? 0 : 1); return PERK_OK;
     case K::Wallet: *out = Value::Int(ctx.client->wallets()[e.index]); return PERK_OK;
+    case K::Pending: *out = Value::Int(ctx.client->PendingOf(e.index)); return PERK_OK;
     case K::Var: *out = ctx.client->var(e.index); return PERK_OK;
     case K::Segment: *out = Value::Int(ctx.client->segment(e.index) ? 1 : 0); return PERK_OK;
     case K::CurrentTier: *out = Value::Int(ctx.client->tier()); return PERK_OK;

@@ -36,6 +36,10 @@ int32_t HasBadgeCallback(const void* runtime, const char* data, int64_t size) {
   return ctx->client->HasBadge(std::string_view(data, static_cast<size_t>(size))) ? 1 : 0;
 }
 
+int64_t PendingCallback(const void* runtime, int32_t wallet) {
+  return static_cast<const EvalContext*>(runtime)->client->PendingOf(wallet);
+}
+
 jit::Str Slice(const std::string& s) { return jit::Str{s.data(), static_cast<int64_t>(s.size())}; }
 // Field by field: GCC built an empty Str on the stack and copied it with one 16-byte load of
 // the two 8-byte stores, which stalls on store forwarding (a third of
@@ -277,6 +281,7 @@ class JitEvaluator final : public Evaluator {
     c.runtime = &ctx;
     c.aggregate = &AggregateCallback;
     c.has_badge = &HasBadgeCallback;
+    c.pending = &PendingCallback;
     c.arena = &arena_;
     c.hooks = nullptr;
     c.error_site = -1;

@@ -128,9 +128,16 @@ void JsonlSink::Entry(const LedgerEntry& e) {
   switch (e.action) {
     case LedgerAction::Credit:
       movement(true);
+      if (e.pending) {
+        o += ",\"pending\":true,\"until\":\"";
+        o += stdlib::FormatDate(e.until);
+        o += '"';
+      }
       if (e.partial) o += ",\"partial\":true";
       break;
-    case LedgerAction::Debit: movement(true); break;
+    case LedgerAction::Debit:
+    case LedgerAction::Release:
+    case LedgerAction::Expire: movement(true); break;
     case LedgerAction::Skip:
       o += ",\"reason\":";
       stdlib::AppendJsonQuoted(o, e.reason);

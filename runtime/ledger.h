@@ -49,14 +49,18 @@ struct LedgerEntry {
   uint32_t client_index = 0;   // in Engine::clients()
   int rule = -1;               // index in program.rules; -1 for tier and segment entries
   std::string_view rule_name;  // "" when rule is -1
-  // The object of the action: the wallet (credit, debit, skip), var (set), template (notify),
+  // The object of the action: the wallet (credit, debit, skip, release, expire), var (set), template (notify),
   // name (emit), badge (grant) or segment (segment).
   std::string_view target;
-  // credit, debit, skip: the wallet's type (Int or Money) and fixed-point amounts (cents for
+  // credit, debit, skip, release, expire: the wallet's type (Int or Money) and fixed-point amounts (cents for
   // money); skip has the amount asked and no balance.
   Type amount_type = Type::Int;
   int64_t amount = 0;
   int64_t balance = 0;
+  // [v0.2] credit: a pending credit, available from its release date `until` (days since the
+  // epoch, local); the balance is then unchanged.
+  bool pending = false;
+  int64_t until = 0;
   bool partial = false;        // credit: cut to what a budget had left
   std::string_view reason;     // skip: "budget" or "client budget"
   std::string_view from, to;   // tier: tier names

@@ -111,8 +111,9 @@ TEST_CASE("the engine hands sinks typed entries and outcomes that are its ledger
   CHECK(recorder.text.ledger() == engine.ledger());
   CHECK(recorder.text.rejects() == engine.rejects());
 
-  // Every action of the .def list occurs.
+  // Every action of the .def list occurs (release and expire: the next test).
   for (int a = 0; a < perk::runtime::kLedgerActions; ++a) {
+    if (a == static_cast<int>(LedgerAction::Release) || a == static_cast<int>(LedgerAction::Expire)) continue;
     INFO(perk::runtime::LedgerActionName(static_cast<LedgerAction>(a)));
     CHECK(std::count(recorder.actions.begin(), recorder.actions.end(), static_cast<LedgerAction>(a)) > 0);
   }
@@ -271,4 +272,34 @@ end
   CHECK(recorder.outcomes[0] == "1 rejected a c rule `r`: division by ze");
   CHECK(recorder.outcomes[1] == "2 accepted b c");
   CHECK(recorder.text.ledger() == engine.ledger());
+}
+
+TEST_CASE("pending credits, releases and expiries reach sinks typed, as the ledger writes them") {
+  auto p = Compile(R"(program "Lots"
+currency USD
+event deposit { amount: money }
+wallet bonus: money expires after 2 days
+rule cashback
+  on deposit
+  limit 3 per client
+  then credit bonus deposit.amount * 10% pending 1 day
+end
+)");
+  perk::runtime::Engine engine(*p);
+  Recorder recorder(*p);
+  engine.AddSink(&recorder);
+  engine.ProcessLine(R"({"type":"deposit","id":"d1","client":"a","time":"2026-01-05T10:00:00Z","amount":"50.00"})", 1);
+  engine.AdvanceTo(perk::stdlib::UtcDayStart(20459 + 2) + 1);  // past 2026-01-08T00:00:00Z
+  INFO(engine.ledger());
+  CHECK(recorder.text.ledger() == engine.ledger());
+  CHECK(recorder.actions == std::vector<LedgerAction>{LedgerAction::Credit, LedgerAction::Release, LedgerAction::Expire});
+  // The credit is pending until 2026-01-06 with the balance unchanged; released that day, it
+  // is a lot that expires two days after its release date.
+  CHECK(engine.ledger() ==
+        R"({"seq":1,"trigger":"d1","client":"a","time":"2026-01-05T10:00:00Z","rule":"cashback","action":"credit","wallet":"bonus","amount":"5.00","balance":"0.00","pending":true,"until":"2026-01-06"})"
+        "\n"
+        R"({"seq":2,"trigger":"day:2026-01-06","client":"a","time":"2026-01-06T00:00:00Z","rule":null,"action":"release","wallet":"bonus","amount":"5.00","balance":"5.00"})"
+        "\n"
+        R"({"seq":3,"trigger":"day:2026-01-08","client":"a","time":"2026-01-08T00:00:00Z","rule":null,"action":"expire","wallet":"bonus","amount":"5.00","balance":"0.00"})"
+        "\n");
 }

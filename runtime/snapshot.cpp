@@ -12,8 +12,10 @@ namespace {
 
 // Bumped when an encoding changes; a blob with another version is refused, never misread.
 // Client version 2 (v0.2) adds which optional attributes are unset and then
-// ClientState::rule_series (per-client budgets, keyed limits); version 1 (v0.1) still decodes.
-constexpr uint64_t kClientVersion = 2;
+// ClientState::rule_series (per-client budgets, keyed limits); version 3 then adds lots and
+// pending credits (C11); versions 2 and 1 (v0.1) still decode.
+constexpr uint64_t kClientVersion = 3;
+constexpr uint64_t kClientVersionV02 = 2;
 constexpr uint64_t kClientVersionV01 = 1;
 constexpr uint64_t kEngineVersion = 1;
 constexpr uint64_t kSchemaVersion = 1;
@@ -139,6 +141,7 @@ size_t ClientBound(const ClientState& c) {
   for (const auto& s : c.aggs) n += V + s.buckets.size() * 5 * V;
   n += V;
   for (const auto& rs : c.rule_series) n += 4 * V + rs.key.s.size() + rs.series.buckets.size() * 5 * V;
+  n += 2 * V + c.lots.size() * 3 * V + c.pending_credits.size() * 4 * V;
   return n;
 }
 
@@ -180,6 +183,25 @@ void EncodeClient(const ClientState& c, std::string* out) {
     w.Val(rs.key);
     w.Ser(rs.series);
   }
+  // [v0.2] Dates as deltas from the one before (both lists are sorted by date): a lot or a
+  // pending credit then costs a few bytes.
+  w.U(c.lots.size());
+  int64_t last = 0;
+  for (const Lot& lot : c.lots) {
+    w.U(static_cast<uint64_t>(lot.wallet));
+    w.I(lot.expires - last);
+    w.I(lot.amount);
+    last = lot.expires;
+  }
+  w.U(c.pending_credits.size());
+  last = 0;
+  for (const PendingCredit& p : c.pending_credits) {
+    w.U(static_cast<uint64_t>(p.wallet));
+    w.I(p.until - last);
+    w.I(p.amount);
+    w.U(p.seq);
+    last = p.until;
+  }
   out->resize(static_cast<size_t>(w.p - out->data()));
 }
 
@@ -190,7 +212,9 @@ bool DecodeClient(std::string_view in, ClientState* c) {
 
 bool DecodeClient(ByteReader& r, ClientState* c) {
   uint64_t version, u;
-  if (!r.U(&version) || (version != kClientVersion && version != kClientVersionV01)) return false;
+  if (!r.U(&version) || (version != kClientVersion && version != kClientVersionV02 && version != kClientVersionV01))
+    return false;
+  const bool v02 = version != kClientVersionV01;
   // The block's regions come in the encoding's order; the layout needs all their counts first.
   int64_t since = 0, tier = 0;
   std::vector<int64_t> wallets, holds;
@@ -207,13 +231,13 @@ bool DecodeClient(ByteReader& r, ClientState* c) {
   // A client written by v0.1 knows nothing of unset attributes: it decodes without flags, and
   // the engine decides them with the program (ResolveUnsetAttributes).
   c->attr_unset.clear();
-  if (ok && version == kClientVersion) {
+  if (ok && v02) {
     uint64_t n;
     ok = r.Count(&n) && n == c->attrs.size();
     for (uint64_t k = 0; ok && k < n; ++k) ok = r.U(&u) && u <= 1 && (c->attr_unset.push_back(static_cast<uint8_t>(u)), true);
   }
   c->rule_series.clear();
-  if (ok && version == kClientVersion)
+  if (ok && v02)
     ok = GetVec(r, &c->rule_series, [&](RuleSeries& v) {
       uint64_t kind, rule;
       if (!r.U(&kind) || kind > RuleSeries::KeyedLimit || !r.U(&rule) || rule > INT32_MAX) return false;
@@ -221,6 +245,30 @@ bool DecodeClient(ByteReader& r, ClientState* c) {
       v.rule = static_cast<int32_t>(rule);
       return GetValue(r, &v.key) && GetSeries(r, &v.series);
     });
+  c->lots.clear();
+  c->pending_credits.clear();
+  if (ok && version == kClientVersion) {
+    int64_t last = 0;
+    auto wallet = [&](int32_t* out) {
+      uint64_t w;
+      if (!r.U(&w) || w > INT32_MAX) return false;
+      *out = static_cast<int32_t>(w);
+      return true;
+    };
+    ok = GetVec(r, &c->lots, [&](Lot& v) {
+      int64_t delta;
+      if (!wallet(&v.wallet) || !r.I(&delta) || !r.I(&v.amount)) return false;
+      v.expires = last += delta;
+      return true;
+    });
+    last = 0;
+    ok = ok && GetVec(r, &c->pending_credits, [&](PendingCredit& v) {
+      int64_t delta;
+      if (!wallet(&v.wallet) || !r.I(&delta) || !r.I(&v.amount) || !r.U(&v.seq)) return false;
+      v.until = last += delta;
+      return true;
+    });
+  }
   if (!ok) return false;
   checked::ClientLayout layout;
   layout.tiers = static_cast<uint32_t>(holds.size());
@@ -700,6 +748,17 @@ ClientState MigrateClient(const ClientState& old, const UpgradePlan& plan, const
         c.rule_series.push_back(std::move(moved));
         break;
       }
+  // [v0.2] Lots and pending credits follow their wallet; a wallet that no longer expires keeps
+  // the balance and drops its lots (nothing of it expires any more).
+  for (const Lot& lot : old.lots)
+    for (size_t k = 0; k < plan.wallets.size(); ++k)
+      if (plan.wallets[k] == lot.wallet && program.wallets[k].expiry != 0) c.lots.push_back({static_cast<int32_t>(k), lot.expires, lot.amount});
+  std::stable_sort(c.lots.begin(), c.lots.end(), [](const Lot& a, const Lot& b) {
+    return a.expires != b.expires ? a.expires < b.expires : a.wallet < b.wallet;
+  });
+  for (const PendingCredit& p : old.pending_credits)
+    for (size_t k = 0; k < plan.wallets.size(); ++k)
+      if (plan.wallets[k] == p.wallet) c.pending_credits.push_back({static_cast<int32_t>(k), p.until, p.amount, p.seq});
   // The tier by name; a tier that is gone leaves the client at the base tier until the next
   // evaluation, which writes the change to the ledger as usual.
   c.tier() = 0;

@@ -238,11 +238,22 @@ TEST_CASE("a client's stored bytes stay those of earlier builds, whatever the in
   EncodeClient(c, &blob);
   std::string hex;
   for (unsigned char ch : blob) hex += fmt::format("{:02x}", ch);
-  // Version 2 (v0.2): version 1's bytes, then the unset flags of the attributes (one, set),
-  // then the per-client budgets and keyed limits (none).
+  // Version 3 (v0.2): version 1's bytes, then the unset flags of the attributes (one, set),
+  // then the per-client budgets and keyed limits (none), then lots and pending credits (none).
   CHECK(hex ==
+        "0302633180a091f4a3e8a306010002444502a4130d0100096465706f7369746564020200c60101010109646570"
+        "6f7369746f720101d4bf02020202020201d4bf0202904e904e904e000100000000");
+  // Version 2's bytes (without lots) still decode, to the same client.
+  {
+    const std::string v2 =
         "0202633180a091f4a3e8a306010002444502a4130d0100096465706f7369746564020200c60101010109646570"
-        "6f7369746f720101d4bf02020202020201d4bf0202904e904e904e00010000");
+        "6f7369746f720101d4bf02020202020201d4bf0202904e904e904e00010000";
+    std::string bytes;
+    for (size_t k = 0; k < v2.size(); k += 2) bytes += static_cast<char>(std::stoi(v2.substr(k, 2), nullptr, 16));
+    ClientState old;
+    REQUIRE(DecodeClient(bytes, &old));
+    CHECK(ClientStateJson(*program, old) == ClientStateJson(*program, c));
+  }
   ClientState back;
   REQUIRE(DecodeClient(blob, &back));
   CHECK(ClientStateJson(*program, back) == ClientStateJson(*program, c));
@@ -333,7 +344,7 @@ end
   REQUIRE(saver.clients()[0].rule_series.size() == 2);
   std::string blob;
   EncodeClient(saver.clients()[0], &blob);
-  CHECK(blob[0] == 2);  // the v0.2 encoding, only for a client that has such series
+  CHECK(blob[0] == 3);  // the v0.2 encoding (version 3 since lots)
   ClientState back;
   REQUIRE(DecodeClient(blob, &back));
   REQUIRE(back.rule_series.size() == 2);
@@ -356,7 +367,7 @@ end
   ClientState plain = NewClient(*program, "p", 0);
   std::string plain_blob;
   EncodeClient(plain, &plain_blob);
-  CHECK(plain_blob[0] == 2);
+  CHECK(plain_blob[0] == 3);
   ClientState plain_back;
   REQUIRE(DecodeClient(plain_blob, &plain_back));
   CHECK(plain_back.rule_series.empty());
@@ -374,4 +385,20 @@ end
   rekeyed.replace(rekeyed.find("per signup.friend"), 17, "per signup.id");
   auto third = Compile(rekeyed);
   CHECK(MigrateClient(back, PlanUpgrade(SchemaOf(*program), *third, {}), *third).rule_series.empty());
+}
+
+TEST_CASE("lots and pending credits survive encoding, dates as deltas") {
+  auto program = Compile(kProgram);
+  ClientState c = NewClient(*program, "c1", 5);
+  c.lots = {{0, 20'458, 100}, {1, 20'458, 7}, {0, 20'500, 3}};
+  c.pending_credits = {{1, 20'460, 250, 12}, {0, 20'470, 9, 40}};
+  std::string blob;
+  EncodeClient(c, &blob);
+  ClientState back;
+  REQUIRE(DecodeClient(blob, &back));
+  CHECK(back.lots == c.lots);
+  CHECK(back.pending_credits == c.pending_credits);
+  CHECK(back.PendingOf(1) == 250);
+  // A truncated blob is refused, never misread.
+  for (size_t n = 1; n < 12; ++n) CHECK_FALSE(DecodeClient(std::string_view(blob).substr(0, blob.size() - n), &back));
 }

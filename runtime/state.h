@@ -170,6 +170,27 @@ struct RuleSeries {
   Series series;
 };
 
+// [v0.2] What is left of one credit to an expiring wallet (spec §3, C11): it expires at the day
+// tick of `expires`. Credits of one wallet that expire on the same date share a lot, since
+// nothing tells them apart any more; debits take lots in (expires, wallet) order.
+struct Lot {
+  int32_t wallet = 0;
+  int64_t expires = 0;  // a local date, days since the epoch
+  int64_t amount = 0;   // > 0: a lot used up is dropped
+  bool operator==(const Lot&) const = default;
+};
+
+// [v0.2] A pending credit (`credit W x pending D`): kept out of the balance until the day tick
+// of `until`. `seq` is the ledger seq of the credit entry that made it: it names the credit for
+// whatever cancels it later (a reversal's pending counter-debit, C10).
+struct PendingCredit {
+  int32_t wallet = 0;
+  int64_t until = 0;  // the release date: a local date, days since the epoch
+  int64_t amount = 0;
+  uint64_t seq = 0;
+  bool operator==(const PendingCredit&) const = default;
+};
+
 // One client's state. Everything of fixed size lives in one flat block of int64 slots laid out
 // by checked::ClientLayout (since, tier, holds, segment bits, window caches, wallets, numeric
 // vars): the compiler computes the layout once, the interpreter and the engine read through the
@@ -195,6 +216,18 @@ struct ClientState {
   // [v0.2] Per-client budget use and keyed limits, in order of first use; empty (no
   // allocation) for programs without them. Keyed limits with a window are pruned as they age.
   std::vector<RuleSeries> rule_series;
+  // [v0.2] Lots of expiring wallets, by (expires, wallet), and pending credits, by (until, seq);
+  // both empty (no allocation) for programs without them. For an expiring wallet the lots add
+  // up to its balance (a balance from before the wallet expired is the part they do not cover).
+  std::vector<Lot> lots;
+  std::vector<PendingCredit> pending_credits;
+  // What wallet `k` has pending: `pending(W)`.
+  int64_t PendingOf(int k) const {
+    int64_t sum = 0;
+    for (const PendingCredit& p : pending_credits)
+      if (p.wallet == k) sum += p.amount;  // bounded when credited: no overflow
+    return sum;
+  }
 
   // The client's position among the engine's clients (ClientList), set by the engine.
   uint32_t index = 0;

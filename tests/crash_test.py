@@ -2,7 +2,11 @@
 """Crash test for durable state: `perk run --state` killed at random moments resumes exactly.
 
 usage: crash_test.py --perk build/perk [--engine interp[,jit]] [--records 200000] [--kills 6]
-                     [--seed 1] [--keep DIR]
+                     [--seed 1] [--programs forex,lots] [--keep DIR]
+
+Programs: `forex` is bench/forex.perk; `lots` is the same with points that expire after 10
+days and welcome bonuses pending for 7 days (C11), so kills also land among releases and
+expiries and the restarts must carry lots and pending credits over.
 
 For each engine: generates a deterministic stream of forex records (bench/gen_events.py) with
 some malformed records, blank lines and re-sent records mixed in, runs it once without state
@@ -88,11 +92,25 @@ class Checks:
         return ok
 
 
-def crash_engine(perk, engine, events, work, kills, rng, checks):
-    tag = f"[{engine}]"
+def lots_program(path):
+    """bench/forex.perk with expiring points and pending welcome bonuses (C11)."""
+    with open(PROGRAM, encoding="utf-8") as f:
+        text = f.read()
+    for old, new in (("wallet points: int\n", "wallet points: int expires after 10 days\n"),
+                     ("credit bonus min(deposit.amount * welcome_rate, welcome_cap)\n",
+                      "credit bonus min(deposit.amount * welcome_rate, welcome_cap) pending 7 days\n")):
+        assert old in text, old
+        text = text.replace(old, new)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def crash_engine(perk, engine, events, work, kills, rng, checks, program=PROGRAM, name="forex"):
+    tag = f"[{engine}]" if name == "forex" else f"[{engine} {name}]"
     ref_ledger, ref_rejects = os.path.join(work, "ref.ledger"), os.path.join(work, "ref.rejects")
     start = time.monotonic()
-    r = run(perk, ["run", PROGRAM, "--events", events, "--engine", engine, "--ledger", ref_ledger,
+    r = run(perk, ["run", program, "--events", events, "--engine", engine, "--ledger", ref_ledger,
                    "--rejects", ref_rejects])
     full_time = time.monotonic() - start
     if not checks.check(f"{tag} uninterrupted run without state", r.returncode == 0, r.stderr.strip()):
@@ -104,7 +122,7 @@ def crash_engine(perk, engine, events, work, kills, rng, checks):
         return
 
     state, ledger, rejects = (os.path.join(work, n) for n in ("s.db", "ledger", "rejects"))
-    args = ["run", PROGRAM, "--events", events, "--engine", engine, "--state", state, "--ledger", ledger,
+    args = ["run", program, "--events", events, "--engine", engine, "--state", state, "--ledger", ledger,
             "--rejects", rejects]
     env = dict(os.environ, PERK_COMMIT_RECORDS="4000")
     total_lines = sum(1 for _ in open(events, "rb"))
@@ -174,6 +192,7 @@ def main():
     ap.add_argument("--records", type=int, default=200000)
     ap.add_argument("--kills", type=int, default=6, help="kills at random moments, besides one per commit step")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--programs", default="forex,lots", help="comma-separated: forex, lots")
     ap.add_argument("--keep", help="work in this directory and keep it")
     a = ap.parse_args()
     perk = os.path.abspath(a.perk)
@@ -183,11 +202,13 @@ def main():
     try:
         events = os.path.join(work, "events.jsonl")
         make_stream(events, a.records, a.seed)
-        for engine in a.engine.split(","):
-            d = os.path.join(work, engine)
-            shutil.rmtree(d, ignore_errors=True)
-            os.makedirs(d)
-            crash_engine(perk, engine, events, d, a.kills, random.Random(a.seed), checks)
+        programs = {"forex": PROGRAM, "lots": lots_program(os.path.join(work, "lots.perk"))}
+        for name in a.programs.split(","):
+            for engine in a.engine.split(","):
+                d = os.path.join(work, engine if name == "forex" else f"{engine}-{name}")
+                shutil.rmtree(d, ignore_errors=True)
+                os.makedirs(d)
+                crash_engine(perk, engine, events, d, a.kills, random.Random(a.seed), checks, programs[name], name)
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)

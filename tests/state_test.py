@@ -369,9 +369,47 @@ def case_v02_client_series_resume(c):
             assert c.read("ledger") == expected, f"{name}: resuming after line {cut} changes the ledger"
 
 
+def case_v02_lots_resume(c):
+    """C11: pending credits and lots survive a resume at every record boundary, across release
+    and expiry dates, and `perk state S client ID` shows them with their dates."""
+    cases = [os.path.join(ROOT, "tests", "golden", name) for name in
+             ("lots_pending_expiring", "lots_debit_across", "lots_rollback", "lots_month_end")]
+    cases.append(os.path.join(ROOT, "tests", "conformance", "011-expiry-pending"))
+    seen_pending = seen_lot = False
+    for case in cases:
+        with open(os.path.join(case, "program.perk")) as f:
+            c.write("lots.perk", f.read())
+        with open(os.path.join(case, "events.jsonl")) as f:
+            lines = f.read().splitlines(keepends=True)
+        with open(os.path.join(case, "expected.jsonl"), "rb") as f:
+            expected = f.read()
+        for cut in range(1, len(lines)):
+            for f in os.listdir(c.work):
+                if f.startswith("s.db") or f in ("ledger", "rejects"):
+                    os.remove(c.path(f))
+            c.write("a.jsonl", "".join(lines[:cut]))
+            c.write("b.jsonl", "".join(lines[cut:]))
+            r = c.run("lots.perk", "a.jsonl", state="s.db")
+            assert r.returncode == 0, r.stderr
+            # What the first part left pending or in lots is in the stored client.
+            s = c.state("client", "c1")
+            if s.returncode == 0:
+                client = json.loads(s.stdout)
+                # (A state read without its program shows them only when the client has any.)
+                for p in client.get("pending_credits", []):
+                    seen_pending = True
+                    assert p["until"] > "2026" and p["seq"] >= 1, client
+                    assert p["wallet"] in client["pending"], client
+                seen_lot = seen_lot or bool(client.get("lots"))
+            r = c.run("lots.perk", "b.jsonl", state="s.db")
+            assert r.returncode == 0, r.stderr
+            assert c.read("ledger") == expected, f"{case}: resuming after line {cut} changes the ledger"
+    assert seen_pending and seen_lot, "no cut left a pending credit or a lot in the state"
+
+
 CASES = [case_resume_with_more, case_until, case_state_client_and_stats, case_upgrade_keeps,
          case_upgrade_refuses_loss, case_refuses_foreign_files, case_outputs_must_continue, case_tentative_tail,
-         case_recovers_an_interrupted_write, case_v02_client_series_resume]
+         case_recovers_an_interrupted_write, case_v02_client_series_resume, case_v02_lots_resume]
 
 
 def main():

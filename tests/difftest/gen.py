@@ -519,6 +519,7 @@ class ProgramGen:
             for (name, wt) in self.wallets:
                 if wt == t:
                     add(2, lambda name=name: E(name, t))
+                    self.pending_read(add, name, t)
             for (name, vt) in self.vars:
                 if vt == t:
                     add(2, lambda name=name: E(name, t))
@@ -529,6 +530,33 @@ class ProgramGen:
             if t in NUMERIC:
                 add(4, lambda: self.aggregate(t))
         return self.choose(cands)()
+
+    # ---- C11: lots and pending credits (spec §3, §5 step 2a)
+
+    def lot_duration(self):
+        """A duration a day tick can count: mostly a few days, so lots expire within a stream."""
+        rng = self.rng
+        return self.choose([(6, lambda: f"{rng.randint(1, 6)} day{rng.choice(['', 's'])}"),
+                            (2, lambda: f"{rng.randint(1, 3)} weeks"),
+                            (1, lambda: f"1 month"),
+                            (0.3, lambda: f"{rng.randint(1, 2)} years")])()
+
+    def wallet_expiry(self):
+        """`expires after D` for some wallets of a lots program."""
+        if not self.lots or self.rng.random() < 0.4:
+            return ""
+        return f" expires after {self.lot_duration()}"
+
+    def credit_pending(self):
+        """`pending D` on some credits of a lots program."""
+        if not self.lots or self.rng.random() < 0.5:
+            return ""
+        return f" pending {self.lot_duration()}"
+
+    def pending_read(self, add, name, t):
+        """`pending(W)`, the wallet's credits not yet released, in a lots program."""
+        if self.lots:
+            add(1, lambda: E(f"pending({name})", t))
 
     def optional_read(self, f, sc):
         """A read of an optional client attribute (no default, spec §2) where it may be unset:
@@ -1212,11 +1240,12 @@ class ProgramGen:
             decls.append(f"client {{ {fields} }}")
 
         # wallets
+        self.lots = rng.random() < 0.35  # C11: expiring wallets and pending credits
         for _ in range(rng.randint(1, 3)):
             t = "money" if self.currency and rng.random() < 0.5 else "int"
             name = self.fresh("w_")
             self.wallets.append((name, t))
-            decls.append(f"wallet {name}: {t}")
+            decls.append(f"wallet {name}: {t}{self.wallet_expiry()}")
 
         # vars
         for _ in range(rng.randint(0, 4)):
@@ -1380,7 +1409,8 @@ class ProgramGen:
         k = self.choose([(w, (lambda k=k: k)) for k, w in kinds])()
         if k in ("credit", "debit"):
             name, t = rng.choice(self.wallets)
-            return f"{k} {name} {self.gen(t, sc, self.max_depth).text}"
+            text = f"{k} {name} {self.gen(t, sc, self.max_depth).text}"
+            return text + (self.credit_pending() if k == "credit" else "")
         if k == "set":
             name, t = rng.choice(self.vars)
             if t == "decimal" and rng.random() < 0.3:

@@ -238,6 +238,26 @@ def test_one_event_and_a_client(perk, engine):
         s.stop()
 
 
+def test_client_shows_pending_credits_and_lots(perk, engine):
+    """C11: GET /v1/clients/{id} shows pending amounts, each pending credit with its release date
+    and the seq of its credit entry, and lots with their expiry dates."""
+    program = os.path.join(ROOT, "tests", "conformance", "011-expiry-pending", "program.perk")
+    s = Server(perk, engine, program=program)
+    try:
+        records = [{"type": "trade", "id": "t1", "client": "c1", "time": "2026-01-05T10:00:00Z", "lots": 10},
+                   {"type": "deposit", "id": "d1", "client": "c1", "time": "2026-01-10T11:00:00Z", "amount": "200"}]
+        status, body = s.post("\n".join(json.dumps(r) for r in records) + "\n")
+        assert status == 200 and body["accepted"] == 2, (status, body)
+        status, client = s.get_json("/v1/clients/c1")
+        assert status == 200, (status, client)
+        assert client["wallets"] == {"points": 100, "bonus": "0.00"}, client
+        assert client["pending"] == {"points": 0, "bonus": "20.00"}, client
+        assert client["pending_credits"] == [{"wallet": "bonus", "amount": "20.00", "until": "2026-01-17", "seq": 2}], client
+        assert client["lots"] == [{"wallet": "points", "amount": 100, "expires": "2026-02-04"}], client
+    finally:
+        s.stop()
+
+
 def test_batch(perk, engine):
     s = Server(perk, engine)
     try:
