@@ -112,6 +112,10 @@ struct Event {
 struct Wallet {
   std::string name;
   Type type = Type::Int;  // Int or Money
+  // [v0.2] `worth M` (C12): the money value of one unit of an int wallet, in cents; 0 when
+  // the wallet has none (its points are not priced). Only reports read it.
+  int64_t worth = 0;
+  std::shared_ptr<const Expr> worth_expr = nullptr;  // refolded after --param overrides
 };
 
 struct Var {
@@ -252,6 +256,15 @@ struct DaySchedule {
   std::vector<int> anniversaries_of_day[4];
 };
 
+// [v0.2] `revenue EVENT.FIELD [where C]` (C12): an accepted event of type `event` brings the
+// broker `fields[field]` (money) when `where` holds (a bool over the event's fields, params
+// and constants). Only reports read it; the engine never evaluates `where`.
+struct Revenue {
+  int event = 0;
+  int field = 0;
+  std::optional<Expr> where;
+};
+
 struct Program {
   std::string name;
   std::string currency;  // "" when the program uses no money
@@ -266,6 +279,7 @@ struct Program {
   std::vector<Tier> tiers;  // rank order; empty when the program declares none
   std::vector<Segment> segments;
   std::vector<Rule> rules;
+  std::vector<Revenue> revenues;  // [v0.2] in declaration order
   std::vector<AggSlot> agg_slots;
   std::vector<AggUse> aggregates;
   // The windows and holds that params set (refolded after --param overrides).

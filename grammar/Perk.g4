@@ -20,6 +20,7 @@ decl
   | tierDecl
   | segmentDecl
   | ruleDecl
+  | revenueDecl
   ;
 
 currencyDecl: CURRENCY code=IDENT;
@@ -29,11 +30,13 @@ timezoneDecl: TIMEZONE name=str;
 eventDecl: EVENT name=IDENT LBRACE (fieldDecl COMMA?)* RBRACE;
 clientDecl: CLIENT LBRACE (fieldDecl COMMA?)* RBRACE;
 fieldDecl: name=fieldName COLON typeRef (ASSIGN value=expr)?;
-walletDecl: WALLET name=IDENT COLON typeRef;
+walletDecl: WALLET name=IDENT COLON typeRef (WORTH worth=expr)? (EXPIRES AFTER expiry=duration)?;
 varDecl: VAR name=IDENT COLON typeRef ASSIGN value=expr;
 paramDecl: PARAM name=IDENT (COLON typeRef)? ASSIGN value=expr;
 tierDecl: TIER name=IDENT (WHEN cond=expr (HOLD hold=duration)?)?;
 segmentDecl: SEGMENT name=IDENT WHEN cond=expr;
+// [v0.2] A money field that is the broker's revenue, for reports (C12); it changes no effect.
+revenueDecl: REVENUE event=IDENT DOT field=word (WHERE cond=expr)?;
 
 typeRef: INT | DECIMAL | MONEY | BOOL | STRING | TIME | DATE | TIER;
 
