@@ -90,7 +90,7 @@ struct Collector::Impl {
     bool event_entry = false;  // wrote an entry for one of its own events in this run
   };
 
-  Impl(const checked::Program& p, size_t n) : program(p), top_n(n) {
+  Impl(const checked::Program& p, size_t n) : program(p), top_n(n), value(p) {
     for (size_t r = 0; r < p.rules.size(); ++r) {
       RuleFigures f;
       f.name = p.rules[r].name;
@@ -118,6 +118,7 @@ struct Collector::Impl {
 
   const checked::Program& program;
   size_t top_n;
+  ValueCollector value;
   NameMap<size_t> wallet_index, tier_index, segment_index;
   std::vector<RuleFigures> rules;
   std::vector<BudgetWindow> budget_windows;
@@ -292,15 +293,20 @@ Collector::~Collector() = default;
 void Collector::Begin(const runtime::ClientList& clients) {
   Impl& m = *impl_;
   m.clients_at_start = clients.size();
+  m.value.Begin(clients);
   for (const auto& c : clients) {
     if (c.tier() >= 0 && static_cast<size_t>(c.tier()) < m.tiers_at_start.size()) ++m.tiers_at_start[c.tier()];
     for (size_t s = 0; s < c.layout.segments && s < m.segments_at_start.size(); ++s) m.segments_at_start[s] += c.segment(s) ? 1 : 0;
   }
 }
 
-void Collector::Entry(const runtime::LedgerEntry& entry) { impl_->Entry(entry); }
+void Collector::Entry(const runtime::LedgerEntry& entry) {
+  impl_->Entry(entry);
+  impl_->value.Entry(entry);
+}
 
 void Collector::Outcome(const runtime::RecordOutcome& o) {
+  impl_->value.Outcome(o);
   if (o.status == runtime::RecordStatus::Rejected || o.status == runtime::RecordStatus::TickFailed) impl_->Reject(o.line, o.message);
 }
 
@@ -356,6 +362,9 @@ RunFigures Collector::Finish(const runtime::ClientList& clients, const runtime::
   }
 
   f.rules = m.rules;
+  std::vector<RuleValue> rule_values;
+  m.value.Finish(clients, &f.value, &rule_values);
+  for (size_t r = 0; r < f.rules.size() && r < rule_values.size(); ++r) f.rules[r].value = rule_values[r];
   f.wallets = m.wallets;
   f.tier_moves = m.tier_moves;
   f.segment_enters = m.segment_enters;

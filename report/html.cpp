@@ -250,6 +250,7 @@ td{font-variant-numeric:tabular-nums}
 small{color:var(--muted)}
 figure{margin:0 0 12px;min-width:0}
 h3{font-size:1em;margin:.8em 0 .3em}
+dl.defs{font-size:.9em;margin:.4em 0 1em}dl.defs dt{font-weight:600}dl.defs dd{margin:0 0 .4em 1.2em;color:var(--muted)}
 .charts figure+figure{margin-top:18px}
 svg{width:100%;height:auto;display:block}
 .axis line{stroke:var(--line)}
