@@ -68,6 +68,11 @@ std::string Percent(int64_t a, int64_t b) {
 
 std::string Date(int64_t day) { return stdlib::FormatDate(day); }
 
+std::string BpPercent(int64_t bp) {
+  const uint64_t m = Magnitude(bp);
+  return fmt::format("{}{}.{:02}%", bp < 0 ? "-" : "", m / 100, m % 100);
+}
+
 std::string Format(Unit unit, int64_t v) {
   switch (unit) {
     case Unit::Money: return Money(v);

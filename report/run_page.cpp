@@ -82,12 +82,6 @@ std::string UseBar(int64_t used, int64_t budget) {
 }
 
 
-// Basis points as a signed percentage with two decimals ("-12.34%").
-std::string BpText(int64_t bp) {
-  const uint64_t m = bp < 0 ? 0 - static_cast<uint64_t>(bp) : static_cast<uint64_t>(bp);
-  return fmt::format("{}{}.{:02}%", bp < 0 ? "-" : "", m / 100, m % 100);
-}
-
 // A cost cell: money, and the unpriced points beside it when there are any.
 std::string CostCells(const Cost& c) {
   return fmt::format("<td data-k=\"cost\" data-v=\"{}\">{}</td><td data-k=\"unpriced_points\" data-v=\"{}\">{}</td>", c.cents,
@@ -159,7 +153,7 @@ std::string ValueSection(const RunFigures& f) {
                         "<td data-k=\"revenue\" data-v=\"{}\">{}</td><td data-k=\"roi_bp\"{}>{}</td></tr>",
                         Esc(r.name), Esc(r.name), CostCells(r.value.cost), r.value.credited_clients, Int(r.value.credited_clients),
                         r.value.revenue, v.has_revenue ? Money(r.value.revenue) : "–", roi ? fmt::format(" data-v=\"{}\"", *roi) : "",
-                        roi ? BpText(*roi) : "–");
+                        roi ? BpPercent(*roi) : "–");
   }
   body += "</tbody></table></div>";
 

@@ -583,6 +583,31 @@ def check_value(checks, perk, engine, browser, tmp):
     for table, attr, name, g in groups:
         for key, value in g.items():
             checks.equal(f"value{tag} {table} {name} {key}", dom.one(table=table, **{attr: name}, k=key), value)
+    # `perk diff` against a version that prices points higher and gives more of them: its
+    # figures side by side must be those of two separate runs.
+    variant = os.path.join(tmp, "roi_v2.perk")
+    with open(program) as f:
+        text = f.read()
+    with open(variant, "w") as f:
+        f.write(text.replace("worth 0.01 USD", "worth 0.02 USD").replace("trade.lots * 100", "trade.lots * 150"))
+    diff_page = os.path.join(tmp, f"roi_diff_{engine}.html")
+    p = run_perk(perk, ["diff", program, variant, "--events", events, "--engine", engine, "--report", diff_page])
+    if checks.check(f"value{tag} diff exits 0", p.returncode == 0, p.stderr[-2000:]):
+        v2_ledger = os.path.join(tmp, f"roi_v2_{engine}.jsonl")
+        r = run_perk(perk, ["run", variant, "--events", events, "--engine", engine, "--ledger", v2_ledger])
+        checks.check(f"value{tag} separate run of the variant", r.returncode == 0, r.stderr[-1000:])
+        sides = {"old": want, "new": recompute_value(variant, events, read_jsonl(v2_ledger))}
+        checks.check(f"value{tag} the variant costs more", sides["new"]["cost"] > sides["old"]["cost"], f"{sides}")
+        ddom, p = dump_dom(browser, diff_page)
+        for side, w in sides.items():
+            for key, value in (("cost", w["cost"]), ("revenue", w["total"]), ("value", w["total"] - w["cost"]),
+                               ("participants", w["participants"]["clients"])):
+                checks.equal(f"value{tag} diff {key} {side}", ddom.one(table="value-summary", figure=key, k=side), value)
+            for rule, figures in sorted(w["rules"].items()):
+                checks.equal(f"value{tag} diff rule {rule} cost {side}",
+                             ddom.one(table="rule-value", rule=rule, k=f"cost_{side}"), figures["cost"])
+                checks.equal(f"value{tag} diff rule {rule} roi {side}",
+                             ddom.one(table="rule-value", rule=rule, k=f"roi_{side}"), figures["roi_bp"])
     checks.check(f"value{tag} every definition on the page",
                  all(f"<dt>{d}</dt>" in open(page).read() for d in ("Cost", "Revenue", "Participants",
                      "Return on investment (per rule)", "Lifetime value", "Cost per segment")), "a definition is missing")
