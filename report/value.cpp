@@ -88,38 +88,45 @@ struct ValueCollector::Impl {
   std::vector<RuleValue> rules;
   std::vector<std::vector<int>> revenue_of;  // per event: its revenue declarations
   std::unordered_map<std::string, size_t, ViewHash, std::equal_to<>> wallet_index, segment_index;
-  std::unordered_map<std::string, Client, ViewHash, std::equal_to<>> clients;
+  std::vector<Client> clients;  // by the caller's numbering
   std::vector<Cost> segment_cost;
   size_t segment_words = 0, rule_words = 0;
   int64_t revenue = 0, revenue_events = 0, revenue_errors = 0;
   Cost cost;
 
-  Client& Get(std::string_view id) {
-    auto it = clients.find(id);
-    if (it == clients.end()) {
-      it = clients.emplace(std::string(id), Client{}).first;
-      it->second.segments.assign(segment_words, 0);
-      it->second.rules.assign(rule_words, 0);
+  Client& Get(uint32_t k) {
+    while (clients.size() <= k) {
+      clients.emplace_back();
+      clients.back().segments.assign(segment_words, 0);
+      clients.back().rules.assign(rule_words, 0);
     }
-    return it->second;
+    return clients[k];
   }
 
-  void Entry(const runtime::LedgerEntry& e) {
+  // Entries name the program's own wallets: the name's address finds it without hashing.
+  int Wallet(std::string_view name) const {
+    for (size_t w = 0; w < program.wallets.size(); ++w)
+      if (program.wallets[w].name.data() == name.data()) return static_cast<int>(w);
+    auto it = wallet_index.find(name);
+    return it == wallet_index.end() ? -1 : static_cast<int>(it->second);
+  }
+
+  void Entry(const runtime::LedgerEntry& e, uint32_t k) {
     using A = runtime::LedgerAction;
     if (e.action == A::Segment) {
       auto it = segment_index.find(e.target);
       if (it == segment_index.end()) return;
-      Client& c = Get(e.client);
+      Client& c = Get(k);
       const uint64_t bit = uint64_t{1} << (it->second % 64);
       uint64_t& word = c.segments[it->second / 64];
       word = e.member ? (word | bit) : (word & ~bit);
       return;
     }
     if ((e.action != A::Credit && e.action != A::Debit) || e.rule < 0) return;
-    auto w = wallet_index.find(e.target);
-    if (w == wallet_index.end()) return;
-    const Cost c = CostOf(program.wallets[w->second], e.amount, e.action == A::Debit);
-    Client& client = Get(e.client);
+    const int w = Wallet(e.target);
+    if (w < 0) return;
+    const Cost c = CostOf(program.wallets[w], e.amount, e.action == A::Debit);
+    Client& client = Get(k);
     client.active = true;
     client.cost += c;
     cost += c;
@@ -138,10 +145,10 @@ struct ValueCollector::Impl {
     }
   }
 
-  void Outcome(const runtime::RecordOutcome& o) {
+  void Outcome(const runtime::RecordOutcome& o, uint32_t k) {
     if (o.record == nullptr || o.record->kind != runtime::RecordKind::Event) return;
     const runtime::Record& rec = *o.record;
-    Client& c = Get(rec.client);
+    Client& c = Get(k);
     c.active = true;
     if (rec.event_index < 0 || static_cast<size_t>(rec.event_index) >= revenue_of.size()) return;
     int64_t got = 0;
@@ -179,22 +186,23 @@ struct ValueCollector::Impl {
 ValueCollector::ValueCollector(const checked::Program& program) : impl_(std::make_unique<Impl>(program)) {}
 ValueCollector::~ValueCollector() = default;
 
-void ValueCollector::Begin(const runtime::ClientList& clients) {
+void ValueCollector::Begin(const runtime::ClientList& clients, const std::function<uint32_t(std::string_view)>& number) {
   Impl& m = *impl_;
   for (const auto& c : clients) {
     bool any = false;
     for (size_t s = 0; s < c.layout.segments && s < m.segment_cost.size(); ++s) any |= c.segment(s);
     if (!any) continue;
-    Impl::Client& v = m.Get(c.id);
+    Impl::Client& v = m.Get(number(c.id));
     for (size_t s = 0; s < c.layout.segments && s < m.segment_cost.size(); ++s)
       if (c.segment(s)) v.segments[s / 64] |= uint64_t{1} << (s % 64);
   }
 }
 
-void ValueCollector::Entry(const runtime::LedgerEntry& entry) { impl_->Entry(entry); }
-void ValueCollector::Outcome(const runtime::RecordOutcome& outcome) { impl_->Outcome(outcome); }
+void ValueCollector::Entry(const runtime::LedgerEntry& entry, uint32_t client) { impl_->Entry(entry, client); }
+void ValueCollector::Outcome(const runtime::RecordOutcome& outcome, uint32_t client) { impl_->Outcome(outcome, client); }
 
-void ValueCollector::Finish(const runtime::ClientList& clients, ValueFigures* out, std::vector<RuleValue>* rules) {
+void ValueCollector::Finish(const runtime::ClientList& clients, const std::function<int64_t(std::string_view)>& find,
+                            ValueFigures* out, std::vector<RuleValue>* rules) {
   Impl& m = *impl_;
   const checked::Program& p = m.program;
   ValueFigures& f = *out;
@@ -218,9 +226,9 @@ void ValueCollector::Finish(const runtime::ClientList& clients, ValueFigures* ou
     g.cost += c.cost;
   };
   for (const auto& c : clients) {
-    auto it = m.clients.find(c.id);
-    if (it == m.clients.end() || !it->second.active) continue;
-    const Impl::Client& v = it->second;
+    const int64_t k = find(c.id);
+    if (k < 0 || static_cast<size_t>(k) >= m.clients.size() || !m.clients[k].active) continue;
+    const Impl::Client& v = m.clients[k];
     add(v.credited ? f.participants : f.non_participants, v);
     if (c.tier() >= 0 && static_cast<size_t>(c.tier()) < f.by_tier.size()) add(f.by_tier[c.tier()], v);
     bool any = false;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -67,7 +68,9 @@ struct RuleValue {
   int64_t revenue = 0;           // of those clients, from the record of their first credit by it on
 };
 
-// Folds entries and outcomes (as the Collector hands them) into ValueFigures.
+// Folds entries and outcomes (as the Collector hands them) into ValueFigures. Clients are
+// numbered by the caller (the Collector's own numbering, 0, 1, 2, ... in order of first
+// sight), so that a client id is hashed once per entry for both.
 class ValueCollector {
  public:
   explicit ValueCollector(const checked::Program& program);
@@ -75,10 +78,14 @@ class ValueCollector {
   ValueCollector(const ValueCollector&) = delete;
   ValueCollector& operator=(const ValueCollector&) = delete;
 
-  void Begin(const runtime::ClientList& clients);
-  void Entry(const runtime::LedgerEntry& entry);
-  void Outcome(const runtime::RecordOutcome& outcome);
-  void Finish(const runtime::ClientList& clients, ValueFigures* out, std::vector<RuleValue>* rules);
+  // Segment memberships of the clients known before the run; `number` numbers a client id.
+  void Begin(const runtime::ClientList& clients, const std::function<uint32_t(std::string_view)>& number);
+  void Entry(const runtime::LedgerEntry& entry, uint32_t client);
+  // Accepted event records (outcome.record) only; `client` numbers the record's client.
+  void Outcome(const runtime::RecordOutcome& outcome, uint32_t client);
+  // `find` gives a client id's number, or -1 for a client never numbered.
+  void Finish(const runtime::ClientList& clients, const std::function<int64_t(std::string_view)>& find,
+              ValueFigures* out, std::vector<RuleValue>* rules);
 
  private:
   struct Impl;
