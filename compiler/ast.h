@@ -104,7 +104,7 @@ struct WalletDecl {
   std::string name;
   SourceRange range;
   TypeRef type;
-  ExprPtr worth;                   // [v0.2] `worth M`, optional (C12: checked by the revenue part)
+  ExprPtr worth;                   // [v0.2] `worth M`, optional (C12)
   std::optional<Duration> expiry;  // [v0.2] `expires after D`, optional (C11)
 };
 
@@ -127,6 +127,16 @@ struct TierDecl {
   SourceRange range;
   ExprPtr when;  // null for the base tier
   std::optional<Duration> hold;
+};
+
+// [v0.2] `revenue EVENT.FIELD [where C]` (C12).
+struct RevenueDecl {
+  std::string event;
+  SourceRange event_range;
+  std::string field;
+  SourceRange field_range;
+  SourceRange range;
+  ExprPtr where;  // optional
 };
 
 struct SegmentDecl {
@@ -208,6 +218,7 @@ struct Program {
   std::vector<TierDecl> tiers;
   std::vector<SegmentDecl> segments;
   std::vector<RuleDecl> rules;
+  std::vector<RevenueDecl> revenues;
 };
 
 // Parses a whole program. Syntax errors go to `diags` (every one, with ANTLR recovery);

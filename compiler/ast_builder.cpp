@@ -227,7 +227,7 @@ const std::vector<size_t> kExpressionStart = {
 const std::vector<size_t> kActionStart = {P::CREDIT, P::DEBIT, P::SET, P::NOTIFY,
                                           P::GRANT,  P::EMIT,  P::IF};
 const std::vector<size_t> kDeclStart = {P::CURRENCY, P::EVENT,   P::CLIENT, P::WALLET, P::VAR,
-                                        P::PARAM,    P::TIER,    P::SEGMENT, P::RULE, P::TIMEZONE};
+                                        P::PARAM,    P::TIER,    P::SEGMENT, P::RULE, P::TIMEZONE, P::REVENUE};
 const std::vector<size_t> kTypes = {P::INT,    P::DECIMAL, P::MONEY, P::BOOL,
                                     P::STRING, P::TIME,    P::DATE,  P::TIER};
 const std::vector<size_t> kUnits = {P::MINUTE, P::MINUTES, P::HOUR, P::HOURS,
@@ -306,8 +306,8 @@ std::string DescribeExpected(const antlr4::dfa::Vocabulary& vocabulary,
   take_group(kActionStart, kActionStart.size(),
              "an action (`credit`, `debit`, `set`, `notify`, `grant`, `emit` or `if`)");
   take_group(kDeclStart, kDeclStart.size(),
-             "a declaration (`event`, `client`, `wallet`, `var`, `param`, `tier`, `segment` or "
-             "`rule`)");
+             "a declaration (`event`, `client`, `wallet`, `var`, `param`, `tier`, `segment`, "
+             "`rule` or `revenue`)");
   take_group(kTypes, 6,
              "a type (`int`, `decimal`, `money`, `bool`, `string`, `time`, `date` or `tier`)");
   take_group(kUnits, 6, "a unit (`minutes`, `hours`, `days`, `weeks`, `months` or `years`)");
@@ -780,7 +780,18 @@ class Builder {
       program.segments.push_back({c->name->getText(), Range(c), BuildExpr(c->cond, Range(c))});
     } else if (auto* c = ctx.ruleDecl()) {
       if (auto rule = BuildRule(*c)) program.rules.push_back(std::move(*rule));
+    } else if (auto* c = ctx.revenueDecl()) {
+      BuildRevenue(*c, program);
     }
+  }
+
+  // [v0.2] `revenue EVENT.FIELD [where C]` (C12).
+  void BuildRevenue(P::RevenueDeclContext& ctx, Program& program) {
+    Token* field = OnlyToken(ctx.field);
+    if (!IsReal(ctx.event) || field == nullptr) return;
+    RevenueDecl r{ctx.event->getText(), TokenRange(ctx.event), field->getText(), TokenRange(field), Range(&ctx), nullptr};
+    if (ctx.WHERE() != nullptr) r.where = BuildExpr(ctx.cond, Range(&ctx));
+    program.revenues.push_back(std::move(r));
   }
 
   // `currency` may come anywhere; a second one is reported here, since the tree keeps one.
@@ -1841,6 +1852,11 @@ std::string Dump(const Program& program) {
     out += "  then\n";
     DumpActions(r.actions, "    ", out);
     out += "end\n";
+  }
+  for (const RevenueDecl& r : program.revenues) {
+    out += "revenue " + r.event + "." + r.field;
+    if (r.where) out += " where " + DumpExpr(r.where.get());
+    out += "\n";
   }
   return out;
 }

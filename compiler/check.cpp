@@ -39,11 +39,12 @@ enum class Place {
   RuleDaily,    // client state only
   LimitKey,     // [v0.2] `limit N per KEY`: the trigger event's fields, params and constants
   RuleSegment,  // [v0.2] `on entering` / `on leaving`: client state only, like RuleDaily
+  RevenueFilter,  // [v0.2] `revenue E.f where C`: like AggFilter, E's fields, params and constants
 };
 
 struct Scope {
   Place place;
-  int event = -1;  // RuleEvent, AggFilter and LimitKey: the event whose fields are readable
+  int event = -1;  // RuleEvent, AggFilter, LimitKey and RevenueFilter: the event whose fields are readable
 };
 
 bool IsConstantPlace(Place p) { return p == Place::ParamInit || p == Place::Constant; }
@@ -292,6 +293,9 @@ class Checker {
   void CheckParams();
   void CheckFields(const std::vector<ast::FieldDecl>& decls, bool client, std::vector<checked::Field>* out);
   void CheckWallets();
+  // [v0.2] C12, for reports only: `worth M` on int wallets and `revenue E.f [where C]`.
+  void CheckWorth();
+  void CheckRevenues();
   void CheckVars();
   void CheckTiers();
   void CheckSegments();
@@ -631,6 +635,13 @@ bool Checker::NeedState(const ast::Expr& e, const Scope& s, const char* what) {
   if (s.place == Place::AggFilter) {
     Error(DiagKind::FilterReadsState, e.range,
           fmt::format("an aggregate's `where` may read only the event's fields, params and constants, not {}", what));
+    return false;
+  }
+  if (s.place == Place::RevenueFilter) {
+    Error(DiagKind::FilterReadsState, e.range,
+          fmt::format("a `revenue` declaration's `where` may read only the event's fields, params and constants, not {}; "
+                      "revenue is a property of the event, whoever the client is",
+                      what));
     return false;
   }
   if (IsConstantPlace(s.place)) {
@@ -975,12 +986,16 @@ Expr Checker::CheckField(const ast::Expr& e, const Scope& s) {
       return ErrorExpr(e.range);
     }
   }
-  if (!((s.place == Place::RuleEvent || s.place == Place::AggFilter || s.place == Place::LimitKey) && s.event == ev)) {
+  if (!((s.place == Place::RuleEvent || s.place == Place::AggFilter || s.place == Place::LimitKey ||
+         s.place == Place::RevenueFilter) &&
+        s.event == ev)) {
     std::string where;
     if (s.place == Place::RuleEvent || (s.place == Place::LimitKey && s.event >= 0))
       where = fmt::format("this rule runs `on {}`", prog_->events[s.event].name);
     else if (s.place == Place::AggFilter)
       where = fmt::format("this filter is over {} events", Q(prog_->events[s.event].name));
+    else if (s.place == Place::RevenueFilter)
+      where = fmt::format("this `revenue` is over {} events", Q(prog_->events[s.event].name));
     else if (s.place == Place::RuleDaily)
       where = "`every day` rules see no event";
     else if (s.place == Place::RuleSegment)
@@ -1521,6 +1536,13 @@ Expr Checker::CheckAggregate(const ast::Expr& e, const Scope& s) {
     Error(DiagKind::FilterReadsState, e.range, "an aggregate's `where` cannot contain another aggregate");
     return ErrorExpr(e.range);
   }
+  if (s.place == Place::RevenueFilter) {
+    Error(DiagKind::FilterReadsState, e.range,
+          fmt::format("a `revenue` declaration's `where` may read only the event's fields, params and constants, not "
+                      "`{}`, which depends on the client's history",
+                      agg_name));
+    return ErrorExpr(e.range);
+  }
   if (s.place == Place::LimitKey) {
     Error(DiagKind::LimitKeyReadsState, e.range,
           fmt::format("a limit's key may read only the trigger event's fields, params and constants, not `{}`, "
@@ -1781,6 +1803,86 @@ void Checker::CheckWallets() {
       }
     }
     prog_->wallets.push_back({w.name, t, expiry});
+  }
+}
+
+void Checker::CheckWorth() {
+  for (size_t k = 0; k < ast_.wallets.size() && k < prog_->wallets.size(); ++k) {
+    const ast::WalletDecl& w = ast_.wallets[k];
+    if (!w.worth) continue;
+    checked::Wallet& out = prog_->wallets[k];
+    if (out.type == Type::Error) continue;  // its type got the error
+    if (out.type != Type::Int) {
+      Error(DiagKind::BadWorth, w.worth->range,
+            fmt::format("`worth` prices the units of an `int` wallet (points); {} holds money already, so remove `worth`",
+                        Q(w.name)));
+      continue;
+    }
+    if (!RequireMoney(w.worth->range)) continue;
+    auto v = CheckConstant(*w.worth, Place::Constant, Type::Money, fmt::format("the `worth` of {}", Q(w.name)), &out.worth_expr);
+    if (!v) continue;
+    if (v->i <= 0) {
+      Error(DiagKind::BadWorth, w.worth->range,
+            fmt::format("the `worth` of {} is the money value of one unit and must be more than zero; leave it out "
+                        "to show the wallet's points unpriced",
+                        Q(w.name)));
+      out.worth_expr = nullptr;
+      continue;
+    }
+    out.worth = v->i;
+  }
+}
+
+void Checker::CheckRevenues() {
+  std::map<std::pair<int, int>, SourceRange> seen;
+  for (const ast::RevenueDecl& r : ast_.revenues) {
+    const Symbol* sym = Lookup(r.event);
+    if (!sym || sym->kind != SymKind::Event) {
+      Error(DiagKind::UnknownEvent, r.event_range,
+            fmt::format("`revenue` needs an event type, and there is no event {}{}", Q(r.event),
+                        DidYouMean(r.event, NamesOf([](SymKind k) { return k == SymKind::Event; }))));
+      continue;
+    }
+    Use(r.event);
+    const int ev = sym->index;
+    if (ev >= static_cast<int>(prog_->events.size())) continue;
+    const checked::Event& event = prog_->events[ev];
+    int field = -1;
+    for (size_t k = 0; k < event.fields.size(); ++k)
+      if (event.fields[k].name == r.field) field = static_cast<int>(k);
+    if (field < 0) {
+      std::vector<std::string> names;
+      for (const auto& f : event.fields) names.push_back(f.name);
+      Error(DiagKind::UnknownField, r.field_range,
+            fmt::format("the event {} has no field {}{}", Q(event.name), Q(r.field), DidYouMean(r.field, names)));
+      continue;
+    }
+    const Type ftype = event.fields[field].type;
+    if (ftype == Type::Error) continue;  // its declaration got the error
+    if (ftype != Type::Money) {
+      Error(DiagKind::BadRevenue, r.field_range,
+            fmt::format("`revenue` names a `money` field (a commission, a spread), but {}.{} is {}", event.name, r.field,
+                        QT(ftype)));
+      continue;
+    }
+    checked::Revenue out;
+    out.event = ev;
+    out.field = field;
+    if (r.where) {
+      Expr w = CheckAs(*r.where, Scope{Place::RevenueFilter, ev}, Type::Bool, "`where`");
+      if (w.type == Type::Error) continue;
+      // `where true` filters nothing.
+      if (!(w.kind == ExprKind::Const && w.value.i == 1)) out.where = std::move(w);
+    }
+    if (auto [it, fresh] = seen.emplace(std::pair{ev, field}, r.range); !fresh) {
+      Error(DiagKind::BadRevenue, r.range,
+            fmt::format("`revenue {}.{}` is declared twice, which would count the same money twice; keep one, and "
+                        "join the conditions with `or`",
+                        event.name, r.field));
+      diags_.Note(it->second, "first declared here");
+      continue;
+    }
+    prog_->revenues.push_back(std::move(out));
   }
 }
 
@@ -2170,6 +2272,8 @@ std::unique_ptr<Program> Checker::Run() {
   }
   CheckFields(ast_.client_fields, true, &prog_->client_fields);
   CheckWallets();
+  CheckWorth();
+  CheckRevenues();
   CheckVars();
   CheckTiers();
   CheckSegments();
@@ -2389,6 +2493,22 @@ bool RefoldDurations(checked::Program& p, std::string* error) {
   return true;
 }
 
+// [v0.2] A wallet's `worth` after param overrides: still more than zero.
+template <typename Fold>
+bool RefoldWorth(checked::Program& p, Fold& fold, std::string* error) {
+  for (auto& w : p.wallets) {
+    if (!w.worth_expr) continue;
+    Value v;
+    if (!fold(w.worth_expr, &v, "the worth of wallet `" + w.name + "`")) return false;
+    if (v.i <= 0) {
+      *error = fmt::format("the worth of wallet `{}` must be more than zero", w.name);
+      return false;
+    }
+    w.worth = v.i;
+  }
+  return true;
+}
+
 // Recomputes the constants that may depend on params, after overrides.
 bool Refold(checked::Program& p, std::string* error) {
   auto fold = [&](const std::shared_ptr<const Expr>& e, Value* out, const std::string& what) {
@@ -2409,6 +2529,7 @@ bool Refold(checked::Program& p, std::string* error) {
     if (!fold(f.default_expr, &f.default_value, "the default of `" + f.name + "`")) return false;
   for (auto& v : p.vars)
     if (!fold(v.init_expr, &v.init, "the initial value of `" + v.name + "`")) return false;
+  if (!RefoldWorth(p, fold, error)) return false;
   for (auto& r : p.rules) {
     Value v;
     if (r.limit_expr) {

@@ -116,6 +116,10 @@ struct Wallet {
   // [v0.2] `expires after D`: the duration value (stdlib/zone.h's, days or months) that
   // perk_date_add adds to a lot's date to give its expiry date; 0 when it never expires.
   int64_t expiry = 0;
+  // [v0.2] `worth M` (C12): the money value of one unit of an int wallet, in cents; 0 when
+  // the wallet has none (its points are not priced). Only reports read it.
+  int64_t worth = 0;
+  std::shared_ptr<const Expr> worth_expr = nullptr;  // refolded after --param overrides
 };
 
 struct Var {
@@ -259,6 +263,15 @@ struct DaySchedule {
   std::vector<int> anniversaries_of_day[4];
 };
 
+// [v0.2] `revenue EVENT.FIELD [where C]` (C12): an accepted event of type `event` brings the
+// broker `fields[field]` (money) when `where` holds (a bool over the event's fields, params
+// and constants). Only reports read it; the engine never evaluates `where`.
+struct Revenue {
+  int event = 0;
+  int field = 0;
+  std::optional<Expr> where;
+};
+
 struct Program {
   std::string name;
   std::string currency;  // "" when the program uses no money
@@ -273,6 +286,7 @@ struct Program {
   std::vector<Tier> tiers;  // rank order; empty when the program declares none
   std::vector<Segment> segments;
   std::vector<Rule> rules;
+  std::vector<Revenue> revenues;  // [v0.2] in declaration order
   std::vector<AggSlot> agg_slots;
   std::vector<AggUse> aggregates;
   // [v0.2] The durations of `credit ... pending D` actions (checked::Action::pending), as

@@ -20,6 +20,7 @@ decl
   | tierDecl
   | segmentDecl
   | ruleDecl
+  | revenueDecl
   ;
 
 currencyDecl: CURRENCY code=IDENT;
@@ -34,6 +35,8 @@ varDecl: VAR name=IDENT COLON typeRef ASSIGN value=expr;
 paramDecl: PARAM name=IDENT (COLON typeRef)? ASSIGN value=expr;
 tierDecl: TIER name=IDENT (WHEN cond=expr (HOLD hold=duration)?)?;
 segmentDecl: SEGMENT name=IDENT WHEN cond=expr;
+// [v0.2] A money field that is the broker's revenue, for reports (C12); it changes no effect.
+revenueDecl: REVENUE event=IDENT DOT field=word (WHERE cond=expr)?;
 
 typeRef: INT | DECIMAL | MONEY | BOOL | STRING | TIME | DATE | TIER;
 

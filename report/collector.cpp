@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "report/report.h"
+#include "runtime/records.h"
 #include "stdlib/zone.h"
 #include "stdlib/stdlib.h"
 
@@ -90,7 +91,7 @@ struct Collector::Impl {
     bool event_entry = false;  // wrote an entry for one of its own events in this run
   };
 
-  Impl(const checked::Program& p, size_t n) : program(p), top_n(n) {
+  Impl(const checked::Program& p, size_t n) : program(p), top_n(n), value(p) {
     for (size_t r = 0; r < p.rules.size(); ++r) {
       RuleFigures f;
       f.name = p.rules[r].name;
@@ -118,6 +119,7 @@ struct Collector::Impl {
 
   const checked::Program& program;
   size_t top_n;
+  ValueCollector value;
   NameMap<size_t> wallet_index, tier_index, segment_index;
   std::vector<RuleFigures> rules;
   std::vector<BudgetWindow> budget_windows;
@@ -292,15 +294,23 @@ Collector::~Collector() = default;
 void Collector::Begin(const runtime::ClientList& clients) {
   Impl& m = *impl_;
   m.clients_at_start = clients.size();
+  m.value.Begin(clients, [&](std::string_view id) { return m.Client(id); });
   for (const auto& c : clients) {
     if (c.tier() >= 0 && static_cast<size_t>(c.tier()) < m.tiers_at_start.size()) ++m.tiers_at_start[c.tier()];
     for (size_t s = 0; s < c.layout.segments && s < m.segments_at_start.size(); ++s) m.segments_at_start[s] += c.segment(s) ? 1 : 0;
   }
 }
 
-void Collector::Entry(const runtime::LedgerEntry& entry) { impl_->Entry(entry); }
+void Collector::Entry(const runtime::LedgerEntry& entry) {
+  impl_->Entry(entry);
+  // Only movements and segment changes matter to the value figures: number the client for those.
+  using A = runtime::LedgerAction;
+  if (entry.action == A::Credit || entry.action == A::Debit || entry.action == A::Segment)
+    impl_->value.Entry(entry, impl_->Client(entry.client));
+}
 
 void Collector::Outcome(const runtime::RecordOutcome& o) {
+  if (o.record != nullptr && o.record->kind == runtime::RecordKind::Event) impl_->value.Outcome(o, impl_->Client(o.client));
   if (o.status == runtime::RecordStatus::Rejected || o.status == runtime::RecordStatus::TickFailed) impl_->Reject(o.line, o.message);
 }
 
@@ -356,6 +366,10 @@ RunFigures Collector::Finish(const runtime::ClientList& clients, const runtime::
   }
 
   f.rules = m.rules;
+  std::vector<RuleValue> rule_values;
+  m.value.Finish(
+      clients, [&](std::string_view id) -> int64_t { return Find(m.client_index, id); }, &f.value, &rule_values);
+  for (size_t r = 0; r < f.rules.size() && r < rule_values.size(); ++r) f.rules[r].value = rule_values[r];
   f.wallets = m.wallets;
   f.tier_moves = m.tier_moves;
   f.segment_enters = m.segment_enters;

@@ -57,6 +57,52 @@ const RuleDiff* FindDiff(const DiffFigures& d, const std::string& rule) {
   return nullptr;
 }
 
+// [v0.2] C12 side by side: cost priced by `worth`, revenue, and ROI per rule (docs/report.md).
+std::string ValueSection(const RunFigures& o, const RunFigures& n) {
+  const ValueFigures &vo = o.value, &vn = n.value;
+  const bool revenue = vo.has_revenue || vn.has_revenue;
+  std::string body = "<section id=\"value\"><h2>Cost and return</h2><p class=\"note\">Cost: money credits at face value and "
+                     "point credits at their wallet's <code>worth</code>, less debits valued the same way; points without "
+                     "<code>worth</code> are counted apart as unpriced points. Revenue: the fields each version declares with "
+                     "<code>revenue</code>, over its accepted events. ROI: (revenue of the clients the rule credited, from their "
+                     "first credit on, minus the rule's cost) / its cost. Definitions: docs/report.md, \"Cost and return\".</p>"
+                     "<div class=\"scroll\"><table data-table=\"value-summary\"><thead><tr><th>Figure</th><th>Old</th>"
+                     "<th>New</th><th>Change</th></tr></thead><tbody>";
+  auto row = [&](const char* key, const char* label, bool money, int64_t a, int64_t b) {
+    body += fmt::format("<tr data-figure=\"{}\"><td>{}</td><td data-k=\"old\" data-v=\"{}\">{}</td><td data-k=\"new\" "
+                        "data-v=\"{}\">{}</td><td{}>{}</td></tr>",
+                        key, label, a, Shown(money, a), b, Shown(money, b), DeltaClass(b - a), ShownDelta(money, b - a));
+  };
+  row("cost", "cost", true, vo.cost.cents, vn.cost.cents);
+  if (vo.cost.unpriced_points || vn.cost.unpriced_points)
+    row("unpriced_points", "unpriced points (net)", false, vo.cost.unpriced_points, vn.cost.unpriced_points);
+  if (revenue) {
+    row("revenue", "revenue", true, vo.revenue, vn.revenue);
+    row("value", "revenue minus cost", true, vo.revenue - vo.cost.cents, vn.revenue - vn.cost.cents);
+    row("participants", "participants (credited)", false, vo.participants.clients, vn.participants.clients);
+    row("participant_revenue", "revenue per participant", true, PerClient(vo.participants.revenue, vo.participants.clients),
+        PerClient(vn.participants.revenue, vn.participants.clients));
+    row("non_participant_revenue", "revenue per non-participant", true,
+        PerClient(vo.non_participants.revenue, vo.non_participants.clients),
+        PerClient(vn.non_participants.revenue, vn.non_participants.clients));
+  }
+  body += "</tbody></table></div><div class=\"scroll\"><table data-table=\"rule-value\"><thead><tr><th>Rule</th>"
+          "<th>Cost old</th><th>Cost new</th><th>Change</th><th>ROI old</th><th>ROI new</th></tr></thead><tbody>";
+  auto roi_cell = [&](const char* key, const RuleFigures* r, bool has_revenue) {
+    auto bp = r && has_revenue ? RoiBasisPoints(r->value.revenue, r->value.cost) : std::nullopt;
+    return bp ? fmt::format("<td data-k=\"{}\" data-v=\"{}\">{}</td>", key, *bp, BpPercent(*bp)) : std::string("<td>–</td>");
+  };
+  for (const auto& name : RuleNames(o, n)) {
+    const RuleFigures *a = FindRule(o, name), *z = FindRule(n, name);
+    const int64_t ca = a ? a->value.cost.cents : 0, cz = z ? z->value.cost.cents : 0;
+    body += fmt::format("<tr data-rule=\"{}\"><td>{}</td><td data-k=\"cost_old\" data-v=\"{}\">{}</td><td data-k=\"cost_new\" "
+                        "data-v=\"{}\">{}</td><td{}>{}</td>{}{}</tr>",
+                        Esc(name), Esc(name), ca, Money(ca), cz, Money(cz), DeltaClass(cz - ca), SignedMoney(cz - ca),
+                        roi_cell("roi_old", a, vo.has_revenue), roi_cell("roi_new", z, vn.has_revenue));
+  }
+  return body + "</tbody></table></div></section>\n";
+}
+
 }  // namespace
 
 std::string DiffPage(const RunFigures& o, const RunFigures& n, const DiffFigures& d, const PageInfo& info) {
@@ -139,6 +185,8 @@ std::string DiffPage(const RunFigures& o, const RunFigures& n, const DiffFigures
                         "{}</td><td data-k=\"changed\" data-v=\"{}\">{}</td></tr>",
                         rd->gained, Int(rd->gained), rd->lost, Int(rd->lost), rd->changed, Int(rd->changed));
   body += "</tbody></table></div></section>\n";
+
+  body += ValueSection(o, n);
 
   // Tiers at the end of the run.
   if (!d.tier_names.empty()) {

@@ -68,6 +68,11 @@ std::string Percent(int64_t a, int64_t b) {
 
 std::string Date(int64_t day) { return stdlib::FormatDate(day); }
 
+std::string BpPercent(int64_t bp) {
+  const uint64_t m = Magnitude(bp);
+  return fmt::format("{}{}.{:02}%", bp < 0 ? "-" : "", m / 100, m % 100);
+}
+
 std::string Format(Unit unit, int64_t v) {
   switch (unit) {
     case Unit::Money: return Money(v);
@@ -250,6 +255,7 @@ td{font-variant-numeric:tabular-nums}
 small{color:var(--muted)}
 figure{margin:0 0 12px;min-width:0}
 h3{font-size:1em;margin:.8em 0 .3em}
+dl.defs{font-size:.9em;margin:.4em 0 1em}dl.defs dt{font-weight:600}dl.defs dd{margin:0 0 .4em 1.2em;color:var(--muted)}
 .charts figure+figure{margin-top:18px}
 svg{width:100%;height:auto;display:block}
 .axis line{stroke:var(--line)}

@@ -20,6 +20,8 @@ std::string Percent(int64_t a, int64_t b);
 // a / b in basis points (1/100 of a percent), rounded half up; 0 when b is 0.
 int64_t BasisPoints(int64_t a, int64_t b);
 std::string Date(int64_t day);
+// Basis points as a signed percentage with two decimals ("-12.34%").
+std::string BpPercent(int64_t bp);
 
 enum class Unit { Count, Money, BasisPoints };
 std::string Format(Unit unit, int64_t v);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "compiler/checked.h"
+#include "report/value.h"
 #include "runtime/engine.h"
 #include "runtime/state.h"
 
@@ -37,6 +38,7 @@ struct RuleFigures {
   checked::Window budget_window;
   int64_t budget_peak = 0;       // the most credited within one budget window (all of it without a window)
   int64_t budget_peak_time = 0;  // when that peak was reached (micros)
+  RuleValue value;               // [v0.2] cost, clients credited, their revenue (report/value.h)
 };
 
 struct WalletFigures {
@@ -114,6 +116,7 @@ struct RunFigures {
   int64_t points_redeemed = 0;
   int64_t budget_skips = 0;
   int64_t rejects = 0;
+  ValueFigures value;  // [v0.2] cost and return (report/value.h)
 };
 
 // Folds one run's ledger entries and rejects into RunFigures: a sink of the engine

@@ -81,6 +81,111 @@ std::string UseBar(int64_t used, int64_t budget) {
                      width / 100, width % 100);
 }
 
+
+// A cost cell: money, and the unpriced points beside it when there are any.
+std::string CostCells(const Cost& c) {
+  return fmt::format("<td data-k=\"cost\" data-v=\"{}\">{}</td><td data-k=\"unpriced_points\" data-v=\"{}\">{}</td>", c.cents,
+                     Money(c.cents), c.unpriced_points, c.unpriced_points ? Int(c.unpriced_points) : "–");
+}
+
+std::string GroupRow(const char* attr, const GroupValue& g) {
+  return fmt::format(
+      "<tr {}=\"{}\"><td class=\"l\">{}</td><td data-k=\"clients\" data-v=\"{}\">{}</td><td data-k=\"revenue\" data-v=\"{}\">{}</td>"
+      "<td data-k=\"revenue_per_client\" data-v=\"{}\">{}</td>{}<td data-k=\"value\" data-v=\"{}\">{}</td>"
+      "<td data-k=\"value_per_client\" data-v=\"{}\">{}</td></tr>",
+      attr, Esc(g.name), Esc(g.name), g.clients, Int(g.clients), g.revenue, Money(g.revenue), PerClient(g.revenue, g.clients),
+      Money(PerClient(g.revenue, g.clients)), CostCells(g.cost), g.value(), Money(g.value()), PerClient(g.value(), g.clients),
+      Money(PerClient(g.value(), g.clients)));
+}
+
+constexpr const char* kGroupHead =
+    "<thead><tr><th class=\"l\"></th><th>Clients</th><th>Revenue</th><th>Revenue per client</th><th>Cost</th>"
+    "<th>Unpriced points</th><th>Lifetime value</th><th>Value per client</th></tr></thead><tbody>";
+
+// [v0.2] C12: what the program cost, what it brought, and for whom (docs/report.md).
+std::string ValueSection(const RunFigures& f) {
+  const ValueFigures& v = f.value;
+  const std::string cur = f.currency.empty() ? "" : " (" + Esc(f.currency) + ")";
+  std::string body = "<section id=\"value\"><h2>Cost and return" + cur + "</h2>";
+  body += "<dl class=\"defs\">"
+          "<dt>Cost</dt><dd>What the rules gave minus what they took back: money credits at face value, point "
+          "credits at their wallet's <code>worth</code> per point, less debits valued the same way (a redemption or a "
+          "claw-back lowers the cost of the rule that wrote it). Points of a wallet without <code>worth</code> are not "
+          "priced: they are counted apart as unpriced points. Budget skips cost nothing.</dd>"
+          "<dt>Revenue</dt><dd>The sum, over accepted events, of the money fields the program declares with "
+          "<code>revenue EVENT.FIELD [where C]</code>, for the events whose condition holds.</dd>"
+          "<dt>Participants</dt><dd>Clients a rule credited at least once in this run; non-participants are the other "
+          "clients with an accepted event or a wallet movement in this run.</dd>"
+          "<dt>Return on investment (per rule)</dt><dd>(R − C) / C, where C is the rule's cost and R the revenue of the "
+          "clients it credited, counted from the record that brought each client's first credit from the rule on. "
+          "Shown as a percentage rounded half away from zero to 0.01%; none when C is not above zero or includes "
+          "unpriced points.</dd>"
+          "<dt>Lifetime value</dt><dd>A client's revenue minus its cost, over this run; grouped by tier and by segment "
+          "as at the end of the run (a client in two segments counts in both). Per-client figures are rounded half away "
+          "from zero to the cent.</dd>"
+          "<dt>Cost per segment</dt><dd>The cost of the entries written while the client was a member of the "
+          "segment.</dd></dl>";
+  body += "<div class=\"kpis\">";
+  body += Kpi("cost", v.cost.cents, Money(v.cost.cents), "cost" + cur);
+  if (v.cost.unpriced_points) body += Kpi("unpriced_points", v.cost.unpriced_points, Int(v.cost.unpriced_points), "unpriced points (net)");
+  if (v.has_revenue) {
+    body += Kpi("revenue", v.revenue, Money(v.revenue), "revenue" + cur);
+    body += Kpi("value", v.revenue - v.cost.cents, Money(v.revenue - v.cost.cents), "revenue minus cost" + cur);
+    body += Kpi("revenue_events", v.revenue_events, Int(v.revenue_events), "events with revenue");
+  }
+  body += "</div>";
+  if (v.has_unpriced)
+    body += "<p class=\"note\">Some int wallets have no <code>worth</code>: their points are shown as points and left out of "
+            "the money figures.</p>";
+  if (!v.has_revenue)
+    body += "<p class=\"note\">The program declares no <code>revenue</code>: revenue, return and lifetime value are not "
+            "known.</p>";
+  if (v.revenue_errors)
+    body += fmt::format("<p class=\"note\">A revenue condition failed to evaluate {} time{} (an overflow): those events "
+                        "count no revenue.</p>",
+                        Int(v.revenue_errors), v.revenue_errors == 1 ? "" : "s");
+
+  body += "<h3>Per rule</h3><div class=\"scroll\"><table data-table=\"rule-value\"><thead><tr><th class=\"l\">Rule</th>"
+          "<th>Cost</th><th>Unpriced points</th><th>Clients credited</th><th>Their revenue</th><th>ROI</th></tr></thead><tbody>";
+  for (const auto& r : f.rules) {
+    auto roi = v.has_revenue ? RoiBasisPoints(r.value.revenue, r.value.cost) : std::nullopt;
+    body += fmt::format("<tr data-rule=\"{}\"><td class=\"l\">{}</td>{}<td data-k=\"credited_clients\" data-v=\"{}\">{}</td>"
+                        "<td data-k=\"revenue\" data-v=\"{}\">{}</td><td data-k=\"roi_bp\"{}>{}</td></tr>",
+                        Esc(r.name), Esc(r.name), CostCells(r.value.cost), r.value.credited_clients, Int(r.value.credited_clients),
+                        r.value.revenue, v.has_revenue ? Money(r.value.revenue) : "–", roi ? fmt::format(" data-v=\"{}\"", *roi) : "",
+                        roi ? BpPercent(*roi) : "–");
+  }
+  body += "</tbody></table></div>";
+
+  if (!f.segments.empty()) {
+    body += "<h3>Cost per segment</h3><div class=\"scroll\"><table data-table=\"segment-cost\"><thead><tr><th class=\"l\">"
+            "Segment</th><th>Cost</th><th>Unpriced points</th></tr></thead><tbody>";
+    for (size_t s = 0; s < f.segments.size() && s < v.segment_cost.size(); ++s)
+      body += fmt::format("<tr data-segment=\"{}\"><td class=\"l\">{}</td>{}</tr>", Esc(f.segments[s]), Esc(f.segments[s]),
+                          CostCells(v.segment_cost[s]));
+    body += "</tbody></table></div>";
+  }
+
+  if (v.has_revenue) {
+    body += "<h3>Participants and non-participants</h3><div class=\"scroll\"><table data-table=\"participation-value\">";
+    body += kGroupHead + GroupRow("data-group", v.participants) + GroupRow("data-group", v.non_participants);
+    body += "</tbody></table></div>";
+    if (f.tiers.size() > 1) {
+      body += "<h3>Lifetime value by tier</h3><div class=\"scroll\"><table data-table=\"clv-tier\">";
+      body += kGroupHead;
+      for (const auto& g : v.by_tier) body += GroupRow("data-tier", g);
+      body += "</tbody></table></div>";
+    }
+    if (!f.segments.empty()) {
+      body += "<h3>Lifetime value by segment</h3><div class=\"scroll\"><table data-table=\"clv-segment\">";
+      body += kGroupHead;
+      for (const auto& g : v.by_segment) body += GroupRow("data-segment", g);
+      body += GroupRow("data-segment", v.no_segment);
+      body += "</tbody></table></div>";
+    }
+  }
+  return body + "</section>\n";
+}
 }  // namespace
 
 std::string RunPage(const RunFigures& f, const PageInfo& info) {
@@ -149,6 +254,9 @@ std::string RunPage(const RunFigures& f, const PageInfo& info) {
         Int(r.by_action[static_cast<int>(Action::Skip)]), actions.empty() ? "–" : actions);
   }
   body += "</tbody></table></div></section>\n";
+
+  // ---- cost and return ----
+  if (!f.wallets.empty() || f.value.has_revenue) body += ValueSection(f);
 
   // ---- budgets ----
   bool any_budget = std::any_of(f.rules.begin(), f.rules.end(), [](const RuleFigures& r) { return r.has_budget; });

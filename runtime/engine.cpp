@@ -607,7 +607,8 @@ struct Engine::Impl {
     if (!has_outcome) return;
     has_outcome = false;
     Hand(RecordOutcome{outcome_status, line, rec.id, rec.client,
-                       outcome_status == RecordStatus::Rejected ? std::string_view(outcome_message) : std::string_view()});
+                       outcome_status == RecordStatus::Rejected ? std::string_view(outcome_message) : std::string_view(),
+                       outcome_status == RecordStatus::Accepted ? &rec : nullptr});
   }
 
   void SetTrigger(std::string_view id, int64_t time) {

@@ -12,6 +12,8 @@
 
 namespace perk::runtime {
 
+struct Record;
+
 enum class LedgerAction : uint8_t {
 #define X(name, text) name,
 #include "runtime/ledger_actions.def"
@@ -84,6 +86,9 @@ struct RecordOutcome {
   std::string_view client;      // the record's client, when it was read ("" for TickFailed: the
                                 // message names the client)
   std::string_view message;     // Rejected, TickFailed: why, as the rejects file says it
+  // Accepted: the decoded record, typed (its kind, event and field values), for sinks that
+  // read what records say (the report's revenue, C12); null otherwise.
+  const Record* record = nullptr;
 };
 
 }  // namespace perk::runtime

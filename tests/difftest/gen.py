@@ -334,6 +334,27 @@ class ProgramGen:
 
     # ---- names
 
+    def worth_and_revenue(self, decls):
+        """C12: `worth` on int wallets and `revenue` declarations. Only reports read them, so the
+        engines' ledgers must not change. Drawn from a generator of its own, seeded by the
+        declarations so far, so the other constructs' random choices stay as they were."""
+        if not self.currency:
+            return
+        sub = random.Random("\n".join(decls))
+        for k, d in enumerate(decls):
+            head, int_wallet, expiry = d.partition(": int")
+            if d.startswith("wallet ") and int_wallet and sub.random() < 0.5:
+                c = sub.randint(1, 50_000)  # cents, never 0
+                # `worth` comes before `expires after` (spec §3).
+                decls[k] = head + int_wallet + f" worth {c // 100}.{c % 100:02d} {self.currency}" + expiry
+        for ev in self.events:
+            money = [f for f in ev.fields if f.t == "money"]
+            if money and sub.random() < 0.5:
+                f = sub.choice(money)
+                where = sub.choice(["", f" where {ev.name}.{f.name} > 0 {self.currency}",
+                                    f" where not ({ev.name}.{f.name} == 1 {self.currency})"])
+                decls.append(f"revenue {ev.name}.{f.name}{where}")
+
     def fresh(self, base):
         rng = self.rng
         for _ in range(100):
@@ -1246,6 +1267,7 @@ class ProgramGen:
             name = self.fresh("w_")
             self.wallets.append((name, t))
             decls.append(f"wallet {name}: {t}{self.wallet_expiry()}")
+        self.worth_and_revenue(decls)
 
         # vars
         for _ in range(rng.randint(0, 4)):

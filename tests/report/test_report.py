@@ -10,7 +10,9 @@ the per-day chart series, tiers and segments at the end, the top clients. A copy
 with a small probe script is loaded at phone width to check that nothing overflows the
 screen sideways and that every chart is drawn. Screenshots (desktop and phone) are kept in
 DIR (default build/report-test) as artefacts. Then `perk diff` of program.perk against
-program_v2.perk is checked against two separate `perk run`s of the versions.
+program_v2.perk is checked against two separate `perk run`s of the versions. Last, the cost and
+return figures (C12: `worth`, `revenue`) of examples/forex_roi are checked against figures
+recomputed here from its program's declarations, its events and the ledger.
 
 Prints `ok NAME` / `FAIL NAME: why` per check, then `N passed, N failed`; exits 1 on any failure.
 """
@@ -442,6 +444,175 @@ def check_diff(checks, perk, engine, browser, out, tmp, events):
                  "no PNG written")
 
 
+# ---- cost and return (C12) ----
+
+def half_away(num, den):
+    """num / den rounded half away from zero, in integers."""
+    q = (2 * abs(num) + den) // (2 * den)
+    return q if num >= 0 else -q
+
+
+def recompute_value(program_path, events_path, ledger):
+    """The cost and return figures from the program's declarations, the input and the ledger."""
+    import re
+    text = open(program_path).read()
+    wallets = {}  # name -> ("money", None) | ("int", cents per point or None)
+    for m in re.finditer(r"^wallet (\w+): (int|money)(?: worth ([\d.]+) \w+)?", text, re.M):
+        wallets[m.group(1)] = (m.group(2), cents(m.group(3)) if m.group(3) else None)
+    m = re.search(r"^revenue (\w+)\.(\w+)(?: where not \1\.(\w+))?\s*$", text, re.M)
+    rev_event, rev_field, rev_unless = m.group(1), m.group(2), m.group(3)
+
+    def cost_of(e):
+        kind, worth = wallets[e["wallet"]]
+        sign = -1 if e["action"] == "debit" else 1
+        if kind == "money":
+            return sign * cents(e["amount"]), 0
+        return (sign * e["amount"] * worth, 0) if worth else (0, sign * e["amount"])
+
+    # Accepted records in order (this input has no rejects; duplicates are skipped).
+    records, ids = [], set()
+    with open(events_path) as fh:
+        for line in fh:
+            rec = json.loads(line)
+            if "id" in rec:
+                if rec["id"] in ids:
+                    continue
+                ids.add(rec["id"])
+            records.append(rec)
+    position = {r["id"]: k for k, r in enumerate(records) if "id" in r}
+
+    zero = lambda: [0, 0]
+    rule_cost, seg_cost, client_cost = (collections.defaultdict(zero) for _ in range(3))
+    first_credit = {}  # (rule, client) -> position of the record that brought it
+    members = collections.defaultdict(set)  # client -> segments now
+    tier_of, active = {}, set()
+    for e in ledger:
+        if e["action"] == "segment":
+            (members[e["client"]].add if e["member"] else members[e["client"]].discard)(e["segment"])
+        elif e["action"] == "tier":
+            tier_of[e["client"]] = e["to"]
+        elif e["action"] in ("credit", "debit"):
+            c, p = cost_of(e)
+            for acc in (rule_cost[e["rule"]], client_cost[e["client"]]):
+                acc[0] += c
+                acc[1] += p
+            for s in members[e["client"]]:
+                seg_cost[s][0] += c
+                seg_cost[s][1] += p
+            active.add(e["client"])
+            if e["action"] == "credit":
+                assert not e["trigger"].startswith("day:"), "a day-tick credit: place it among the records"
+                first_credit.setdefault((e["rule"], e["client"]), position[e["trigger"]])
+
+    revenue = collections.defaultdict(int)
+    rule_revenue = collections.defaultdict(int)
+    total = events_with = 0
+    for k, r in enumerate(records):
+        if r["type"] in ("profile", "tick"):
+            continue
+        active.add(r["client"])
+        if r["type"] != rev_event or (rev_unless and r.get(rev_unless, False)):
+            continue
+        got = cents(r.get(rev_field, "0"))
+        revenue[r["client"]] += got
+        total += got
+        events_with += 1
+        for (rule, client), at in first_credit.items():
+            if client == r["client"] and at <= k:
+                rule_revenue[rule] += got
+
+    credited = {c for (_, c) in first_credit}
+    def group(clients):
+        g = {"clients": len(clients), "revenue": sum(revenue[c] for c in clients),
+             "cost": sum(client_cost[c][0] for c in clients), "unpriced_points": sum(client_cost[c][1] for c in clients)}
+        g["value"] = g["revenue"] - g["cost"]
+        g["revenue_per_client"] = half_away(g["revenue"], len(clients)) if clients else 0
+        g["value_per_client"] = half_away(g["value"], len(clients)) if clients else 0
+        return g
+
+    tiers = re.findall(r"^tier (\w+)", text, re.M)
+    segments = re.findall(r"^segment (\w+)", text, re.M)
+    out = {"total": total, "events": events_with,
+           "cost": sum(v[0] for v in rule_cost.values()), "unpriced": sum(v[1] for v in rule_cost.values()),
+           "rules": {}, "segment_cost": {s: seg_cost[s] for s in segments},
+           "participants": group(active & credited), "non-participants": group(active - credited),
+           "tiers": {t: group({c for c in active if tier_of.get(c, tiers[0]) == t}) for t in tiers},
+           "segments": {s: group({c for c in active if s in members[c]}) for s in segments}}
+    out["segments"]["(no segment)"] = group({c for c in active if not members[c]})
+    for rule in re.findall(r"^rule (\w+)", text, re.M):
+        cost, unpriced = rule_cost[rule]
+        roi = half_away((rule_revenue[rule] - cost) * 10000, cost) if cost > 0 and not unpriced else "missing"
+        out["rules"][rule] = {"cost": cost, "unpriced_points": unpriced, "revenue": rule_revenue[rule], "roi_bp": roi,
+                              "credited_clients": len({c for (r, c) in first_credit if r == rule})}
+    return out
+
+
+def check_value(checks, perk, engine, browser, tmp):
+    """The cost and return figures of examples/forex_roi (`worth`, `revenue`) against recomputed ones."""
+    tag = f"[{engine}]"
+    folder = os.path.join(ROOT, "examples", "forex_roi")
+    program, events = os.path.join(folder, "program.perk"), os.path.join(folder, "events.jsonl")
+    ledger, page = os.path.join(tmp, f"roi_{engine}.jsonl"), os.path.join(tmp, f"roi_{engine}.html")
+    p = run_perk(perk, ["run", program, "--events", events, "--engine", engine, "--ledger", ledger, "--report", page])
+    if not checks.check(f"value{tag} run exits 0", p.returncode == 0, p.stderr[-2000:]):
+        return
+    want = recompute_value(program, events, read_jsonl(ledger))
+    rules = want["rules"]
+    checks.check(f"value{tag} fixture exercises every figure",
+                 want["unpriced"] > 0 and any(r["cost"] < 0 for r in rules.values())
+                 and any(isinstance(r["roi_bp"], int) for r in rules.values())
+                 and want["non-participants"]["revenue"] > 0 and want["non-participants"]["clients"] > 1
+                 and all(g["clients"] > 0 for g in want["tiers"].values()),
+                 f"the example is too tame: {want}")
+    dom, p = dump_dom(browser, page)
+    if not checks.check(f"value{tag} chromium loads the page", p.returncode == 0 and dom.values, p.stderr[-1000:]):
+        return
+    for key, value in (("cost", want["cost"]), ("unpriced_points", want["unpriced"]), ("revenue", want["total"]),
+                       ("value", want["total"] - want["cost"]), ("revenue_events", want["events"])):
+        checks.equal(f"value{tag} kpi {key}", dom.one(section="value", table=None, k=key), value)
+    for rule, figures in sorted(rules.items()):
+        for key, value in figures.items():
+            checks.equal(f"value{tag} rule {rule} {key}", dom.one(table="rule-value", rule=rule, k=key), value)
+    for s, (cost, unpriced) in want["segment_cost"].items():
+        checks.equal(f"value{tag} segment {s} cost", dom.one(table="segment-cost", segment=s, k="cost"), cost)
+        checks.equal(f"value{tag} segment {s} unpriced points", dom.one(table="segment-cost", segment=s, k="unpriced_points"),
+                     unpriced)
+    groups = [("participation-value", "group", name, want[name]) for name in ("participants", "non-participants")]
+    groups += [("clv-tier", "tier", t, g) for t, g in want["tiers"].items()]
+    groups += [("clv-segment", "segment", s, g) for s, g in want["segments"].items()]
+    for table, attr, name, g in groups:
+        for key, value in g.items():
+            checks.equal(f"value{tag} {table} {name} {key}", dom.one(table=table, **{attr: name}, k=key), value)
+    # `perk diff` against a version that prices points higher and gives more of them: its
+    # figures side by side must be those of two separate runs.
+    variant = os.path.join(tmp, "roi_v2.perk")
+    with open(program) as f:
+        text = f.read()
+    with open(variant, "w") as f:
+        f.write(text.replace("worth 0.01 USD", "worth 0.02 USD").replace("trade.lots * 100", "trade.lots * 150"))
+    diff_page = os.path.join(tmp, f"roi_diff_{engine}.html")
+    p = run_perk(perk, ["diff", program, variant, "--events", events, "--engine", engine, "--report", diff_page])
+    if checks.check(f"value{tag} diff exits 0", p.returncode == 0, p.stderr[-2000:]):
+        v2_ledger = os.path.join(tmp, f"roi_v2_{engine}.jsonl")
+        r = run_perk(perk, ["run", variant, "--events", events, "--engine", engine, "--ledger", v2_ledger])
+        checks.check(f"value{tag} separate run of the variant", r.returncode == 0, r.stderr[-1000:])
+        sides = {"old": want, "new": recompute_value(variant, events, read_jsonl(v2_ledger))}
+        checks.check(f"value{tag} the variant costs more", sides["new"]["cost"] > sides["old"]["cost"], f"{sides}")
+        ddom, p = dump_dom(browser, diff_page)
+        for side, w in sides.items():
+            for key, value in (("cost", w["cost"]), ("revenue", w["total"]), ("value", w["total"] - w["cost"]),
+                               ("participants", w["participants"]["clients"])):
+                checks.equal(f"value{tag} diff {key} {side}", ddom.one(table="value-summary", figure=key, k=side), value)
+            for rule, figures in sorted(w["rules"].items()):
+                checks.equal(f"value{tag} diff rule {rule} cost {side}",
+                             ddom.one(table="rule-value", rule=rule, k=f"cost_{side}"), figures["cost"])
+                checks.equal(f"value{tag} diff rule {rule} roi {side}",
+                             ddom.one(table="rule-value", rule=rule, k=f"roi_{side}"), figures["roi_bp"])
+    checks.check(f"value{tag} every definition on the page",
+                 all(f"<dt>{d}</dt>" in open(page).read() for d in ("Cost", "Revenue", "Participants",
+                     "Return on investment (per rule)", "Lifetime value", "Cost per segment")), "a definition is missing")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--perk", required=True)
@@ -462,6 +633,7 @@ def main():
         for engine in [e for e in args.engine.split(",") if e]:
             check_run(checks, args.perk, engine, browser, args.out, tmp, events)
             check_diff(checks, args.perk, engine, browser, args.out, tmp, events)
+            check_value(checks, args.perk, engine, browser, tmp)
     print(f"screenshots and pages: {os.path.relpath(args.out, os.getcwd())}")
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0
