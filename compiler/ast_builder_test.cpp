@@ -706,7 +706,7 @@ TEST_CASE("syntax errors are worded for people", "[ast][errors]") {
       {"program \"x\"\nparam p = 1 @ 2", "unexpected character `@`", 2, 13},
       {"program \"x\"\nwallet w int", "expected `:` before `int`", 2, 10},
       {"program \"x\"\nwallet w: 5", "unexpected `5`; expected a type (`int`, `decimal`, "
-       "`money`, `bool`, `string`, `time`, `date` or `tier`)", 2, 11},
+       "`money`, `bool`, `string`, `time`, `date`, `tier` or `client`)", 2, 11},
       {"program \"x\"\nrule r on 5 then end", "unexpected `5`; expected an event name, "
        "`tier_changed`, `entering` or `leaving`", 2, 11},
       {"program \"x\"\nprogram \"y\"", "unexpected `program`; `program \"Name\"` comes once, "

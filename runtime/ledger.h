@@ -50,8 +50,10 @@ struct LedgerEntry {
   int rule = -1;               // index in program.rules; -1 for tier and segment entries
   std::string_view rule_name;  // "" when rule is -1
   // The object of the action: the wallet (credit, debit, skip), var (set), template (notify),
-  // name (emit), badge (grant) or segment (segment).
+  // name (emit), badge (grant), segment (segment) or [v0.2] event type sent (send).
   std::string_view target;
+  // [v0.2] send: the client the event is for, and the sent event's id (TRIGGER/RULE/N).
+  std::string_view send_to, sent_id;
   // credit, debit, skip: the wallet's type (Int or Money) and fixed-point amounts (cents for
   // money); skip has the amount asked and no balance.
   Type amount_type = Type::Int;

@@ -53,6 +53,10 @@ struct Record {
 
 enum class DecodeOutcome { Ok, Blank, Duplicate, Reject };
 
+// [v0.2] Why an input record whose id contains `/` is rejected (spec §4): such ids are those of
+// events sent by rules (TRIGGER/RULE/N).
+std::string ReservedIdMessage(std::string_view id);
+
 class RecordDecoder {
  public:
   explicit RecordDecoder(const InputSchema& schema);
