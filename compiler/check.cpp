@@ -1138,12 +1138,9 @@ Expr Checker::CheckBinary(const ast::Expr& e, const Scope& s) {
                          : MakeOp(kInt[k], Type::Bool, e.range, pair(std::move(zero), std::move(cmp)));
       }
       if (IsNumeric(a.type) && IsNumeric(b.type)) Unify(a, b);
-      // [v0.2] A client compares with a client or a string, by id, for equality only.
+      // [v0.2] A client compares with a client or a string as its id (ordered like strings, as
+      // v0.1's string-typed `client.id` was).
       if (IsText(a.type) && IsText(b.type) && (a.type == Type::Client || b.type == Type::Client)) {
-        if (op != B::Eq && op != B::Ne) {
-          Error(DiagKind::BadComparison, e.range, "clients have no order; compare them with `==` or `!=`");
-          return ErrorExpr(e.range);
-        }
         a = AsText(std::move(a));
         b = AsText(std::move(b));
       }
