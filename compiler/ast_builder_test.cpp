@@ -346,6 +346,29 @@ TEST_CASE("tiers, aggregates, if expressions and tier_changed", "[ast]") {
   CHECK(prog.rules[1].when->args[1]->kind == ExprKind::PreviousTier);
 }
 
+TEST_CASE("[v0.2] client types and send actions", "[ast]") {
+  Parsed p(R"(program "Referrals"
+event signup { referrer: client }
+event reward { friend: client, note: string = "x" }
+client { referred_by: client }
+rule joined
+  on signup
+  then send reward to signup.referrer { friend: signup.client }
+end
+)");
+  const Program& prog = *p.program;
+  CHECK(prog.events[0].fields[0].type.name == TypeName::Client);
+  CHECK(prog.client_fields[0].type.name == TypeName::Client);
+  const Action& a = prog.rules[0].actions[0];
+  CHECK(a.kind == ActionKind::Send);
+  CHECK(a.target == "reward");
+  REQUIRE(a.value);
+  CHECK(a.value->kind == ExprKind::Field);
+  REQUIRE(a.data.size() == 1);
+  CHECK(a.data[0].key == "friend");
+  CHECK(Dump(prog).find("send reward to ") != std::string::npos);
+}
+
 TEST_CASE("every day, client blocks, segments, limits and budgets", "[ast]") {
   Parsed daily(kDaily);
   const Program& prog = *daily.program;

@@ -874,6 +874,13 @@ std::string ReservedIdMessage(std::string_view id) {
          "record an id without `/`";
 }
 
+std::string_view SenderOf(std::string_view id) {
+  const size_t n = id.rfind('/');
+  if (n == std::string_view::npos || n == 0) return {};
+  const size_t rule = id.rfind('/', n - 1);
+  return rule == std::string_view::npos ? std::string_view() : id.substr(0, rule);
+}
+
 uint64_t RecordDecoder::ContentHash(const Record& record, uint64_t client_hash) const {
   const InputSchema& schema = impl_->schema;
   const std::vector<FieldSpec>* specs = nullptr;
