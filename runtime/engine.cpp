@@ -583,8 +583,10 @@ struct Engine::Impl {
     pending.clear();
     pending_fields.clear();
     value_count = 0;
-    sent.clear();  // every one was processed before the record ended
-    sent_next = 0;
+    if (!sent.empty()) {  // every one was processed before the record ended
+      sent.clear();  // not called on the common path: a deque's clear costs even when empty
+      sent_next = 0;
+    }
     if (tick_failures.empty()) return;
     for (const TickFailure& f : tick_failures) Hand(RecordOutcome{RecordStatus::TickFailed, f.line, {}, {}, f.message});
     tick_failures.clear();
@@ -1282,7 +1284,7 @@ struct Engine::Impl {
     budget_undo.clear();
     Remember(rec, hashes);
     SetOutcome(RecordStatus::Accepted);
-    ProcessSent();
+    if (sent_next < sent.size()) ProcessSent();
   }
 
   // An accepted record's id, with what the record said (spec §4, C14).
@@ -1344,8 +1346,9 @@ struct Engine::Impl {
     current_line = line_number;
     ++stats.records;
     uint64_t remembered;
-    if (rec.id.find('/') != std::string::npos) RejectRecord(line_number, ReservedIdMessage(rec.id));
-    else if (!rec.id.empty() && seen_ids.Find(rec.id, hashes.id, &remembered)) ReusedId(rec.id, remembered, &rec, std::string(), line_number);
+    // An id with `/` (reserved for sent events) never gets here: the RecordDecoder that decoded
+    // the record rejected it (Engine::ProcessDecoded's contract).
+    if (!rec.id.empty() && seen_ids.Find(rec.id, hashes.id, &remembered)) ReusedId(rec.id, remembered, &rec, std::string(), line_number);
     else Dispatch(rec, line_number, hashes);
     FinishRecord(rec, line_number);
   }
