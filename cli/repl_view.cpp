@@ -27,7 +27,7 @@ size_t Width(std::string_view s) {
 std::string Bare(const checked::Program& program, Type type, const Value& v) {
   std::string json;
   runtime::AppendValueJson(json, program, type, v);
-  if (type != Type::String && json.size() >= 2 && json.front() == '"') return json.substr(1, json.size() - 2);
+  if (!IsText(type) && json.size() >= 2 && json.front() == '"') return json.substr(1, json.size() - 2);
   return json;
 }
 
@@ -161,6 +161,7 @@ EntryView ViewEntry(const runtime::LedgerEntry& e, const checked::Program& progr
       break;
     }
     case LedgerAction::Grant: view.details = std::string(e.target); break;
+    case LedgerAction::Send: view.details = fmt::format("{} to {} as {}", e.target, e.send_to, e.sent_id); break;
     case LedgerAction::Tier: view.details = fmt::format("{} -> {}", e.from, e.to); break;
     case LedgerAction::Segment: view.details = fmt::format("{} {}", e.target, e.member ? "joined" : "left"); break;
     case LedgerAction::Skip:
@@ -215,7 +216,8 @@ std::string FormatValue(const checked::Program& program, Type type, const Value&
     case Type::Decimal: return stdlib::FormatDecimal(v.i);
     case Type::Money: return stdlib::FormatMoney(v.i) + (program.currency.empty() ? "" : " " + program.currency);
     case Type::Bool: return v.i ? "true" : "false";
-    case Type::String: return stdlib::JsonQuote(v.s);
+    case Type::String:
+    case Type::Client: return stdlib::JsonQuote(v.s);
     case Type::Time: return stdlib::FormatTime(v.i);
     case Type::Date: return stdlib::FormatDate(v.i);
     case Type::Tier:

@@ -14,7 +14,7 @@
 
 namespace perk::ast {
 
-enum class TypeName { Int, Decimal, Money, Bool, String, Time, Date, Tier };
+enum class TypeName { Int, Decimal, Money, Bool, String, Time, Date, Tier, Client };
 struct TypeRef {
   TypeName name = TypeName::Int;
   SourceRange range;
@@ -168,7 +168,7 @@ struct Budget {
   SourceRange range;
 };
 
-enum class ActionKind { Credit, Debit, Set, Notify, Grant, Emit, If };
+enum class ActionKind { Credit, Debit, Set, Notify, Grant, Emit, Send, If };
 
 struct DataEntry {
   std::string key;
@@ -180,12 +180,12 @@ struct Action {
   ActionKind kind = ActionKind::Credit;
   SourceRange range;
   // Credit/Debit: the wallet; Set: the var; Notify: the template; Grant: the badge;
-  // Emit: the name (string literals already decoded).
+  // Emit: the name (string literals already decoded); Send: the event type.
   std::string target;
   SourceRange target_range;
-  ExprPtr value;  // Credit/Debit: amount; Set: value; If: condition
+  ExprPtr value;  // Credit/Debit: amount; Set: value; If: condition; Send: the client sent to
   std::optional<Duration> pending;  // [v0.2] Credit: `pending D`
-  std::vector<DataEntry> data;  // Notify/Emit
+  std::vector<DataEntry> data;  // Notify/Emit; Send: the fields given
   std::vector<Action> then_actions;  // If
   std::vector<Action> else_actions;  // If
   bool has_else = false;

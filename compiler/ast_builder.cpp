@@ -225,11 +225,11 @@ const std::vector<size_t> kExpressionStart = {
     // [v0.2] `pending(W)`.
     P::PENDING};
 const std::vector<size_t> kActionStart = {P::CREDIT, P::DEBIT, P::SET, P::NOTIFY,
-                                          P::GRANT,  P::EMIT,  P::IF};
+                                          P::GRANT,  P::EMIT,  P::SEND, P::IF};
 const std::vector<size_t> kDeclStart = {P::CURRENCY, P::EVENT,   P::CLIENT, P::WALLET, P::VAR,
                                         P::PARAM,    P::TIER,    P::SEGMENT, P::RULE, P::TIMEZONE, P::REVENUE};
 const std::vector<size_t> kTypes = {P::INT,    P::DECIMAL, P::MONEY, P::BOOL,
-                                    P::STRING, P::TIME,    P::DATE,  P::TIER};
+                                    P::STRING, P::TIME,    P::DATE,  P::TIER, P::CLIENT};
 const std::vector<size_t> kUnits = {P::MINUTE, P::MINUTES, P::HOUR, P::HOURS,
                                     P::DAY,    P::DAYS,    P::WEEK, P::WEEKS,
                                     P::MONTH,  P::MONTHS,  P::YEAR, P::YEARS};
@@ -267,6 +267,7 @@ std::string NameRole(ParserRuleContext* ctx) {
     case P::RuleDataEntry: return "a key";
     case P::RuleAction:
       if (dynamic_cast<P::SetActionContext*>(ctx) != nullptr) return "a var name";
+      if (dynamic_cast<P::SendActionContext*>(ctx) != nullptr) return "an event name";
       return "a wallet name";
     case P::RulePrimary: return "an event name";
     default: return "a name";
@@ -304,12 +305,12 @@ std::string DescribeExpected(const antlr4::dfa::Vocabulary& vocabulary,
   }
   take_group(kExpressionStart, 8, "an expression");
   take_group(kActionStart, kActionStart.size(),
-             "an action (`credit`, `debit`, `set`, `notify`, `grant`, `emit` or `if`)");
+             "an action (`credit`, `debit`, `set`, `notify`, `grant`, `emit`, `send` or `if`)");
   take_group(kDeclStart, kDeclStart.size(),
              "a declaration (`event`, `client`, `wallet`, `var`, `param`, `tier`, `segment`, "
              "`rule` or `revenue`)");
   take_group(kTypes, 6,
-             "a type (`int`, `decimal`, `money`, `bool`, `string`, `time`, `date` or `tier`)");
+             "a type (`int`, `decimal`, `money`, `bool`, `string`, `time`, `date`, `tier` or `client`)");
   take_group(kUnits, 6, "a unit (`minutes`, `hours`, `days`, `weeks`, `months` or `years`)");
   take_group(kComparisons, 4, "an operator");
   // What a name is for reads best first: "an event name or `tier_changed`".
@@ -846,6 +847,7 @@ class Builder {
       case P::TIME: type.name = TypeName::Time; break;
       case P::DATE: type.name = TypeName::Date; break;
       case P::TIER: type.name = TypeName::Tier; break;
+      case P::CLIENT: type.name = TypeName::Client; break;
       default: return std::nullopt;
     }
     return type;
@@ -1024,6 +1026,14 @@ class Builder {
       if (!string_target(ActionKind::Grant, c->badge, nullptr)) return std::nullopt;
     } else if (auto* c = dynamic_cast<P::EmitActionContext*>(&ctx)) {
       if (!string_target(ActionKind::Emit, c->name, c->dataMap())) return std::nullopt;
+    } else if (auto* c = dynamic_cast<P::SendActionContext*>(&ctx)) {
+      // [v0.2] `send EVENT to X { field: x }`: the event type is a name, X an expression.
+      if (!IsReal(c->event)) return std::nullopt;
+      action.kind = ActionKind::Send;
+      action.target = c->event->getText();
+      action.target_range = TokenRange(c->event);
+      action.value = BuildExpr(c->to, action.range);
+      if (c->dataMap() != nullptr) action.data = BuildData(*c->dataMap());
     } else if (auto* c = dynamic_cast<P::IfActionContext*>(&ctx)) {
       action.kind = ActionKind::If;
       action.value = BuildExpr(c->cond, action.range);
@@ -1589,6 +1599,7 @@ const char* TypeText(TypeName t) {
     case TypeName::Time: return "time";
     case TypeName::Date: return "date";
     case TypeName::Tier: return "tier";
+    case TypeName::Client: return "client";
   }
   return "?";
 }
@@ -1694,6 +1705,7 @@ void DumpActions(const std::vector<Action>& actions, const std::string& indent, 
       case ActionKind::Notify: out += "notify " + Quote(a.target) + DumpData(a.data); break;
       case ActionKind::Grant: out += "grant " + Quote(a.target); break;
       case ActionKind::Emit: out += "emit " + Quote(a.target) + DumpData(a.data); break;
+      case ActionKind::Send: out += "send " + a.target + " to " + DumpExpr(a.value.get()) + DumpData(a.data); break;
       case ActionKind::If:
         out += "if " + DumpExpr(a.value.get()) + " then\n";
         DumpActions(a.then_actions, indent + "  ", out);

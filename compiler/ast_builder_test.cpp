@@ -346,6 +346,29 @@ TEST_CASE("tiers, aggregates, if expressions and tier_changed", "[ast]") {
   CHECK(prog.rules[1].when->args[1]->kind == ExprKind::PreviousTier);
 }
 
+TEST_CASE("[v0.2] client types and send actions", "[ast]") {
+  Parsed p(R"(program "Referrals"
+event signup { referrer: client }
+event reward { friend: client, note: string = "x" }
+client { referred_by: client }
+rule joined
+  on signup
+  then send reward to signup.referrer { friend: signup.client }
+end
+)");
+  const Program& prog = *p.program;
+  CHECK(prog.events[0].fields[0].type.name == TypeName::Client);
+  CHECK(prog.client_fields[0].type.name == TypeName::Client);
+  const Action& a = prog.rules[0].actions[0];
+  CHECK(a.kind == ActionKind::Send);
+  CHECK(a.target == "reward");
+  REQUIRE(a.value);
+  CHECK(a.value->kind == ExprKind::Field);
+  REQUIRE(a.data.size() == 1);
+  CHECK(a.data[0].key == "friend");
+  CHECK(Dump(prog).find("send reward to ") != std::string::npos);
+}
+
 TEST_CASE("every day, client blocks, segments, limits and budgets", "[ast]") {
   Parsed daily(kDaily);
   const Program& prog = *daily.program;
@@ -706,7 +729,7 @@ TEST_CASE("syntax errors are worded for people", "[ast][errors]") {
       {"program \"x\"\nparam p = 1 @ 2", "unexpected character `@`", 2, 13},
       {"program \"x\"\nwallet w int", "expected `:` before `int`", 2, 10},
       {"program \"x\"\nwallet w: 5", "unexpected `5`; expected a type (`int`, `decimal`, "
-       "`money`, `bool`, `string`, `time`, `date` or `tier`)", 2, 11},
+       "`money`, `bool`, `string`, `time`, `date`, `tier` or `client`)", 2, 11},
       {"program \"x\"\nrule r on 5 then end", "unexpected `5`; expected an event name, "
        "`tier_changed`, `entering` or `leaving`", 2, 11},
       {"program \"x\"\nprogram \"y\"", "unexpected `program`; `program \"Name\"` comes once, "

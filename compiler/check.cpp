@@ -64,6 +64,12 @@ bool IsOrdered(Type t) {
          t == Type::Tier;
 }
 
+// [v0.2] A client as its id, a string: both are text at run time, so only the type changes.
+checked::Expr AsText(checked::Expr e) {
+  if (e.type == Type::Client) e.type = Type::String;
+  return e;
+}
+
 Type FromTypeName(ast::TypeName n) {
   switch (n) {
     case ast::TypeName::Int: return Type::Int;
@@ -74,6 +80,7 @@ Type FromTypeName(ast::TypeName n) {
     case ast::TypeName::Time: return Type::Time;
     case ast::TypeName::Date: return Type::Date;
     case ast::TypeName::Tier: return Type::Tier;
+    case ast::TypeName::Client: return Type::Client;
   }
   return Type::Error;
 }
@@ -352,6 +359,7 @@ class Checker {
   // Builds op(args) with the given result type, folding it when every argument is constant.
   Expr MakeOp(OpCode op, Type type, SourceRange r, std::vector<Expr> args);
   Expr Widen(Expr e);  // int -> decimal
+  bool CheckSend(const ast::Action& a, const Scope& scope, checked::Action* out);
   // Brings two numeric operands to one type when int meets decimal; false when they differ.
   bool Unify(Expr& a, Expr& b);
   bool NeedState(const ast::Expr& e, const Scope& s, const char* what);
@@ -590,6 +598,8 @@ Expr Checker::CheckAs(const ast::Expr& e, const Scope& scope, Type want, const s
   if (x.type == Type::Error || want == Type::Error) return x;
   if (x.type == want) return x;
   if (x.type == Type::Int && want == Type::Decimal) return Widen(std::move(x));
+  // [v0.2] A client reads as its id where a string is wanted (`set last = client.id`).
+  if (x.type == Type::Client && want == Type::String) return AsText(std::move(x));
   std::string hint;
   if (want == Type::Int && x.type == Type::Decimal)
     hint = "; wrap it in `floor()`, `ceil()` or `round()`";
@@ -914,7 +924,7 @@ Expr Checker::CheckField(const ast::Expr& e, const Scope& s) {
     x.kind = ExprKind::ClientField;
     if (e.text == "id") {
       x.index = checked::kClientId;
-      x.type = Type::String;
+      x.type = Type::Client;
       return x;
     }
     if (e.text == "since") {
@@ -969,7 +979,7 @@ Expr Checker::CheckField(const ast::Expr& e, const Scope& s) {
   if (e.text == "id") {
     field = checked::kFieldId, type = Type::String;
   } else if (e.text == "client") {
-    field = checked::kFieldClient, type = Type::String;
+    field = checked::kFieldClient, type = Type::Client;
   } else if (e.text == "time") {
     field = checked::kFieldTime, type = Type::Time;
   } else {
@@ -1192,6 +1202,12 @@ Expr Checker::CheckBinary(const ast::Expr& e, const Scope& s) {
                          : MakeOp(kInt[k], Type::Bool, e.range, pair(std::move(zero), std::move(cmp)));
       }
       if (IsNumeric(a.type) && IsNumeric(b.type)) Unify(a, b);
+      // [v0.2] A client compares with a client or a string as its id (ordered like strings, as
+      // v0.1's string-typed `client.id` was).
+      if (IsText(a.type) && IsText(b.type) && (a.type == Type::Client || b.type == Type::Client)) {
+        a = AsText(std::move(a));
+        b = AsText(std::move(b));
+      }
       if (a.type != b.type) {
         Error(DiagKind::BadComparison, e.range,
               fmt::format("cannot compare {} with {}{}", QT(a.type), QT(b.type), money_hint()));
@@ -1236,6 +1252,8 @@ Expr Checker::CheckIn(const ast::Expr& e, const Scope& s) {
   r.kind = ExprKind::In;
   r.type = Type::Bool;
   r.range = e.range;
+  // [v0.2] A client is in a list of ids.
+  if (x.type == Type::Client && !items.empty() && items[0].type == Type::String) x = AsText(std::move(x));
   r.args.push_back(std::move(x));
   for (auto& it : items) {
     if (it.type == Type::Int && r.args[0].type == Type::Decimal) it = Widen(std::move(it));
@@ -1264,6 +1282,8 @@ Expr Checker::CheckIf(const ast::Expr& e, const Scope& s) {
     return ErrorExpr(e.range);
   }
   if (IsNumeric(a.type) && IsNumeric(b.type)) Unify(a, b);
+  // [v0.2] A client and a string meet as a string (`if k then e.client else e.id`).
+  if (IsText(a.type) && IsText(b.type) && a.type != b.type) a = AsText(std::move(a)), b = AsText(std::move(b));
   if (a.type != b.type || a.type == Type::Duration) {
     Error(DiagKind::BranchMismatch, e.range,
           fmt::format("the branches of `if` must have one type, found {} and {}", QT(a.type), QT(b.type)));
@@ -1336,6 +1356,7 @@ Expr Checker::CheckOtherwise(const ast::Expr& e, const Scope& s) {
   Expr b = Check(*e.args[1], s);
   if (a.type == Type::Error || b.type == Type::Error) return ErrorExpr(e.range);
   if (IsNumeric(a.type) && IsNumeric(b.type)) Unify(a, b);
+  if (IsText(a.type) && IsText(b.type) && a.type != b.type) a = AsText(std::move(a)), b = AsText(std::move(b));
   if (a.type != b.type || a.type == Type::Duration) {
     Error(DiagKind::BranchMismatch, e.range,
           fmt::format("both sides of `otherwise` must have one type, found {} and {}", QT(a.type), QT(b.type)));
@@ -1400,8 +1421,11 @@ Expr Checker::CheckCall(const ast::Expr& e, const Scope& s) {
     return false;
   };
   auto want = [&](size_t k, std::initializer_list<Type> types, const char* what) {
-    for (Type t : types)
+    for (Type t : types) {
+      // [v0.2] A client reads as its id where a string is wanted (`starts_with(client.id, "vip")`).
+      if (t == Type::String && args[k].type == Type::Client) args[k] = AsText(std::move(args[k]));
       if (args[k].type == t) return true;
+    }
     Error(DiagKind::BadArguments, args[k].range, fmt::format("{} takes {}, found {}", Q(f), what, QT(args[k].type)));
     return false;
   };
@@ -1711,8 +1735,8 @@ void Checker::CheckParams() {
     if (p.type) {
       Type want = FromTypeName(p.type->name);
       if (want == Type::Money) RequireMoney(p.type->range);
-      if (want == Type::Tier) {
-        Error(DiagKind::BadFieldType, p.type->range, "a param cannot be a tier");
+      if (want == Type::Tier || want == Type::Client) {
+        Error(DiagKind::BadFieldType, p.type->range, fmt::format("a param cannot be a {}", TypeName(want)));
         want = Type::Error;
       }
       if (want != Type::Error) {
@@ -1773,8 +1797,15 @@ void Checker::CheckFields(const std::vector<ast::FieldDecl>& decls, bool client,
     }
     if (cf.type == Type::Money) RequireMoney(f.type.range);
     if (f.default_value && cf.type != Type::Error) {
-      auto v = CheckConstant(*f.default_value, Place::Constant, cf.type, fmt::format("the default of {}", Q(f.name)),
+      // [v0.2] A client's default is its id, a non-empty string constant (`house: client = "h1"`).
+      const Type want = cf.type == Type::Client ? Type::String : cf.type;
+      auto v = CheckConstant(*f.default_value, Place::Constant, want, fmt::format("the default of {}", Q(f.name)),
                              &cf.default_expr);
+      if (v && cf.type == Type::Client && v->s.empty()) {
+        Error(DiagKind::BadFieldType, f.default_value->range,
+              fmt::format("the default of {} names no client; write a client id like `\"house\"`", Q(f.name)));
+        v.reset();
+      }
       if (v) cf.has_default = true, cf.default_value = *v;
     }
     // A client attribute without a default is optional (spec §2): unset until a profile sets
@@ -1892,6 +1923,14 @@ void Checker::CheckVars() {
     out.name = v.name;
     out.type = FromTypeName(v.type.name);
     if (out.type == Type::Money) RequireMoney(v.type.range);
+    if (out.type == Type::Client) {
+      // Only records and profiles name clients; a var would need a client constant.
+      Error(DiagKind::BadFieldType, v.type.range,
+            fmt::format("a var cannot be a client; keep the id in a `string` var, or declare `{}: client` in "
+                        "`client {{ ... }}` and set it with a profile record",
+                        v.name));
+      out.type = Type::Error;
+    }
     if (v.init) {
       auto val = CheckConstant(*v.init, Place::Constant, out.type, fmt::format("the initial value of {}", Q(v.name)), &out.init_expr);
       if (val) out.init = *val;
@@ -2053,6 +2092,9 @@ void Checker::CheckActions(const std::vector<ast::Action>& in, const Scope& scop
         break;
       }
       case ast::ActionKind::Grant: break;
+      case ast::ActionKind::Send:
+        if (!CheckSend(a, scope, &c)) continue;
+        break;
       case ast::ActionKind::If: {
         // The engine runs nested actions recursively: bound them as deep expressions are.
         if (action_depth_ >= kMaxDepth) {
@@ -2078,6 +2120,82 @@ void Checker::CheckActions(const std::vector<ast::Action>& in, const Scope& scop
     }
     out->push_back(std::move(c));
   }
+}
+
+// [v0.2] `send EVENT to X { field: x, ... }` (spec §3): X a client, each field given once with
+// its declared type, every field without a default given. False when the action is dropped.
+bool Checker::CheckSend(const ast::Action& a, const Scope& scope, checked::Action* out) {
+  const Symbol* sym = Lookup(a.target);
+  const bool known = sym && sym->kind == SymKind::Event && sym->index < static_cast<int>(prog_->events.size());
+  if (!known) {
+    if (sym)
+      Error(DiagKind::UnknownEvent, a.target_range, fmt::format("`send` makes an event, and {} is not an event type", Q(a.target)));
+    else
+      Error(DiagKind::UnknownEvent, a.target_range,
+            fmt::format("there is no event {} to send{}", Q(a.target),
+                        DidYouMean(a.target, NamesOf([](SymKind k) { return k == SymKind::Event; }))));
+  } else {
+    Use(a.target);
+  }
+  bool ok = known;
+  if (a.value) {
+    Expr to = Check(*a.value, scope);
+    if (to.type != Type::Client && to.type != Type::Error) {
+      Error(DiagKind::TypeMismatch, a.value->range,
+            fmt::format("`send {} to` needs a `client`, found {}{}", a.target, QT(to.type),
+                        IsText(to.type) ? "; a string is not a client: send to a `client` field or attribute, like "
+                                          "`client.referred_by` or `signup.referrer`"
+                                        : ""));
+      ok = false;
+    }
+    if (to.type == Type::Error) ok = false;
+    out->value = std::move(to);
+  }
+  const checked::Event* ev = known ? &prog_->events[sym->index] : nullptr;
+  if (ev) out->target = sym->index;
+  std::set<std::string> keys;
+  for (const auto& d : a.data) {
+    if (!keys.insert(d.key).second) {
+      Error(DiagKind::DuplicateField, d.range, fmt::format("the field {} is given twice", Q(d.key)));
+      ok = false;
+      continue;
+    }
+    int field = -1;
+    if (ev)
+      for (size_t k = 0; k < ev->fields.size(); ++k)
+        if (ev->fields[k].name == d.key) field = static_cast<int>(k);
+    if (ev && field < 0) {
+      std::vector<std::string> names;
+      for (const auto& f : ev->fields) names.push_back(f.name);
+      const bool builtin = d.key == "id" || d.key == "client" || d.key == "time";
+      Error(DiagKind::UnknownField, d.range,
+            builtin ? fmt::format("a sent event's {} is set by the engine (its id is derived, its client is the one "
+                                  "after `to`, its time the sender's); leave it out",
+                                  Q(d.key))
+                    : fmt::format("the event {} has no field {}{}", Q(ev->name), Q(d.key), DidYouMean(d.key, names)));
+      Check(*d.value, scope);
+      ok = false;
+      continue;
+    }
+    if (!ev || ev->fields[field].type == Type::Error) {
+      Check(*d.value, scope);
+      continue;
+    }
+    Expr v = CheckAs(*d.value, scope, ev->fields[field].type, fmt::format("the field {} of `send {}`", Q(d.key), ev->name));
+    if (v.type == Type::Error) ok = false;
+    out->data.push_back({d.key, std::move(v), field});
+  }
+  if (ev) {
+    for (const auto& f : ev->fields) {
+      if (f.has_default || f.type == Type::Error || keys.count(f.name)) continue;
+      Error(DiagKind::SendMissingField, a.range,
+            fmt::format("`send {}` must give the field {}, which has no default; add `{}: ...` to the braces, or "
+                        "give it a default in `event {}`",
+                        ev->name, Q(f.name), f.name, ev->name));
+      ok = false;
+    }
+  }
+  return ok;
 }
 
 // [v0.2] The rules each kind of day runs at its tick, in declaration order (spec §5 step 2b).

@@ -167,26 +167,31 @@ struct Segment {
   Expr when;
 };
 
-enum class ActionKind : uint8_t { Credit, Debit, Set, Notify, Grant, Emit, If };
+enum class ActionKind : uint8_t { Credit, Debit, Set, Notify, Grant, Emit, Send, If };
 
 struct DataEntry {
   std::string key;
   Expr value;
+  int field = -1;  // Send: the sent event's field it gives
 };
 
 struct Action {
   ActionKind kind = ActionKind::Credit;
-  int target = 0;          // wallet (Credit/Debit) or var (Set)
+  int target = 0;          // wallet (Credit/Debit), var (Set) or [v0.2] the event sent (Send)
   // [v0.2] Credit `pending D`: the index of D's duration value in Program::pending_for; -1
   // when the credit is available at once.
   int pending = -1;
-  std::string name;        // template (Notify), badge (Grant), name (Emit)
-  std::optional<Expr> value;  // amount / value / condition
+  std::string name;        // template (Notify), badge (Grant), name (Emit), event (Send)
+  std::optional<Expr> value;  // amount / value / condition / the client sent to (Send)
   std::vector<DataEntry> data;
   std::vector<Action> then_actions;
   std::vector<Action> else_actions;
   SourceRange range;
 };
+
+// Where an evaluated action's values sit (RuleHost::Act): its value first, then its data values.
+inline size_t DataSlot(const Action& a, size_t k) { return (a.value ? 1 : 0) + k; }
+inline size_t ValueCount(const Action& a) { return (a.value ? 1 : 0) + a.data.size(); }
 
 // [v0.2] Entering/Leaving: `on entering SEGMENT` / `on leaving SEGMENT` (Rule::segment).
 enum class TriggerKind : uint8_t { Event, TierChanged, EveryDay, EveryWeek, EveryMonth, Entering, Leaving };

@@ -180,7 +180,7 @@ class Lowering {
     entry_ = llvm::BasicBlock::Create(c_, "entry", fn_);
     b_.SetInsertPoint(entry_);
     V v = Lower(e);
-    if (e.type == Type::String) {
+    if (IsText(e.type)) {
       b_.CreateStore(v.p, Field(out, offsetof(Result, data)));
       b_.CreateStore(v.n, Field(out, offsetof(Result, size)));
     } else {
@@ -271,7 +271,7 @@ class Lowering {
   static size_t MaxValues(const std::vector<checked::Action>& actions) {
     size_t n = 1;
     for (const auto& a : actions)
-      n = std::max({n, a.data.size(), MaxValues(a.then_actions), MaxValues(a.else_actions)});
+      n = std::max({n, checked::ValueCount(a), MaxValues(a.then_actions), MaxValues(a.else_actions)});
     return n;
   }
 
@@ -319,7 +319,7 @@ class Lowering {
       }
       if (a.value) CallTop(*a.value, values_);
       for (size_t k = 0; k < a.data.size(); ++k)
-        CallTop(a.data[k].value, Field(values_, static_cast<int64_t>(k * sizeof(Result))));
+        CallTop(a.data[k].value, Field(values_, static_cast<int64_t>(checked::DataSlot(a, k) * sizeof(Result))));
       // The checked program outlives the code, so the action is named by its address: the
       // address of the symbol perk_action<N>, defined when the code is linked, so that the
       // code itself holds no address of this process and can be kept in the object cache.
@@ -360,7 +360,7 @@ class Lowering {
   V LoadValue(size_t array_offset, int index, Type type) {
     llvm::Value* base = LoadCtx(ptr_, array_offset);
     llvm::Value* at = Field(base, static_cast<int64_t>(index) * layout_.size);
-    if (type == Type::String)
+    if (IsText(type))
       return V{nullptr, b_.CreateLoad(ptr_, Field(at, layout_.str)), b_.CreateLoad(i64_, Field(at, layout_.str + 8))};
     return V{b_.CreateLoad(i64_, at)};
   }
@@ -620,7 +620,7 @@ class Lowering {
   }
 
   V Const(const Value& value, Type type) {
-    if (type == Type::String)
+    if (IsText(type))
       return V{nullptr, b_.CreateGlobalStringPtr(value.s, "str"), b_.getInt64(static_cast<int64_t>(value.s.size()))};
     return V{b_.getInt64(value.i)};
   }
@@ -628,7 +628,7 @@ class Lowering {
   // Merges the values two or more paths bring to `join`.
   V Phi(Type type, const std::vector<std::pair<V, llvm::BasicBlock*>>& incoming) {
     auto n = static_cast<unsigned>(incoming.size());
-    if (type == Type::String) {
+    if (IsText(type)) {
       llvm::PHINode* p = b_.CreatePHI(ptr_, n);
       llvm::PHINode* len = b_.CreatePHI(i64_, n);
       for (const auto& [v, from] : incoming) {
@@ -664,7 +664,7 @@ class Lowering {
       }
       case K::Wallet: return V{LoadSlot(client_.wallets_at() + e.index)};
       case K::Var:
-        if (e.type == Type::String) {
+        if (IsText(e.type)) {
           llvm::Value* at = Field(LoadCtx(ptr_, offsetof(Context, var_text)), static_cast<int64_t>(e.index) * layout_.string_size);
           return V{nullptr, b_.CreateLoad(ptr_, at), b_.CreateLoad(i64_, Field(at, 8))};
         }
@@ -727,7 +727,7 @@ class Lowering {
       }
       case K::In: {
         V x = Lower(e.args[0]);
-        const bool strings = e.args[0].type == Type::String;
+        const bool strings = IsText(e.args[0].type);
         auto* join = llvm::BasicBlock::Create(c_, "in.join", fn_);
         std::vector<std::pair<V, llvm::BasicBlock*>> incoming;
         for (size_t k = 1; k < e.args.size(); ++k) {
@@ -872,7 +872,7 @@ constexpr int kSiteBits = 24;
 
 // Bump when what turns IR into machine code changes in a way the IR does not show (the
 // passes of Optimize, the code generator's settings), so that old cache entries stop matching.
-constexpr int kCodegenVersion = 2;
+constexpr int kCodegenVersion = 3;  // 2: [v0.2] sends (an action's data values follow its value); 3: lots
 
 // Optimises `module` at `level` and compiles it to an object file in *object, with a target
 // machine of its own (compile threads must not share one). With `ir`, keeps the optimised IR.

@@ -38,7 +38,8 @@ segmentDecl: SEGMENT name=IDENT WHEN cond=expr;
 // [v0.2] A money field that is the broker's revenue, for reports (C12); it changes no effect.
 revenueDecl: REVENUE event=IDENT DOT field=word (WHERE cond=expr)?;
 
-typeRef: INT | DECIMAL | MONEY | BOOL | STRING | TIME | DATE | TIER;
+// [v0.2] `client`: a client, by id (event fields and client attributes).
+typeRef: INT | DECIMAL | MONEY | BOOL | STRING | TIME | DATE | TIER | CLIENT;
 
 // The clauses come in any order; the builder reports one given twice.
 ruleDecl: RULE name=IDENT label=str? trigger clause* THEN action* END;
@@ -64,6 +65,7 @@ action
   | NOTIFY tmpl=str dataMap?            # NotifyAction
   | GRANT badge=str                     # GrantAction
   | EMIT name=str dataMap?              # EmitAction
+  | SEND event=IDENT TO to=expr dataMap?  # SendAction
   // The else branch is a plain action list: `else if ... end end` nests.
   | IF cond=expr THEN thenActions+=action* (ELSE elseActions+=action*)? END  # IfAction
   ;

@@ -76,6 +76,7 @@ struct EffectDiff::Impl {
           item.value += '}';
           break;
         case Action::Grant: break;
+        case Action::Send: item.value = std::string(e.send_to); break;
       }
       item.rule = impl->RuleIndex(std::string(e.rule_name));
       if (e.day_tick) item.day = e.day;

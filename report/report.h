@@ -18,7 +18,7 @@ namespace perk::report {
 
 // Ledger actions (runtime/ledger_actions.def), in the order the report lists them.
 using Action = runtime::LedgerAction;
-constexpr int kRuleActions = 7;  // Credit .. Skip: the actions a rule writes
+constexpr int kRuleActions = 8;  // Credit .. Skip: the actions a rule writes
 static_assert(static_cast<int>(Action::Skip) == kRuleActions - 1, "rule actions come first in ledger_actions.def");
 inline const char* ActionName(Action a) { return runtime::LedgerActionName(a); }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 #include <map>
 
 #include "runtime/id_table.h"
@@ -21,6 +22,8 @@ namespace {
 
 // Ids are remembered for 30 days of event time (spec §4).
 constexpr int64_t kDedupWindow = 30 * stdlib::kMicrosPerDay;
+// [v0.2] Events sent by events sent by ... an input record: at most this many links (spec §5).
+constexpr int kMaxSendDepth = 8;
 
 // A runtime error inside a record: what failed and where, for the reject message.
 struct RuntimeError {
@@ -318,7 +321,10 @@ struct Engine::Impl {
   }
 
   // The trigger being processed: the fields every ledger entry it writes shares.
-  std::string trigger_id;     // the event id; empty for a day tick
+  std::string trigger_id;     // the input record's id; empty for a day tick
+  // The id entries carry: trigger_id, or [v0.2] a sent event's id (kept in `sent`). Entries
+  // view it until Flush, so it never points at a string that changes before then.
+  std::string_view trigger_view;
   bool trigger_is_day = false;
   uint64_t trigger_serial = 0;  // LedgerEntry::trigger_serial: counts triggers
   int64_t now = 0;
@@ -522,6 +528,25 @@ struct Engine::Impl {
     std::string message;
   };
   std::vector<TickFailure> tick_failures;  // of the record in progress
+
+  // ---- [v0.2] sent events (spec §5 step 5) ----
+  // The events sent while processing the input record in progress (its day ticks included), in
+  // the order sent; each is processed as its own unit right after the unit that sent it (the
+  // record, or one client's part of a tick), and those it sends join the end. A deque: the
+  // ledger entries of the record view their ids and clients until Flush clears it, and
+  // pushing at its end moves none of them. A rollback pops the sends it takes back.
+  struct SentEvent {
+    runtime::Record record;  // for `to`, at the sender's time, id TRIGGER/RULE/N, defaults filled in
+    int depth = 1;           // links from the input record or day tick: 1 for what they send
+  };
+  std::deque<SentEvent> sent;
+  size_t sent_next = 0;   // the first not yet processed
+  int trigger_depth = 0;  // of the trigger in progress: 0 for an input record or a day tick
+  // Numbers the sends of one firing from 1: a rule fires at most once per trigger and client.
+  uint64_t send_serial = 0;
+  uint32_t send_client = 0;
+  int send_rule = -1;
+  int send_count = 0;
   // The record's own outcome, once known (none for a blank line).
   bool has_outcome = false;
   RecordStatus outcome_status = RecordStatus::Accepted;
@@ -535,7 +560,7 @@ struct Engine::Impl {
     e.seq = seq;
     e.action = action;
     e.day_tick = trigger_is_day;
-    if (!trigger_is_day) e.event_id = trigger_id;  // set once per record, before its entries
+    if (!trigger_is_day) e.event_id = trigger_view;  // set once per trigger, before its entries
     e.day = today;
     e.trigger_serial = trigger_serial;
     e.time = now;
@@ -593,6 +618,10 @@ struct Engine::Impl {
     pending.clear();
     pending_fields.clear();
     value_count = 0;
+    if (!sent.empty()) {  // every one was processed before the record ended
+      sent.clear();  // not called on the common path: a deque's clear costs even when empty
+      sent_next = 0;
+    }
     if (tick_failures.empty()) return;
     for (const TickFailure& f : tick_failures) Hand(RecordOutcome{RecordStatus::TickFailed, f.line, {}, {}, f.message});
     tick_failures.clear();
@@ -613,6 +642,7 @@ struct Engine::Impl {
 
   void SetTrigger(std::string_view id, int64_t time) {
     trigger_id.assign(id);
+    trigger_view = trigger_id;
     trigger_is_day = false;
     ++trigger_serial;
     now = time;
@@ -627,6 +657,7 @@ struct Engine::Impl {
   }
   void SetDayTrigger(int64_t day) {
     trigger_id.clear();
+    trigger_view = {};
     trigger_is_day = true;
     ++trigger_serial;
     now = DayStart(day);
@@ -688,18 +719,19 @@ struct Engine::Impl {
     uint64_t seq;
     uint64_t effects;
     size_t budget_undo_size;
+    size_t sent_size;
     size_t undo_size;
   };
   FiringMark firing_mark{};
   void BeginFiring() {
-    firing_mark = {pending.size(), value_count, seq, stats.effects, budget_undo.size(), undo_log.size()};
+    firing_mark = {pending.size(), value_count, seq, stats.effects, budget_undo.size(), sent.size(), undo_log.size()};
   }
   // A credit more than a budget has left: none of the firing's actions are kept, and the ledger
   // gets one `skip` entry with the amount asked. Returns false: the firing stops.
   bool SkipFiring(ClientState& c, const checked::Rule& rule, const char* reason, const checked::Wallet& w,
                   int64_t asked) {
     Rollback(Savepoint{firing_mark.entries, firing_mark.values, firing_mark.seq, firing_mark.effects,
-                       firing_mark.budget_undo_size});
+                       firing_mark.budget_undo_size, firing_mark.sent_size});
     UndoTo(c, firing_mark.undo_size);
     LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Skip);
     e.reason = reason;
@@ -721,9 +753,9 @@ struct Engine::Impl {
         continue;
       }
       // Every value is evaluated before anything is applied: a failing value changes nothing.
-      action_values.resize(std::max<size_t>(1, a.data.size()));
+      action_values.resize(std::max<size_t>(1, checked::ValueCount(a)));
       if (a.value) action_values[0] = MustEval(*a.value, ctx, &rule);
-      for (size_t k = 0; k < a.data.size(); ++k) action_values[k] = MustEval(a.data[k].value, ctx, &rule);
+      for (size_t k = 0; k < a.data.size(); ++k) action_values[checked::DataSlot(a, k)] = MustEval(a.data[k].value, ctx, &rule);
       if (!Apply(c, r, a, action_values.data())) return false;
     }
     return true;
@@ -827,10 +859,12 @@ struct Engine::Impl {
       case checked::ActionKind::Emit: {
         bool notify = a.kind == checked::ActionKind::Notify;
         BeginEntry(c, &rule, notify ? LedgerAction::Notify : LedgerAction::Emit).target = a.name;
-        for (size_t k = 0; k < a.data.size(); ++k) AddValue(a.data[k].key, a.data[k].value.type, values[k]);
+        for (size_t k = 0; k < a.data.size(); ++k)
+          AddValue(a.data[k].key, a.data[k].value.type, values[checked::DataSlot(a, k)]);
         EndEntry();
         break;
       }
+      case checked::ActionKind::Send: Send(c, rule, a, values); break;
       case checked::ActionKind::Grant: {
         if (c.HasBadge(a.name)) break;
         MarkDirty(c);
@@ -958,6 +992,92 @@ struct Engine::Impl {
     WakeForLots(c.index, lot.expires);
   }
 
+  // [v0.2] `send EVENT to X`: queues the event for X (processed after the current unit, §5
+  // step 5) and writes the `send` entry, which a rollback of the firing takes back with it.
+  void Send(const ClientState& c, const checked::Rule& rule, const checked::Action& a, const Value* values) {
+    const checked::Event& ev = program.events[a.target];
+    if (trigger_depth >= kMaxSendDepth)
+      throw RuntimeError{fmt::format("rule `{}`: `send {}` would make a chain of more than {} sent events; an event "
+                                     "sent by a sent event ... stops there (is a rule sending in a loop?)",
+                                     rule.name, ev.name, kMaxSendDepth)};
+    if (values[0].s.empty())  // the checker admits only client values, which are never empty
+      throw RuntimeError{fmt::format("rule `{}`: `send {}` names no client", rule.name, ev.name)};
+    const int r = static_cast<int>(&rule - program.rules.data());
+    if (send_serial != trigger_serial || send_client != c.index || send_rule != r) {
+      send_serial = trigger_serial;
+      send_client = static_cast<uint32_t>(c.index);
+      send_rule = r;
+      send_count = 0;
+    }
+    SentEvent& s = sent.emplace_back();
+    s.depth = trigger_depth + 1;
+    runtime::Record& rec = s.record;
+    rec.kind = RecordKind::Event;
+    rec.event_index = a.target;
+    // TRIGGER/RULE/N; at a day tick the trigger is day:DATE/CLIENT (spec §5).
+    if (trigger_is_day) rec.id = fmt::format("day:{}/{}", stdlib::FormatDate(today), c.id);
+    else rec.id.assign(trigger_view);
+    fmt::format_to(std::back_inserter(rec.id), "/{}/{}", rule.name, ++send_count);
+    rec.client = values[0].s;
+    rec.time = now;
+    rec.fields.resize(ev.fields.size());
+    for (size_t k = 0; k < ev.fields.size(); ++k) rec.fields[k] = ev.fields[k].default_value;
+    for (size_t k = 0; k < a.data.size(); ++k) rec.fields[a.data[k].field] = values[checked::DataSlot(a, k)];
+    rec.present.assign(ev.fields.size(), true);
+    LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Send);
+    e.target = ev.name;
+    e.send_to = rec.client;
+    e.sent_id = rec.id;
+    EndEntry();
+  }
+
+  // Processes the sent events not yet processed, in order, those they send included. Each is
+  // atomic on its own: a runtime error rolls back that event only and is written to the
+  // rejects with the line of the input record, like a failed client part of a day tick.
+  void ProcessSent() {
+    while (sent_next < sent.size()) {
+      SentEvent& s = sent[sent_next++];
+      const runtime::Record& rec = s.record;
+      const IdHashes hashes = HashesOf(rec);
+      uint64_t remembered;
+      // Derived ids cannot collide with input ids (those may not contain `/`), nor with each
+      // other; one remembered already was processed already (the record was fed again).
+      if (seen_ids.Find(rec.id, hashes.id, &remembered)) continue;
+      Savepoint sp = Save();
+      bool created = false;
+      // A client first known through a send is known from the send's time (spec §5).
+      ClientState* c = &GetClient(rec.client, hashes.client, rec.time, &created);
+      undo_log.clear();
+      undo_values.clear();
+      trigger_view = rec.id;
+      trigger_is_day = false;
+      ++trigger_serial;
+      now = rec.time;
+      today = LocalDate(rec.time);
+      trigger_depth = s.depth;
+      try {
+        Record(*c, rec);
+        RunRules(checked::TriggerKind::Event, rec.event_index, program.rules_by_event[rec.event_index], *c, &rec, 0);
+        if (MustReevaluate(*c)) Reevaluate(*c, &rec);
+      } catch (const RuntimeError& e) {
+        Rollback(sp);
+        if (created) {
+          DropNewestClient();
+        } else {
+          UndoTo(*c, 0);
+          SetStableUntil(c->index, INT64_MIN);
+        }
+        budget_undo.clear();
+        trigger_depth = 0;
+        Reject(current_line, fmt::format("sent event `{}` for client `{}`: {}", rec.id, rec.client, e.message));
+        continue;
+      }
+      budget_undo.clear();
+      trigger_depth = 0;
+      Remember(rec, hashes);
+    }
+  }
+
   // The RuleHost of native rules runs: the client whose rules run, and the trigger event.
   struct Host final : RuleHost {
     Impl* impl = nullptr;
@@ -1040,7 +1160,7 @@ struct Engine::Impl {
       const checked::Rule& rule = program.rules[r];
       if (observer)
         observer(r, Context(c, event, previous_tier),
-                 trigger_is_day ? "day:" + stdlib::FormatDate(today) : trigger_id, current_line);
+                 trigger_is_day ? "day:" + stdlib::FormatDate(today) : std::string(trigger_view), current_line);
       if (rule.has_limit && !LimitOpen(c, r, event)) continue;
       if (rule.when) {
         EvalContext ctx = Context(c, event, previous_tier);
@@ -1156,9 +1276,11 @@ struct Engine::Impl {
     uint64_t seq;
     uint64_t effects;
     size_t budget_undo_size;
+    size_t sent_size;  // a rolled-back firing sends nothing
   };
-  Savepoint Save() const { return {pending.size(), value_count, seq, stats.effects, budget_undo.size()}; }
+  Savepoint Save() const { return {pending.size(), value_count, seq, stats.effects, budget_undo.size(), sent.size()}; }
   void Rollback(const Savepoint& sp) {
+    while (sent.size() > sp.sent_size) sent.pop_back();
     pending.resize(sp.entries);
     pending_fields.resize(sp.values);
     value_count = sp.values;
@@ -1195,7 +1317,9 @@ struct Engine::Impl {
     if (everyone) {
       ++tick_stats.full_ticks;
       lot_wakeups.erase(lot_wakeups.begin(), lot_wakeups.upper_bound(day));  // every client is visited
-      for (size_t k = 0; k < clients.size(); ++k) {
+      // Clients first known through a send during the tick are not visited by it.
+      const size_t known = clients.size();
+      for (size_t k = 0; k < known; ++k) {
         if (rules.empty() && !full_reevaluation && now < stability[k].until && !LotsDue(clients[k], day)) continue;
         VisitAtTick(day, kind, rules, static_cast<uint32_t>(k));
       }
@@ -1225,6 +1349,11 @@ struct Engine::Impl {
       Reject(current_line, fmt::format("day tick {} for client `{}`: {}", stdlib::FormatDate(day), c.id, e.message));
     }
     budget_undo.clear();
+    // [v0.2] What this client's part sent comes right after it (spec §5); then the tick goes on.
+    if (sent_next < sent.size()) {
+      ProcessSent();
+      SetDayTrigger(day);
+    }
   }
 
   static int DayKindOf(int64_t day) {
@@ -1325,6 +1454,7 @@ struct Engine::Impl {
     budget_undo.clear();
     Remember(rec, hashes);
     SetOutcome(RecordStatus::Accepted);
+    if (sent_next < sent.size()) ProcessSent();
   }
 
   // An accepted record's id, with what the record said (spec §4, C14).
@@ -1386,6 +1516,8 @@ struct Engine::Impl {
     current_line = line_number;
     ++stats.records;
     uint64_t remembered;
+    // An id with `/` (reserved for sent events) never gets here: the RecordDecoder that decoded
+    // the record rejected it (Engine::ProcessDecoded's contract).
     if (!rec.id.empty() && seen_ids.Find(rec.id, hashes.id, &remembered)) ReusedId(rec.id, remembered, &rec, std::string(), line_number);
     else Dispatch(rec, line_number, hashes);
     FinishRecord(rec, line_number);

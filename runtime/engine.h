@@ -88,8 +88,8 @@ class Engine {
   // for the same reason as ProcessDecodedBatch (`perk run` feeds it batches of lines).
   void ProcessLines(const std::string_view* lines, const uint64_t* line_numbers, size_t n);
 
-  // Feeds one record decoded beforehand (by a RecordDecoder over InputSchemaOf(program)):
-  // the path of ProcessLine after decoding. For benchmarks of the evaluation core and for
+  // Feeds one record decoded beforehand (by a RecordDecoder over InputSchemaOf(program), which
+  // rejects ids containing `/`, reserved for sent events): the path of ProcessLine after decoding. For benchmarks of the evaluation core and for
   // embedders that decode themselves.
   void ProcessDecoded(const Record& record, uint64_t line_number);
   // ProcessDecoded over n records in order (line_numbers[k] for records[k]), with the same

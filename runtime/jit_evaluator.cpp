@@ -71,7 +71,7 @@ uint8_t UsesOf(const checked::Expr& e) {
       break;
     case K::AttrSet: uses |= kUsesAttrs; break;
     case K::Var:
-      if (e.type == Type::String) uses |= kUsesVarText;
+      if (IsText(e.type)) uses |= kUsesVarText;
       break;
     default: break;
   }
@@ -181,7 +181,7 @@ class JitEvaluator final : public Evaluator {
       if (!host_) arena_.Clear();
       return status;
     }
-    if (e.type == Type::String) {
+    if (IsText(e.type)) {
       out->i = 0;
       out->s.assign(r.data, static_cast<size_t>(r.size));
       // Called from a hook (a keyed limit's key) inside a trigger entry, whose strings live in
@@ -230,10 +230,13 @@ class JitEvaluator final : public Evaluator {
     const auto& a = *static_cast<const checked::Action*>(action);
     try {
       if (e->hook_error_) return jit::kHookFailed;
-      size_t n = std::max<size_t>(1, a.data.size());
+      size_t n = std::max<size_t>(1, checked::ValueCount(a));
       if (e->values_.size() < n) e->values_.resize(n);
       if (a.value) Copy(a.value->type, results[0], &e->values_[0]);
-      for (size_t k = 0; k < a.data.size(); ++k) Copy(a.data[k].value.type, results[k], &e->values_[k]);
+      for (size_t k = 0; k < a.data.size(); ++k) {
+        const size_t slot = checked::DataSlot(a, k);
+        Copy(a.data[k].value.type, results[slot], &e->values_[slot]);
+      }
       return e->host_->Act(rule, a, e->values_.data()) ? PERK_OK : jit::kRuleStopped;
     } catch (...) {
       e->hook_error_ = std::current_exception();
@@ -241,7 +244,7 @@ class JitEvaluator final : public Evaluator {
     }
   }
   static void Copy(Type type, const jit::Result& r, Value* out) {
-    if (type == Type::String) {
+    if (IsText(type)) {
       out->i = 0;
       out->s.assign(r.data, static_cast<size_t>(r.size));
     } else {

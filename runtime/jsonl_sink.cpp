@@ -33,7 +33,8 @@ void AppendValueJson(std::string& out, const checked::Program& program, Type typ
     case Type::Decimal: AppendQuotedRaw(out, stdlib::FormatDecimal(v.i)); return;
     case Type::Money: AppendQuotedRaw(out, stdlib::FormatMoney(v.i)); return;
     case Type::Bool: out += v.i ? "true" : "false"; return;
-    case Type::String: stdlib::AppendJsonQuoted(out, v.s); return;
+    case Type::String:
+    case Type::Client: stdlib::AppendJsonQuoted(out, v.s); return;
     case Type::Time: AppendQuotedRaw(out, stdlib::FormatTime(v.i)); return;
     case Type::Date: AppendQuotedRaw(out, stdlib::FormatDate(v.i)); return;
     case Type::Tier:
@@ -161,6 +162,14 @@ void JsonlSink::Entry(const LedgerEntry& e) {
         AppendValueJson(o, program_, e.values[k].type, *e.values[k].value);
       }
       o += "}";
+      break;
+    case LedgerAction::Send:
+      o += ",\"event\":";
+      stdlib::AppendJsonQuoted(o, e.target);
+      o += ",\"to\":";
+      stdlib::AppendJsonQuoted(o, e.send_to);
+      o += ",\"id\":";
+      stdlib::AppendJsonQuoted(o, e.sent_id);
       break;
     case LedgerAction::Grant:
       o += ",\"badge\":";

@@ -51,9 +51,12 @@ struct LedgerEntry {
   uint32_t client_index = 0;   // in Engine::clients()
   int rule = -1;               // index in program.rules; -1 for tier and segment entries
   std::string_view rule_name;  // "" when rule is -1
-  // The object of the action: the wallet (credit, debit, skip, release, expire), var (set), template (notify),
-  // name (emit), badge (grant) or segment (segment).
+  // The object of the action: the wallet (credit, debit, skip, release, expire), var (set),
+  // template (notify), name (emit), badge (grant), segment (segment) or [v0.2] event type sent
+  // (send).
   std::string_view target;
+  // [v0.2] send: the client the event is for, and the sent event's id (TRIGGER/RULE/N).
+  std::string_view send_to, sent_id;
   // credit, debit, skip, release, expire: the wallet's type (Int or Money) and fixed-point amounts (cents for
   // money); skip has the amount asked and no balance.
   Type amount_type = Type::Int;

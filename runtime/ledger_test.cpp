@@ -19,12 +19,13 @@ using perk::runtime::RecordOutcome;
 using perk::runtime::RecordStatus;
 
 // Every ledger action: credits (partial too) and a debit, a set, notify and emit with data, a
-// grant, a budget skip, a tier change and segment changes, and a rule that fails for one
-// client at a day tick.
+// grant, a send, a budget skip, a tier change and segment changes, and a rule that fails for
+// one client at a day tick.
 const char* kProgram = R"(program "Typed output"
 currency USD
 event deposit { amount: money, note: string = "" }
 event redeem { amount: money }
+event redeemed { by: client }
 wallet bonus: money
 wallet points: int
 var last: money = 0 USD
@@ -44,7 +45,9 @@ rule cashback
 end
 rule pay
   on redeem
-  then debit bonus redeem.amount
+  then
+    debit bonus redeem.amount
+    send redeemed to redeem.client { by: client.id }
 end
 rule daily
   every day

@@ -499,6 +499,12 @@ bool RecordDecoder::Impl::Convert(const FieldSpec& spec, const Capture& c, Value
       if (c.kind != od::json_type::boolean) return fail("expected true or false");
       SetInt(out, c.text == "true" ? 1 : 0);
       return true;
+    case Type::Client:
+      // [v0.2] A client, by its id: a non-empty string (spec §4).
+      if (c.kind != od::json_type::string || c.text.empty()) return fail("expected a client id: a non-empty string");
+      out->i = 0;
+      out->s.assign(c.text);
+      return true;
     case Type::String:
       if (c.kind != od::json_type::string) return fail("expected a string");
       out->i = 0;
@@ -595,6 +601,11 @@ DecodeOutcome RecordDecoder::Impl::Decode(std::string_view line,
 
   if (has_repeated_key && repeated_key == "id") return Reject(error, "key `id` appears twice");
   const Capture* id = Get(kKeyId);
+  // Checked before dedup: a sent event's id is remembered, and fed as input it is no duplicate.
+  if (id && id->kind == od::json_type::string && id->text.find('/') != std::string_view::npos) {
+    if (error) *error = ReservedIdMessage(id->text);
+    return DecodeOutcome::Reject;
+  }
   if (id && id->kind == od::json_type::string && !id->text.empty() && is_duplicate && is_duplicate(id->text)) {
     out->id.assign(id->text);
     return DecodeOutcome::Duplicate;
@@ -856,6 +867,19 @@ uint64_t Mix(uint64_t h, uint64_t v) {
   return h ^ (h >> 31);
 }
 }  // namespace
+
+std::string ReservedIdMessage(std::string_view id) {
+  return "`id` " + stdlib::JsonQuote(id) +
+         " contains `/`, which is reserved for the ids of events sent by rules (like \"d1/refer/1\"); give the "
+         "record an id without `/`";
+}
+
+std::string_view SenderOf(std::string_view id) {
+  const size_t n = id.rfind('/');
+  if (n == std::string_view::npos || n == 0) return {};
+  const size_t rule = id.rfind('/', n - 1);
+  return rule == std::string_view::npos ? std::string_view() : id.substr(0, rule);
+}
 
 uint64_t RecordDecoder::ContentHash(const Record& record, uint64_t client_hash) const {
   const InputSchema& schema = impl_->schema;

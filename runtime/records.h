@@ -53,6 +53,15 @@ struct Record {
 
 enum class DecodeOutcome { Ok, Blank, Duplicate, Reject };
 
+// [v0.2] Why an input record whose id contains `/` is rejected (spec §4): such ids are those of
+// events sent by rules (TRIGGER/RULE/N).
+std::string ReservedIdMessage(std::string_view id);
+
+// [v0.2] The id of what sent the event with id `id`: a sent id is TRIGGER/RULE/N, so its sender
+// is all before the last two `/` (an input id, another sent id, or `day:DATE/CLIENT` for a day
+// tick); "" for an input id (no `/`). Rule names and input ids hold no `/`, so this is exact.
+std::string_view SenderOf(std::string_view id);
+
 class RecordDecoder {
  public:
   explicit RecordDecoder(const InputSchema& schema);

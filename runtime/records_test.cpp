@@ -117,6 +117,41 @@ TEST_CASE("records: an event with every field given", "[records]") {
   CHECK(r.fields[2].i == 1);
 }
 
+TEST_CASE("records: [v0.2] client fields, and ids with `/` reserved for sent events", "[records]") {
+  InputSchema schema;
+  EventSpec signup{"signup", {}};
+  signup.fields.push_back({"referrer", Type::Client, false, {}});
+  schema.events.push_back(signup);
+  schema.client_fields.push_back({"referred_by", Type::Client, false, {}});
+  RecordDecoder decoder(schema);
+  Record r;
+  std::string error;
+  auto line = [](std::string_view id, std::string_view referrer) {
+    return std::string(R"({"type":"signup","id":")") + std::string(id) + R"(","client":"f1",)" + std::string(kTime) +
+           R"(,"referrer":)" + std::string(referrer) + "}";
+  };
+  REQUIRE(decoder.Decode(line("s1", R"("r1")"), nullptr, &r, &error) == DecodeOutcome::Ok);
+  CHECK(r.fields[0].s == "r1");
+  CHECK(decoder.Decode(line("s2", R"("")"), nullptr, &r, &error) == DecodeOutcome::Reject);
+  CHECK_THAT(error, Contains("a non-empty string"));
+  CHECK(decoder.Decode(line("s3", "7"), nullptr, &r, &error) == DecodeOutcome::Reject);
+  // A sent id fed as input is rejected before the dedup look-up: never a duplicate.
+  bool asked = false;
+  auto seen = [&](std::string_view) { return asked = true; };
+  CHECK(decoder.Decode(line("d1/refer/1", R"("r1")"), seen, &r, &error) == DecodeOutcome::Reject);
+  CHECK_FALSE(asked);
+  CHECK_THAT(error, Contains("reserved for the ids of events sent by rules"));
+  // `null` unsets the optional client attribute.
+  REQUIRE(decoder.Decode(R"({"type":"profile","client":"f1",)" + std::string(kTime) + R"(,"referred_by":null})", nullptr,
+                         &r, &error) == DecodeOutcome::Ok);
+  CHECK(r.nulled[0]);
+
+  CHECK(SenderOf("d1") == "");
+  CHECK(SenderOf("d1/refer/1") == "d1");
+  CHECK(SenderOf("d1/refer/1/pay/2") == "d1/refer/1");
+  CHECK(SenderOf("day:2026-04-02/c1/statement/1") == "day:2026-04-02/c1");
+}
+
 TEST_CASE("records: missing fields take their defaults, and null counts as missing", "[records]") {
   Harness h;
   REQUIRE(h.Decode(Deposit(R"("amount":10)")) == DecodeOutcome::Ok);

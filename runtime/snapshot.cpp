@@ -437,7 +437,8 @@ checked::Program SkeletonProgram(const StateSchema& s) {
       p.currency = text.substr(6, text.size() - 7);
       return Type::Money;
     }
-    for (Type t : {Type::Int, Type::Decimal, Type::Bool, Type::String, Type::Time, Type::Date, Type::Tier, Type::Duration})
+    for (Type t : {Type::Int, Type::Decimal, Type::Bool, Type::String, Type::Time, Type::Date, Type::Tier, Type::Duration,
+                   Type::Client})
       if (text == TypeName(t)) return t;
     return Type::Error;
   };

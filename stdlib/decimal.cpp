@@ -303,6 +303,7 @@ const char* TypeName(Type type) {
     case Type::Date: return "date";
     case Type::Tier: return "tier";
     case Type::Duration: return "duration";
+    case Type::Client: return "client";
   }
   return "error";
 }

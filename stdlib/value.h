@@ -7,7 +7,11 @@
 
 namespace perk {
 
-enum class Type : uint8_t { Error, Int, Decimal, Money, Bool, String, Time, Date, Tier, Duration };
+// [v0.2] Client: a client, by id; held like a string (Value::s), and compared with strings.
+enum class Type : uint8_t { Error, Int, Decimal, Money, Bool, String, Time, Date, Tier, Duration, Client };
+
+// Types whose values are text in Value::s (and a pointer and length in native code).
+inline bool IsText(Type t) { return t == Type::String || t == Type::Client; }
 
 // "int", "decimal", "money", ... as written in programs and diagnostics.
 const char* TypeName(Type type);

@@ -36,7 +36,26 @@ if "PERK_JIT_CACHE" not in os.environ:
     atexit.register(shutil.rmtree, os.environ["PERK_JIT_CACHE"], True)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROGRAM = os.path.join(ROOT, "bench", "forex.perk")
+FOREX = os.path.join(ROOT, "bench", "forex.perk")
+PROGRAM = FOREX  # main() writes the forex programme with the rules below into the work directory
+# [v0.2] Sends (C9): large deposits send an event to the depositor's own account, whose rule
+# credits points; so the state must keep sent ids (a stream fed again sends nothing again) and
+# a resumed run must number and process sends exactly as one uninterrupted run.
+SEND_RULES = '''
+event large_deposit { by: client, amount: money }
+
+rule flag_large "Large deposits are sent on as their own event"
+  on deposit
+  when deposit.amount >= 1_000 USD
+  limit 3 per client within 30 days
+  then send large_deposit to deposit.client { by: client.id, amount: deposit.amount }
+end
+
+rule large_points
+  on large_deposit
+  then credit points floor(large_deposit.amount / 100 USD)
+end
+'''
 CRASH_POINTS = ["mid-ledger", "after-write", "before-commit", "after-commit", "mid-rejects"]
 
 
@@ -116,8 +135,9 @@ def crash_engine(perk, engine, events, work, kills, rng, checks, program=PROGRAM
     if not checks.check(f"{tag} uninterrupted run without state", r.returncode == 0, r.stderr.strip()):
         return
     want_ledger, want_rejects = read(ref_ledger), read(ref_rejects)
-    if not checks.check(f"{tag} the stream makes effects, rejects and duplicates",
-                        len(want_ledger) > 0 and len(want_rejects) > 0 and " 0 duplicates" not in r.stderr,
+    if not checks.check(f"{tag} the stream makes effects, rejects, duplicates and sends",
+                        len(want_ledger) > 0 and len(want_rejects) > 0 and " 0 duplicates" not in r.stderr
+                        and b'"action":"send"' in want_ledger,
                         r.stderr.strip()):
         return
 
@@ -199,6 +219,10 @@ def main():
     work = a.keep or tempfile.mkdtemp(prefix="perk-crash-")
     os.makedirs(work, exist_ok=True)
     checks = Checks()
+    global PROGRAM
+    PROGRAM = os.path.join(work, "program.perk")
+    with open(FOREX) as f, open(PROGRAM, "w") as out:
+        out.write(f.read() + SEND_RULES)
     try:
         events = os.path.join(work, "events.jsonl")
         make_stream(events, a.records, a.seed)

@@ -405,11 +405,38 @@ def case_v02_lots_resume(c):
             assert r.returncode == 0, r.stderr
             assert c.read("ledger") == expected, f"{case}: resuming after line {cut} changes the ledger"
     assert seen_pending and seen_lot, "no cut left a pending credit or a lot in the state"
+def case_v02_sends_resume(c):
+    """v0.2 sends: a resume at every record boundary numbers and processes sends as one run
+    does (clients first known through a send included), and the stream fed again through a
+    pipe sends nothing again (sent ids are remembered)."""
+    golden = os.path.join(ROOT, "tests", "golden")
+    for name in ("send_day_tick", "send_chain_cap", "send_failure"):
+        with open(os.path.join(golden, name, "program.perk")) as f:
+            c.write("v2.perk", f.read())
+        with open(os.path.join(golden, name, "events.jsonl")) as f:
+            lines = f.read().splitlines(keepends=True)
+        with open(os.path.join(golden, name, "expected.jsonl"), "rb") as f:
+            expected = f.read()
+        for cut in range(1, len(lines)):
+            for f in os.listdir(c.work):
+                if f.startswith("s.db") or f in ("ledger", "rejects"):
+                    os.remove(c.path(f))
+            c.write("a.jsonl", "".join(lines[:cut]))
+            c.write("b.jsonl", "".join(lines[cut:]))
+            for f in ("a.jsonl", "b.jsonl"):
+                r = c.run("v2.perk", f, state="s.db")
+                assert r.returncode == 0, r.stderr
+            assert c.read("ledger") == expected, f"{name}: resuming after line {cut} changes the ledger"
+        c.write("all.jsonl", "".join(lines))
+        with open(c.path("all.jsonl")) as stdin:
+            r = c.run("v2.perk", "-", state="s.db", stdin=stdin)
+        assert r.returncode == 0 and c.read("ledger") == expected, f"{name}: fed again, the stream changed the ledger"
 
 
 CASES = [case_resume_with_more, case_until, case_state_client_and_stats, case_upgrade_keeps,
          case_upgrade_refuses_loss, case_refuses_foreign_files, case_outputs_must_continue, case_tentative_tail,
-         case_recovers_an_interrupted_write, case_v02_client_series_resume, case_v02_lots_resume]
+         case_recovers_an_interrupted_write, case_v02_client_series_resume, case_v02_lots_resume,
+         case_v02_sends_resume]
 
 
 def main():

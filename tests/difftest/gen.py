@@ -331,6 +331,8 @@ class ProgramGen:
         self.danger = rng.choice([0, 0, 1, 1, 2])
         self.max_depth = rng.choice([2, 3, 3, 4, 4, 6])
         self.params_in_constants = set()
+        # [v0.2] Sends (C9) in the whole program: few, so chains (up to the cap of 8) stay small.
+        self.sends_left = rng.choice([0, 1, 1, 2, 3])
 
     # ---- names
 
@@ -1038,10 +1040,15 @@ class ProgramGen:
             a = self.sub(rng.choice(["date", "time"]), sc, depth)
             return E(f"anniversary({a.text})", "bool")
 
+        def client_compare():
+            return self.client_compare(sc)
+
         prods = [(4, compare), (2, logic), (1, notf), (1.5, inlist), (1, strfn),
                  (0.7, lambda: self.ifexpr("bool", sc, depth))]
         if sc.state:
             prods.append((0.7, anniv))
+        if sc.state or sc.place in ("event", "filter"):
+            prods.append((0.5, client_compare))
         return prods
 
     def p_string(self, sc, depth):
@@ -1230,6 +1237,7 @@ class ProgramGen:
                     d = self.const(t)
                     f.default, f.default_val = d.text, d.val
                 ev.fields.append(f)
+            self.add_client_field(ev.fields, used)
             # Aggregates need a numeric field now and then.
             if not any(f.t in NUMERIC for f in ev.fields) and rng.random() < 0.7:
                 ev.fields.append(Field("amt" if "amt" not in used else "amt2",
@@ -1257,6 +1265,7 @@ class ProgramGen:
                     d = self.const(t)
                     f.default, f.default_val = d.text, d.val
                 self.client_fields.append(f)
+            self.add_client_field(self.client_fields, used)
             fields = ", ".join(f"{f.name}: {f.t}" + (f" = {f.default}" if f.default else "") for f in self.client_fields)
             decls.append(f"client {{ {fields} }}")
 
@@ -1383,6 +1392,8 @@ class ProgramGen:
                 # v0.2 keyed limit: a key over the event's fields and constants, any type.
                 kt = rng.choice(self.value_types() + (["tier"] if self.tiers else []))
                 key = self.gen(kt, Scope("filter", ev), rng.choice([0, 1, 1, 2]))
+                if rng.random() < 0.2:
+                    key = self.client_expr(Scope("filter", ev))  # [v0.2] per friend, per referrer
                 per = key.text if key.atom else f"({key.text})"
             clauses.append(f"limit {count} per {per}{self.window()}")
         # v0.2: one campaign budget and one per-client budget, each money or int, maybe partial.
@@ -1405,6 +1416,74 @@ class ProgramGen:
         cl = "".join(f"\n  {c}" for c in clauses)
         return f"rule {name}{label}\n  {trigger}{cl}\n  then\n{body}\nend"
 
+    # ---- [v0.2] clients as values, and sends (C9)
+
+    def add_client_field(self, fields, used):
+        """Now and then a client-typed field (`friend: client`) in `fields`, an event's or the
+        client block's; with a default id sometimes (a client attribute without one is optional)."""
+        rng = self.rng
+        if rng.random() > 0.35:
+            return
+        name = rng.choice(["friend", "referrer", "referred_by", "by", "to"])
+        if name in used:
+            return
+        used.add(name)
+        f = Field(name, "client")
+        if rng.random() < 0.25:
+            f.default, f.default_val = '"house"', "house"
+        fields.append(f)
+
+    def client_expr(self, sc):
+        """A `client` value readable in sc: the event's client or its client fields, `client.id`,
+        client attributes (optional ones guarded); None where no client can be read."""
+        rng = self.rng
+        cands = []
+        ev = sc.event if sc.place in ("event", "filter") else None
+        if ev is not None:
+            cands.append(f"{ev.name}.client")
+            cands += [f"{ev.name}.{f.name}" for f in ev.fields if f.t == "client"]
+        if sc.state:
+            cands.append("client.id")
+            for f in self.client_fields:
+                if f.t != "client":
+                    continue
+                x = f"client.{f.name}"
+                if f.default is not None or f.name in getattr(self, "known_set", ()):
+                    cands.append(x)
+                else:
+                    cands.append(f"({x} otherwise client.id)")
+                    cands.append(f"(if {x} is set then {x} else client.id)")
+        if not cands:
+            return None
+        return E(rng.choice(cands), "client")
+
+    def client_compare(self, sc):
+        """A client compared with a client or a string (ordered as its id, spec §2)."""
+        rng = self.rng
+        a = self.client_expr(sc)
+        if rng.random() < 0.5:
+            b = self.client_expr(sc)
+        else:
+            b = E(json_str(rng.choice(["c0", "c1", "house", "new0", ""])), "string")
+        sym = rng.choice(["==", "!=", "==", "<", ">="])
+        return E(f"{a.wrapped()} {sym} {b.wrapped()}", "bool", atom=False)
+
+    def send_action(self, sc):
+        """`send EVENT to X { ... }`: every field without a default given, others sometimes."""
+        rng = self.rng
+        self.sends_left -= 1
+        target = rng.choice(self.events)
+        to = self.client_expr(sc)
+        entries = []
+        for f in target.fields:
+            if f.default is not None and rng.random() < 0.5:
+                continue
+            v = self.client_expr(sc) if f.t == "client" else self.gen(f.t, sc, self.max_depth)
+            entries.append(f"{f.name}: {v.text}")
+        rng.shuffle(entries)
+        data = " { " + ", ".join(entries) + " }" if entries or rng.random() < 0.3 else ""
+        return f"send {target.name} to {to.text}{data}"
+
     def data_map(self, sc):
         rng = self.rng
         if rng.random() < 0.2:
@@ -1417,6 +1496,9 @@ class ProgramGen:
                 continue
             keys.append(key)
             t = rng.choice(self.value_types() + (["tier"] if self.tiers else []))
+            if rng.random() < 0.1:
+                entries.append(f"{key}: {self.client_expr(sc).text}")  # [v0.2] written as its id
+                continue
             entries.append(f"{key}: {self.gen(t, sc, self.max_depth).text}")
         sep = ", " if rng.random() < 0.8 else " "
         return " { " + sep.join(entries) + " }"
@@ -1428,7 +1510,11 @@ class ProgramGen:
             kinds.append(("set", 2.5))
         if nest < 2:
             kinds.append(("if", 1.5))
+        if self.sends_left > 0:
+            kinds.append(("send", 2))
         k = self.choose([(w, (lambda k=k: k)) for k, w in kinds])()
+        if k == "send":
+            return self.send_action(sc)
         if k in ("credit", "debit"):
             name, t = rng.choice(self.wallets)
             text = f"{k} {name} {self.gen(t, sc, self.max_depth).text}"
@@ -1474,6 +1560,7 @@ class StreamGen:
         # How often numbers sit at the int64 limits: such records mostly overflow somewhere and
         # are rejected, so only some streams carry many of them.
         self.extreme = rng.choice([0, 0, 0.02, 0.1])
+        self.clients = ["c0"]
 
     def value(self, t):
         """The JSON text of a random value of type t (an edge value now and then)."""
@@ -1511,6 +1598,12 @@ class StreamGen:
             if rng.random() < 0.2:
                 v = rng.choice([v.upper(), v.lower()])
             return json_str(v)
+        if t == "client":
+            # [v0.2] A known client's id mostly, a new one now and then (known from the send),
+            # and rarely "" (rejected: a client id is a non-empty string).
+            if rng.random() < 0.01:
+                return '""'
+            return json_str(rng.choice(self.clients + ["new0", "new1", "house"]))
         if t == "date":
             if v is None:
                 v = self.p.random_date()
@@ -1525,6 +1618,7 @@ class StreamGen:
         rng = self.rng
         p = self.p
         clients = [rng.choice(["c", "client_", "Клиент", "😀", "c "]) + str(k) for k in range(rng.randint(1, 6))]
+        self.clients = clients
         start = days_of(rng.choice([2024, 2025, 2026, 2028]), rng.randint(1, 12), rng.randint(1, 28))
         if rng.random() < 0.4:
             # Days before a clock change or a month's end: Berlin's and New York's in March and
@@ -1604,6 +1698,8 @@ class StreamGen:
             ev = rng.choice(p.events)
             eid = f"e{next_id}"
             next_id += 1
+            if rng.random() < 0.01:
+                eid += "/r/1"  # [v0.2] `/` is reserved for sent ids: rejected
             parts = [('"type"', json_str(ev.name)), ('"id"', json_str(eid)), ('"client"', json_str(rng.choice(clients))),
                      ('"time"', json_str(time_text(time_t, rng, offset=rng.random() < 0.1)))]
             for f in ev.fields:
