@@ -12,6 +12,7 @@
 #include "runtime/interp.h"
 #include "runtime/jsonl_sink.h"
 #include "runtime/records.h"
+#include "runtime/reversal.h"
 #include "stdlib/stdlib.h"
 #include "stdlib/zone.h"
 
@@ -62,7 +63,18 @@ struct Engine::Impl {
       if (t.when) NoteConditionInputs(*t.when);
     for (const auto& sg : p.segments) NoteConditionInputs(sg.when);
     anniversary_index.assign(p.day_schedule.anniversaries.size(), std::vector<std::vector<uint32_t>>(kMonthDays));
+    slot_extremes.assign(p.agg_slots.size(), 0);
+    for (const auto& use : p.aggregates)
+      if (use.kind == checked::AggKind::Highest || use.kind == checked::AggKind::Lowest) slot_extremes[use.slot] = 1;
   }
+
+  // ---- [v0.2] reversals (runtime/reversal.h) ----
+  ReversalMemory reversal_memory;
+  std::vector<uint8_t> slot_extremes;  // per aggregate slot: some use reads its highest or lowest
+  // What the event in progress adds to its RememberedEvent: set by ProcessEvent for its
+  // Record, rules and re-evaluation, null otherwise (day ticks and reversals are not reversed).
+  RememberedEvent* capture = nullptr;
+  RememberedEvent capture_event;
 
   static bool ReadsSegment(const checked::Expr& e) {
     if (e.kind == checked::ExprKind::Segment) return true;
@@ -653,10 +665,13 @@ struct Engine::Impl {
     uint64_t effects;
     size_t budget_undo_size;
     size_t undo_size;
+    size_t captured_effects;  // of the event in progress (reversals), when capturing
+    size_t captured_keys;
   };
   FiringMark firing_mark{};
   void BeginFiring() {
-    firing_mark = {pending.size(), value_count, seq, stats.effects, budget_undo.size(), undo_log.size()};
+    firing_mark = {pending.size(), value_count, seq, stats.effects, budget_undo.size(), undo_log.size(),
+                   capture ? capture->effects.size() : 0, capture ? capture->keys.size() : 0};
   }
   // A credit more than a budget has left: none of the firing's actions are kept, and the ledger
   // gets one `skip` entry with the amount asked. Returns false: the firing stops.
@@ -665,6 +680,10 @@ struct Engine::Impl {
     Rollback(Savepoint{firing_mark.entries, firing_mark.values, firing_mark.seq, firing_mark.effects,
                        firing_mark.budget_undo_size});
     UndoTo(c, firing_mark.undo_size);
+    if (capture) {
+      capture->effects.resize(firing_mark.captured_effects);
+      capture->keys.resize(firing_mark.captured_keys);
+    }
     LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Skip);
     e.reason = reason;
     SetMovement(e, w, asked, 0);
@@ -730,8 +749,10 @@ struct Engine::Impl {
         int64_t balance;
         if (perk_int_add(c.wallets()[a.target], amount, &balance) != PERK_OK)
           throw RuntimeError{fmt::format("rule `{}`: the balance of wallet `{}` would overflow", rule.name, w.name)};
+        int64_t budget_bucket = kNoBucket, client_budget_bucket = kNoBucket;
         if (campaign) {
           int64_t key = BucketKey(rule.budget_window.unit, now, program.zone);
+          budget_bucket = key;
           if (!budgets[r].Add(key, amount, rule.budget_window.count + rule.budget_window.previous))
             throw RuntimeError{fmt::format("rule `{}`: budget use overflows", rule.name)};
           budget_undo.push_back({r, key, amount});
@@ -739,7 +760,8 @@ struct Engine::Impl {
         if (per_client) {
           MarkDirty(c);
           const checked::Window& cw = rule.client_budget_window;
-          if (!AddToRuleSeries(c, RuleSeries::ClientBudget, r, nullptr, BucketKey(cw.unit, now, program.zone), amount,
+          client_budget_bucket = BucketKey(cw.unit, now, program.zone);
+          if (!AddToRuleSeries(c, RuleSeries::ClientBudget, r, nullptr, client_budget_bucket, amount,
                                cw.count + cw.previous))
             throw RuntimeError{fmt::format("rule `{}`: budget use overflows", rule.name)};
         }
@@ -749,6 +771,9 @@ struct Engine::Impl {
         SetMovement(e, w, amount, balance);
         e.partial = partial;
         EndEntry();
+        if (capture)
+          capture->effects.push_back(
+              {FiringEffect::Credit, r, a.target, 0, e.seq, amount, 0, budget_bucket, client_budget_bucket});
         break;
       }
       case checked::ActionKind::Debit: {
@@ -757,8 +782,10 @@ struct Engine::Impl {
         const checked::Wallet& w = program.wallets[a.target];
         MarkDirty(c);
         SetWallet(c, a.target, c.wallets()[a.target] - take);
-        SetMovement(BeginEntry(c, &rule, LedgerAction::Debit), w, take, c.wallets()[a.target]);
+        LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Debit);
+        SetMovement(e, w, take, c.wallets()[a.target]);
         EndEntry();
+        if (capture) capture->effects.push_back({FiringEffect::Debit, r, a.target, 0, e.seq, take});
         break;
       }
       case checked::ActionKind::Set: {
@@ -834,9 +861,14 @@ struct Engine::Impl {
     if (rule.limit_key) {
       if (rule.limit_window.count > 0) PruneKeyedLimits(c, r, bucket - keep);
       AddToRuleSeries(c, RuleSeries::KeyedLimit, r, &limit_key, bucket, 1, keep);
+      if (capture) {
+        capture->effects.push_back({FiringEffect::KeyedLimit, r, 0, static_cast<uint32_t>(capture->keys.size()), 0, 0, bucket});
+        capture->keys.push_back(limit_key);
+      }
       return;
     }
     AddToSeries(Undo::Limit, static_cast<uint32_t>(r), c.limits[r], bucket, 1, keep);
+    if (capture) capture->effects.push_back({FiringEffect::Limit, r, 0, 0, 0, 0, bucket});
   }
   // Drops the keys of rule r whose firings are all at bucket keys <= `last_out`: past the
   // window from now on, they can never count again (so dropping them needs no undo, and a
@@ -1076,6 +1108,12 @@ struct Engine::Impl {
     if (time > clock) clock = time;
     // Forget ids older than the dedup window: an id stays while clock - time <= the window.
     seen_ids.ExpireOlderThan(clock - kDedupWindow);
+    // And what reversals need of events past their reach; aged folds once a day.
+    reversal_memory.DropOlderThan(clock - kReversalHorizon, slot_extremes);
+    if (to > from)
+      reversal_memory.DropAgedBefore([&](int32_t s) {
+        return BucketKey(program.agg_slots[s].unit, clock - kReversalHorizon, program.zone);
+      });
   }
 
   // The record's ids hashed once: the client table, the dedup set and the content hash all
@@ -1124,6 +1162,7 @@ struct Engine::Impl {
       // A failed add changes nothing here; the rollback that follows clears the caches.
       if (!AddToSeries(Undo::Agg, static_cast<uint32_t>(s), c.aggs[s], key, v, slot.max_count))
         throw RuntimeError{fmt::format("the running sum of `{}.{}` overflows", ev.name, ev.fields[slot.field].name)};
+      if (capture) capture->aggs.push_back({s, key, v});
       WindowCache* windows = WindowsOf(c);
       for (int w : agg_windows.of_slot[s]) AddToCache(&windows[w], key, v, window_count[w]);
     }
@@ -1136,11 +1175,14 @@ struct Engine::Impl {
     undo_log.clear();
     undo_values.clear();
     SetTrigger(rec.id, rec.time);
+    capture = &capture_event;
     try {
       Record(*c, rec);
       RunRules(checked::TriggerKind::Event, rec.event_index, program.rules_by_event[rec.event_index], *c, &rec, 0);
       if (MustReevaluate(*c)) Reevaluate(*c, &rec);
     } catch (const RuntimeError& e) {
+      capture = nullptr;
+      capture_event = RememberedEvent{};
       Rollback(sp);
       if (created) {
         DropNewestClient();
@@ -1153,8 +1195,183 @@ struct Engine::Impl {
       return;
     }
     budget_undo.clear();
+    capture = nullptr;
+    RememberForReversal(*c, rec);
     Remember(rec, hashes);
     SetOutcome(RecordStatus::Accepted);
+  }
+
+  // ---- [v0.2] reversals (spec §4, C10) ----
+
+  // Keeps what the accepted event `rec` did (captured in capture_event) for a reversal.
+  void RememberForReversal(const ClientState& c, const runtime::Record& rec) {
+    RememberedEvent& e = capture_event;
+    e.id = rec.id;
+    e.client = c.index;
+    e.event_index = rec.event_index;
+    e.time = rec.time;
+    // `on EVENT reversed` rules read the event's fields: only then is the event itself kept.
+    if (!program.reversed_rules_by_event[rec.event_index].empty()) e.record = std::make_unique<runtime::Record>(rec);
+    reversal_memory.Add(std::move(e));
+    capture_event = RememberedEvent{};
+  }
+
+  // Why a reversal of `of` by `rec` cannot be processed, or "" when it can.
+  std::string ReversalProblem(const runtime::Record& rec, const RememberedEvent* ev) const {
+    const std::string of = stdlib::JsonQuote(rec.of);
+    // Events older than the horizon are forgotten with their ids (docs/semantics.md).
+    if (!ev)
+      return fmt::format("reversal of {}: no event with this id within the last 30 days (720 hours): the id is "
+                         "unknown, or names an event older than a reversal can reach, or a record that is not an event",
+                         of);
+    if (clients[ev->client].id != rec.client)
+      return fmt::format("reversal of {}: the event belongs to another client, not {}", of, stdlib::JsonQuote(rec.client));
+    if (ev->sent) return fmt::format("reversal of {}: the event was sent by a rule; reverse the event that sent it", of);
+    if (ev->reversed) return fmt::format("reversal of {}: the event is already reversed", of);
+    if (rec.time - ev->time > kReversalHorizon)
+      return fmt::format("reversal of {}: the event is more than 30 days (720 hours) older than the reversal", of);
+    return {};
+  }
+
+  void ProcessReversal(const runtime::Record& rec, const IdHashes& hashes) {
+    RememberedEvent* ev = reversal_memory.Find(rec.of);
+    if (std::string problem = ReversalProblem(rec, ev); !problem.empty()) {
+      RejectRecord(current_line, problem);
+      return;
+    }
+    ClientState& c = clients[ev->client];
+    // A reversal is rare and touches series in the middle: it is undone by copies of what it
+    // may change (the client and the budgets) rather than through the undo log.
+    Savepoint sp = Save();
+    ClientState saved_client = c;
+    std::vector<Series> saved_budgets = budgets;
+    undo_log.clear();
+    undo_values.clear();
+    SetTrigger(rec.id, rec.time);
+    try {
+      TakeOutOfAggregates(c, *ev);
+      UndoEffects(c, *ev);
+      const auto& rules = program.reversed_rules_by_event[ev->event_index];
+      RunRules(checked::TriggerKind::Reversed, ev->event_index, rules, c, ev->record.get(), 0);
+      Reevaluate(c, nullptr);
+      // [C9] Then the events ev sent, in the order sent, each reversed the same way.
+    } catch (const RuntimeError& e) {
+      Rollback(sp);
+      c = std::move(saved_client);
+      budgets = std::move(saved_budgets);
+      budget_undo.clear();
+      SetStableUntil(c.index, INT64_MIN);
+      RejectRecord(current_line, e.message);
+      return;
+    }
+    budget_undo.clear();
+    MarkDirty(c);
+    SetStableUntil(c.index, INT64_MIN);  // its aggregates changed in the middle of their series
+    ev->reversed = true;
+    // What it added is gone: nothing of it is needed any more (a later refold skips it).
+    ev->aggs = {};
+    ev->effects = {};
+    ev->keys = {};
+    ev->record.reset();
+    Remember(rec, hashes);
+    SetOutcome(RecordStatus::Accepted);
+  }
+
+  // Takes the event's values out of its client's aggregate buckets: count and sum exactly; a
+  // bucket whose highest or lowest was this value is refolded from what else is remembered in
+  // it (its client's other remembered events and the aged fold of the forgotten ones).
+  void TakeOutOfAggregates(ClientState& c, const RememberedEvent& ev) {
+    for (const AggContribution& a : ev.aggs) {
+      auto& buckets = c.aggs[a.slot].buckets;
+      Bucket* b = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& x) { return x.key == a.key; });
+      if (b == buckets.end()) continue;  // dropped: past every window
+      b->count -= 1;
+      b->sum -= a.value;
+      if (b->count <= 0) {
+        buckets.erase(b, b + 1);
+        continue;
+      }
+      if (a.value == b->min || a.value == b->max) Refold(c, ev, a, b);
+    }
+    ClearWindows(c);
+  }
+  void Refold(const ClientState& c, const RememberedEvent& ev, const AggContribution& a, Bucket* b) {
+    bool first = true;
+    auto fold = [&](int64_t lo, int64_t hi) {
+      b->min = first ? lo : std::min(b->min, lo);
+      b->max = first ? hi : std::max(b->max, hi);
+      first = false;
+    };
+    if (const Bucket* aged = reversal_memory.Aged(c.index, a.slot, a.key)) fold(aged->min, aged->max);
+    for (uint64_t k = reversal_memory.LastOf(c.index); k != ReversalMemory::kNone;) {
+      const RememberedEvent* other = reversal_memory.At(k);
+      if (!other) break;
+      if (other != &ev && !other->reversed)
+        for (const AggContribution& o : other->aggs)
+          if (o.slot == a.slot && o.key == a.key) fold(o.value, o.value);
+      k = other->previous_of_client;
+    }
+  }
+
+  // Answers each effect of the event's firings, in ledger order (spec §4). The one place each
+  // kind of remembered effect turns into its counter-effect.
+  void UndoEffects(ClientState& c, const RememberedEvent& ev) {
+    for (const FiringEffect& f : ev.effects) {
+      const checked::Rule& rule = program.rules[f.rule];
+      switch (f.kind) {
+        case FiringEffect::Credit: {
+          // A counter-debit, at most the balance; written even when it takes nothing.
+          const checked::Wallet& w = program.wallets[f.wallet];
+          const int64_t take = std::max<int64_t>(0, std::min(f.amount, c.wallets()[f.wallet]));
+          MarkDirty(c);
+          SetWallet(c, f.wallet, c.wallets()[f.wallet] - take);
+          LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Debit);
+          SetMovement(e, w, take, c.wallets()[f.wallet]);
+          e.reverses = f.seq;
+          e.short_amount = f.amount - take;
+          EndEntry();
+          // The budgets get back what it took, in the buckets the credit was taken from.
+          if (f.budget_bucket != kNoBucket)
+            for (Bucket& b : budgets[f.rule].buckets)
+              if (b.key == f.budget_bucket) b.sum -= take;
+          if (f.client_budget_bucket != kNoBucket)
+            if (RuleSeries* rs = FindRuleSeries(c, RuleSeries::ClientBudget, f.rule, nullptr))
+              for (Bucket& b : rs->series.buckets)
+                if (b.key == f.client_budget_bucket) b.sum -= take;
+          break;
+        }
+        case FiringEffect::Debit: {
+          const checked::Wallet& w = program.wallets[f.wallet];
+          int64_t balance;
+          if (perk_int_add(c.wallets()[f.wallet], f.amount, &balance) != PERK_OK)
+            throw RuntimeError{fmt::format("rule `{}`: the balance of wallet `{}` would overflow", rule.name, w.name)};
+          MarkDirty(c);
+          SetWallet(c, f.wallet, balance);
+          LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Credit);
+          SetMovement(e, w, f.amount, balance);
+          e.reverses = f.seq;
+          EndEntry();
+          break;
+        }
+        case FiringEffect::Limit: TakeOutOfLimit(c.limits[f.rule].buckets, f.bucket); break;
+        case FiringEffect::KeyedLimit:
+          if (RuleSeries* rs = FindRuleSeries(c, RuleSeries::KeyedLimit, f.rule, &ev.keys[f.key_index]))
+            TakeOutOfLimit(rs->series.buckets, f.bucket);
+          break;
+        // [C11] PendingCredit: a pending counter-debit (`pending`, `until`), balance unchanged,
+        //       and the pending credit cancelled so its release never comes.
+        // [C9] SentEvent: nothing here; the sent events are reversed after the re-evaluation
+        //       (ProcessReversal), in the order of these entries.
+      }
+    }
+  }
+  // One completed firing less in a limit series (a bucket already dropped is past the window).
+  static void TakeOutOfLimit(std::vector<Bucket>& buckets, int64_t key) {
+    auto b = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& x) { return x.key == key; });
+    if (b == buckets.end()) return;
+    b->count -= 1;
+    b->sum -= 1;
+    if (b->count <= 0) buckets.erase(b);
   }
 
   // An accepted record's id, with what the record said (spec §4, C14).
@@ -1344,6 +1561,7 @@ struct Engine::Impl {
         return;
       }
       case RecordKind::Event: ProcessEvent(rec, hashes); return;
+      case RecordKind::Reversal: ProcessReversal(rec, hashes); return;
     }
   }
 };

@@ -129,8 +129,16 @@ void JsonlSink::Entry(const LedgerEntry& e) {
     case LedgerAction::Credit:
       movement(true);
       if (e.partial) o += ",\"partial\":true";
+      if (e.reverses) fmt::format_to(std::back_inserter(o), ",\"reverses\":{}", e.reverses);
       break;
-    case LedgerAction::Debit: movement(true); break;
+    case LedgerAction::Debit:
+      movement(true);
+      if (e.reverses) fmt::format_to(std::back_inserter(o), ",\"reverses\":{}", e.reverses);
+      if (e.short_amount > 0) {
+        o += ",\"short\":";
+        AppendAmount(e.amount_type, e.short_amount);
+      }
+      break;
     case LedgerAction::Skip:
       o += ",\"reason\":";
       stdlib::AppendJsonQuoted(o, e.reason);
