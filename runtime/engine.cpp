@@ -71,10 +71,10 @@ struct Engine::Impl {
   // ---- [v0.2] reversals (runtime/reversal.h) ----
   ReversalMemory reversal_memory;
   std::vector<uint8_t> slot_extremes;  // per aggregate slot: some use reads its highest or lowest
-  // What the event in progress adds to its RememberedEvent: set by ProcessEvent for its
-  // Record, rules and re-evaluation, null otherwise (day ticks and reversals are not reversed).
-  RememberedEvent* capture = nullptr;
-  RememberedEvent capture_event;
+  // Whether what is done now belongs to the event in progress (its Record, rules and
+  // re-evaluation) and is captured for a reversal; not at day ticks or reversals, which are
+  // never reversed.
+  bool capturing = false;
 
   static bool ReadsSegment(const checked::Expr& e) {
     if (e.kind == checked::ExprKind::Segment) return true;
@@ -665,13 +665,12 @@ struct Engine::Impl {
     uint64_t effects;
     size_t budget_undo_size;
     size_t undo_size;
-    size_t captured_effects;  // of the event in progress (reversals), when capturing
-    size_t captured_keys;
+    ReversalMemory::Mark captured;  // the reversal pools' ends, when capturing
   };
   FiringMark firing_mark{};
   void BeginFiring() {
     firing_mark = {pending.size(), value_count, seq, stats.effects, budget_undo.size(), undo_log.size(),
-                   capture ? capture->effects.size() : 0, capture ? capture->keys.size() : 0};
+                   reversal_memory.End()};
   }
   // A credit more than a budget has left: none of the firing's actions are kept, and the ledger
   // gets one `skip` entry with the amount asked. Returns false: the firing stops.
@@ -680,10 +679,7 @@ struct Engine::Impl {
     Rollback(Savepoint{firing_mark.entries, firing_mark.values, firing_mark.seq, firing_mark.effects,
                        firing_mark.budget_undo_size});
     UndoTo(c, firing_mark.undo_size);
-    if (capture) {
-      capture->effects.resize(firing_mark.captured_effects);
-      capture->keys.resize(firing_mark.captured_keys);
-    }
+    if (capturing) reversal_memory.Truncate(firing_mark.captured);
     LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Skip);
     e.reason = reason;
     SetMovement(e, w, asked, 0);
@@ -771,9 +767,9 @@ struct Engine::Impl {
         SetMovement(e, w, amount, balance);
         e.partial = partial;
         EndEntry();
-        if (capture)
-          capture->effects.push_back(
-              {FiringEffect::Credit, r, a.target, 0, e.seq, amount, 0, budget_bucket, client_budget_bucket});
+        if (capturing)
+          reversal_memory.Capture(
+              FiringEffect{FiringEffect::Credit, r, a.target, 0, e.seq, amount, 0, budget_bucket, client_budget_bucket});
         break;
       }
       case checked::ActionKind::Debit: {
@@ -785,7 +781,7 @@ struct Engine::Impl {
         LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Debit);
         SetMovement(e, w, take, c.wallets()[a.target]);
         EndEntry();
-        if (capture) capture->effects.push_back({FiringEffect::Debit, r, a.target, 0, e.seq, take});
+        if (capturing) reversal_memory.Capture(FiringEffect{FiringEffect::Debit, r, a.target, 0, e.seq, take});
         break;
       }
       case checked::ActionKind::Set: {
@@ -861,14 +857,12 @@ struct Engine::Impl {
     if (rule.limit_key) {
       if (rule.limit_window.count > 0) PruneKeyedLimits(c, r, bucket - keep);
       AddToRuleSeries(c, RuleSeries::KeyedLimit, r, &limit_key, bucket, 1, keep);
-      if (capture) {
-        capture->effects.push_back({FiringEffect::KeyedLimit, r, 0, static_cast<uint32_t>(capture->keys.size()), 0, 0, bucket});
-        capture->keys.push_back(limit_key);
-      }
+      if (capturing)
+        reversal_memory.Capture(FiringEffect{FiringEffect::KeyedLimit, r, 0, reversal_memory.CaptureKey(limit_key), 0, 0, bucket});
       return;
     }
     AddToSeries(Undo::Limit, static_cast<uint32_t>(r), c.limits[r], bucket, 1, keep);
-    if (capture) capture->effects.push_back({FiringEffect::Limit, r, 0, 0, 0, 0, bucket});
+    if (capturing) reversal_memory.Capture(FiringEffect{FiringEffect::Limit, r, 0, 0, 0, 0, bucket});
   }
   // Drops the keys of rule r whose firings are all at bucket keys <= `last_out`: past the
   // window from now on, they can never count again (so dropping them needs no undo, and a
@@ -1162,7 +1156,7 @@ struct Engine::Impl {
       // A failed add changes nothing here; the rollback that follows clears the caches.
       if (!AddToSeries(Undo::Agg, static_cast<uint32_t>(s), c.aggs[s], key, v, slot.max_count))
         throw RuntimeError{fmt::format("the running sum of `{}.{}` overflows", ev.name, ev.fields[slot.field].name)};
-      if (capture) capture->aggs.push_back({s, key, v});
+      if (capturing) reversal_memory.Capture(AggContribution{s, key, v});
       WindowCache* windows = WindowsOf(c);
       for (int w : agg_windows.of_slot[s]) AddToCache(&windows[w], key, v, window_count[w]);
     }
@@ -1175,14 +1169,16 @@ struct Engine::Impl {
     undo_log.clear();
     undo_values.clear();
     SetTrigger(rec.id, rec.time);
-    capture = &capture_event;
+    const ReversalMemory::Mark capture_mark = reversal_memory.End();
+    reversal_memory.BeginCapture();
+    capturing = true;
     try {
       Record(*c, rec);
       RunRules(checked::TriggerKind::Event, rec.event_index, program.rules_by_event[rec.event_index], *c, &rec, 0);
       if (MustReevaluate(*c)) Reevaluate(*c, &rec);
     } catch (const RuntimeError& e) {
-      capture = nullptr;
-      capture_event = RememberedEvent{};
+      capturing = false;
+      reversal_memory.Truncate(capture_mark);
       Rollback(sp);
       if (created) {
         DropNewestClient();
@@ -1195,7 +1191,7 @@ struct Engine::Impl {
       return;
     }
     budget_undo.clear();
-    capture = nullptr;
+    capturing = false;
     RememberForReversal(*c, rec);
     Remember(rec, hashes);
     SetOutcome(RecordStatus::Accepted);
@@ -1203,9 +1199,9 @@ struct Engine::Impl {
 
   // ---- [v0.2] reversals (spec §4, C10) ----
 
-  // Keeps what the accepted event `rec` did (captured in capture_event) for a reversal.
+  // Keeps what the accepted event `rec` did (captured since it began) for a reversal.
   void RememberForReversal(const ClientState& c, const runtime::Record& rec) {
-    RememberedEvent& e = capture_event;
+    RememberedEvent e;
     e.id = rec.id;
     e.client = c.index;
     e.event_index = rec.event_index;
@@ -1213,19 +1209,22 @@ struct Engine::Impl {
     // `on EVENT reversed` rules read the event's fields: only then is the event itself kept.
     if (!program.reversed_rules_by_event[rec.event_index].empty()) e.record = std::make_unique<runtime::Record>(rec);
     reversal_memory.Add(std::move(e));
-    capture_event = RememberedEvent{};
   }
 
   // Why a reversal of `of` by `rec` cannot be processed, or "" when it can.
   std::string ReversalProblem(const runtime::Record& rec, const RememberedEvent* ev) const {
     const std::string of = stdlib::JsonQuote(rec.of);
-    // Events older than the horizon are forgotten with their ids (docs/semantics.md).
+    // Events are found among their client's; those older than the horizon are forgotten with
+    // their ids (docs/semantics.md).
+    uint64_t content;
+    if (!ev && seen_ids.Find(rec.of, &content))
+      return fmt::format("reversal of {}: the id is not an event of client {}: it names another client's record, or "
+                         "a record that is not an event",
+                         of, stdlib::JsonQuote(rec.client));
     if (!ev)
       return fmt::format("reversal of {}: no event with this id within the last 30 days (720 hours): the id is "
-                         "unknown, or names an event older than a reversal can reach, or a record that is not an event",
+                         "unknown, or names an event older than a reversal can reach",
                          of);
-    if (clients[ev->client].id != rec.client)
-      return fmt::format("reversal of {}: the event belongs to another client, not {}", of, stdlib::JsonQuote(rec.client));
     if (ev->sent) return fmt::format("reversal of {}: the event was sent by a rule; reverse the event that sent it", of);
     if (ev->reversed) return fmt::format("reversal of {}: the event is already reversed", of);
     if (rec.time - ev->time > kReversalHorizon)
@@ -1234,7 +1233,8 @@ struct Engine::Impl {
   }
 
   void ProcessReversal(const runtime::Record& rec, const IdHashes& hashes) {
-    RememberedEvent* ev = reversal_memory.Find(rec.of);
+    const uint32_t k = client_index.Find(rec.client, hashes.client);
+    RememberedEvent* ev = k == client_index.kNone ? nullptr : reversal_memory.FindOfClient(k, rec.of);
     if (std::string problem = ReversalProblem(rec, ev); !problem.empty()) {
       RejectRecord(current_line, problem);
       return;
@@ -1269,9 +1269,7 @@ struct Engine::Impl {
     SetStableUntil(c.index, INT64_MIN);  // its aggregates changed in the middle of their series
     ev->reversed = true;
     // What it added is gone: nothing of it is needed any more (a later refold skips it).
-    ev->aggs = {};
-    ev->effects = {};
-    ev->keys = {};
+    ev->aggs_count = ev->effects_count = 0;
     ev->record.reset();
     Remember(rec, hashes);
     SetOutcome(RecordStatus::Accepted);
@@ -1281,7 +1279,8 @@ struct Engine::Impl {
   // bucket whose highest or lowest was this value is refolded from what else is remembered in
   // it (its client's other remembered events and the aged fold of the forgotten ones).
   void TakeOutOfAggregates(ClientState& c, const RememberedEvent& ev) {
-    for (const AggContribution& a : ev.aggs) {
+    for (uint32_t k = 0; k < ev.aggs_count; ++k) {
+      const AggContribution& a = reversal_memory.AggAt(ev, k);
       auto& buckets = c.aggs[a.slot].buckets;
       Bucket* b = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& x) { return x.key == a.key; });
       if (b == buckets.end()) continue;  // dropped: past every window
@@ -1307,8 +1306,10 @@ struct Engine::Impl {
       const RememberedEvent* other = reversal_memory.At(k);
       if (!other) break;
       if (other != &ev && !other->reversed)
-        for (const AggContribution& o : other->aggs)
+        for (uint32_t j = 0; j < other->aggs_count; ++j) {
+          const AggContribution& o = reversal_memory.AggAt(*other, j);
           if (o.slot == a.slot && o.key == a.key) fold(o.value, o.value);
+        }
       k = other->previous_of_client;
     }
   }
@@ -1316,7 +1317,8 @@ struct Engine::Impl {
   // Answers each effect of the event's firings, in ledger order (spec §4). The one place each
   // kind of remembered effect turns into its counter-effect.
   void UndoEffects(ClientState& c, const RememberedEvent& ev) {
-    for (const FiringEffect& f : ev.effects) {
+    for (uint32_t k = 0; k < ev.effects_count; ++k) {
+      const FiringEffect& f = reversal_memory.EffectAt(ev, k);
       const checked::Rule& rule = program.rules[f.rule];
       switch (f.kind) {
         case FiringEffect::Credit: {
@@ -1355,7 +1357,7 @@ struct Engine::Impl {
         }
         case FiringEffect::Limit: TakeOutOfLimit(c.limits[f.rule].buckets, f.bucket); break;
         case FiringEffect::KeyedLimit:
-          if (RuleSeries* rs = FindRuleSeries(c, RuleSeries::KeyedLimit, f.rule, &ev.keys[f.key_index]))
+          if (RuleSeries* rs = FindRuleSeries(c, RuleSeries::KeyedLimit, f.rule, &reversal_memory.KeyAt(ev, f.key_index)))
             TakeOutOfLimit(rs->series.buckets, f.bucket);
           break;
         // [C11] PendingCredit: a pending counter-debit (`pending`, `until`), balance unchanged,
@@ -1594,6 +1596,8 @@ void Engine::AddSink(Sink* sink) { impl_->sinks.push_back(sink); }
 void Engine::RemoveSink(Sink* sink) { std::erase(impl_->sinks, sink); }
 const RunStats& Engine::stats() const { return impl_->stats; }
 const TickStats& Engine::tick_stats() const { return impl_->tick_stats; }
+size_t Engine::reversal_events() const { return impl_->reversal_memory.size(); }
+size_t Engine::reversal_bytes() const { return impl_->reversal_memory.Bytes(); }
 const ClientList& Engine::clients() const { return impl_->clients; }
 const ClientState* Engine::FindClient(std::string_view id) const {
   uint32_t k = impl_->client_index.Find(id);

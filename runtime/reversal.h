@@ -11,7 +11,6 @@
 #include <string>
 #include <string_view>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
 
 #include "runtime/records.h"
@@ -58,41 +57,74 @@ struct FiringEffect {
   int64_t client_budget_bucket = kNoBucket;  // Credit: the per-client budget's bucket
 };
 
-// An accepted event as a reversal sees it.
+// An accepted event as a reversal sees it. What it added and did lives in ReversalMemory's
+// pools (first-in first-out like the events, so no event allocates on its own).
 struct RememberedEvent {
   std::string id;
   uint32_t client = 0;  // index in the engine's clients
   int32_t event_index = 0;
   int64_t time = 0;
+  // Its client's previous remembered event (an absolute index into ReversalMemory), or
+  // kNone: the chain a reversal walks to find the event and to refold highest and lowest.
+  uint64_t previous_of_client = UINT64_MAX;
+  uint64_t aggs_begin = 0;     // absolute index into the aggregate pool
+  uint64_t effects_begin = 0;  // absolute index into the effect pool
+  uint64_t keys_begin = 0;     // absolute index into the key pool
+  uint32_t aggs_count = 0;
+  uint32_t effects_count = 0;
   bool reversed = false;
   bool sent = false;  // [C9] made by `send`: reversed only with the event that sent it
-  // Its client's previous remembered event (an absolute index into ReversalMemory), or
-  // kNone: the chain a reversal walks to refold a bucket's highest and lowest.
-  uint64_t previous_of_client = UINT64_MAX;
-  std::vector<AggContribution> aggs;
-  std::vector<FiringEffect> effects;
-  std::vector<Value> keys;  // keyed limits' key values
   // The event itself, kept only when the program has `on EVENT reversed` rules for its type
   // (they read its fields).
   std::unique_ptr<Record> record;
 };
 
-// Every remembered event in order of acceptance (so in time order), with an index by id.
+// Every remembered event in order of acceptance (so in time order), with pools of what they
+// added and did. An event in progress appends to the pools as it goes (the capture); a
+// rollback truncates them, and Add commits them to the event.
 class ReversalMemory {
  public:
   static constexpr uint64_t kNone = UINT64_MAX;
 
-  // The event with this id, or null.
-  RememberedEvent* Find(std::string_view id) {
-    auto it = by_id_.find(id);
-    return it == by_id_.end() ? nullptr : &events_[it->second - base_];
+  // The pools' ends: marks for Truncate, and where the event in progress starts.
+  struct Mark {
+    uint64_t aggs, effects, keys;
+  };
+  Mark End() const {
+    return {aggs_base_ + aggs_.size(), effects_base_ + effects_.size(), keys_base_ + keys_.size()};
   }
+  void Truncate(const Mark& m) {
+    aggs_.resize(m.aggs - aggs_base_);
+    effects_.resize(m.effects - effects_base_);
+    keys_.resize(m.keys - keys_base_);
+  }
+  void Capture(const AggContribution& a) { aggs_.push_back(a); }
+  void Capture(const FiringEffect& f) { effects_.push_back(f); }
+  // A keyed limit's key: its index, for FiringEffect::key_index.
+  uint32_t CaptureKey(const Value& key) {
+    keys_.push_back(key);
+    return static_cast<uint32_t>(keys_base_ + keys_.size() - 1 - captured_from_.keys);
+  }
+  // Begins capturing for an event: what it appends from here on is its own.
+  void BeginCapture() { captured_from_ = End(); }
+
+  // Commits the event in progress (what was captured since BeginCapture); links it to its
+  // client's previous one.
+  void Add(RememberedEvent event);
+
+  // The client's remembered event with this id, or null.
+  RememberedEvent* FindOfClient(uint32_t client, std::string_view id);
   RememberedEvent* At(uint64_t index) { return index >= base_ && index < end() ? &events_[index - base_] : nullptr; }
   uint64_t end() const { return base_ + events_.size(); }
   size_t size() const { return events_.size(); }
+  uint64_t LastOf(uint32_t client) const { return client < last_of_client_.size() ? last_of_client_[client] : kNone; }
 
-  // Appends an accepted event; links it to its client's previous one.
-  void Add(RememberedEvent event);
+  // What an event added and did.
+  const AggContribution& AggAt(const RememberedEvent& e, uint32_t k) const { return aggs_[e.aggs_begin + k - aggs_base_]; }
+  const FiringEffect& EffectAt(const RememberedEvent& e, uint32_t k) const {
+    return effects_[e.effects_begin + k - effects_base_];
+  }
+  const Value& KeyAt(const RememberedEvent& e, uint32_t k) const { return keys_[e.keys_begin + k - keys_base_]; }
 
   // Drops the events older than `cutoff` (time < cutoff). For slots that need their buckets'
   // highest and lowest (`extremes[slot]`), folds what a dropped event added into the aged
@@ -111,8 +143,6 @@ class ReversalMemory {
     auto it = aged_.find({client, slot, key});
     return it == aged_.end() ? nullptr : &it->second;
   }
-  // The last remembered event of a client, or kNone.
-  uint64_t LastOf(uint32_t client) const { return client < last_of_client_.size() ? last_of_client_[client] : kNone; }
   void Clear();
 
   // Bytes held, for docs/state.md's measurement (an estimate of heap use).
@@ -121,7 +151,11 @@ class ReversalMemory {
  private:
   std::deque<RememberedEvent> events_;
   uint64_t base_ = 0;  // the absolute index of events_.front()
-  std::unordered_map<std::string_view, uint64_t> by_id_;  // views into events_' ids
+  std::deque<AggContribution> aggs_;
+  std::deque<FiringEffect> effects_;
+  std::deque<Value> keys_;
+  uint64_t aggs_base_ = 0, effects_base_ = 0, keys_base_ = 0;
+  Mark captured_from_{};
   std::vector<uint64_t> last_of_client_;
   std::map<std::tuple<uint32_t, int32_t, int64_t>, Bucket> aged_;
 };
