@@ -91,6 +91,15 @@ void JsonlSink::AppendAmount(Type type, int64_t amount) {
   else AppendValueJson(ledger_, program_, type, Value::Int(amount));
 }
 
+[[gnu::noinline]] void JsonlSink::Reverses(const LedgerEntry& e) {
+  ledger_ += ",\"reverses\":";
+  AppendInt(ledger_, static_cast<int64_t>(e.reverses));
+  if (e.action == LedgerAction::Debit && e.short_amount > 0) {
+    ledger_ += ",\"short\":";
+    AppendAmount(e.amount_type, e.short_amount);
+  }
+}
+
 void JsonlSink::Entry(const LedgerEntry& e) {
   if (e.trigger_serial != trigger_serial_ || trigger_serial_ == 0) {
     trigger_json_ = stdlib::JsonQuote(e.day_tick ? "day:" + stdlib::FormatDate(e.day) : std::string(e.event_id));
@@ -129,15 +138,11 @@ void JsonlSink::Entry(const LedgerEntry& e) {
     case LedgerAction::Credit:
       movement(true);
       if (e.partial) o += ",\"partial\":true";
-      if (e.reverses) fmt::format_to(std::back_inserter(o), ",\"reverses\":{}", e.reverses);
+      if (e.reverses) Reverses(e);
       break;
     case LedgerAction::Debit:
       movement(true);
-      if (e.reverses) fmt::format_to(std::back_inserter(o), ",\"reverses\":{}", e.reverses);
-      if (e.short_amount > 0) {
-        o += ",\"short\":";
-        AppendAmount(e.amount_type, e.short_amount);
-      }
+      if (e.reverses) Reverses(e);
       break;
     case LedgerAction::Skip:
       o += ",\"reason\":";
