@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes a deterministic JSON Lines stream of forex client records for bench/forex.perk.
 
-usage: gen_events.py [--records N] [--clients C] [--days D] [--seed S] [--out FILE]
+usage: gen_events.py [--records N] [--clients C] [--days D] [--seed S] [--reversed PCT] [--out FILE]
 
 Records are in non-decreasing time order over D days from 2026-01-01. Each
 client first shows up with a `profile` record followed at once by its first
@@ -10,10 +10,16 @@ trades (most records: symbol, lots, volume), deposits again now and then and
 logs in. Clients are introduced over the first 70% of the stream, and a few of
 them trade far more than the rest. The same arguments always give the same
 bytes.
+
+With --reversed PCT, that percentage of the deposits is taken back by a `reversal` record
+(spec §4) between one hour and 20 days later, written in time order among the others; they
+come on top of the N records, which stay exactly those of the stream without the option
+(their draws use a random generator of their own).
 """
 import argparse
 import bisect
 import datetime
+import heapq
 import random
 import sys
 
@@ -74,6 +80,7 @@ def main():
     ap.add_argument("--clients", type=int, default=100_000)
     ap.add_argument("--days", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--reversed", type=float, default=0.0, help="percentage of deposits reversed later")
     ap.add_argument("--out", default="-", help="output file, - for stdout (the default)")
     a = ap.parse_args()
     if a.records < 1 or a.clients < 1 or a.days < 1:
@@ -91,7 +98,22 @@ def main():
     dep_values, dep_cum = weighted(list(zip(DEPOSITS, DEPOSIT_WEIGHTS)))
 
     out = sys.stdout if a.out == "-" else open(a.out, "w", encoding="utf-8")
-    write = out.write
+    write_line = out.write
+    # Reversals due, as (time, line), written once the stream's time reaches them.
+    reversals = []
+    rev_rng = random.Random(a.seed * 7919 + 17)
+
+    def write(line, us=None):
+        while reversals and us is not None and reversals[0][0] <= us:
+            write_line(heapq.heappop(reversals)[1])
+        write_line(line)
+
+    def maybe_reverse(deposit_id, client, us):
+        if a.reversed <= 0 or rev_rng.random() * 100 >= a.reversed:
+            return
+        later = us + rev_rng.randint(3_600, 20 * 86_400) * 1_000_000
+        heapq.heappush(reversals, (later, f'{{"type":"reversal","id":"r{deposit_id}","client":"{client}",'
+                                          f'"time":"{fmt_time(later)}","of":"{deposit_id}"}}\n'))
     span_us = a.days * 86_400 * 1_000_000
     n = a.records
     introduce_until = max(1, int(n * 0.7))
@@ -112,10 +134,11 @@ def main():
             c = f"c{introduced:06d}"
             birth = datetime.date(1955, 1, 1) + datetime.timedelta(days=rng.randrange(0, 365 * 50))
             write(f'{{"type":"profile","client":"{c}","time":"{t}","country":"{pick_country()}",'
-                  f'"birthdate":"{birth.isoformat()}"}}\n')
+                  f'"birthdate":"{birth.isoformat()}"}}\n', us)
             next_id += 1
             write(f'{{"type":"deposit","id":"d{next_id}","client":"{c}","time":"{t}",'
-                  f'"amount":"{pick_first()}","method":"{pick_method()}","first":true}}\n')
+                  f'"amount":"{pick_first()}","method":"{pick_method()}","first":true}}\n', us)
+            maybe_reverse(f"d{next_id}", c, us)
             emitted += 2
             continue
         if introduced == 0:
@@ -135,17 +158,19 @@ def main():
             quote = price * (1 + (rng.random() - 0.5) * 0.04)
             cents = round(float(lots) * contract * quote * 100)
             write(f'{{"type":"trade","id":"t{next_id}","client":"{c}","time":"{t}",'
-                  f'"symbol":"{symbol}","lots":"{lots}","volume":"{cents // 100}.{cents % 100:02d}"}}\n')
+                  f'"symbol":"{symbol}","lots":"{lots}","volume":"{cents // 100}.{cents % 100:02d}"}}\n', us)
         elif r < 0.93:
             amount = dep_values[bisect.bisect_right(dep_cum, rng.random() * dep_cum[-1])]
             cents = rng.choice((0, 0, 0, rng.randrange(100)))
             first = ',"first":false' if rng.random() < 0.5 else ""
             write(f'{{"type":"deposit","id":"d{next_id}","client":"{c}","time":"{t}",'
-                  f'"amount":"{amount}.{cents:02d}","method":"{pick_method()}"{first}}}\n')
+                  f'"amount":"{amount}.{cents:02d}","method":"{pick_method()}"{first}}}\n', us)
+            maybe_reverse(f"d{next_id}", c, us)
         else:
             write(f'{{"type":"login","id":"l{next_id}","client":"{c}","time":"{t}",'
-                  f'"device":"{pick_device()}"}}\n')
+                  f'"device":"{pick_device()}"}}\n', us)
         emitted += 1
+    # Reversals due after the last record are dropped: the stream ends there.
 
     if out is not sys.stdout:
         out.close()

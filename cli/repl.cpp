@@ -580,6 +580,9 @@ void Session::Observe(Runner& r, int rule_index, const runtime::EvalContext& ctx
     case checked::TriggerKind::Event:
       t.trigger = fmt::format("on {} ({})", p.events[rule.event].name, ctx.event ? ctx.event->id : "?");
       break;
+    case checked::TriggerKind::Reversed:
+      t.trigger = fmt::format("on {} reversed ({})", p.events[rule.event].name, ctx.event ? ctx.event->id : "?");
+      break;
     case checked::TriggerKind::TierChanged:
       t.trigger = fmt::format("on tier_changed ({} -> {})", p.tiers[ctx.previous_tier].name, p.tiers[ctx.client->tier()].name);
       break;

@@ -57,6 +57,9 @@ void PrintTickStats(const runtime::Engine& engine) {
              "client\n",
              t.ticks, t.visits, t.ticks ? static_cast<double>(t.visits) / static_cast<double>(t.ticks) : 0.0,
              engine.clients().size(), t.full_ticks);
+  const size_t events = engine.reversal_events(), bytes = engine.reversal_bytes();
+  fmt::print(stderr, "perk: reversals can reach {} events, holding {} bytes ({:.0f} per event)\n", events, bytes,
+             events ? static_cast<double>(bytes) / static_cast<double>(events) : 0.0);
 }
 
 std::unique_ptr<runtime::Evaluator> CreateRunEvaluator(const RunOptions& o, const checked::Program& program,

@@ -149,6 +149,7 @@ enum class TriggerKind { Event, TierChanged, EveryDay, EveryWeek, EveryMonth, En
 struct Trigger {
   TriggerKind kind = TriggerKind::Event;
   std::string event;  // TriggerKind::Event; Entering/Leaving: the segment's name
+  bool reversed = false;  // [v0.2] TriggerKind::Event: `on EVENT reversed`
   SourceRange range;
 };
 

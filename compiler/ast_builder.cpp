@@ -964,6 +964,7 @@ class Builder {
     if (IsReal(ctx->event)) {
       trigger.kind = TriggerKind::Event;
       trigger.event = ctx->event->getText();
+      trigger.reversed = ctx->reversed != nullptr;
     } else if (IsReal(ctx->changed)) {
       trigger.kind = TriggerKind::TierChanged;
     } else if ((ctx->entering != nullptr || ctx->leaving != nullptr) && IsReal(ctx->segment)) {
@@ -1839,7 +1840,7 @@ std::string Dump(const Program& program) {
   for (const RuleDecl& r : program.rules) {
     out += "rule " + r.name + (r.label.empty() ? "" : " " + Quote(r.label)) + "\n";
     switch (r.trigger.kind) {
-      case TriggerKind::Event: out += "  on " + r.trigger.event + "\n"; break;
+      case TriggerKind::Event: out += "  on " + r.trigger.event + (r.trigger.reversed ? " reversed" : "") + "\n"; break;
       case TriggerKind::TierChanged: out += "  on tier_changed\n"; break;
       case TriggerKind::EveryDay: out += "  every day\n"; break;
       case TriggerKind::EveryWeek: out += "  every week\n"; break;

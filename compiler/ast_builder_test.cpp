@@ -898,6 +898,23 @@ rule m every month then emit "m" end
   CHECK(twice.diags.HasErrors());
 }
 
+TEST_CASE("v0.2 `on EVENT reversed` triggers", "[ast]") {
+  Parsed p(R"(program "R"
+event deposit { amount: int }
+rule a on deposit then emit "x" end
+rule b on deposit reversed then emit "y" { amount: deposit.amount } end
+)");
+  REQUIRE(p.diags.all().empty());
+  const Program& prog = *p.program;
+  REQUIRE(prog.rules.size() == 2);
+  CHECK(prog.rules[0].trigger.kind == TriggerKind::Event);
+  CHECK_FALSE(prog.rules[0].trigger.reversed);
+  CHECK(prog.rules[1].trigger.kind == TriggerKind::Event);
+  CHECK(prog.rules[1].trigger.event == "deposit");
+  CHECK(prog.rules[1].trigger.reversed);
+  CHECK(Dump(prog).find("  on deposit reversed\n") != std::string::npos);
+}
+
 TEST_CASE("v0.2 rule clauses: keyed limits, per-client and partial budgets, segment triggers", "[ast]") {
   Parsed p(R"(program "V2"
 currency USD

@@ -1709,10 +1709,12 @@ void Checker::DeclareAll() {
     const ast::EventDecl& ev = ast_.events[k];
     // Input records of these types are profiles and ticks (spec §4): such an event could
     // never arrive, and its rules would never run.
-    if (ev.name == "profile" || ev.name == "tick")
+    if (ev.name == "profile" || ev.name == "tick" || ev.name == "reversal")
       Error(DiagKind::ReservedEvent, ev.range,
             fmt::format("records of type {} are {}, never events; choose another name for this event", Q(ev.name),
-                        ev.name == "profile" ? "client profiles" : "clock ticks"));
+                        ev.name == "profile" ? "client profiles"
+                        : ev.name == "tick"  ? "clock ticks"
+                                             : "reversals of earlier events"));
     Declare(ev.name, SymKind::Event, k, ev.range);
   }
   for (size_t k = 0; k < ast_.wallets.size(); ++k) Declare(ast_.wallets[k].name, SymKind::Wallet, k, ast_.wallets[k].range);
@@ -2214,6 +2216,7 @@ static void DayTickRules(checked::Program& p) {
 
 void Checker::CheckRules() {
   prog_->rules_by_event.resize(prog_->events.size());
+  prog_->reversed_rules_by_event.resize(prog_->events.size());
   prog_->entering_rules.resize(prog_->segments.size());
   prog_->leaving_rules.resize(prog_->segments.size());
   for (size_t k = 0; k < ast_.rules.size(); ++k) {
@@ -2225,7 +2228,8 @@ void Checker::CheckRules() {
     Scope scope{Place::RuleEvent};
     switch (r.trigger.kind) {
       case ast::TriggerKind::Event: {
-        out.trigger = checked::TriggerKind::Event;
+        // `on EVENT reversed` reads the reversed event's fields like `on EVENT` reads its own.
+        out.trigger = r.trigger.reversed ? checked::TriggerKind::Reversed : checked::TriggerKind::Event;
         const Symbol* sym = Lookup(r.trigger.event);
         if (!sym || sym->kind != SymKind::Event) {
           std::string hint = DidYouMean(r.trigger.event, NamesOf([](SymKind kk) { return kk == SymKind::Event; }));
@@ -2237,7 +2241,8 @@ void Checker::CheckRules() {
           Use(r.trigger.event);
           out.event = sym->index;
           scope.event = sym->index;
-          prog_->rules_by_event[sym->index].push_back(static_cast<int>(k));
+          (r.trigger.reversed ? prog_->reversed_rules_by_event : prog_->rules_by_event)[sym->index].push_back(
+              static_cast<int>(k));
         }
         break;
       }

@@ -194,7 +194,8 @@ inline size_t DataSlot(const Action& a, size_t k) { return (a.value ? 1 : 0) + k
 inline size_t ValueCount(const Action& a) { return (a.value ? 1 : 0) + a.data.size(); }
 
 // [v0.2] Entering/Leaving: `on entering SEGMENT` / `on leaving SEGMENT` (Rule::segment).
-enum class TriggerKind : uint8_t { Event, TierChanged, EveryDay, EveryWeek, EveryMonth, Entering, Leaving };
+// [v0.2] Reversed: `on EVENT reversed` (Rule::event), run by a reversal record of that event.
+enum class TriggerKind : uint8_t { Event, TierChanged, EveryDay, EveryWeek, EveryMonth, Entering, Leaving, Reversed };
 
 // [v0.2] What a day tick runs depends on the day (spec §5 step 2b): `every day` rules on
 // every day, `every week` rules too on Mondays, `every month` rules too on the 1st.
@@ -204,7 +205,7 @@ struct Rule {
   std::string name;
   std::string label;
   TriggerKind trigger = TriggerKind::Event;
-  int event = -1;  // TriggerKind::Event
+  int event = -1;  // TriggerKind::Event and Reversed
   int segment = -1;  // TriggerKind::Entering and Leaving
   std::optional<Expr> when;
   // limit: at most limit_count completed firings per client in limit_window.
@@ -302,6 +303,7 @@ struct Program {
   std::vector<ParamDuration> param_durations;
   // Rule indexes by trigger, in declaration order.
   std::vector<std::vector<int>> rules_by_event;
+  std::vector<std::vector<int>> reversed_rules_by_event;  // [v0.2] `on EVENT reversed`
   std::vector<int> tier_changed_rules;
   std::vector<int> daily_rules;
   // [v0.2] The day-tick rules due on each DayKind, in declaration order ([kPlainDay] is

@@ -791,6 +791,7 @@ struct CompiledProgram::Impl {
   BatchFn tier_conditions = nullptr;
   BatchFn segment_conditions = nullptr;
   std::vector<TriggerFn> event_rules;  // by event
+  std::vector<TriggerFn> reversed_rules;  // by event; null without `on EVENT reversed` rules
   TriggerFn tier_changed_rules = nullptr;
   TriggerFn daily_rules = nullptr;
   TriggerFn day_kind_rules[4] = {};  // by checked::DayKind
@@ -815,6 +816,9 @@ BatchFn CompiledProgram::TierConditions() const { return impl_->tier_conditions;
 BatchFn CompiledProgram::SegmentConditions() const { return impl_->segment_conditions; }
 TriggerFn CompiledProgram::EventRules(size_t event) const {
   return event < impl_->event_rules.size() ? impl_->event_rules[event] : nullptr;
+}
+TriggerFn CompiledProgram::ReversedRules(size_t event) const {
+  return event < impl_->reversed_rules.size() ? impl_->reversed_rules[event] : nullptr;
 }
 TriggerFn CompiledProgram::TierChangedRules() const { return impl_->tier_changed_rules; }
 TriggerFn CompiledProgram::DailyRules() const { return impl_->daily_rules; }
@@ -872,7 +876,7 @@ constexpr int kSiteBits = 24;
 
 // Bump when what turns IR into machine code changes in a way the IR does not show (the
 // passes of Optimize, the code generator's settings), so that old cache entries stop matching.
-constexpr int kCodegenVersion = 3;  // 2: [v0.2] sends (an action's data values follow its value); 3: lots
+constexpr int kCodegenVersion = 4;  // 2: [v0.2] sends (an action's data values follow its value); 3: lots; 4: reversals
 
 // Optimises `module` at `level` and compiles it to an object file in *object, with a target
 // machine of its own (compile threads must not share one). With `ir`, keeps the optimised IR.
@@ -1023,6 +1027,11 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
       for (size_t ev = 0; ev < program.events.size(); ++ev) {
         lowering.Rules(program.rules_by_event[ev], "perk_rules_event" + std::to_string(ev), !large);
         names.push_back("perk_rules_event" + std::to_string(ev));
+        // [v0.2] `on EVENT reversed`: only for events that have such rules (most have none).
+        if (!program.reversed_rules_by_event[ev].empty()) {
+          lowering.Rules(program.reversed_rules_by_event[ev], "perk_rules_reversed" + std::to_string(ev), !large);
+          names.push_back("perk_rules_reversed" + std::to_string(ev));
+        }
       }
       lowering.Rules(program.tier_changed_rules, "perk_rules_tier_changed", !large);
       lowering.Rules(program.daily_rules, "perk_rules_daily", !large);
@@ -1162,6 +1171,10 @@ std::unique_ptr<CompiledProgram> CompiledProgram::Compile(const checked::Program
   };
   for (size_t ev = 0; ev < program.events.size(); ++ev)
     impl->event_rules.push_back(trigger("perk_rules_event" + std::to_string(ev)));
+  for (size_t ev = 0; ev < program.events.size(); ++ev)
+    impl->reversed_rules.push_back(program.reversed_rules_by_event[ev].empty()
+                                       ? nullptr
+                                       : trigger("perk_rules_reversed" + std::to_string(ev)));
   impl->tier_changed_rules = trigger("perk_rules_tier_changed");
   impl->daily_rules = trigger("perk_rules_daily");
   impl->day_kind_rules[0] = impl->daily_rules;

@@ -165,6 +165,7 @@ class CompiledProgram {
   BatchFn SegmentConditions() const;
   // The trigger entries: the rules of event `event`, of `on tier_changed` and of `every day`.
   TriggerFn EventRules(size_t event) const;
+  TriggerFn ReversedRules(size_t event) const;  // [v0.2] null when the event has none
   TriggerFn TierChangedRules() const;
   TriggerFn DailyRules() const;
   // [v0.2] The day-tick rules of a checked::DayKind (DayTickRules(0) is DailyRules()).

@@ -46,7 +46,7 @@ ruleDecl: RULE name=IDENT label=str? trigger clause* THEN action* END;
 
 // Written so every choice is made on one token: errors then name exactly what was expected.
 trigger
-  : ON (event=IDENT | changed=TIER_CHANGED | (entering=ENTERING | leaving=LEAVING) segment=IDENT)
+  : ON (event=IDENT reversed=REVERSED? | changed=TIER_CHANGED | (entering=ENTERING | leaving=LEAVING) segment=IDENT)
   | EVERY (DAY | WEEK | MONTH)
   ;
 

@@ -13,6 +13,7 @@
 #include "runtime/interp.h"
 #include "runtime/jsonl_sink.h"
 #include "runtime/records.h"
+#include "runtime/reversal.h"
 #include "stdlib/stdlib.h"
 #include "stdlib/zone.h"
 
@@ -65,7 +66,18 @@ struct Engine::Impl {
       if (t.when) NoteConditionInputs(*t.when);
     for (const auto& sg : p.segments) NoteConditionInputs(sg.when);
     anniversary_index.assign(p.day_schedule.anniversaries.size(), std::vector<std::vector<uint32_t>>(kMonthDays));
+    slot_extremes.assign(p.agg_slots.size(), 0);
+    for (const auto& use : p.aggregates)
+      if (use.kind == checked::AggKind::Highest || use.kind == checked::AggKind::Lowest) slot_extremes[use.slot] = 1;
   }
+
+  // ---- [v0.2] reversals (runtime/reversal.h) ----
+  ReversalMemory reversal_memory;
+  std::vector<uint8_t> slot_extremes;  // per aggregate slot: some use reads its highest or lowest
+  // Whether what is done now belongs to the event in progress (its Record, rules and
+  // re-evaluation) and is captured for a reversal; not at day ticks or reversals, which are
+  // never reversed.
+  bool capturing = false;
 
   static bool ReadsSegment(const checked::Expr& e) {
     if (e.kind == checked::ExprKind::Segment) return true;
@@ -721,10 +733,12 @@ struct Engine::Impl {
     size_t budget_undo_size;
     size_t sent_size;
     size_t undo_size;
+    ReversalMemory::Mark captured;  // the reversal pools' ends, when capturing
   };
   FiringMark firing_mark{};
   void BeginFiring() {
-    firing_mark = {pending.size(), value_count, seq, stats.effects, budget_undo.size(), sent.size(), undo_log.size()};
+    firing_mark = {pending.size(),     value_count,    seq, stats.effects, budget_undo.size(), sent.size(),
+                   undo_log.size(), reversal_memory.End()};
   }
   // A credit more than a budget has left: none of the firing's actions are kept, and the ledger
   // gets one `skip` entry with the amount asked. Returns false: the firing stops.
@@ -733,6 +747,7 @@ struct Engine::Impl {
     Rollback(Savepoint{firing_mark.entries, firing_mark.values, firing_mark.seq, firing_mark.effects,
                        firing_mark.budget_undo_size, firing_mark.sent_size});
     UndoTo(c, firing_mark.undo_size);
+    if (capturing) reversal_memory.Truncate(firing_mark.captured);
     LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Skip);
     e.reason = reason;
     SetMovement(e, w, asked, 0);
@@ -807,8 +822,10 @@ struct Engine::Impl {
           until = DateAfter(today, program.pending_for[a.pending], rule);
           balance = c.wallets()[a.target];
         }
+        int64_t budget_bucket = kNoBucket, client_budget_bucket = kNoBucket;
         if (campaign) {
           int64_t key = BucketKey(rule.budget_window.unit, now, program.zone);
+          budget_bucket = key;
           if (!budgets[r].Add(key, amount, rule.budget_window.count + rule.budget_window.previous))
             throw RuntimeError{fmt::format("rule `{}`: budget use overflows", rule.name)};
           budget_undo.push_back({r, key, amount});
@@ -816,7 +833,8 @@ struct Engine::Impl {
         if (per_client) {
           MarkDirty(c);
           const checked::Window& cw = rule.client_budget_window;
-          if (!AddToRuleSeries(c, RuleSeries::ClientBudget, r, nullptr, BucketKey(cw.unit, now, program.zone), amount,
+          client_budget_bucket = BucketKey(cw.unit, now, program.zone);
+          if (!AddToRuleSeries(c, RuleSeries::ClientBudget, r, nullptr, client_budget_bucket, amount,
                                cw.count + cw.previous))
             throw RuntimeError{fmt::format("rule `{}`: budget use overflows", rule.name)};
         }
@@ -833,6 +851,9 @@ struct Engine::Impl {
           if (w.expiry != 0) AddLot(c, Lot{a.target, DateAfter(today, w.expiry, rule), amount});
         }
         EndEntry();
+        if (capturing)
+          reversal_memory.Capture(
+              FiringEffect{FiringEffect::Credit, r, a.target, 0, e.seq, amount, 0, budget_bucket, client_budget_bucket});
         break;
       }
       case checked::ActionKind::Debit: {
@@ -842,8 +863,10 @@ struct Engine::Impl {
         MarkDirty(c);
         SetWallet(c, a.target, c.wallets()[a.target] - take);
         if (w.expiry != 0) TakeFromLots(c, a.target, take);
-        SetMovement(BeginEntry(c, &rule, LedgerAction::Debit), w, take, c.wallets()[a.target]);
+        LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Debit);
+        SetMovement(e, w, take, c.wallets()[a.target]);
         EndEntry();
+        if (capturing) reversal_memory.Capture(FiringEffect{FiringEffect::Debit, r, a.target, 0, e.seq, take});
         break;
       }
       case checked::ActionKind::Set: {
@@ -1121,9 +1144,12 @@ struct Engine::Impl {
     if (rule.limit_key) {
       if (rule.limit_window.count > 0) PruneKeyedLimits(c, r, bucket - keep);
       AddToRuleSeries(c, RuleSeries::KeyedLimit, r, &limit_key, bucket, 1, keep);
+      if (capturing)
+        reversal_memory.Capture(FiringEffect{FiringEffect::KeyedLimit, r, 0, reversal_memory.CaptureKey(limit_key), 0, 0, bucket});
       return;
     }
     AddToSeries(Undo::Limit, static_cast<uint32_t>(r), c.limits[r], bucket, 1, keep);
+    if (capturing) reversal_memory.Capture(FiringEffect{FiringEffect::Limit, r, 0, 0, 0, 0, bucket});
   }
   // Drops the keys of rule r whose firings are all at bucket keys <= `last_out`: past the
   // window from now on, they can never count again (so dropping them needs no undo, and a
@@ -1376,6 +1402,12 @@ struct Engine::Impl {
     if (time > clock) clock = time;
     // Forget ids older than the dedup window: an id stays while clock - time <= the window.
     seen_ids.ExpireOlderThan(clock - kDedupWindow);
+    // And what reversals need of events past their reach; aged folds once a day.
+    reversal_memory.DropOlderThan(clock - kReversalHorizon, slot_extremes);
+    if (to > from)
+      reversal_memory.DropAgedBefore([&](int32_t s) {
+        return BucketKey(program.agg_slots[s].unit, clock - kReversalHorizon, program.zone);
+      });
   }
 
   // The record's ids hashed once: the client table, the dedup set and the content hash all
@@ -1424,6 +1456,7 @@ struct Engine::Impl {
       // A failed add changes nothing here; the rollback that follows clears the caches.
       if (!AddToSeries(Undo::Agg, static_cast<uint32_t>(s), c.aggs[s], key, v, slot.max_count))
         throw RuntimeError{fmt::format("the running sum of `{}.{}` overflows", ev.name, ev.fields[slot.field].name)};
+      if (capturing) reversal_memory.Capture(AggContribution{s, key, v});
       WindowCache* windows = WindowsOf(c);
       for (int w : agg_windows.of_slot[s]) AddToCache(&windows[w], key, v, window_count[w]);
     }
@@ -1435,11 +1468,16 @@ struct Engine::Impl {
     ClientState* c = &GetClient(rec.client, hashes.client, rec.time, &created);
     ClearUndo();
     SetTrigger(rec.id, rec.time);
+    const ReversalMemory::Mark capture_mark = reversal_memory.End();
+    reversal_memory.BeginCapture();
+    capturing = true;
     try {
       Record(*c, rec);
       RunRules(checked::TriggerKind::Event, rec.event_index, program.rules_by_event[rec.event_index], *c, &rec, 0);
       if (MustReevaluate(*c)) Reevaluate(*c, &rec);
     } catch (const RuntimeError& e) {
+      capturing = false;
+      reversal_memory.Truncate(capture_mark);
       Rollback(sp);
       if (created) {
         DropNewestClient();
@@ -1452,9 +1490,190 @@ struct Engine::Impl {
       return;
     }
     budget_undo.clear();
+    capturing = false;
+    RememberForReversal(*c, rec);
     Remember(rec, hashes);
     SetOutcome(RecordStatus::Accepted);
     if (sent_next < sent.size()) ProcessSent();
+  }
+
+  // ---- [v0.2] reversals (spec §4, C10) ----
+
+  // Keeps what the accepted event `rec` did (captured since it began) for a reversal.
+  void RememberForReversal(const ClientState& c, const runtime::Record& rec) {
+    RememberedEvent e;
+    e.id = rec.id;
+    e.client = c.index;
+    e.event_index = rec.event_index;
+    e.time = rec.time;
+    // `on EVENT reversed` rules read the event's fields: only then is the event itself kept.
+    if (!program.reversed_rules_by_event[rec.event_index].empty()) e.record = std::make_unique<runtime::Record>(rec);
+    reversal_memory.Add(std::move(e));
+  }
+
+  // Why a reversal of `of` by `rec` cannot be processed, or "" when it can.
+  std::string ReversalProblem(const runtime::Record& rec, const RememberedEvent* ev) const {
+    const std::string of = stdlib::JsonQuote(rec.of);
+    // Events are found among their client's; those older than the horizon are forgotten with
+    // their ids (docs/semantics.md).
+    uint64_t content;
+    if (!ev && seen_ids.Find(rec.of, &content))
+      return fmt::format("reversal of {}: the id is not an event of client {}: it names another client's record, or "
+                         "a record that is not an event",
+                         of, stdlib::JsonQuote(rec.client));
+    if (!ev)
+      return fmt::format("reversal of {}: no event with this id within the last 30 days (720 hours): the id is "
+                         "unknown, or names an event older than a reversal can reach",
+                         of);
+    if (ev->sent) return fmt::format("reversal of {}: the event was sent by a rule; reverse the event that sent it", of);
+    if (ev->reversed) return fmt::format("reversal of {}: the event is already reversed", of);
+    if (rec.time - ev->time > kReversalHorizon)
+      return fmt::format("reversal of {}: the event is more than 30 days (720 hours) older than the reversal", of);
+    return {};
+  }
+
+  void ProcessReversal(const runtime::Record& rec, const IdHashes& hashes) {
+    const uint32_t k = client_index.Find(rec.client, hashes.client);
+    RememberedEvent* ev = k == client_index.kNone ? nullptr : reversal_memory.FindOfClient(k, rec.of);
+    if (std::string problem = ReversalProblem(rec, ev); !problem.empty()) {
+      RejectRecord(current_line, problem);
+      return;
+    }
+    ClientState& c = clients[ev->client];
+    // A reversal is rare and touches series in the middle: it is undone by copies of what it
+    // may change (the client and the budgets) rather than through the undo log.
+    Savepoint sp = Save();
+    ClientState saved_client = c;
+    std::vector<Series> saved_budgets = budgets;
+    undo_log.clear();
+    undo_values.clear();
+    SetTrigger(rec.id, rec.time);
+    try {
+      TakeOutOfAggregates(c, *ev);
+      UndoEffects(c, *ev);
+      const auto& rules = program.reversed_rules_by_event[ev->event_index];
+      RunRules(checked::TriggerKind::Reversed, ev->event_index, rules, c, ev->record.get(), 0);
+      Reevaluate(c, nullptr);
+      // [C9] Then the events ev sent, in the order sent, each reversed the same way.
+    } catch (const RuntimeError& e) {
+      Rollback(sp);
+      c = std::move(saved_client);
+      budgets = std::move(saved_budgets);
+      budget_undo.clear();
+      SetStableUntil(c.index, INT64_MIN);
+      RejectRecord(current_line, e.message);
+      return;
+    }
+    budget_undo.clear();
+    MarkDirty(c);
+    SetStableUntil(c.index, INT64_MIN);  // its aggregates changed in the middle of their series
+    ev->reversed = true;
+    // What it added is gone: nothing of it is needed any more (a later refold skips it).
+    ev->aggs_count = ev->effects_count = 0;
+    ev->record.reset();
+    Remember(rec, hashes);
+    SetOutcome(RecordStatus::Accepted);
+  }
+
+  // Takes the event's values out of its client's aggregate buckets: count and sum exactly; a
+  // bucket whose highest or lowest was this value is refolded from what else is remembered in
+  // it (its client's other remembered events and the aged fold of the forgotten ones).
+  void TakeOutOfAggregates(ClientState& c, const RememberedEvent& ev) {
+    for (uint32_t k = 0; k < ev.aggs_count; ++k) {
+      const AggContribution& a = reversal_memory.AggAt(ev, k);
+      auto& buckets = c.aggs[a.slot].buckets;
+      Bucket* b = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& x) { return x.key == a.key; });
+      if (b == buckets.end()) continue;  // dropped: past every window
+      b->count -= 1;
+      b->sum -= a.value;
+      if (b->count <= 0) {
+        buckets.erase(b, b + 1);
+        continue;
+      }
+      if (a.value == b->min || a.value == b->max) Refold(c, ev, a, b);
+    }
+    ClearWindows(c);
+  }
+  void Refold(const ClientState& c, const RememberedEvent& ev, const AggContribution& a, Bucket* b) {
+    bool first = true;
+    auto fold = [&](int64_t lo, int64_t hi) {
+      b->min = first ? lo : std::min(b->min, lo);
+      b->max = first ? hi : std::max(b->max, hi);
+      first = false;
+    };
+    if (const Bucket* aged = reversal_memory.Aged(c.index, a.slot, a.key)) fold(aged->min, aged->max);
+    for (uint64_t k = reversal_memory.LastOf(c.index); k != ReversalMemory::kNone;) {
+      const RememberedEvent* other = reversal_memory.At(k);
+      if (!other) break;
+      if (other != &ev && !other->reversed)
+        for (uint32_t j = 0; j < other->aggs_count; ++j) {
+          const AggContribution& o = reversal_memory.AggAt(*other, j);
+          if (o.slot == a.slot && o.key == a.key) fold(o.value, o.value);
+        }
+      k = other->previous_of_client;
+    }
+  }
+
+  // Answers each effect of the event's firings, in ledger order (spec §4). The one place each
+  // kind of remembered effect turns into its counter-effect.
+  void UndoEffects(ClientState& c, const RememberedEvent& ev) {
+    for (uint32_t k = 0; k < ev.effects_count; ++k) {
+      const FiringEffect& f = reversal_memory.EffectAt(ev, k);
+      const checked::Rule& rule = program.rules[f.rule];
+      switch (f.kind) {
+        case FiringEffect::Credit: {
+          // A counter-debit, at most the balance; written even when it takes nothing.
+          const checked::Wallet& w = program.wallets[f.wallet];
+          const int64_t take = std::max<int64_t>(0, std::min(f.amount, c.wallets()[f.wallet]));
+          MarkDirty(c);
+          SetWallet(c, f.wallet, c.wallets()[f.wallet] - take);
+          LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Debit);
+          SetMovement(e, w, take, c.wallets()[f.wallet]);
+          e.reverses = f.seq;
+          e.short_amount = f.amount - take;
+          EndEntry();
+          // The budgets get back what it took, in the buckets the credit was taken from.
+          if (f.budget_bucket != kNoBucket)
+            for (Bucket& b : budgets[f.rule].buckets)
+              if (b.key == f.budget_bucket) b.sum -= take;
+          if (f.client_budget_bucket != kNoBucket)
+            if (RuleSeries* rs = FindRuleSeries(c, RuleSeries::ClientBudget, f.rule, nullptr))
+              for (Bucket& b : rs->series.buckets)
+                if (b.key == f.client_budget_bucket) b.sum -= take;
+          break;
+        }
+        case FiringEffect::Debit: {
+          const checked::Wallet& w = program.wallets[f.wallet];
+          int64_t balance;
+          if (perk_int_add(c.wallets()[f.wallet], f.amount, &balance) != PERK_OK)
+            throw RuntimeError{fmt::format("rule `{}`: the balance of wallet `{}` would overflow", rule.name, w.name)};
+          MarkDirty(c);
+          SetWallet(c, f.wallet, balance);
+          LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Credit);
+          SetMovement(e, w, f.amount, balance);
+          e.reverses = f.seq;
+          EndEntry();
+          break;
+        }
+        case FiringEffect::Limit: TakeOutOfLimit(c.limits[f.rule].buckets, f.bucket); break;
+        case FiringEffect::KeyedLimit:
+          if (RuleSeries* rs = FindRuleSeries(c, RuleSeries::KeyedLimit, f.rule, &reversal_memory.KeyAt(ev, f.key_index)))
+            TakeOutOfLimit(rs->series.buckets, f.bucket);
+          break;
+        // [C11] PendingCredit: a pending counter-debit (`pending`, `until`), balance unchanged,
+        //       and the pending credit cancelled so its release never comes.
+        // [C9] SentEvent: nothing here; the sent events are reversed after the re-evaluation
+        //       (ProcessReversal), in the order of these entries.
+      }
+    }
+  }
+  // One completed firing less in a limit series (a bucket already dropped is past the window).
+  static void TakeOutOfLimit(std::vector<Bucket>& buckets, int64_t key) {
+    auto b = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& x) { return x.key == key; });
+    if (b == buckets.end()) return;
+    b->count -= 1;
+    b->sum -= 1;
+    if (b->count <= 0) buckets.erase(b);
   }
 
   // An accepted record's id, with what the record said (spec §4, C14).
@@ -1646,6 +1865,7 @@ struct Engine::Impl {
         return;
       }
       case RecordKind::Event: ProcessEvent(rec, hashes); return;
+      case RecordKind::Reversal: ProcessReversal(rec, hashes); return;
     }
   }
 };
@@ -1678,6 +1898,8 @@ void Engine::AddSink(Sink* sink) { impl_->sinks.push_back(sink); }
 void Engine::RemoveSink(Sink* sink) { std::erase(impl_->sinks, sink); }
 const RunStats& Engine::stats() const { return impl_->stats; }
 const TickStats& Engine::tick_stats() const { return impl_->tick_stats; }
+size_t Engine::reversal_events() const { return impl_->reversal_memory.size(); }
+size_t Engine::reversal_bytes() const { return impl_->reversal_memory.Bytes(); }
 const ClientList& Engine::clients() const { return impl_->clients; }
 const ClientState* Engine::FindClient(std::string_view id) const {
   uint32_t k = impl_->client_index.Find(id);

@@ -112,6 +112,10 @@ class Engine {
   // `:explain`, which attributes entries to the rule considered before them).
   uint64_t seq() const;
   const TickStats& tick_stats() const;
+  // [v0.2] What reversals can reach now: the events remembered and an estimate of the heap
+  // bytes they hold (runtime/reversal.h; `perk run --stats`, docs/state.md).
+  size_t reversal_events() const;
+  size_t reversal_bytes() const;
 
   // Introspection (REPL, state dumps): clients in order of first appearance.
   const ClientList& clients() const;

@@ -108,6 +108,10 @@ class JitEvaluator final : public Evaluator {
         fn = code_->EventRules(static_cast<size_t>(event));
         rules = &program_.rules_by_event[static_cast<size_t>(event)];
         break;
+      case checked::TriggerKind::Reversed:
+        fn = code_->ReversedRules(static_cast<size_t>(event));
+        rules = &program_.reversed_rules_by_event[static_cast<size_t>(event)];
+        break;
       case checked::TriggerKind::TierChanged:
         fn = code_->TierChangedRules();
         rules = &program_.tier_changed_rules;

@@ -92,6 +92,15 @@ void JsonlSink::AppendAmount(Type type, int64_t amount) {
   else AppendValueJson(ledger_, program_, type, Value::Int(amount));
 }
 
+[[gnu::noinline]] void JsonlSink::Reverses(const LedgerEntry& e) {
+  ledger_ += ",\"reverses\":";
+  AppendInt(ledger_, static_cast<int64_t>(e.reverses));
+  if (e.action == LedgerAction::Debit && e.short_amount > 0) {
+    ledger_ += ",\"short\":";
+    AppendAmount(e.amount_type, e.short_amount);
+  }
+}
+
 void JsonlSink::Entry(const LedgerEntry& e) {
   if (e.trigger_serial != trigger_serial_ || trigger_serial_ == 0) {
     trigger_json_ = stdlib::JsonQuote(e.day_tick ? "day:" + stdlib::FormatDate(e.day) : std::string(e.event_id));
@@ -128,15 +137,18 @@ void JsonlSink::Entry(const LedgerEntry& e) {
   };
   switch (e.action) {
     case LedgerAction::Credit:
+    case LedgerAction::Debit:
       movement(true);
+      // [v0.2] Optional keys, in the order of spec §6: a pending credit, and the pending
+      // counter-debit that cancels one; a credit cut by a budget; a counter-entry.
       if (e.pending) {
         o += ",\"pending\":true,\"until\":\"";
         o += stdlib::FormatDate(e.until);
         o += '"';
       }
       if (e.partial) o += ",\"partial\":true";
+      if (e.reverses) Reverses(e);
       break;
-    case LedgerAction::Debit:
     case LedgerAction::Release:
     case LedgerAction::Expire: movement(true); break;
     case LedgerAction::Skip:

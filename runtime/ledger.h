@@ -67,6 +67,10 @@ struct LedgerEntry {
   bool pending = false;
   int64_t until = 0;
   bool partial = false;        // credit: cut to what a budget had left
+  // [v0.2] A counter-entry written by a reversal: the seq of the credit or debit it answers
+  // (0 for none), and for a counter-debit what it could not take back (spec §4, §6).
+  uint64_t reverses = 0;
+  int64_t short_amount = 0;
   std::string_view reason;     // skip: "budget" or "client budget"
   std::string_view from, to;   // tier: tier names
   bool member = false;         // segment: entered (true) or left

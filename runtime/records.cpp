@@ -176,6 +176,7 @@ std::string TypeList(const InputSchema& schema) {
   for (const EventSpec& e : schema.events) names.push_back(e.name);
   names.push_back("profile");
   names.push_back("tick");
+  names.push_back("reversal");
   std::string list;
   for (size_t i = 0; i < names.size(); ++i) {
     if (i > 0) list += i + 1 == names.size() ? " or " : ", ";
@@ -230,7 +231,8 @@ struct RecordDecoder::Impl {
     for (std::string_view k : kReservedKeys) keys.Add(k);
     types.Add("profile");
     types.Add("tick");
-    type_event = {kProfile, kTick};
+    types.Add("reversal");
+    type_event = {kProfile, kTick, kReversal};
     for (size_t index = 0; index < schema.events.size(); ++index) {
       const EventSpec& e = schema.events[index];
       std::vector<Field> fields;
@@ -249,6 +251,7 @@ struct RecordDecoder::Impl {
       bool reserved = f.name == "since" || (keys.Find(f.name) >= 0 && keys.Find(f.name) < 4);
       client_fields.push_back({&f, reserved ? -1 : keys.Add(f.name)});
     }
+    key_of = keys.Add("of");  // a reversal's; an event may have a field `of` too
     captures.resize(keys.size());
     type_list = TypeList(schema);
     // ContentHash's name hashes, once rather than per record.
@@ -298,7 +301,9 @@ struct RecordDecoder::Impl {
   NameTable types;  // "profile", "tick", then the event names
   static constexpr int kProfile = -1;
   static constexpr int kTick = -2;
-  std::vector<int> type_event;  // type name id -> event index, kProfile or kTick
+  static constexpr int kReversal = -3;
+  int key_of = -1;
+  std::vector<int> type_event;  // type name id -> event index, kProfile, kTick or kReversal
   std::vector<std::vector<Field>> event_fields;
   std::vector<Field> client_fields;
   std::string type_list;
@@ -654,10 +659,10 @@ DecodeOutcome RecordDecoder::Impl::Decode(std::string_view line,
 
   const int event_index = type_event[type_index];
   const bool is_event = event_index >= 0;
-  const std::string_view kind_name = is_event ? std::string_view(type->text) : "profile";
+  const std::string_view kind_name = is_event || event_index == kReversal ? std::string_view(type->text) : "profile";
   // Every event needs an id; a profile or a tick may carry one, checked and remembered alike
   // (docs/semantics.md, Dedup).
-  if (is_event) {
+  if (is_event || event_index == kReversal) {
     if (!id) return Reject(error, "missing `id`: every " + std::string(kind_name) + " record needs a unique id");
     if (id->kind != od::json_type::string || id->text.empty()) {
       return Reject(error, "`id`: expected a non-empty string, got " + Shown(id->kind, id->text));
@@ -689,6 +694,19 @@ DecodeOutcome RecordDecoder::Impl::Decode(std::string_view line,
     return Reject(error, "`client`: expected a non-empty string, got " + Shown(client->kind, client->text));
   }
   out->client.assign(client->text);
+
+  if (event_index == kReversal) {
+    const Capture* of = Get(key_of);
+    if (!of) return Reject(error, "missing `of`: a reversal names the id of the event it takes back");
+    if (of->kind != od::json_type::string || of->text.empty())
+      return Reject(error, "`of`: expected the id of an event, got " + Shown(of->kind, of->text));
+    out->kind = RecordKind::Reversal;
+    out->event_index = -1;
+    out->of.assign(of->text);
+    out->fields.clear();
+    out->present.clear();
+    return DecodeOutcome::Ok;
+  }
 
   std::string scratch;
   std::string* message = error ? error : &scratch;
@@ -897,6 +915,7 @@ uint64_t RecordDecoder::ContentHash(const Record& record, uint64_t client_hash) 
   }
   h = Mix(h, client_hash);
   h = Mix(h, static_cast<uint64_t>(record.time));
+  if (record.kind == RecordKind::Reversal) h = Mix(h, HashId(record.of));
   uint64_t fields = 0;
   for (size_t k = 0; specs && k < record.fields.size() && k < specs->size(); ++k) {
     const FieldSpec& spec = (*specs)[k];

@@ -32,7 +32,8 @@ struct InputSchema {
   std::vector<FieldSpec> client_fields;  // declared profile attributes
 };
 
-enum class RecordKind { Event, Profile, Tick };
+// [v0.2] Reversal: takes back an earlier event of its client (spec §4).
+enum class RecordKind { Event, Profile, Tick, Reversal };
 
 struct Record {
   RecordKind kind = RecordKind::Tick;
@@ -47,6 +48,8 @@ struct Record {
   // Profile: the named fields given as `null` (also in `present`): they return to their
   // default, or become unset when they have none (spec §4).
   std::vector<bool> nulled;
+  // Reversal: the id of the event it takes back.
+  std::string of;
 };
 
 

@@ -300,11 +300,11 @@ TEST_CASE("records: time and date fields", "[records]") {
 TEST_CASE("records: the record type", "[records]") {
   Harness h;
   CHECK(h.RejectReason(R"({"type":"withdrawal","id":"w1","client":"c1","time":"2026-01-07T10:00:00Z"})") ==
-        "unknown record type `withdrawal`; expected deposit, trade, profile or tick");
+        "unknown record type `withdrawal`; expected deposit, trade, profile, tick or reversal");
   CHECK(h.RejectReason(R"({"id":"w1","client":"c1","time":"2026-01-07T10:00:00Z"})") ==
-        "missing `type`; expected deposit, trade, profile or tick");
+        "missing `type`; expected deposit, trade, profile, tick or reversal");
   CHECK(h.RejectReason(R"({"type":null,"time":"2026-01-07T10:00:00Z"})") ==
-        "missing `type`; expected deposit, trade, profile or tick");
+        "missing `type`; expected deposit, trade, profile, tick or reversal");
   CHECK_THAT(h.RejectReason(R"({"type":7,"time":"2026-01-07T10:00:00Z"})"),
              Contains("`type`: expected a string") && Contains("got 7"));
   // Case matters; odd names are quoted so the message stays readable.
@@ -571,7 +571,7 @@ TEST_CASE("records: conformance case 001 lines", "[records]") {
   using O = DecodeOutcome;
   CHECK(outcomes == std::vector<O>{O::Ok, O::Ok, O::Duplicate, O::Reject, O::Reject, O::Reject, O::Ok});
   CHECK(errors[3] == R"(field `amount`: money has at most 2 decimal places, got "10.001")");
-  CHECK(errors[4] == "unknown record type `withdrawal`; expected deposit, profile or tick");
+  CHECK(errors[4] == "unknown record type `withdrawal`; expected deposit, profile, tick or reversal");
   CHECK(errors[5] == "missing field `amount` (it has no default)");
 }
 

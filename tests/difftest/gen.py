@@ -1338,9 +1338,12 @@ class ProgramGen:
         if self.segments:
             triggers.append(("entering", 1.5))
             triggers.append(("leaving", 1))
+        triggers.append(("reversed", 1.5))
         kind = self.choose([(w, (lambda k=k: k)) for k, w in triggers])()
         ev = None
-        if kind == "event":
+        if kind == "reversed":
+            ev, sc, trigger = self.reversed_trigger()
+        elif kind == "event":
             ev = rng.choice(self.events)
             sc = Scope("event", ev)
             trigger = f"on {ev.name}"
@@ -1484,6 +1487,11 @@ class ProgramGen:
         data = " { " + ", ".join(entries) + " }" if entries or rng.random() < 0.3 else ""
         return f"send {target.name} to {to.text}{data}"
 
+    def reversed_trigger(self):
+        """[v0.2] `on EVENT reversed` (C10): the reversed event's fields are in scope."""
+        ev = self.rng.choice(self.events)
+        return ev, Scope("event", ev), f"on {ev.name} reversed"
+
     def data_map(self, sc):
         rng = self.rng
         if rng.random() < 0.2:
@@ -1614,6 +1622,32 @@ class StreamGen:
             return json_str(time_text(v, rng, offset=True))
         raise ValueError(t)
 
+    def reversal(self, clients, time_t, next_id):
+        """[v0.2] A `reversal` record (C10): mostly of a recent event of its client (often one whose
+        bonus was since spent, or whose firing's budget window has moved on), sometimes of an old one
+        (often past the 30-day reach), an unknown id, another client's event, or one
+        already reversed."""
+        rng = self.rng
+        r = rng.random()
+        if r < 0.6:
+            eid, client, _ = rng.choice(self.events_seen[-8:])
+        elif r < 0.72:
+            eid, client, _ = rng.choice(self.events_seen[:4])
+        elif r < 0.8:
+            eid, client = f"e{rng.randint(0, 10_000)}x", json_str(rng.choice(clients))
+        elif r < 0.9:
+            eid, _, _ = rng.choice(self.events_seen)
+            client = json_str(rng.choice(clients))
+        else:
+            eid, client, _ = rng.choice(self.events_seen)
+            if self.reversed_ids:
+                eid, client = rng.choice(self.reversed_ids)
+        self.reversed_ids.append((eid, client))
+        parts = [('"type"', '"reversal"'), ('"id"', json_str(f"rv{next_id}")), ('"client"', client),
+                 ('"time"', json_str(time_text(time_t, rng, offset=rng.random() < 0.1))), ('"of"', json_str(eid))]
+        rng.shuffle(parts)
+        return "{" + ",".join(f"{k}:{v}" for k, v in parts) + "}"
+
     def build(self):
         rng = self.rng
         p = self.p
@@ -1630,6 +1664,8 @@ class StreamGen:
         t = start * US_DAY + rng.randint(0, US_DAY - 1)
         lines = []
         accepted = []  # event lines that may be sent again as duplicates
+        self.events_seen = []  # (id, client, time) of the event lines, for reversals
+        self.reversed_ids = []
         n = rng.randint(10, 120) if not p.big else rng.randint(100, 200)
         next_id = 0
         for _ in range(n):
@@ -1650,6 +1686,12 @@ class StreamGen:
             if r < 0.03 and lines:
                 # Out of order: earlier than the clock.
                 time_t = t - rng.randint(1, 48) * US_HOUR
+            if self.events_seen and rng.random() < 0.08:
+                line = self.reversal(clients, time_t, next_id)
+                next_id += 1
+                lines.append(line)
+                accepted.append(line)
+                continue
             kind = rng.random()
             if kind < 0.03:
                 lines.append(rng.choice(['{"type": "nope"', "not json", '{"type":"mystery","time":"%s"}' % time_text(t),
@@ -1717,6 +1759,7 @@ class StreamGen:
             line = "{" + ",".join(f"{k}:{v}" for k, v in parts) + "}"
             lines.append(line)
             accepted.append(line)
+            self.events_seen.append((eid, dict(parts)['"client"'], time_t))
         until = None
         if rng.random() < 0.5:
             until = time_text(t + rng.randint(1, 10) * US_DAY + rng.randint(0, US_DAY - 1))

@@ -1,0 +1,84 @@
+// [v0.2] The memory behind reversals (runtime/reversal.h).
+#include "runtime/reversal.h"
+
+#include <algorithm>
+
+namespace perk::runtime {
+
+void ReversalMemory::Add(RememberedEvent event) {
+  if (event.client >= last_of_client_.size()) last_of_client_.resize(event.client + 1, kNone);
+  const Mark end = End();
+  event.aggs_begin = captured_from_.aggs;
+  event.aggs_count = static_cast<uint32_t>(end.aggs - captured_from_.aggs);
+  event.effects_begin = captured_from_.effects;
+  event.effects_count = static_cast<uint32_t>(end.effects - captured_from_.effects);
+  event.keys_begin = captured_from_.keys;
+  event.previous_of_client = last_of_client_[event.client];
+  last_of_client_[event.client] = this->end();
+  events_.push_back(std::move(event));
+  captured_from_ = end;
+}
+
+RememberedEvent* ReversalMemory::FindOfClient(uint32_t client, std::string_view id) {
+  for (uint64_t k = LastOf(client); k != kNone;) {
+    RememberedEvent* e = At(k);
+    if (!e) return nullptr;
+    if (e->id == id) return e;
+    k = e->previous_of_client;
+  }
+  return nullptr;
+}
+
+void ReversalMemory::DropOlderThan(int64_t cutoff, const std::vector<uint8_t>& extremes) {
+  while (!events_.empty() && events_.front().time < cutoff) {
+    RememberedEvent& e = events_.front();
+    if (!e.reversed) {
+      for (uint32_t k = 0; k < e.aggs_count; ++k) {
+        const AggContribution& a = AggAt(e, k);
+        if (static_cast<size_t>(a.slot) >= extremes.size() || !extremes[a.slot]) continue;
+        auto [it, fresh] = aged_.try_emplace({e.client, a.slot, a.key}, Bucket{a.key, 1, a.value, a.value, a.value});
+        if (fresh) continue;
+        Bucket& b = it->second;
+        b.count += 1;
+        b.min = std::min(b.min, a.value);
+        b.max = std::max(b.max, a.value);
+      }
+    }
+    if (last_of_client_[e.client] == base_) last_of_client_[e.client] = kNone;
+    // The pools hold the events' entries in the same order: the next event's start (or the
+    // end of what is committed) is where this one's end.
+    const Mark next = events_.size() > 1
+                          ? Mark{events_[1].aggs_begin, events_[1].effects_begin, events_[1].keys_begin}
+                          : captured_from_;
+    while (aggs_base_ < next.aggs) aggs_.pop_front(), ++aggs_base_;
+    while (effects_base_ < next.effects) effects_.pop_front(), ++effects_base_;
+    while (keys_base_ < next.keys) keys_.pop_front(), ++keys_base_;
+    events_.pop_front();
+    ++base_;
+  }
+}
+
+void ReversalMemory::Clear() {
+  events_.clear();
+  aggs_.clear();
+  effects_.clear();
+  keys_.clear();
+  last_of_client_.clear();
+  aged_.clear();
+  base_ = aggs_base_ = effects_base_ = keys_base_ = 0;
+  captured_from_ = {};
+}
+
+size_t ReversalMemory::Bytes() const {
+  size_t n = events_.size() * sizeof(RememberedEvent);
+  for (const RememberedEvent& e : events_) {
+    if (e.id.size() > 15) n += e.id.capacity() + 1;
+    if (e.record) n += sizeof(Record) + e.record->fields.capacity() * sizeof(Value) + e.record->id.capacity();
+  }
+  n += aggs_.size() * sizeof(AggContribution) + effects_.size() * sizeof(FiringEffect) + keys_.size() * sizeof(Value);
+  n += last_of_client_.capacity() * sizeof(uint64_t);
+  n += aged_.size() * (sizeof(Bucket) + 16 + 4 * sizeof(void*));
+  return n;
+}
+
+}  // namespace perk::runtime

@@ -1,0 +1,163 @@
+// [v0.2] What a reversal (spec §4, C10) needs to remember about an accepted event: what it
+// added to its client's aggregates, and what its firings did (their limit counts, credits and
+// debits with the budget buckets they used). Kept for the 30-day reversal horizon only, so the
+// memory follows the last 30 days' activity (docs/state.md has the bytes per event).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "runtime/records.h"
+#include "runtime/state.h"
+#include "stdlib/stdlib.h"
+#include "stdlib/value.h"
+
+namespace perk::runtime {
+
+// How far back a reversal reaches: 30 days (720 hours) of event time (spec §4).
+constexpr int64_t kReversalHorizon = 720 * stdlib::kMicrosPerHour;
+// A budget bucket key meaning "this credit used no such budget".
+constexpr int64_t kNoBucket = INT64_MIN;
+
+// One value an event added to one aggregate slot's bucket.
+struct AggContribution {
+  int32_t slot = 0;
+  int64_t key = 0;    // the bucket key
+  int64_t value = 0;  // the field's value (0 for count-only slots)
+};
+
+// One effect of one of the event's firings that a reversal answers, in ledger order. The
+// reversal walks this list in order (Engine::Impl::UndoEffects), the single place that turns
+// each kind into its counter-effect.
+struct FiringEffect {
+  enum Kind : uint8_t {
+    Credit,      // a counter-debit of `amount` (at most the balance), budgets get back what it took
+    Debit,       // a counter-credit of `amount`
+    Limit,       // the firing counted once in `rule`'s limit series at bucket `bucket`
+    KeyedLimit,  // the same for `limit N per K`, under FiringEffects::keys[key_index]
+    // Slots for C11 and C9, which this list is laid out to hold (see UndoEffects):
+    //   PendingCredit: a credit not yet released; answered by a pending counter-debit.
+    //   SentEvent: an event the firing sent (its id); reversed after the `on EVENT reversed`
+    //              rules and the re-evaluation, in the order sent, recursively.
+  };
+  Kind kind = Credit;
+  int32_t rule = 0;
+  int32_t wallet = 0;      // Credit, Debit
+  uint32_t key_index = 0;  // KeyedLimit
+  uint64_t seq = 0;        // Credit, Debit: the entry it answers (`reverses`)
+  int64_t amount = 0;      // Credit, Debit: what it moved
+  int64_t bucket = 0;      // Limit, KeyedLimit: the limit series' bucket key
+  int64_t budget_bucket = kNoBucket;         // Credit: the campaign budget's bucket
+  int64_t client_budget_bucket = kNoBucket;  // Credit: the per-client budget's bucket
+};
+
+// An accepted event as a reversal sees it. What it added and did lives in ReversalMemory's
+// pools (first-in first-out like the events, so no event allocates on its own).
+struct RememberedEvent {
+  std::string id;
+  uint32_t client = 0;  // index in the engine's clients
+  int32_t event_index = 0;
+  int64_t time = 0;
+  // Its client's previous remembered event (an absolute index into ReversalMemory), or
+  // kNone: the chain a reversal walks to find the event and to refold highest and lowest.
+  uint64_t previous_of_client = UINT64_MAX;
+  uint64_t aggs_begin = 0;     // absolute index into the aggregate pool
+  uint64_t effects_begin = 0;  // absolute index into the effect pool
+  uint64_t keys_begin = 0;     // absolute index into the key pool
+  uint32_t aggs_count = 0;
+  uint32_t effects_count = 0;
+  bool reversed = false;
+  bool sent = false;  // [C9] made by `send`: reversed only with the event that sent it
+  // The event itself, kept only when the program has `on EVENT reversed` rules for its type
+  // (they read its fields).
+  std::unique_ptr<Record> record;
+};
+
+// Every remembered event in order of acceptance (so in time order), with pools of what they
+// added and did. An event in progress appends to the pools as it goes (the capture); a
+// rollback truncates them, and Add commits them to the event.
+class ReversalMemory {
+ public:
+  static constexpr uint64_t kNone = UINT64_MAX;
+
+  // The pools' ends: marks for Truncate, and where the event in progress starts.
+  struct Mark {
+    uint64_t aggs, effects, keys;
+  };
+  Mark End() const {
+    return {aggs_base_ + aggs_.size(), effects_base_ + effects_.size(), keys_base_ + keys_.size()};
+  }
+  void Truncate(const Mark& m) {
+    aggs_.resize(m.aggs - aggs_base_);
+    effects_.resize(m.effects - effects_base_);
+    keys_.resize(m.keys - keys_base_);
+  }
+  void Capture(const AggContribution& a) { aggs_.push_back(a); }
+  void Capture(const FiringEffect& f) { effects_.push_back(f); }
+  // A keyed limit's key: its index, for FiringEffect::key_index.
+  uint32_t CaptureKey(const Value& key) {
+    keys_.push_back(key);
+    return static_cast<uint32_t>(keys_base_ + keys_.size() - 1 - captured_from_.keys);
+  }
+  // Begins capturing for an event: what it appends from here on is its own.
+  void BeginCapture() { captured_from_ = End(); }
+
+  // Commits the event in progress (what was captured since BeginCapture); links it to its
+  // client's previous one.
+  void Add(RememberedEvent event);
+
+  // The client's remembered event with this id, or null.
+  RememberedEvent* FindOfClient(uint32_t client, std::string_view id);
+  RememberedEvent* At(uint64_t index) { return index >= base_ && index < end() ? &events_[index - base_] : nullptr; }
+  uint64_t end() const { return base_ + events_.size(); }
+  size_t size() const { return events_.size(); }
+  uint64_t LastOf(uint32_t client) const { return client < last_of_client_.size() ? last_of_client_[client] : kNone; }
+
+  // What an event added and did.
+  const AggContribution& AggAt(const RememberedEvent& e, uint32_t k) const { return aggs_[e.aggs_begin + k - aggs_base_]; }
+  const FiringEffect& EffectAt(const RememberedEvent& e, uint32_t k) const {
+    return effects_[e.effects_begin + k - effects_base_];
+  }
+  const Value& KeyAt(const RememberedEvent& e, uint32_t k) const { return keys_[e.keys_begin + k - keys_base_]; }
+
+  // Drops the events older than `cutoff` (time < cutoff). For slots that need their buckets'
+  // highest and lowest (`extremes[slot]`), folds what a dropped event added into the aged
+  // fold of its bucket, so that a later reversal in the same bucket refolds it exactly.
+  void DropOlderThan(int64_t cutoff, const std::vector<uint8_t>& extremes);
+  // Forgets aged folds of buckets no remembered event can reach (keys before `min_key(slot)`).
+  template <typename MinKey>
+  void DropAgedBefore(MinKey min_key) {
+    for (auto it = aged_.begin(); it != aged_.end();) {
+      if (std::get<2>(it->first) < min_key(std::get<1>(it->first))) it = aged_.erase(it);
+      else ++it;
+    }
+  }
+  // The fold of what dropped events added to (client, slot, key), or null.
+  const Bucket* Aged(uint32_t client, int32_t slot, int64_t key) const {
+    auto it = aged_.find({client, slot, key});
+    return it == aged_.end() ? nullptr : &it->second;
+  }
+  void Clear();
+
+  // Bytes held, for docs/state.md's measurement (an estimate of heap use).
+  size_t Bytes() const;
+
+ private:
+  std::deque<RememberedEvent> events_;
+  uint64_t base_ = 0;  // the absolute index of events_.front()
+  std::deque<AggContribution> aggs_;
+  std::deque<FiringEffect> effects_;
+  std::deque<Value> keys_;
+  uint64_t aggs_base_ = 0, effects_base_ = 0, keys_base_ = 0;
+  Mark captured_from_{};
+  std::vector<uint64_t> last_of_client_;
+  std::map<std::tuple<uint32_t, int32_t, int64_t>, Bucket> aged_;
+};
+
+}  // namespace perk::runtime
