@@ -550,6 +550,9 @@ struct Engine::Impl {
   struct SentEvent {
     runtime::Record record;  // for `to`, at the sender's time, id TRIGGER/RULE/N, defaults filled in
     int depth = 1;           // links from the input record or day tick: 1 for what they send
+    // [C10] The reversal memory's index the sending event gets (it is being captured when it
+    // sends), or kNone when the sender cannot be reversed (a day tick, a reversal).
+    uint64_t sender = ReversalMemory::kNone;
   };
   std::deque<SentEvent> sent;
   size_t sent_next = 0;   // the first not yet processed
@@ -853,7 +856,8 @@ struct Engine::Impl {
         EndEntry();
         if (capturing)
           reversal_memory.Capture(
-              FiringEffect{FiringEffect::Credit, r, a.target, 0, e.seq, amount, 0, budget_bucket, client_budget_bucket});
+              FiringEffect{a.pending >= 0 ? FiringEffect::PendingCredit : FiringEffect::Credit, r, a.target, 0, e.seq,
+                           amount, 0, budget_bucket, client_budget_bucket});
         break;
       }
       case checked::ActionKind::Debit: {
@@ -1034,6 +1038,7 @@ struct Engine::Impl {
     }
     SentEvent& s = sent.emplace_back();
     s.depth = trigger_depth + 1;
+    s.sender = capturing ? reversal_memory.end() : ReversalMemory::kNone;
     runtime::Record& rec = s.record;
     rec.kind = RecordKind::Event;
     rec.event_index = a.target;
@@ -1070,19 +1075,24 @@ struct Engine::Impl {
       bool created = false;
       // A client first known through a send is known from the send's time (spec §5).
       ClientState* c = &GetClient(rec.client, hashes.client, rec.time, &created);
-      undo_log.clear();
-      undo_values.clear();
+      ClearUndo();
       trigger_view = rec.id;
       trigger_is_day = false;
       ++trigger_serial;
       now = rec.time;
       today = LocalDate(rec.time);
       trigger_depth = s.depth;
+      // [C10] What it does is remembered too: reversing its sender reverses it.
+      const ReversalMemory::Mark capture_mark = reversal_memory.End();
+      reversal_memory.BeginCapture();
+      capturing = true;
       try {
         Record(*c, rec);
         RunRules(checked::TriggerKind::Event, rec.event_index, program.rules_by_event[rec.event_index], *c, &rec, 0);
         if (MustReevaluate(*c)) Reevaluate(*c, &rec);
       } catch (const RuntimeError& e) {
+        capturing = false;
+        reversal_memory.Truncate(capture_mark);
         Rollback(sp);
         if (created) {
           DropNewestClient();
@@ -1097,6 +1107,8 @@ struct Engine::Impl {
       }
       budget_undo.clear();
       trigger_depth = 0;
+      capturing = false;
+      RememberForReversal(*c, rec, s.sender);
       Remember(rec, hashes);
     }
   }
@@ -1491,18 +1503,27 @@ struct Engine::Impl {
     }
     budget_undo.clear();
     capturing = false;
-    RememberForReversal(*c, rec);
+    const uint64_t self = reversal_memory.end();
+    RememberForReversal(*c, rec, ReversalMemory::kNone);
     Remember(rec, hashes);
     SetOutcome(RecordStatus::Accepted);
-    if (sent_next < sent.size()) ProcessSent();
+    if (sent_next < sent.size()) {
+      ProcessSent();
+      // Everything the event sent, directly or not, was remembered right after it.
+      if (RememberedEvent* e = reversal_memory.At(self)) e->chain_end = reversal_memory.end();
+    }
   }
 
   // ---- [v0.2] reversals (spec §4, C10) ----
 
   // Keeps what the accepted event `rec` did (captured since it began) for a reversal.
-  void RememberForReversal(const ClientState& c, const runtime::Record& rec) {
+  // `sender`: for a sent event, its sender's index in the memory (kNone: it cannot be reversed
+  // through its sender, as when a day tick sent it).
+  void RememberForReversal(const ClientState& c, const runtime::Record& rec, uint64_t sender) {
     RememberedEvent e;
     e.id = rec.id;
+    e.sent = rec.id.find('/') != std::string::npos;
+    e.sender = sender;
     e.client = c.index;
     e.event_index = rec.event_index;
     e.time = rec.time;
@@ -1534,45 +1555,73 @@ struct Engine::Impl {
 
   void ProcessReversal(const runtime::Record& rec, const IdHashes& hashes) {
     const uint32_t k = client_index.Find(rec.client, hashes.client);
-    RememberedEvent* ev = k == client_index.kNone ? nullptr : reversal_memory.FindOfClient(k, rec.of);
+    const uint64_t index = k == client_index.kNone ? ReversalMemory::kNone : reversal_memory.IndexOfClient(k, rec.of);
+    RememberedEvent* ev = reversal_memory.At(index);
     if (std::string problem = ReversalProblem(rec, ev); !problem.empty()) {
       RejectRecord(current_line, problem);
       return;
     }
-    ClientState& c = clients[ev->client];
     // A reversal is rare and touches series in the middle: it is undone by copies of what it
-    // may change (the client and the budgets) rather than through the undo log.
+    // may change (the clients it reaches and the budgets) rather than through the undo log.
     Savepoint sp = Save();
-    ClientState saved_client = c;
+    reversal_saved.clear();
+    reversal_done.clear();
     std::vector<Series> saved_budgets = budgets;
-    undo_log.clear();
-    undo_values.clear();
+    ClearUndo();
     SetTrigger(rec.id, rec.time);
     try {
-      TakeOutOfAggregates(c, *ev);
-      UndoEffects(c, *ev);
-      const auto& rules = program.reversed_rules_by_event[ev->event_index];
-      RunRules(checked::TriggerKind::Reversed, ev->event_index, rules, c, ev->record.get(), 0);
-      Reevaluate(c, nullptr);
-      // [C9] Then the events ev sent, in the order sent, each reversed the same way.
+      Reverse(index, ev->chain_end);
     } catch (const RuntimeError& e) {
       Rollback(sp);
-      c = std::move(saved_client);
+      for (auto& [k, saved] : reversal_saved) {
+        clients[k] = std::move(saved);
+        SetStableUntil(k, INT64_MIN);
+      }
       budgets = std::move(saved_budgets);
       budget_undo.clear();
-      SetStableUntil(c.index, INT64_MIN);
       RejectRecord(current_line, e.message);
       return;
     }
     budget_undo.clear();
-    MarkDirty(c);
-    SetStableUntil(c.index, INT64_MIN);  // its aggregates changed in the middle of their series
-    ev->reversed = true;
-    // What it added is gone: nothing of it is needed any more (a later refold skips it).
-    ev->aggs_count = ev->effects_count = 0;
-    ev->record.reset();
+    for (RememberedEvent* done : reversal_done) {
+      done->reversed = true;
+      // What it added is gone: nothing of it is needed any more (a later refold skips it).
+      done->aggs_count = done->effects_count = 0;
+      done->record.reset();
+    }
     Remember(rec, hashes);
     SetOutcome(RecordStatus::Accepted);
+    // What its `on EVENT reversed` rules sent comes after it, like any record's sends.
+    if (sent_next < sent.size()) ProcessSent();
+  }
+
+  // The clients a reversal in progress changed, as they were before it, and the events it
+  // reversed (marked once it is kept).
+  std::vector<std::pair<uint32_t, ClientState>> reversal_saved;
+  std::vector<RememberedEvent*> reversal_done;
+
+  // Reverses one remembered event (spec §4): out of its aggregates, its firings' effects
+  // answered, its `on EVENT reversed` rules, its client's re-evaluation; then the events it
+  // sent, in the order sent, each the same way (depth first: an event's own sends before the
+  // next event its sender sent). `chain_end`: where the input event's sends end in the memory.
+  void Reverse(uint64_t self, uint64_t chain_end) {
+    RememberedEvent& ev = *reversal_memory.At(self);
+    const uint32_t k = ev.client;
+    if (std::none_of(reversal_saved.begin(), reversal_saved.end(), [&](const auto& p) { return p.first == k; }))
+      reversal_saved.emplace_back(k, clients[k]);
+    ClientState& c = clients[k];
+    TakeOutOfAggregates(c, ev);
+    UndoEffects(c, ev);
+    const auto& rules = program.reversed_rules_by_event[ev.event_index];
+    RunRules(checked::TriggerKind::Reversed, ev.event_index, rules, c, ev.record.get(), 0);
+    Reevaluate(c, nullptr);
+    MarkDirty(c);
+    SetStableUntil(k, INT64_MIN);  // its aggregates changed in the middle of their series
+    reversal_done.push_back(&ev);
+    for (uint64_t j = self + 1; j < chain_end; ++j) {
+      const RememberedEvent* sent_event = reversal_memory.At(j);
+      if (sent_event && sent_event->sender == self && !sent_event->reversed) Reverse(j, chain_end);
+    }
   }
 
   // Takes the event's values out of its client's aggregate buckets: count and sum exactly; a
@@ -1621,25 +1670,23 @@ struct Engine::Impl {
       const FiringEffect& f = reversal_memory.EffectAt(ev, k);
       const checked::Rule& rule = program.rules[f.rule];
       switch (f.kind) {
+        case FiringEffect::PendingCredit:
+          if (CancelPending(c, rule, f)) break;
+          [[fallthrough]];  // released already: answered like any credit
         case FiringEffect::Credit: {
-          // A counter-debit, at most the balance; written even when it takes nothing.
+          // A counter-debit, at most the balance, taken like any debit (the lots that expire
+          // first); written even when it takes nothing.
           const checked::Wallet& w = program.wallets[f.wallet];
           const int64_t take = std::max<int64_t>(0, std::min(f.amount, c.wallets()[f.wallet]));
           MarkDirty(c);
           SetWallet(c, f.wallet, c.wallets()[f.wallet] - take);
+          if (w.expiry != 0) TakeFromLots(c, f.wallet, take);
           LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Debit);
           SetMovement(e, w, take, c.wallets()[f.wallet]);
           e.reverses = f.seq;
           e.short_amount = f.amount - take;
           EndEntry();
-          // The budgets get back what it took, in the buckets the credit was taken from.
-          if (f.budget_bucket != kNoBucket)
-            for (Bucket& b : budgets[f.rule].buckets)
-              if (b.key == f.budget_bucket) b.sum -= take;
-          if (f.client_budget_bucket != kNoBucket)
-            if (RuleSeries* rs = FindRuleSeries(c, RuleSeries::ClientBudget, f.rule, nullptr))
-              for (Bucket& b : rs->series.buckets)
-                if (b.key == f.client_budget_bucket) b.sum -= take;
+          GiveBackToBudgets(c, f, take);
           break;
         }
         case FiringEffect::Debit: {
@@ -1649,6 +1696,8 @@ struct Engine::Impl {
             throw RuntimeError{fmt::format("rule `{}`: the balance of wallet `{}` would overflow", rule.name, w.name)};
           MarkDirty(c);
           SetWallet(c, f.wallet, balance);
+          // A counter-credit to an expiring wallet is a lot from the reversal's date (spec §3).
+          if (w.expiry != 0) AddLot(c, Lot{f.wallet, DateAfter(today, w.expiry, rule), f.amount});
           LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Credit);
           SetMovement(e, w, f.amount, balance);
           e.reverses = f.seq;
@@ -1660,13 +1709,40 @@ struct Engine::Impl {
           if (RuleSeries* rs = FindRuleSeries(c, RuleSeries::KeyedLimit, f.rule, &reversal_memory.KeyAt(ev, f.key_index)))
             TakeOutOfLimit(rs->series.buckets, f.bucket);
           break;
-        // [C11] PendingCredit: a pending counter-debit (`pending`, `until`), balance unchanged,
-        //       and the pending credit cancelled so its release never comes.
-        // [C9] SentEvent: nothing here; the sent events are reversed after the re-evaluation
-        //       (ProcessReversal), in the order of these entries.
       }
     }
   }
+  // [C11] A pending credit not yet released: cancelled by a pending counter-debit of the whole
+  // amount (`pending`, `until`; the balance is unchanged), and the budgets get it back. False
+  // when it was released already.
+  bool CancelPending(ClientState& c, const checked::Rule& rule, const FiringEffect& f) {
+    auto p = std::find_if(c.pending_credits.begin(), c.pending_credits.end(),
+                          [&](const PendingCredit& x) { return x.seq == f.seq; });
+    if (p == c.pending_credits.end()) return false;
+    const int64_t until = p->until;
+    LogLots(c);
+    c.pending_credits.erase(p);
+    MarkDirty(c);
+    LedgerEntry& e = BeginEntry(c, &rule, LedgerAction::Debit);
+    SetMovement(e, program.wallets[f.wallet], f.amount, c.wallets()[f.wallet]);
+    e.pending = true;
+    e.until = until;
+    e.reverses = f.seq;
+    EndEntry();
+    GiveBackToBudgets(c, f, f.amount);
+    return true;
+  }
+  // Each budget gets back what a counter-debit took, in the bucket the credit was taken from.
+  void GiveBackToBudgets(ClientState& c, const FiringEffect& f, int64_t took) {
+    if (f.budget_bucket != kNoBucket)
+      for (Bucket& b : budgets[f.rule].buckets)
+        if (b.key == f.budget_bucket) b.sum -= took;
+    if (f.client_budget_bucket != kNoBucket)
+      if (RuleSeries* rs = FindRuleSeries(c, RuleSeries::ClientBudget, f.rule, nullptr))
+        for (Bucket& b : rs->series.buckets)
+          if (b.key == f.client_budget_bucket) b.sum -= took;
+  }
+
   // One completed firing less in a limit series (a bucket already dropped is past the window).
   static void TakeOutOfLimit(std::vector<Bucket>& buckets, int64_t key) {
     auto b = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& x) { return x.key == key; });

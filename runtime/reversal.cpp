@@ -19,14 +19,14 @@ void ReversalMemory::Add(RememberedEvent event) {
   captured_from_ = end;
 }
 
-RememberedEvent* ReversalMemory::FindOfClient(uint32_t client, std::string_view id) {
+uint64_t ReversalMemory::IndexOfClient(uint32_t client, std::string_view id) const {
   for (uint64_t k = LastOf(client); k != kNone;) {
-    RememberedEvent* e = At(k);
-    if (!e) return nullptr;
-    if (e->id == id) return e;
-    k = e->previous_of_client;
+    if (k < base_ || k >= end()) return kNone;
+    const RememberedEvent& e = events_[k - base_];
+    if (e.id == id) return k;
+    k = e.previous_of_client;
   }
-  return nullptr;
+  return kNone;
 }
 
 void ReversalMemory::DropOlderThan(int64_t cutoff, const std::vector<uint8_t>& extremes) {

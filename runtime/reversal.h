@@ -41,11 +41,13 @@ struct FiringEffect {
     Debit,       // a counter-credit of `amount`
     Limit,       // the firing counted once in `rule`'s limit series at bucket `bucket`
     KeyedLimit,  // the same for `limit N per K`, under FiringEffects::keys[key_index]
-    // Slots for C11 and C9, which this list is laid out to hold (see UndoEffects):
-    //   PendingCredit: a credit not yet released; answered by a pending counter-debit.
-    //   SentEvent: an event the firing sent (its id); reversed after the `on EVENT reversed`
-    //              rules and the re-evaluation, in the order sent, recursively.
+    // [C11] A `credit ... pending D`: while not yet released, answered by a pending
+    // counter-debit of the whole amount (the pending credit is cancelled, the budgets get it
+    // back); once released, like Credit.
+    PendingCredit,
   };
+  // [C9] The events a firing sent are not effects here: each is a RememberedEvent of its own
+  // that names its sender (RememberedEvent::sender), reversed after its sender.
   Kind kind = Credit;
   int32_t rule = 0;
   int32_t wallet = 0;      // Credit, Debit
@@ -72,6 +74,11 @@ struct RememberedEvent {
   uint64_t keys_begin = 0;     // absolute index into the key pool
   uint32_t aggs_count = 0;
   uint32_t effects_count = 0;
+  // [C9] For an event made by `send`: the index of the remembered event that sent it, or kNone
+  // (a day tick or a reversal sent it). For an input event that sent events: the end of the
+  // range after it where everything it sent, directly or not, was remembered; else 0.
+  uint64_t sender = UINT64_MAX;
+  uint64_t chain_end = 0;
   bool reversed = false;
   bool sent = false;  // [C9] made by `send`: reversed only with the event that sent it
   // The event itself, kept only when the program has `on EVENT reversed` rules for its type
@@ -112,8 +119,8 @@ class ReversalMemory {
   // client's previous one.
   void Add(RememberedEvent event);
 
-  // The client's remembered event with this id, or null.
-  RememberedEvent* FindOfClient(uint32_t client, std::string_view id);
+  // The index of the client's remembered event with this id, or kNone.
+  uint64_t IndexOfClient(uint32_t client, std::string_view id) const;
   RememberedEvent* At(uint64_t index) { return index >= base_ && index < end() ? &events_[index - base_] : nullptr; }
   uint64_t end() const { return base_ + events_.size(); }
   size_t size() const { return events_.size(); }
