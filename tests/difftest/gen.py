@@ -333,6 +333,7 @@ class ProgramGen:
         self.params_in_constants = set()
         # [v0.2] Sends (C9) in the whole program: few, so chains (up to the cap of 8) stay small.
         self.sends_left = rng.choice([0, 1, 1, 2, 3])
+        self.sending_events = set()  # event types with a rule that sends: their reversals reach further
 
     # ---- names
 
@@ -1475,6 +1476,8 @@ class ProgramGen:
         """`send EVENT to X { ... }`: every field without a default given, others sometimes."""
         rng = self.rng
         self.sends_left -= 1
+        if sc.event is not None:
+            self.sending_events.add(sc.event.name)
         target = rng.choice(self.events)
         to = self.client_expr(sc)
         entries = []
@@ -1629,17 +1632,21 @@ class StreamGen:
         already reversed."""
         rng = self.rng
         r = rng.random()
-        if r < 0.6:
-            eid, client, _ = rng.choice(self.events_seen[-8:])
+        # Recent events of a type whose rules send: reversing them reverses what they sent (C9).
+        senders = [e for e in self.events_seen[-12:] if e[3] in getattr(self.p, "sending_events", ())]
+        if senders and rng.random() < 0.4:
+            eid, client, _, _ = rng.choice(senders)
+        elif r < 0.6:
+            eid, client, _, _ = rng.choice(self.events_seen[-8:])
         elif r < 0.72:
-            eid, client, _ = rng.choice(self.events_seen[:4])
+            eid, client, _, _ = rng.choice(self.events_seen[:4])
         elif r < 0.8:
             eid, client = f"e{rng.randint(0, 10_000)}x", json_str(rng.choice(clients))
         elif r < 0.9:
-            eid, _, _ = rng.choice(self.events_seen)
+            eid, _, _, _ = rng.choice(self.events_seen)
             client = json_str(rng.choice(clients))
         else:
-            eid, client, _ = rng.choice(self.events_seen)
+            eid, client, _, _ = rng.choice(self.events_seen)
             if self.reversed_ids:
                 eid, client = rng.choice(self.reversed_ids)
         self.reversed_ids.append((eid, client))
@@ -1664,7 +1671,7 @@ class StreamGen:
         t = start * US_DAY + rng.randint(0, US_DAY - 1)
         lines = []
         accepted = []  # event lines that may be sent again as duplicates
-        self.events_seen = []  # (id, client, time) of the event lines, for reversals
+        self.events_seen = []  # (id, client, time, type) of the event lines, for reversals
         self.reversed_ids = []
         n = rng.randint(10, 120) if not p.big else rng.randint(100, 200)
         next_id = 0
@@ -1686,7 +1693,7 @@ class StreamGen:
             if r < 0.03 and lines:
                 # Out of order: earlier than the clock.
                 time_t = t - rng.randint(1, 48) * US_HOUR
-            if self.events_seen and rng.random() < 0.08:
+            if self.events_seen and rng.random() < 0.1:
                 line = self.reversal(clients, time_t, next_id)
                 next_id += 1
                 lines.append(line)
@@ -1759,7 +1766,7 @@ class StreamGen:
             line = "{" + ",".join(f"{k}:{v}" for k, v in parts) + "}"
             lines.append(line)
             accepted.append(line)
-            self.events_seen.append((eid, dict(parts)['"client"'], time_t))
+            self.events_seen.append((eid, dict(parts)['"client"'], time_t, ev.name))
         until = None
         if rng.random() < 0.5:
             until = time_text(t + rng.randint(1, 10) * US_DAY + rng.randint(0, US_DAY - 1))
