@@ -146,7 +146,7 @@ void JsonlSink::Entry(const LedgerEntry& e) {
         o += stdlib::FormatDate(e.until);
         o += '"';
       }
-      if (e.partial) o += ",\"partial\":true";
+      if (e.partial && e.action == LedgerAction::Credit) o += ",\"partial\":true";
       if (e.reverses) Reverses(e);
       break;
     case LedgerAction::Release:
