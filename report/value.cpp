@@ -1,6 +1,7 @@
 // Cost and return (C12): one pass over the ledger entries and the accepted records.
 #include "report/value.h"
 
+#include <deque>
 #include <limits>
 #include <unordered_map>
 
@@ -91,8 +92,41 @@ struct ValueCollector::Impl {
   std::vector<Client> clients;  // by the caller's numbering
   std::vector<Cost> segment_cost;
   size_t segment_words = 0, rule_words = 0;
-  int64_t revenue = 0, revenue_events = 0, revenue_errors = 0;
+  int64_t revenue = 0, revenue_events = 0, revenue_errors = 0, revenue_reversed = 0;
   Cost cost;
+
+  // What a reversal needs to take an event's revenue back out: kept for events with revenue
+  // only, and forgotten once no reversal can reach them (spec §4: 720 hours), so memory
+  // follows recent activity like the engine's own.
+  struct Earned {
+    uint32_t client = 0;
+    int64_t amount = 0;
+    std::vector<uint64_t> rules;  // the rules whose revenue counted it (a bit per rule)
+  };
+  static constexpr int64_t kReach = int64_t{720} * 3600 * 1000000;
+  std::unordered_map<std::string, Earned, ViewHash, std::equal_to<>> earned;
+  std::deque<std::pair<int64_t, std::string>> earned_order;  // (time, id), times increasing
+
+  void Forget(int64_t now) {
+    while (!earned_order.empty() && earned_order.front().first < now - kReach) {
+      earned.erase(earned_order.front().second);
+      earned_order.pop_front();
+    }
+  }
+
+  void TakeBack(const runtime::Record& reversal) {
+    auto it = earned.find(reversal.of);
+    if (it == earned.end()) return;  // no revenue, or earned before this run
+    const Earned& e = it->second;
+    ++revenue_reversed;
+    --revenue_events;
+    revenue = SaturatingAdd(revenue, -e.amount);
+    Client& c = Get(e.client);
+    c.revenue = SaturatingAdd(c.revenue, -e.amount);
+    for (size_t r = 0; r < rules.size(); ++r)
+      if ((e.rules[r / 64] >> (r % 64)) & 1) rules[r].revenue = SaturatingAdd(rules[r].revenue, -e.amount);
+    earned.erase(it);  // a reversal cannot be reversed, nor its event reversed twice
+  }
 
   Client& Get(uint32_t k) {
     while (clients.size() <= k) {
@@ -134,7 +168,8 @@ struct ValueCollector::Impl {
     rule.cost += c;
     for (size_t s = 0; s < segment_cost.size(); ++s)
       if ((client.segments[s / 64] >> (s % 64)) & 1) segment_cost[s] += c;
-    if (e.action == A::Credit) {
+    // A counter-entry (a reversal's) only nets: it makes no participant, nor a client of its rule.
+    if (e.action == A::Credit && e.reverses == 0) {
       client.credited = true;
       uint64_t& word = client.rules[e.rule / 64];
       const uint64_t bit = uint64_t{1} << (e.rule % 64);
@@ -146,8 +181,15 @@ struct ValueCollector::Impl {
   }
 
   void Outcome(const runtime::RecordOutcome& o, uint32_t k) {
-    if (o.record == nullptr || o.record->kind != runtime::RecordKind::Event) return;
+    if (o.record == nullptr) return;
     const runtime::Record& rec = *o.record;
+    if (rec.kind == runtime::RecordKind::Reversal) {
+      Get(k).active = true;
+      TakeBack(rec);
+      return;
+    }
+    if (rec.kind != runtime::RecordKind::Event) return;
+    Forget(rec.time);
     Client& c = Get(k);
     c.active = true;
     if (rec.event_index < 0 || static_cast<size_t>(rec.event_index) >= revenue_of.size()) return;
@@ -180,6 +222,8 @@ struct ValueCollector::Impl {
     // credit counts too.
     for (size_t r = 0; r < rules.size(); ++r)
       if ((c.rules[r / 64] >> (r % 64)) & 1) rules[r].revenue = SaturatingAdd(rules[r].revenue, got);
+    if (got != 0 && earned.emplace(rec.id, Earned{k, got, c.rules}).second)
+      earned_order.emplace_back(rec.time, rec.id);
   }
 };
 
@@ -214,6 +258,7 @@ void ValueCollector::Finish(const runtime::ClientList& clients, const std::funct
   f.revenue = m.revenue;
   f.revenue_events = m.revenue_events;
   f.revenue_errors = m.revenue_errors;
+  f.revenue_reversed = m.revenue_reversed;
   f.cost = m.cost;
   f.segment_cost = m.segment_cost;
   f.by_tier.clear();
