@@ -47,7 +47,26 @@ struct BudgetWindow {
     else buckets.emplace_back(key, cents);
     return sum += cents;
   }
+
+  // [v0.2] A counter-debit gives back what it took to the bucket of the credit it answers
+  // (spec §4); a bucket already out of the window gets it back to no effect.
+  void GiveBack(int64_t credit_time, int64_t cents) {
+    if (window.unit == checked::WindowUnit::All) {
+      sum -= cents;
+      return;
+    }
+    const int64_t key = runtime::BucketKey(window.unit, credit_time, zone);
+    for (auto& [k, bucket] : buckets)
+      if (k == key) {
+        bucket -= cents;
+        sum -= cents;
+        return;
+      }
+  }
 };
+
+// A reversal reaches events at most 720 hours old (spec §4).
+constexpr int64_t kReversalReach = int64_t{720} * 3600 * 1000000;
 
 // Reject messages carry values, ids and times; the reason is what is left without them.
 std::string ReasonOf(std::string_view message) {
@@ -142,6 +161,10 @@ struct Collector::Impl {
   int64_t ledger_entries = 0, effects = 0, participants = 0, budget_skips = 0, rejects = 0;
   int64_t money_credited = 0, money_debited = 0, points_issued = 0, points_redeemed = 0;
   std::map<std::string, RejectReason> reasons;
+  // [v0.2] The times of budgeted money credits a reversal can still reach, by seq, so that a
+  // counter-debit gives budget back in the right bucket; forgotten past the reach.
+  std::unordered_map<uint64_t, int64_t> budget_credit_time;
+  std::deque<std::pair<int64_t, uint64_t>> budget_credit_order;  // (time, seq), times increasing
 
   DayAcc& Day(int64_t day) {
     if (day == current_day_key) return *current_day;
@@ -221,7 +244,10 @@ struct Collector::Impl {
     ClientAcc& c = clients[ci];
     c.event_entry |= from_event;
     ++c.effects;
-    if (c.last_effect_day != day_key) {
+    // [v0.2] A reversal's counter-entry is an effect and a flow, but it makes no participant and
+    // no client of its rule: it only undoes what made them.
+    const bool counter = e.reverses != 0;
+    if (!counter && c.last_effect_day != day_key) {
       if (c.last_effect_day == INT64_MIN) {
         ++participants;
         ++d.new_participants;
@@ -230,7 +256,7 @@ struct Collector::Impl {
       ++d.clients_with_effects;
     }
     uint8_t& bits = client_rules[ci * rule_bytes + r / 8];
-    if (!(bits & (1u << (r % 8)))) {
+    if (!counter && !(bits & (1u << (r % 8)))) {
       bits |= static_cast<uint8_t>(1u << (r % 8));
       ++rule.clients;
     }
@@ -246,7 +272,14 @@ struct Collector::Impl {
         d.money_credited += amount;
         d.rule_money[r] += amount;
         c.money_credited += amount;
-        if (rule.has_budget) {
+        // A counter-credit (of a debit) uses no budget.
+        if (rule.has_budget && !counter) {
+          while (!budget_credit_order.empty() && budget_credit_order.front().first < now - kReversalReach) {
+            budget_credit_time.erase(budget_credit_order.front().second);
+            budget_credit_order.pop_front();
+          }
+          budget_credit_time.emplace(e.seq, now);
+          budget_credit_order.emplace_back(now, e.seq);
           int64_t used = budget_windows[r].Add(now, amount);
           if (used > rule.budget_peak) {
             rule.budget_peak = used;
@@ -265,6 +298,13 @@ struct Collector::Impl {
       if (money) {
         rule.money_debited += amount;
         money_debited += amount;
+        if (counter && rule.has_budget) {
+          auto it = budget_credit_time.find(e.reverses);
+          if (it != budget_credit_time.end()) {
+            budget_windows[r].GiveBack(it->second, amount);
+            budget_credit_time.erase(it);
+          }
+        }
       } else {
         rule.points_redeemed += amount;
         points_redeemed += amount;
@@ -310,7 +350,9 @@ void Collector::Entry(const runtime::LedgerEntry& entry) {
 }
 
 void Collector::Outcome(const runtime::RecordOutcome& o) {
-  if (o.record != nullptr && o.record->kind == runtime::RecordKind::Event) impl_->value.Outcome(o, impl_->Client(o.client));
+  if (o.record != nullptr &&
+      (o.record->kind == runtime::RecordKind::Event || o.record->kind == runtime::RecordKind::Reversal))
+    impl_->value.Outcome(o, impl_->Client(o.client));
   if (o.status == runtime::RecordStatus::Rejected || o.status == runtime::RecordStatus::TickFailed) impl_->Reject(o.line, o.message);
 }
 

@@ -111,11 +111,16 @@ std::string ValueSection(const RunFigures& f) {
           "<dt>Cost</dt><dd>What the rules gave minus what they took back: money credits at face value, point "
           "credits at their wallet's <code>worth</code> per point, less debits valued the same way (a redemption or a "
           "claw-back lowers the cost of the rule that wrote it). Points of a wallet without <code>worth</code> are not "
-          "priced: they are counted apart as unpriced points. Budget skips cost nothing.</dd>"
+          "priced: they are counted apart as unpriced points. Budget skips cost nothing. A reversal's counter-entries "
+          "net in: a counter-debit lowers the cost of the rule it answers by what it took back, a counter-credit "
+          "raises it.</dd>"
           "<dt>Revenue</dt><dd>The sum, over accepted events, of the money fields the program declares with "
-          "<code>revenue EVENT.FIELD [where C]</code>, for the events whose condition holds.</dd>"
-          "<dt>Participants</dt><dd>Clients a rule credited at least once in this run; non-participants are the other "
-          "clients with an accepted event or a wallet movement in this run.</dd>"
+          "<code>revenue EVENT.FIELD [where C]</code>, for the events whose condition holds. A reversed event's revenue "
+          "leaves every figure (when the event was accepted in this run). Events sent by a rule (<code>send</code>) "
+          "are not input and bring no revenue.</dd>"
+          "<dt>Participants</dt><dd>Clients a rule credited at least once in this run (a reversal's counter-credit "
+          "does not count); non-participants are the other clients with an accepted record or a wallet movement in "
+          "this run.</dd>"
           "<dt>Return on investment (per rule)</dt><dd>(R − C) / C, where C is the rule's cost and R the revenue of the "
           "clients it credited, counted from the record that brought each client's first credit from the rule on. "
           "Shown as a percentage rounded half away from zero to 0.01%; none when C is not above zero or includes "
@@ -140,6 +145,11 @@ std::string ValueSection(const RunFigures& f) {
   if (!v.has_revenue)
     body += "<p class=\"note\">The program declares no <code>revenue</code>: revenue, return and lifetime value are not "
             "known.</p>";
+  if (v.revenue_reversed)
+    body += fmt::format("<p class=\"note\" data-k=\"revenue_reversed\" data-v=\"{}\">{} event{} with revenue "
+                        "reversed: {} revenue is out of these figures.</p>",
+                        v.revenue_reversed, Int(v.revenue_reversed), v.revenue_reversed == 1 ? " was" : "s were",
+                        v.revenue_reversed == 1 ? "its" : "their");
   if (v.revenue_errors)
     body += fmt::format("<p class=\"note\">A revenue condition failed to evaluate {} time{} (an overflow): those events "
                         "count no revenue.</p>",
@@ -302,7 +312,7 @@ std::string RunPage(const RunFigures& f, const PageInfo& info) {
     Chart fresh{"new-clients", "New clients per day", ChartKind::StackedBars, Unit::Count, b.labels, {daily.series[1]}};
     daily.series.pop_back();
     body += fmt::format("<section id=\"participation\"><h2>Participation</h2><p>{} of {} active clients had at least one "
-                        "effect ({}).</p><div class=\"charts\">{}{}{}</div></section>\n",
+                        "effect ({}); a reversal's counter-entry makes no client a participant.</p><div class=\"charts\">{}{}{}</div></section>\n",
                         Int(f.participants), Int(f.active_clients), Percent(f.participants, f.active_clients), Render(rate),
                         Render(daily), Render(fresh));
   }

@@ -72,6 +72,18 @@ struct ValueCollector::Impl {
     bool credited = false;  // a rule credited it (a participant)
     std::vector<uint64_t> segments;  // membership now, a bit per segment
     std::vector<uint64_t> rules;     // a bit per rule that credited it
+    // [v0.2] Its revenue events a reversal can still reach, oldest first from earned_head: the
+    // id's hash, the time, the revenue and the rules that counted it (the first 64 here, the
+    // others' words in earned_more, rule_words - 1 per event).
+    struct Earned {
+      uint64_t id_hash;
+      int64_t time;
+      int64_t amount;
+      uint64_t rules;
+    };
+    std::vector<Earned> earned;
+    std::vector<uint64_t> earned_more;
+    size_t earned_head = 0;
   };
 
   explicit Impl(const checked::Program& p) : program(p), rules(p.rules.size()), revenue_of(p.events.size()) {
@@ -91,8 +103,50 @@ struct ValueCollector::Impl {
   std::vector<Client> clients;  // by the caller's numbering
   std::vector<Cost> segment_cost;
   size_t segment_words = 0, rule_words = 0;
-  int64_t revenue = 0, revenue_events = 0, revenue_errors = 0;
+  int64_t revenue = 0, revenue_events = 0, revenue_errors = 0, revenue_reversed = 0;
   Cost cost;
+
+  // What a reversal needs to take an event's revenue back out is kept per client (a reversal
+  // names an event of its own client, spec §4), for events with revenue only, and dropped at
+  // the client's next revenue event once no reversal can reach it (720 hours), so memory
+  // follows recent activity; a revenue event costs an append to its client's list, no
+  // allocation of its own. Ids are matched by a 64-bit hash: a wrong match needs two ids of
+  // one client to collide within 30 days.
+  static constexpr int64_t kReach = int64_t{720} * 3600 * 1000000;
+
+  static uint64_t IdHash(std::string_view id) { return std::hash<std::string_view>{}(id); }
+
+  void Remember(const runtime::Record& rec, int64_t got, Client& c) {
+    while (c.earned_head < c.earned.size() && c.earned[c.earned_head].time < rec.time - kReach) ++c.earned_head;
+    if (c.earned_head > 16 && c.earned_head * 2 > c.earned.size()) {
+      c.earned.erase(c.earned.begin(), c.earned.begin() + static_cast<ptrdiff_t>(c.earned_head));
+      if (rule_words > 1)
+        c.earned_more.erase(c.earned_more.begin(), c.earned_more.begin() + static_cast<ptrdiff_t>(c.earned_head * (rule_words - 1)));
+      c.earned_head = 0;
+    }
+    c.earned.push_back(Client::Earned{IdHash(rec.id), rec.time, got, c.rules.empty() ? 0 : c.rules[0]});
+    if (rule_words > 1) c.earned_more.insert(c.earned_more.end(), c.rules.begin() + 1, c.rules.end());
+  }
+
+  void TakeBack(const runtime::Record& reversal, uint32_t k) {
+    Client& c = Get(k);
+    const uint64_t h = IdHash(reversal.of);
+    for (size_t i = c.earned_head; i < c.earned.size(); ++i) {
+      Client::Earned& e = c.earned[i];
+      if (e.id_hash != h || e.amount == 0) continue;
+      ++revenue_reversed;
+      --revenue_events;
+      revenue = SaturatingAdd(revenue, -e.amount);
+      c.revenue = SaturatingAdd(c.revenue, -e.amount);
+      for (size_t r = 0; r < rules.size(); ++r) {
+        const uint64_t word = r < 64 ? e.rules : c.earned_more[i * (rule_words - 1) + r / 64 - 1];
+        if ((word >> (r % 64)) & 1) rules[r].revenue = SaturatingAdd(rules[r].revenue, -e.amount);
+      }
+      e.amount = 0;  // taken back: an event is reversed once
+      return;
+    }
+    // Not found: the event brought no revenue, or it was accepted before this run.
+  }
 
   Client& Get(uint32_t k) {
     while (clients.size() <= k) {
@@ -134,7 +188,8 @@ struct ValueCollector::Impl {
     rule.cost += c;
     for (size_t s = 0; s < segment_cost.size(); ++s)
       if ((client.segments[s / 64] >> (s % 64)) & 1) segment_cost[s] += c;
-    if (e.action == A::Credit) {
+    // A counter-entry (a reversal's) only nets: it makes no participant, nor a client of its rule.
+    if (e.action == A::Credit && e.reverses == 0) {
       client.credited = true;
       uint64_t& word = client.rules[e.rule / 64];
       const uint64_t bit = uint64_t{1} << (e.rule % 64);
@@ -146,8 +201,14 @@ struct ValueCollector::Impl {
   }
 
   void Outcome(const runtime::RecordOutcome& o, uint32_t k) {
-    if (o.record == nullptr || o.record->kind != runtime::RecordKind::Event) return;
+    if (o.record == nullptr) return;
     const runtime::Record& rec = *o.record;
+    if (rec.kind == runtime::RecordKind::Reversal) {
+      Get(k).active = true;
+      TakeBack(rec, k);
+      return;
+    }
+    if (rec.kind != runtime::RecordKind::Event) return;
     Client& c = Get(k);
     c.active = true;
     if (rec.event_index < 0 || static_cast<size_t>(rec.event_index) >= revenue_of.size()) return;
@@ -180,6 +241,7 @@ struct ValueCollector::Impl {
     // credit counts too.
     for (size_t r = 0; r < rules.size(); ++r)
       if ((c.rules[r / 64] >> (r % 64)) & 1) rules[r].revenue = SaturatingAdd(rules[r].revenue, got);
+    if (got != 0) Remember(rec, got, c);
   }
 };
 
@@ -214,6 +276,7 @@ void ValueCollector::Finish(const runtime::ClientList& clients, const std::funct
   f.revenue = m.revenue;
   f.revenue_events = m.revenue_events;
   f.revenue_errors = m.revenue_errors;
+  f.revenue_reversed = m.revenue_reversed;
   f.cost = m.cost;
   f.segment_cost = m.segment_cost;
   f.by_tier.clear();

@@ -2,7 +2,9 @@
 // priced by their wallet's `worth`, the revenue the program's `revenue` declarations read from
 // accepted events, revenue of participants against non-participants, return on investment per
 // rule, and client lifetime value by tier and by segment. Definitions: docs/report.md, "Cost
-// and return". Money is in cents throughout; nothing here is a double.
+// and return". Money is in cents throughout; nothing here is a double. [v0.2] A counter-entry
+// of a reversal nets into cost without making a participant; a reversed event's revenue leaves
+// the figures; events sent by rules bring none (they have no outcome).
 #pragma once
 
 #include <cstdint>
@@ -50,6 +52,7 @@ struct ValueFigures {
   int64_t revenue = 0;          // cents, every accepted event's revenue
   int64_t revenue_events = 0;   // accepted events with revenue declared for their type that counted
   int64_t revenue_errors = 0;   // `where` failed to evaluate (overflow): counted as no revenue
+  int64_t revenue_reversed = 0; // events of this run whose revenue a reversal took back out
   Cost cost;                    // every rule's, net
   // Clients with an accepted event or a rule's wallet movement in this run, split by whether a
   // rule credited them (participants) or not.
@@ -81,7 +84,8 @@ class ValueCollector {
   // Segment memberships of the clients known before the run; `number` numbers a client id.
   void Begin(const runtime::ClientList& clients, const std::function<uint32_t(std::string_view)>& number);
   void Entry(const runtime::LedgerEntry& entry, uint32_t client);
-  // Accepted event records (outcome.record) only; `client` numbers the record's client.
+  // Accepted event and reversal records (outcome.record); `client` numbers the record's client.
+  // A reversal takes its event's revenue back out of every figure that counted it.
   void Outcome(const runtime::RecordOutcome& outcome, uint32_t client);
   // `find` gives a client id's number, or -1 for a client never numbered.
   void Finish(const runtime::ClientList& clients, const std::function<int64_t(std::string_view)>& find,

@@ -170,6 +170,103 @@ TEST_CASE("the collector folds cost, revenue, ROI and lifetime value from a run"
   CHECK(v.no_segment.clients == 1);
 }
 
+namespace {
+
+// [v0.2] Reversals and sends: a deposit bonus, a referral reward sent to the referrer, and a
+// fee per trade as revenue.
+const char* kReversalProgram = R"(program "Chargebacks"
+currency USD
+event deposit { amount: money }
+event trade { fee: money }
+event reward { friend: client }
+client { referred_by: client }
+wallet bonus: money
+revenue trade.fee
+revenue deposit.amount
+rule welcome on deposit limit once per client budget 38 USD then credit bonus 10 USD end
+rule refer on deposit when client.referred_by is set then send reward to client.referred_by { friend: deposit.client } end
+rule pay on reward then credit bonus 5 USD end
+rule use on trade then debit bonus 4 USD end
+)";
+
+// Before the report starts: c3 is credited and spends; the run then reverses c3's trade.
+const char* kBeforeReport[] = {
+    R"({"type":"deposit","id":"d0","client":"c3","time":"2026-03-01T08:00:00Z","amount":"20.00"})",
+    R"({"type":"trade","id":"t0","client":"c3","time":"2026-03-01T08:30:00Z","fee":"1.00"})",
+};
+
+const char* kReversalEvents[] = {
+    R"({"type":"profile","client":"f1","time":"2026-03-01T09:00:00Z","referred_by":"r1"})",
+    // f1 deposits 100 (revenue 100.00): welcome 10 to f1, reward 5 to r1 by a sent event.
+    R"({"type":"deposit","id":"d1","client":"f1","time":"2026-03-01T10:00:00Z","amount":"100.00"})",
+    // f1 trades (fee 1.00): uses 4 of the bonus; t2 uses 4 more.
+    R"({"type":"trade","id":"t1","client":"f1","time":"2026-03-01T11:00:00Z","fee":"1.00"})",
+    R"({"type":"trade","id":"t2","client":"f1","time":"2026-03-01T11:30:00Z","fee":"2.00"})",
+    // c2 deposits 50 and trades: its bonus is used by the trade.
+    R"({"type":"deposit","id":"d2","client":"c2","time":"2026-03-01T12:00:00Z","amount":"50.00"})",
+    R"({"type":"trade","id":"t3","client":"c2","time":"2026-03-01T12:30:00Z","fee":"3.00"})",
+    // The busted trade t3: a counter-credit of 4 to c2 (rule `use`, which never credits).
+    R"({"type":"reversal","id":"v1","client":"c2","time":"2026-03-01T13:00:00Z","of":"t3"})",
+    // The chargeback of d1: f1's bonus (2 left) taken back short; r1's reward taken back.
+    R"({"type":"reversal","id":"v2","client":"f1","time":"2026-03-01T14:00:00Z","of":"d1"})",
+    // c3's trade from before the report: a counter-credit is c3's only entry in it, and t0's
+    // revenue was never counted here, so none is taken out.
+    R"({"type":"reversal","id":"v3","client":"c3","time":"2026-03-01T15:00:00Z","of":"t0"})",
+    // c4's welcome fits the 38.00 budget (10.00 of it used by c3 before the report) only because
+    // the chargeback of d1 gave 2.00 back.
+    R"({"type":"deposit","id":"d4","client":"c4","time":"2026-03-01T16:00:00Z","amount":"1.00"})",
+};
+
+}  // namespace
+
+TEST_CASE("a reversal nets into cost, takes its event's revenue out, and makes no participant", "[report][value]") {
+  auto program = Compile(kReversalProgram);
+  perk::runtime::Engine engine(*program);
+  uint64_t n = 0;
+  for (const char* line : kBeforeReport) engine.ProcessLine(line, ++n);
+  perk::report::Collector collector(*program);
+  collector.Begin(engine.clients());
+  engine.AddSink(&collector);
+  for (const char* line : kReversalEvents) engine.ProcessLine(line, ++n);
+  engine.RemoveSink(&collector);
+  perk::report::RunFigures f = collector.Finish(engine.clients(), engine.stats());
+  const auto& v = f.value;
+  // Revenue: d1 100.00 and t3 3.00 are reversed; d2 50.00, t1 1.00, t2 2.00, d4 1.00 stay.
+  // The sent reward is no input and brings none.
+  CHECK(v.revenue == 5400);
+  CHECK(v.revenue_events == 4);
+  CHECK(v.revenue_reversed == 2);
+  REQUIRE(f.rules.size() == 4);
+  // welcome: +10 f1, +10 c2, then -2 (all f1 had left; 8 short), +10 c4 = 28.00.
+  CHECK(f.rules[0].value.cost.cents == 2800);
+  // pay: +5 to r1, -5 back = 0.
+  CHECK(f.rules[2].value.cost.cents == 0);
+  // use: -4 -4 (f1) -4 (c2) +4 (counter-credit of t3) +4 (of t0) = -4.00.
+  CHECK(f.rules[3].value.cost.cents == -400);
+  CHECK(v.cost.cents == 2400);
+  // The counter-credits make c2 and c3 no clients of `use`, and `use` no revenue.
+  CHECK(f.rules[3].value.credited_clients == 0);
+  CHECK(f.rules[3].value.revenue == 0);
+  // welcome credited f1, c2 and c4; their revenue from then on, less the reversed d1 and t3.
+  CHECK(f.rules[0].value.credited_clients == 3);
+  CHECK(f.rules[0].value.revenue == 5400);
+  // pay credited r1 (a sent event), whose own revenue is none.
+  CHECK(f.rules[2].value.credited_clients == 1);
+  CHECK(f.rules[2].value.revenue == 0);
+  // Participants: f1, c2, r1 (credited before the reversals), c4.
+  CHECK(v.participants.clients == 4);
+  CHECK(v.participants.revenue == 5400);
+  // c3: only a counter-credit in this run: active, not a participant.
+  CHECK(v.non_participants.clients == 1);
+  CHECK(v.non_participants.cost.cents == 400);
+  CHECK(v.non_participants.revenue == 0);
+  // The run's own figures agree: c3 is no participant and no client of `use`; the budget's
+  // peak in this run is 20.00 then 28.00, never the 30.00 it would be without the 2.00 given back.
+  CHECK(f.participants == 4);
+  CHECK(f.rules[3].clients == 2);
+  CHECK(f.rules[0].budget_peak == 2800);
+}
+
 TEST_CASE("worth follows a --param override, and must stay positive", "[report][value]") {
   auto program = Compile(kValueProgram);
   std::string error;

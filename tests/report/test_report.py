@@ -12,7 +12,8 @@ screen sideways and that every chart is drawn. Screenshots (desktop and phone) a
 DIR (default build/report-test) as artefacts. Then `perk diff` of program.perk against
 program_v2.perk is checked against two separate `perk run`s of the versions. Last, the cost and
 return figures (C12: `worth`, `revenue`) of examples/forex_roi are checked against figures
-recomputed here from its program's declarations, its events and the ledger.
+recomputed here from its program's declarations, its events and the ledger; then those of
+examples/forex_chargeback and examples/referral_two_sided, with reversals and sends (C9, C10).
 
 Prints `ok NAME` / `FAIL NAME: why` per check, then `N passed, N failed`; exits 1 on any failure.
 """
@@ -152,8 +153,9 @@ def recompute(events_path, ledger, rejects, tiers, segments):
             continue
         f["effects"] += 1
         rules[rule]["effects"] += 1
-        rule_clients[rule].add(e["client"])
-        participants.add(e["client"])
+        if "reverses" not in e:  # a reversal's counter-entry makes no participant, no client of its rule
+            rule_clients[rule].add(e["client"])
+            participants.add(e["client"])
         client[e["client"]]["effects"] += 1
         if action in ("credit", "debit"):
             money = isinstance(e["amount"], str)
@@ -452,8 +454,10 @@ def half_away(num, den):
     return q if num >= 0 else -q
 
 
-def recompute_value(program_path, events_path, ledger):
-    """The cost and return figures from the program's declarations, the input and the ledger."""
+def recompute_value(program_path, events_path, ledger, rejected=()):
+    """The cost and return figures from the program's declarations, the input and the ledger.
+    A reversal's counter-entries net into cost but make no participant and no client of their
+    rule; a reversed event's revenue leaves every figure; sent events bring none."""
     import re
     text = open(program_path).read()
     wallets = {}  # name -> ("money", None) | ("int", cents per point or None)
@@ -469,10 +473,12 @@ def recompute_value(program_path, events_path, ledger):
             return sign * cents(e["amount"]), 0
         return (sign * e["amount"] * worth, 0) if worth else (0, sign * e["amount"])
 
-    # Accepted records in order (this input has no rejects; duplicates are skipped).
+    # Accepted records in order (rejected lines and duplicates are skipped).
     records, ids = [], set()
     with open(events_path) as fh:
-        for line in fh:
+        for number, line in enumerate(fh, 1):
+            if number in rejected:
+                continue
             rec = json.loads(line)
             if "id" in rec:
                 if rec["id"] in ids:
@@ -500,26 +506,39 @@ def recompute_value(program_path, events_path, ledger):
                 seg_cost[s][0] += c
                 seg_cost[s][1] += p
             active.add(e["client"])
-            if e["action"] == "credit":
+            if e["action"] == "credit" and "reverses" not in e:
                 assert not e["trigger"].startswith("day:"), "a day-tick credit: place it among the records"
-                first_credit.setdefault((e["rule"], e["client"]), position[e["trigger"]])
+                # A sent event's credit belongs to the input record that started its chain.
+                first_credit.setdefault((e["rule"], e["client"]), position[e["trigger"].split("/")[0]])
 
     revenue = collections.defaultdict(int)
     rule_revenue = collections.defaultdict(int)
-    total = events_with = 0
+    total = events_with = reversed_with = 0
+    counted = {}  # event id -> (its revenue, the rules that counted it)
     for k, r in enumerate(records):
         if r["type"] in ("profile", "tick"):
             continue
         active.add(r["client"])
+        if r["type"] == "reversal":
+            if r["of"] in counted:
+                got, rules_counted = counted.pop(r["of"])
+                revenue[r["client"]] -= got
+                total -= got
+                events_with -= 1
+                reversed_with += 1
+                for rule in rules_counted:
+                    rule_revenue[rule] -= got
+            continue
         if r["type"] != rev_event or (rev_unless and r.get(rev_unless, False)):
             continue
         got = cents(r.get(rev_field, "0"))
         revenue[r["client"]] += got
         total += got
         events_with += 1
-        for (rule, client), at in first_credit.items():
-            if client == r["client"] and at <= k:
-                rule_revenue[rule] += got
+        rules_counted = [rule for (rule, client), at in first_credit.items() if client == r["client"] and at <= k]
+        for rule in rules_counted:
+            rule_revenue[rule] += got
+        counted[r["id"]] = (got, rules_counted)
 
     credited = {c for (_, c) in first_credit}
     def group(clients):
@@ -532,7 +551,7 @@ def recompute_value(program_path, events_path, ledger):
 
     tiers = re.findall(r"^tier (\w+)", text, re.M)
     segments = re.findall(r"^segment (\w+)", text, re.M)
-    out = {"total": total, "events": events_with,
+    out = {"total": total, "events": events_with, "reversed": reversed_with,
            "cost": sum(v[0] for v in rule_cost.values()), "unpriced": sum(v[1] for v in rule_cost.values()),
            "rules": {}, "segment_cost": {s: seg_cost[s] for s in segments},
            "participants": group(active & credited), "non-participants": group(active - credited),
@@ -613,6 +632,63 @@ def check_value(checks, perk, engine, browser, tmp):
                      "Return on investment (per rule)", "Lifetime value", "Cost per segment")), "a definition is missing")
 
 
+def check_reversals(checks, perk, engine, browser, tmp):
+    """[v0.2] Programs with reversals and sends (examples/forex_chargeback, examples/
+    referral_two_sided): the summary, the rules and the cost and return figures against figures
+    recomputed from the ledger and the events, counter-entries and reversed revenue included."""
+    tag = f"[{engine}]"
+    for name in ("forex_chargeback", "referral_two_sided"):
+        folder = os.path.join(ROOT, "examples", name)
+        program, events = os.path.join(folder, "program.perk"), os.path.join(folder, "events.jsonl")
+        ledger, rejects, page = (os.path.join(tmp, f"{name}_{engine}.{x}") for x in ("jsonl", "rejects", "html"))
+        p = run_perk(perk, ["run", program, "--events", events, "--engine", engine, "--ledger", ledger,
+                            "--rejects", rejects, "--report", page])
+        if not checks.check(f"reversal{tag} {name} run exits 0", p.returncode == 0, p.stderr[-2000:]):
+            continue
+        entries, rejected = read_jsonl(ledger), read_jsonl(rejects)
+        checks.check(f"reversal{tag} {name} has counter-entries", any("reverses" in e for e in entries), "no reversal")
+        want = recompute(events, entries, rejected, ["-"], [])
+        dom, p = dump_dom(browser, page)
+        if not checks.check(f"reversal{tag} {name} chromium loads the page", p.returncode == 0 and dom.values,
+                            p.stderr[-1000:]):
+            continue
+        for key in ("money_credited", "effects", "participants", "budget_skips", "rejects"):
+            checks.equal(f"reversal{tag} {name} summary {key}", dom.one(section="summary", k=key), want["kpi"][key])
+        for rule, figures in sorted(want["rules"].items()):
+            for key in ("effects", "clients", "money_credited"):
+                checks.equal(f"reversal{tag} {name} rule {rule} {key}", dom.one(section="rules", rule=rule, k=key),
+                             figures[key])
+        if name != "forex_chargeback":
+            continue
+        # The budget gets back what the counter-debits took: its use peaks below the budget.
+        peak, used = 0, 0
+        for e in entries:
+            if e["rule"] == "deposit_bonus" and e["action"] in ("credit", "debit"):
+                used += cents(e["amount"]) * (1 if e["action"] == "credit" else -1)
+                peak = max(peak, used)
+        checks.equal(f"reversal{tag} budget peak after give-backs", dom.one(section="budgets", rule="deposit_bonus",
+                                                                        k="budget_peak"), peak)
+        checks.check(f"reversal{tag} the budget was given back", peak < sum(
+            cents(e["amount"]) for e in entries if e["rule"] == "deposit_bonus" and e["action"] == "credit"), f"{peak}")
+        v = recompute_value(program, events, entries, {r["line"] for r in rejected})
+        checks.check(f"reversal{tag} fixture exercises reversed revenue and counter-credits",
+                     v["reversed"] > 0 and v["rules"]["trade_uses_bonus"]["credited_clients"] == 0
+                     and any(e["action"] == "credit" and e["rule"] == "trade_uses_bonus" for e in entries), f"{v}")
+        for key, value in (("cost", v["cost"]), ("revenue", v["total"]), ("value", v["total"] - v["cost"]),
+                           ("revenue_events", v["events"]), ("revenue_reversed", v["reversed"])):
+            checks.equal(f"reversal{tag} kpi {key}", dom.one(section="value", table=None, k=key), value)
+        for rule, figures in sorted(v["rules"].items()):
+            for key, value in figures.items():
+                checks.equal(f"reversal{tag} rule {rule} {key}", dom.one(table="rule-value", rule=rule, k=key), value)
+        for group in ("participants", "non-participants"):
+            for key, value in v[group].items():
+                checks.equal(f"reversal{tag} {group} {key}", dom.one(table="participation-value", group=group, k=key),
+                             value)
+        checks.check(f"reversal{tag} sends and reversals defined on the page",
+                     "bring no revenue" in open(page).read() and "reversed event" in open(page).read(),
+                     "the definitions do not say how reversals and sends count")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--perk", required=True)
@@ -634,6 +710,7 @@ def main():
             check_run(checks, args.perk, engine, browser, args.out, tmp, events)
             check_diff(checks, args.perk, engine, browser, args.out, tmp, events)
             check_value(checks, args.perk, engine, browser, tmp)
+            check_reversals(checks, args.perk, engine, browser, tmp)
     print(f"screenshots and pages: {os.path.relpath(args.out, os.getcwd())}")
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0
