@@ -13,6 +13,7 @@
 
 #include "compiler/checked.h"
 #include "runtime/engine.h"
+#include "runtime/reversal.h"
 #include "runtime/state.h"
 
 namespace perk::runtime {
@@ -98,6 +99,19 @@ void EncodeSeen(const std::vector<std::pair<int64_t, std::string_view>>& ids, st
                 const std::vector<uint64_t>& contents = {});
 bool DecodeSeen(std::string_view in, std::vector<std::pair<int64_t, std::string>>* ids,
                 std::vector<uint64_t>* contents = nullptr);
+
+// [C10] What reversals remember (runtime/reversal.h), in two parts. A row per commit: the
+// events remembered from index `from` to the memory's end, and `reversed`, the indexes of
+// earlier events reversed in the commit. And the memory's frame: where it begins and ends and
+// the aged highest/lowest folds, rewritten at each commit.
+void EncodeRememberedRow(const ReversalMemory& m, uint64_t from, const std::vector<uint64_t>& reversed,
+                         std::string* out);
+void EncodeReversalFrame(const ReversalMemory& m, std::string* out);
+// Restores: the frame first (the memory restarts at its begin; *end is where it ended), then
+// each row in commit order (events before the begin are skipped; *reversed gets the indexes
+// to mark once every row is in). False when malformed or when the rows leave a gap.
+bool DecodeReversalFrame(std::string_view in, ReversalMemory* m, uint64_t* end);
+bool DecodeRememberedRow(std::string_view in, ReversalMemory* m, std::vector<uint64_t>* reversed);
 
 // What of a program shapes its state: names and types of everything client state is indexed
 // by. Stored with the state so that `perk state` can name things without the program, and so
