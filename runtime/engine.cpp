@@ -1539,8 +1539,9 @@ struct Engine::Impl {
     // their ids (docs/semantics.md).
     uint64_t content;
     if (!ev && seen_ids.Find(rec.of, &content))
-      return fmt::format("reversal of {}: the id is not an event of client {}: it names another client's record, or "
-                         "a record that is not an event",
+      return fmt::format("reversal of {}: the id is not an event of client {} that a reversal can reach: it names "
+                         "another client's record, a record that is not an event, or an event accepted before a "
+                         "program upgrade (docs/state.md)",
                          of, stdlib::JsonQuote(rec.client));
     if (!ev)
       return fmt::format("reversal of {}: no event with this id within the last 30 days (720 hours): the id is "

@@ -482,10 +482,46 @@ def case_v02_reversals_resume(c):
     assert reversals_accepted > 0, "no case reversed anything"
 
 
+def case_v02_reversals_upgrade(c):
+    """C10: a program upgrade drops what reversals remember, with a note: a reversal of an
+    event accepted before it is rejected as unknown; events accepted after it are remembered
+    and reversed across a restart as usual."""
+    program = """program "Rev upgrade"
+currency USD
+event deposit { amount: money }
+wallet cash: money
+rule fund
+  on deposit
+  then credit cash deposit.amount
+end
+"""
+    dep = lambda i, day: json.dumps({"type": "deposit", "id": f"d{i}", "client": "c1",
+                                     "time": f"2026-03-{day:02d}T10:00:00Z", "amount": "10"}) + "\n"
+    rev = lambda i, of, day: json.dumps({"type": "reversal", "id": f"r{i}", "client": "c1",
+                                         "time": f"2026-03-{day:02d}T11:00:00Z", "of": f"d{of}"}) + "\n"
+    c.write("p.perk", program)
+    c.write("a.jsonl", dep(1, 1) + dep(2, 2))
+    r = c.run("p.perk", "a.jsonl", state="s.db")
+    assert r.returncode == 0, r.stderr
+    c.write("p.perk", program.replace("deposit.amount\n", "deposit.amount * 2\n"))
+    c.write("b.jsonl", dep(3, 3) + rev(1, 1, 3))
+    r = c.run("p.perk", "b.jsonl", state="s.db")
+    assert r.returncode == 0, r.stderr
+    assert "the 2 events accepted in the last 30 days before the upgrade can no longer be reversed" in r.stderr, r.stderr
+    assert b"or an event accepted before a program upgrade" in c.read("rejects"), c.read("rejects")
+    assert b'"reverses"' not in c.read("ledger")
+    c.write("c.jsonl", rev(2, 3, 4))
+    r = c.run("p.perk", "c.jsonl", state="s.db")
+    assert r.returncode == 0, r.stderr
+    last = json.loads(c.read("ledger").splitlines()[-1])
+    assert last.get("reverses") and last["action"] == "debit" and last["amount"] == "20.00", last
+
+
 CASES = [case_resume_with_more, case_until, case_state_client_and_stats, case_upgrade_keeps,
          case_upgrade_refuses_loss, case_refuses_foreign_files, case_outputs_must_continue, case_tentative_tail,
          case_recovers_an_interrupted_write, case_v02_client_series_resume, case_v02_lots_resume,
-         case_v02_sends_resume, case_v02_reversals_resume]
+         case_v02_sends_resume, case_v02_reversals_resume,
+         case_v02_reversals_upgrade]
 
 
 def main():
