@@ -182,7 +182,7 @@ bool DecodeRememberedRow(std::string_view in, ReversalMemory* m, std::vector<uin
   return r.done();
 }
 
-void EncodeReversalFrame(const ReversalMemory& m, std::string* out) {
+void EncodeReversalFrame(const ReversalMemory& m, const std::vector<std::string>& events, std::string* out) {
   ByteWriter w(out);
   w.U(kFrameVersion);
   w.U(m.begin());
@@ -197,9 +197,11 @@ void EncodeReversalFrame(const ReversalMemory& m, std::string* out) {
     w.I(b.min);
     w.I(b.max);
   }
+  w.U(events.size());
+  for (const std::string& e : events) w.Bytes(e);
 }
 
-bool DecodeReversalFrame(std::string_view in, ReversalMemory* m, uint64_t* end) {
+bool DecodeReversalFrame(std::string_view in, ReversalMemory* m, uint64_t* end, std::vector<std::string>* events) {
   ByteReader r(in);
   uint64_t version, begin, n;
   if (!r.U(&version) || version != kFrameVersion || !r.U(&begin) || !r.U(end) || *end < begin || !r.Count(&n))
@@ -214,7 +216,102 @@ bool DecodeReversalFrame(std::string_view in, ReversalMemory* m, uint64_t* end) 
       return false;
     aged[{static_cast<uint32_t>(client), static_cast<int32_t>(slot), b.key}] = b;
   }
+  if (!r.Count(&n)) return false;
+  events->resize(n);
+  for (std::string& e : *events)
+    if (!r.Bytes(&e)) return false;
   return r.done();
+}
+
+std::vector<std::string> EventSignatures(const checked::Program& program) {
+  std::vector<std::string> out;
+  for (const checked::Event& e : program.events) {
+    std::string sig = e.name;
+    for (const checked::Field& f : e.fields)
+      sig += " " + f.name + ":" + (f.type == Type::Money ? "money(" + program.currency + ")" : TypeName(f.type));
+    out.push_back(std::move(sig));
+  }
+  return out;
+}
+
+size_t MigrateReversals(ReversalMemory* m, const std::vector<std::string>& old_events, const StateSchema& old_schema,
+                        const UpgradePlan& plan, const checked::Program& program) {
+  // Old index -> new index, -1 when it does not map.
+  auto invert = [](const std::vector<int>& now_to_old, size_t old_size) {
+    std::vector<int> map(old_size, -1);
+    for (size_t k = 0; k < now_to_old.size(); ++k)
+      if (now_to_old[k] >= 0 && static_cast<size_t>(now_to_old[k]) < old_size) map[now_to_old[k]] = static_cast<int>(k);
+    return map;
+  };
+  const std::vector<int> slots = invert(plan.aggs, old_schema.aggs.size());
+  const std::vector<int> wallets = invert(plan.wallets, old_schema.wallets.size());
+  const std::vector<int> limit_rules = invert(plan.rules, old_schema.rules.size());
+  std::vector<int> rules(old_schema.rules.size(), -1), events(old_events.size(), -1);
+  for (size_t j = 0; j < rules.size(); ++j)
+    for (size_t k = 0; k < program.rules.size(); ++k)
+      if (program.rules[k].name == old_schema.rules[j].name) rules[j] = static_cast<int>(k);
+  const std::vector<std::string> now_events = EventSignatures(program);
+  for (size_t j = 0; j < events.size(); ++j)
+    for (size_t k = 0; k < now_events.size(); ++k)
+      if (now_events[k] == old_events[j]) events[j] = static_cast<int>(k);
+  auto at = [](const std::vector<int>& map, int64_t old) {
+    return old >= 0 && static_cast<size_t>(old) < map.size() ? map[old] : -1;
+  };
+
+  // Rebuilt event by event, so every index stays as stored.
+  ReversalMemory out;
+  out.RestartAt(m->begin());
+  size_t lost = 0;
+  for (uint64_t index = m->begin(); index < m->end(); ++index) {
+    RememberedEvent& e = *m->At(index);
+    const int type = at(events, e.event_index);
+    bool keep = type >= 0 && !e.reversed;
+    for (uint32_t k = 0; keep && k < e.effects_count; ++k) {
+      const FiringEffect& f = m->EffectAt(e, k);
+      const bool limit = f.kind == FiringEffect::Limit || f.kind == FiringEffect::KeyedLimit;
+      keep = limit ? at(limit_rules, f.rule) >= 0 : at(rules, f.rule) >= 0 && at(wallets, f.wallet) >= 0;
+    }
+    // `on EVENT reversed` rules read the event's fields: kept only when some rule needed them.
+    if (keep && !e.record && !program.reversed_rules_by_event[type].empty()) keep = false;
+    out.BeginCapture();
+    for (uint32_t k = 0; k < e.aggs_count; ++k) {
+      AggContribution a = m->AggAt(e, k);
+      a.slot = at(slots, a.slot);
+      if (a.slot >= 0) out.Capture(a);
+    }
+    if (keep) {
+      for (uint32_t k = 0; k < e.effects_count; ++k) {
+        FiringEffect f = m->EffectAt(e, k);
+        const bool limit = f.kind == FiringEffect::Limit || f.kind == FiringEffect::KeyedLimit;
+        f.rule = limit ? at(limit_rules, f.rule) : at(rules, f.rule);
+        if (!limit) f.wallet = at(wallets, f.wallet);
+        out.Capture(f);
+      }
+      for (uint32_t k = 0, n = m->KeyCount(e); k < n; ++k) out.CaptureKey(m->KeyAt(e, k));
+    }
+    RememberedEvent moved;
+    moved.client = e.client;
+    moved.time = e.time;
+    moved.sender = e.sender;
+    moved.chain_end = e.chain_end;
+    moved.reversed = e.reversed;
+    moved.sent = e.sent;
+    moved.event_index = type >= 0 ? type : 0;
+    if (keep) {
+      moved.id = std::move(e.id);
+      if (e.record) e.record->event_index = type;
+      moved.record = std::move(e.record);
+    } else if (!e.reversed && !e.sent) {
+      ++lost;  // an empty id is never named by a reversal
+    }
+    out.Add(std::move(moved));
+  }
+  for (const auto& [where, b] : m->aged()) {
+    const int slot = at(slots, std::get<1>(where));
+    if (slot >= 0) out.mutable_aged()[{std::get<0>(where), slot, std::get<2>(where)}] = b;
+  }
+  *m = std::move(out);
+  return lost;
 }
 
 }  // namespace perk::runtime

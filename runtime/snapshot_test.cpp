@@ -447,12 +447,14 @@ TEST_CASE("reversal memory round-trips through rows and a frame, indexes as stor
   REQUIRE(reversed == std::vector<uint64_t>{1});
   std::string row2, frame;
   EncodeRememberedRow(m, 3, reversed, &row2);
-  EncodeReversalFrame(m, &frame);
+  EncodeReversalFrame(m, {"deposit amount:money(USD)"}, &frame);
 
   ReversalMemory r;
   uint64_t end = 0;
   std::vector<uint64_t> marks;
-  REQUIRE(DecodeReversalFrame(frame, &r, &end));
+  std::vector<std::string> types;
+  REQUIRE(DecodeReversalFrame(frame, &r, &end, &types));
+  CHECK(types == std::vector<std::string>{"deposit amount:money(USD)"});
   REQUIRE(DecodeRememberedRow(row1, &r, &marks));
   REQUIRE(DecodeRememberedRow(row2, &r, &marks));
   for (uint64_t k : marks) r.MarkReversed(k);
@@ -487,7 +489,7 @@ TEST_CASE("reversal memory round-trips through rows and a frame, indexes as stor
   // An event with its fields kept, reversed in a later batch: the mark drops them.
   ReversalMemory again;
   marks.clear();
-  REQUIRE(DecodeReversalFrame(frame, &again, &end));
+  REQUIRE(DecodeReversalFrame(frame, &again, &end, &types));
   REQUIRE(DecodeRememberedRow(row1, &again, &marks));
   REQUIRE(again.At(1)->record != nullptr);
   CHECK(again.At(1)->record->fields[1].s == "card");
@@ -495,10 +497,10 @@ TEST_CASE("reversal memory round-trips through rows and a frame, indexes as stor
 
   // Truncated, or a row missing (a gap between the frame's begin and the next row): refused.
   ReversalMemory bad;
-  REQUIRE(DecodeReversalFrame(frame, &bad, &end));
+  REQUIRE(DecodeReversalFrame(frame, &bad, &end, &types));
   CHECK_FALSE(DecodeRememberedRow(std::string_view(row1).substr(0, row1.size() - 3), &bad, &marks));
   ReversalMemory gap;
-  REQUIRE(DecodeReversalFrame(frame, &gap, &end));
+  REQUIRE(DecodeReversalFrame(frame, &gap, &end, &types));
   CHECK_FALSE(DecodeRememberedRow(row2, &gap, &marks));
-  CHECK_FALSE(DecodeReversalFrame(std::string_view(frame).substr(0, frame.size() - 1), &gap, &end));
+  CHECK_FALSE(DecodeReversalFrame(std::string_view(frame).substr(0, frame.size() - 1), &gap, &end, &types));
 }

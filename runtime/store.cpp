@@ -172,6 +172,8 @@ struct Store::Impl {
   sqlite3_stmt* del_reversal = nullptr;
   uint64_t committed_reversal_end = 0;  // ReversalMemory::end() at the last commit
   uint64_t reversal_deleted = 0;        // reversal rows with `last` up to this are deleted
+  // The event types of the program the frame is written for, and of the one that wrote it.
+  std::vector<std::string> event_signatures, stored_event_signatures;
   std::vector<uint64_t> reversed;       // reuse: the indexes reversed in the batch
   std::vector<uint32_t> dirty;
   std::string blob;
@@ -539,7 +541,7 @@ struct Store::Impl {
   // [C10] The frame, then the rows in commit order, then the reversed marks.
   bool LoadReversals(std::string_view frame, ReversalMemory* m) {
     uint64_t end = 0;
-    if (!DecodeReversalFrame(frame, m, &end)) return false;
+    if (!DecodeReversalFrame(frame, m, &end, &stored_event_signatures)) return false;
     sqlite3_stmt* s = nullptr;
     if (sqlite3_prepare_v2(db, "SELECT data FROM reversal ORDER BY seq", -1, &s, nullptr) != SQLITE_OK) return false;
     std::vector<uint64_t> marks;
@@ -788,7 +790,7 @@ struct Store::Impl {
     committed_reversal_end = rm.end();
     b.reversal_last = rm.end();
     b.reversal_begin = rm.begin();
-    EncodeReversalFrame(rm, &b.reversal_frame);
+    EncodeReversalFrame(rm, event_signatures, &b.reversal_frame);
     EncodeEngineState(es, &b.engine_state);
     EncodePosition(position, &b.position);
     b.annex = std::move(annex_pending);
@@ -969,6 +971,7 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
   m.ledger.what = "ledger";
   m.rejects.what = "rejects";
   m.engine = std::make_unique<Engine>(program, evaluator);
+  m.event_signatures = EventSignatures(program);
   auto fail = [&]() {
     *error = m.error;
     return nullptr;
@@ -1053,6 +1056,7 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
   if (upgrade) {
     for (auto& c : clients) c = MigrateClient(c, plan, program);
     es.budgets = MigrateBudgets(es.budgets, plan, program);
+    const StateSchema old_schema = std::move(m.schema);
     m.schema = SchemaOf(program);
     m.identity = identity;
     notes->push_back(fmt::format("the program changed since the state was last written; state upgraded to {}", identity));
@@ -1060,17 +1064,16 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     for (const auto& name : plan.unused_allow_drop)
       notes->push_back(UnusedAllowDropNote(name));
     for (const auto& l : plan.reset) notes->push_back(l);
-    // [C10] What reversals remember names rules, wallets, aggregate slots and events by the
-    // old program's numbering: it is dropped (docs/state.md), and reversals of events
-    // accepted before the upgrade are rejected as unknown.
-    if (reversals.size() > 0)
-      notes->push_back(fmt::format("reversals: the {} events accepted in the last 30 days before the upgrade can no "
-                                   "longer be reversed",
-                                   reversals.size()));
-    reversals.RestartAt(reversals.end());
+    // [C10] What reversals remember is mapped by name like clients; what no longer maps can no
+    // longer be reversed (docs/state.md). Rewritten whole, in the new numbering.
+    if (size_t lost = MigrateReversals(&reversals, m.stored_event_signatures, old_schema, plan, program))
+      notes->push_back(fmt::format("reversals: {} events accepted before the upgrade can no longer be reversed (their "
+                                   "type, or a rule, wallet or limit their firings used, changed or is gone)",
+                                   lost));
     m.committed_reversal_end = reversals.end();
-    std::string reversal_frame;
-    EncodeReversalFrame(reversals, &reversal_frame);
+    std::string reversal_frame, reversal_row;
+    EncodeReversalFrame(reversals, EventSignatures(program), &reversal_frame);
+    EncodeRememberedRow(reversals, reversals.begin(), {}, &reversal_row);
     // The upgrade is one transaction: every client in the new layout, the new schema.
     bool ok = m.Exec("BEGIN IMMEDIATE");
     std::vector<uint32_t> all(clients.size());
@@ -1087,6 +1090,13 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     EncodeEngineState(es, &engine_blob);
     ok = ok && m.PutMeta("schema", schema_blob) && m.PutMeta("identity", identity) && m.PutMeta("engine", engine_blob) &&
          m.PutMeta("reversal", reversal_frame) && m.Exec("DELETE FROM reversal");
+    // Row 0: the commits that follow number theirs from commits + 1.
+    if (ok) {
+      sqlite3_bind_int64(m.put_reversal, 1, 0);
+      sqlite3_bind_int64(m.put_reversal, 2, static_cast<int64_t>(reversals.end()));
+      sqlite3_bind_blob64(m.put_reversal, 3, reversal_row.data(), reversal_row.size(), SQLITE_STATIC);
+      ok = m.Step(m.put_reversal);
+    }
     if (!ok || !m.Exec("COMMIT")) {
       std::string why = m.error;
       sqlite3_exec(m.db, "ROLLBACK", nullptr, nullptr, nullptr);

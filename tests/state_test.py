@@ -483,9 +483,10 @@ def case_v02_reversals_resume(c):
 
 
 def case_v02_reversals_upgrade(c):
-    """C10: a program upgrade drops what reversals remember, with a note: a reversal of an
-    event accepted before it is rejected as unknown; events accepted after it are remembered
-    and reversed across a restart as usual."""
+    """C10: a program upgrade maps what reversals remember by name: an event whose type,
+    rules and wallets are kept stays reversible (its counter-entries answer what it did);
+    one whose rule is gone is no longer (a note, then a reject); events accepted after the
+    upgrade are remembered and reversed across a restart as usual."""
     program = """program "Rev upgrade"
 currency USD
 event deposit { amount: money }
@@ -499,22 +500,33 @@ end
                                      "time": f"2026-03-{day:02d}T10:00:00Z", "amount": "10"}) + "\n"
     rev = lambda i, of, day: json.dumps({"type": "reversal", "id": f"r{i}", "client": "c1",
                                          "time": f"2026-03-{day:02d}T11:00:00Z", "of": f"d{of}"}) + "\n"
+    last_entry = lambda: json.loads(c.read("ledger").splitlines()[-1])
     c.write("p.perk", program)
     c.write("a.jsonl", dep(1, 1) + dep(2, 2))
     r = c.run("p.perk", "a.jsonl", state="s.db")
     assert r.returncode == 0, r.stderr
+    # Rule logic changed, names kept: d1 is reversed as it was credited (10, not 20).
     c.write("p.perk", program.replace("deposit.amount\n", "deposit.amount * 2\n"))
     c.write("b.jsonl", dep(3, 3) + rev(1, 1, 3))
     r = c.run("p.perk", "b.jsonl", state="s.db")
-    assert r.returncode == 0, r.stderr
-    assert "the 2 events accepted in the last 30 days before the upgrade can no longer be reversed" in r.stderr, r.stderr
-    assert b"or an event accepted before a program upgrade" in c.read("rejects"), c.read("rejects")
-    assert b'"reverses"' not in c.read("ledger")
-    c.write("c.jsonl", rev(2, 3, 4))
+    assert r.returncode == 0 and "can no longer be reversed" not in r.stderr, r.stderr
+    e = last_entry()
+    assert e.get("reverses") and e["action"] == "debit" and e["amount"] == "10.00", e
+    # The rule renamed: d2 and d3 can no longer be reversed (d1 is reversed already).
+    c.write("p.perk", program.replace("rule fund", "rule pay"))
+    c.write("c.jsonl", rev(2, 2, 4))
     r = c.run("p.perk", "c.jsonl", state="s.db")
     assert r.returncode == 0, r.stderr
-    last = json.loads(c.read("ledger").splitlines()[-1])
-    assert last.get("reverses") and last["action"] == "debit" and last["amount"] == "20.00", last
+    assert "reversals: 2 events accepted before the upgrade can no longer be reversed" in r.stderr, r.stderr
+    assert b"or an event accepted before a program upgrade" in c.read("rejects"), c.read("rejects")
+    # After the upgrade, as usual, across a restart.
+    c.write("d.jsonl", dep(4, 5))
+    c.write("e.jsonl", rev(3, 4, 6))
+    for f in ("d.jsonl", "e.jsonl"):
+        r = c.run("p.perk", f, state="s.db")
+        assert r.returncode == 0, r.stderr
+    e = last_entry()
+    assert e.get("reverses") and e["rule"] == "pay" and e["amount"] == "10.00", e
 
 
 CASES = [case_resume_with_more, case_until, case_state_client_and_stats, case_upgrade_keeps,
