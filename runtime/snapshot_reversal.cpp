@@ -258,12 +258,13 @@ size_t MigrateReversals(ReversalMemory* m, const std::vector<std::string>& old_e
     return old >= 0 && static_cast<size_t>(old) < map.size() ? map[old] : -1;
   };
 
-  // Rebuilt event by event, so every index stays as stored.
-  ReversalMemory out;
-  out.RestartAt(m->begin());
-  size_t lost = 0;
-  for (uint64_t index = m->begin(); index < m->end(); ++index) {
-    RememberedEvent& e = *m->At(index);
+  // Which events stay reversible. A reversal answers an event and everything it sent, all or
+  // nothing: a sender whose chain holds an event that does not map does not map either
+  // (senders come first, so walking back reaches a chain's senders after its events).
+  const uint64_t begin = m->begin();
+  std::vector<uint8_t> keeps(m->end() - begin, 0);
+  for (uint64_t index = begin; index < m->end(); ++index) {
+    const RememberedEvent& e = *m->At(index);
     const int type = at(events, e.event_index);
     bool keep = type >= 0 && !e.reversed;
     for (uint32_t k = 0; keep && k < e.effects_count; ++k) {
@@ -273,6 +274,23 @@ size_t MigrateReversals(ReversalMemory* m, const std::vector<std::string>& old_e
     }
     // `on EVENT reversed` rules read the event's fields: kept only when some rule needed them.
     if (keep && !e.record && !program.reversed_rules_by_event[type].empty()) keep = false;
+    keeps[index - begin] = keep;
+  }
+  for (uint64_t index = m->end(); index-- > begin;) {
+    const RememberedEvent& e = *m->At(index);
+    if (!keeps[index - begin] && !e.reversed && e.sender != ReversalMemory::kNone && e.sender >= begin &&
+        e.sender < index)
+      keeps[e.sender - begin] = 0;
+  }
+
+  // Rebuilt event by event, so every index stays as stored.
+  ReversalMemory out;
+  out.RestartAt(begin);
+  size_t lost = 0;
+  for (uint64_t index = begin; index < m->end(); ++index) {
+    RememberedEvent& e = *m->At(index);
+    const int type = at(events, e.event_index);
+    const bool keep = keeps[index - begin];
     out.BeginCapture();
     for (uint32_t k = 0; k < e.aggs_count; ++k) {
       AggContribution a = m->AggAt(e, k);

@@ -528,6 +528,37 @@ end
     e = last_entry()
     assert e.get("reverses") and e["rule"] == "pay" and e["amount"] == "10.00", e
 
+    # All or nothing across sends: the sender maps, but the rule of the event it sent is gone.
+    sends = """program "Rev send"
+currency USD
+event deposit { amount: money }
+event bonus_for { amount: money }
+wallet cash: money
+rule fund
+  on deposit
+  then
+    credit cash deposit.amount
+    send bonus_for to deposit.client { amount: deposit.amount }
+end
+rule bonus
+  on bonus_for
+  then credit cash 1 USD
+end
+"""
+    for f in os.listdir(c.work):
+        if f.startswith("s.db") or f in ("ledger", "rejects"):
+            os.remove(c.path(f))
+    c.write("p.perk", sends)
+    c.write("a.jsonl", dep(1, 1))
+    r = c.run("p.perk", "a.jsonl", state="s.db")
+    assert r.returncode == 0 and b'"action":"send"' in c.read("ledger"), r.stderr
+    c.write("p.perk", sends.replace("rule bonus", "rule extra"))
+    c.write("b.jsonl", rev(1, 1, 2))
+    r = c.run("p.perk", "b.jsonl", state="s.db")
+    assert r.returncode == 0, r.stderr
+    assert "reversals: 1 events accepted before the upgrade can no longer be reversed" in r.stderr, r.stderr
+    assert b'"reverses"' not in c.read("ledger"), c.read("ledger")
+
 
 CASES = [case_resume_with_more, case_until, case_state_client_and_stats, case_upgrade_keeps,
          case_upgrade_refuses_loss, case_refuses_foreign_files, case_outputs_must_continue, case_tentative_tail,
