@@ -1539,8 +1539,9 @@ struct Engine::Impl {
     // their ids (docs/semantics.md).
     uint64_t content;
     if (!ev && seen_ids.Find(rec.of, &content))
-      return fmt::format("reversal of {}: the id is not an event of client {}: it names another client's record, or "
-                         "a record that is not an event",
+      return fmt::format("reversal of {}: the id is not an event of client {} that a reversal can reach: it names "
+                         "another client's record, a record that is not an event, or an event accepted before a "
+                         "program upgrade (docs/state.md)",
                          of, stdlib::JsonQuote(rec.client));
     if (!ev)
       return fmt::format("reversal of {}: no event with this id within the last 30 days (720 hours): the id is "
@@ -1583,12 +1584,7 @@ struct Engine::Impl {
       return;
     }
     budget_undo.clear();
-    for (RememberedEvent* done : reversal_done) {
-      done->reversed = true;
-      // What it added is gone: nothing of it is needed any more (a later refold skips it).
-      done->aggs_count = done->effects_count = 0;
-      done->record.reset();
-    }
+    for (uint64_t done : reversal_done) reversal_memory.MarkReversed(done);
     Remember(rec, hashes);
     SetOutcome(RecordStatus::Accepted);
     // What its `on EVENT reversed` rules sent comes after it, like any record's sends.
@@ -1598,7 +1594,7 @@ struct Engine::Impl {
   // The clients a reversal in progress changed, as they were before it, and the events it
   // reversed (marked once it is kept).
   std::vector<std::pair<uint32_t, ClientState>> reversal_saved;
-  std::vector<RememberedEvent*> reversal_done;
+  std::vector<uint64_t> reversal_done;
 
   // Reverses one remembered event (spec §4): out of its aggregates, its firings' effects
   // answered, its `on EVENT reversed` rules, its client's re-evaluation; then the events it
@@ -1617,7 +1613,7 @@ struct Engine::Impl {
     Reevaluate(c, nullptr);
     MarkDirty(c);
     SetStableUntil(k, INT64_MIN);  // its aggregates changed in the middle of their series
-    reversal_done.push_back(&ev);
+    reversal_done.push_back(self);
     for (uint64_t j = self + 1; j < chain_end; ++j) {
       const RememberedEvent* sent_event = reversal_memory.At(j);
       if (sent_event && sent_event->sender == self && !sent_event->reversed) Reverse(j, chain_end);
@@ -1976,6 +1972,13 @@ const RunStats& Engine::stats() const { return impl_->stats; }
 const TickStats& Engine::tick_stats() const { return impl_->tick_stats; }
 size_t Engine::reversal_events() const { return impl_->reversal_memory.size(); }
 size_t Engine::reversal_bytes() const { return impl_->reversal_memory.Bytes(); }
+const ReversalMemory& Engine::reversal_memory() const { return impl_->reversal_memory; }
+void Engine::RestoreReversalMemory(ReversalMemory memory) {
+  impl_->reversal_memory = std::move(memory);
+  impl_->reversal_memory.LogReversed(true);
+}
+void Engine::LogReversed() { impl_->reversal_memory.LogReversed(true); }
+void Engine::TakeReversed(std::vector<uint64_t>* out) { impl_->reversal_memory.TakeReversed(out); }
 const ClientList& Engine::clients() const { return impl_->clients; }
 const ClientState* Engine::FindClient(std::string_view id) const {
   uint32_t k = impl_->client_index.Find(id);

@@ -36,6 +36,7 @@ struct TickStats {
 };
 
 class Evaluator;
+class ReversalMemory;
 struct Record;
 struct InputSchema;
 
@@ -143,6 +144,14 @@ class Engine {
   void ForRememberedSince(uint64_t after, const std::function<void(int64_t, std::string_view, uint64_t)>& f) const;
   // How many dedup ids are remembered now.
   size_t remembered_count() const;
+  // [C10] What reversals remember (runtime/reversal.h), for the store to write; once
+  // LogReversed is called, the indexes of remembered events reversed since the last
+  // TakeReversed (which clears them).
+  const ReversalMemory& reversal_memory() const;
+  void LogReversed();
+  void TakeReversed(std::vector<uint64_t>* out);
+  // Restores it (from the store, before any record); the engine logs reversals from then on.
+  void RestoreReversalMemory(ReversalMemory memory);
   // Restores saved state into a fresh engine, before any record: clients in order of first
   // appearance, dedup ids oldest first (ids the clock has already expired are dropped).
   // `contents` holds each remembered id's content hash; ids without one (an older state) are

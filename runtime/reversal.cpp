@@ -58,6 +58,24 @@ void ReversalMemory::DropOlderThan(int64_t cutoff, const std::vector<uint8_t>& e
   }
 }
 
+void ReversalMemory::MarkReversed(uint64_t index) {
+  RememberedEvent* e = At(index);
+  if (!e) return;
+  e->reversed = true;
+  e->aggs_count = e->effects_count = 0;
+  e->record.reset();
+  if (log_reversed_) reversed_log_.push_back(index);
+}
+
+uint32_t ReversalMemory::KeyCount(const RememberedEvent& e) const {
+  uint32_t n = 0;
+  for (uint32_t k = 0; k < e.effects_count; ++k) {
+    const FiringEffect& f = EffectAt(e, k);
+    if (f.kind == FiringEffect::KeyedLimit) n = std::max(n, f.key_index + 1);
+  }
+  return n;
+}
+
 void ReversalMemory::Clear() {
   events_.clear();
   aggs_.clear();
@@ -67,6 +85,7 @@ void ReversalMemory::Clear() {
   aged_.clear();
   base_ = aggs_base_ = effects_base_ = keys_base_ = 0;
   captured_from_ = {};
+  reversed_log_.clear();
 }
 
 size_t ReversalMemory::Bytes() const {

@@ -122,7 +122,11 @@ class ReversalMemory {
   // The index of the client's remembered event with this id, or kNone.
   uint64_t IndexOfClient(uint32_t client, std::string_view id) const;
   RememberedEvent* At(uint64_t index) { return index >= base_ && index < end() ? &events_[index - base_] : nullptr; }
+  const RememberedEvent* At(uint64_t index) const {
+    return index >= base_ && index < end() ? &events_[index - base_] : nullptr;
+  }
   uint64_t end() const { return base_ + events_.size(); }
+  uint64_t begin() const { return base_; }
   size_t size() const { return events_.size(); }
   uint64_t LastOf(uint32_t client) const { return client < last_of_client_.size() ? last_of_client_[client] : kNone; }
 
@@ -152,6 +156,30 @@ class ReversalMemory {
   }
   void Clear();
 
+  // Marks a remembered event reversed: nothing of what it added is needed any more (a later
+  // refold skips it). Logged for the durable store when LogReversed is on.
+  void MarkReversed(uint64_t index);
+
+  // ---- [C10] the seam for durable state (runtime/store.h, runtime/snapshot.h) ----
+  // Whether MarkReversed logs the indexes it marks, for TakeReversed (only a store takes them).
+  void LogReversed(bool on) { log_reversed_ = on; }
+  // The indexes marked reversed since the last call; clears the log.
+  void TakeReversed(std::vector<uint64_t>* out) {
+    out->clear();
+    std::swap(*out, reversed_log_);
+  }
+  // A restored memory starts empty at `base`: the index its first event had in the run that
+  // saved it, so the stored indexes (sender, chain_end, the reversed log) stay valid.
+  void RestartAt(uint64_t base) {
+    Clear();
+    base_ = base;
+  }
+  // The number of keys the event captured (those its keyed-limit effects name).
+  uint32_t KeyCount(const RememberedEvent& e) const;
+  using AgedFolds = std::map<std::tuple<uint32_t, int32_t, int64_t>, Bucket>;
+  const AgedFolds& aged() const { return aged_; }
+  AgedFolds& mutable_aged() { return aged_; }
+
   // Bytes held, for docs/state.md's measurement (an estimate of heap use).
   size_t Bytes() const;
 
@@ -164,7 +192,9 @@ class ReversalMemory {
   uint64_t aggs_base_ = 0, effects_base_ = 0, keys_base_ = 0;
   Mark captured_from_{};
   std::vector<uint64_t> last_of_client_;
-  std::map<std::tuple<uint32_t, int32_t, int64_t>, Bucket> aged_;
+  AgedFolds aged_;
+  bool log_reversed_ = false;
+  std::vector<uint64_t> reversed_log_;
 };
 
 }  // namespace perk::runtime

@@ -13,6 +13,7 @@
 
 #include "compiler/checked.h"
 #include "runtime/engine.h"
+#include "runtime/reversal.h"
 #include "runtime/state.h"
 
 namespace perk::runtime {
@@ -99,6 +100,23 @@ void EncodeSeen(const std::vector<std::pair<int64_t, std::string_view>>& ids, st
 bool DecodeSeen(std::string_view in, std::vector<std::pair<int64_t, std::string>>* ids,
                 std::vector<uint64_t>* contents = nullptr);
 
+// [C10] What reversals remember (runtime/reversal.h), in two parts. A row per commit: the
+// events remembered from index `from` to the memory's end, and `reversed`, the indexes of
+// earlier events reversed in the commit. And the memory's frame: where it begins and ends and
+// the aged highest/lowest folds, rewritten at each commit.
+void EncodeRememberedRow(const ReversalMemory& m, uint64_t from, const std::vector<uint64_t>& reversed,
+                         std::string* out);
+// `events`: the program's event types as EventSignatures gives them, for a later upgrade.
+void EncodeReversalFrame(const ReversalMemory& m, const std::vector<std::string>& events, std::string* out);
+// Restores: the frame first (the memory restarts at its begin; *end is where it ended), then
+// each row in commit order (events before the begin are skipped; *reversed gets the indexes
+// to mark once every row is in). False when malformed or when the rows leave a gap.
+bool DecodeReversalFrame(std::string_view in, ReversalMemory* m, uint64_t* end, std::vector<std::string>* events);
+// Each event type's name, fields and their types: what a remembered event's type must keep
+// for it to be reversed under another program.
+std::vector<std::string> EventSignatures(const checked::Program& program);
+bool DecodeRememberedRow(std::string_view in, ReversalMemory* m, std::vector<uint64_t>* reversed);
+
 // What of a program shapes its state: names and types of everything client state is indexed
 // by. Stored with the state so that `perk state` can name things without the program, and so
 // that a changed program can be diffed against the state (PlanUpgrade).
@@ -148,6 +166,14 @@ std::string UnusedAllowDropNote(std::string_view name);
 
 // Moves a client decoded under the old schema onto the program's layout.
 ClientState MigrateClient(const ClientState& old, const UpgradePlan& plan, const checked::Program& program);
+// [C10] Moves what reversals remember onto an upgraded program, by name as clients are
+// moved: an event stays reversible when its type (same fields) and everything its firings did
+// still map (credits and debits by rule name and wallet, limit counts by rule with the same
+// windows); otherwise it can no longer be found (its aggregate contributions stay, for
+// highest and lowest). Contributions and aged folds of slots the plan drops are dropped.
+// `old_events`: the frame's EventSignatures. Returns how many reversible events became not.
+size_t MigrateReversals(ReversalMemory* m, const std::vector<std::string>& old_events, const StateSchema& old_schema,
+                        const UpgradePlan& plan, const checked::Program& program);
 // Moves per-rule budget series likewise.
 std::vector<Series> MigrateBudgets(const std::vector<Series>& old, const UpgradePlan& plan, const checked::Program& program);
 

@@ -402,3 +402,105 @@ TEST_CASE("lots and pending credits survive encoding, dates as deltas") {
   // A truncated blob is refused, never misread.
   for (size_t n = 1; n < 12; ++n) CHECK_FALSE(DecodeClient(std::string_view(blob).substr(0, blob.size() - n), &back));
 }
+
+// [C10] What reversals remember: written in two rows and a frame, read back into a memory that
+// starts where the saved one began, with the indexes (sender, chain end, reversed marks) as
+// stored; a truncated row or a missing one is refused.
+TEST_CASE("reversal memory round-trips through rows and a frame, indexes as stored") {
+  ReversalMemory m;
+  auto add = [&](std::string id, uint32_t client, int64_t time, uint64_t sender, bool keep_record) {
+    m.BeginCapture();
+    m.Capture(AggContribution{1, time / 10, time * 3});
+    const uint32_t key = m.CaptureKey(perk::Value::Str("friend-" + id));
+    m.Capture(FiringEffect{FiringEffect::KeyedLimit, 2, 0, key, 0, 0, 77});
+    m.Capture(FiringEffect{FiringEffect::Credit, 0, 1, 0, 5, -250, 0, kNoBucket, 123});
+    RememberedEvent e;
+    e.id = std::move(id);
+    e.client = client;
+    e.event_index = 1;
+    e.time = time;
+    e.sender = sender;
+    e.sent = sender != ReversalMemory::kNone;
+    if (keep_record) {
+      e.record = std::make_unique<Record>();
+      e.record->kind = RecordKind::Event;
+      e.record->client = "c" + std::to_string(client);
+      e.record->fields = {perk::Value::Int(42), perk::Value::Str("card")};
+      e.record->present = {true, false};
+    }
+    m.Add(std::move(e));
+  };
+  m.LogReversed(true);
+  add("d0", 0, 1000, ReversalMemory::kNone, false);  // dropped past the horizon below
+  add("d1", 1, 2000, ReversalMemory::kNone, true);
+  add("d1/r/1", 0, 2000, 1, false);  // sent by d1
+  m.At(1)->chain_end = 3;
+  std::vector<uint64_t> reversed;
+  m.TakeReversed(&reversed);
+  std::string row1;
+  EncodeRememberedRow(m, 0, reversed, &row1);
+  const std::vector<uint8_t> extremes = {0, 1};
+  m.DropOlderThan(1500, extremes);  // d0 leaves an aged fold
+  add("d2", 1, 3000, ReversalMemory::kNone, false);
+  m.MarkReversed(1);
+  m.TakeReversed(&reversed);
+  REQUIRE(reversed == std::vector<uint64_t>{1});
+  std::string row2, frame;
+  EncodeRememberedRow(m, 3, reversed, &row2);
+  EncodeReversalFrame(m, {"deposit amount:money(USD)"}, &frame);
+
+  ReversalMemory r;
+  uint64_t end = 0;
+  std::vector<uint64_t> marks;
+  std::vector<std::string> types;
+  REQUIRE(DecodeReversalFrame(frame, &r, &end, &types));
+  CHECK(types == std::vector<std::string>{"deposit amount:money(USD)"});
+  REQUIRE(DecodeRememberedRow(row1, &r, &marks));
+  REQUIRE(DecodeRememberedRow(row2, &r, &marks));
+  for (uint64_t k : marks) r.MarkReversed(k);
+  CHECK(end == 4);
+  CHECK(r.begin() == 1);
+  CHECK(r.end() == 4);
+  CHECK(r.At(0) == nullptr);
+  CHECK(r.At(1)->reversed);
+  CHECK(r.At(1)->chain_end == 3);
+  CHECK(r.At(1)->effects_count == 0);
+  const RememberedEvent& sent = *r.At(2);
+  CHECK(sent.id == "d1/r/1");
+  CHECK(sent.sent);
+  CHECK(sent.sender == 1);
+  CHECK(sent.time == 2000);
+  REQUIRE(sent.aggs_count == 1);
+  CHECK(r.AggAt(sent, 0).value == 6000);
+  REQUIRE(sent.effects_count == 2);
+  CHECK(r.EffectAt(sent, 0).kind == FiringEffect::KeyedLimit);
+  CHECK(r.KeyAt(sent, r.EffectAt(sent, 0).key_index).s == "friend-d1/r/1");
+  CHECK(r.EffectAt(sent, 1).amount == -250);
+  CHECK(r.EffectAt(sent, 1).budget_bucket == kNoBucket);
+  CHECK(r.EffectAt(sent, 1).client_budget_bucket == 123);
+  CHECK(r.LastOf(1) == 3);
+  CHECK(r.At(3)->previous_of_client == 1);
+  CHECK(r.LastOf(0) == 2);
+  CHECK(r.IndexOfClient(1, "d2") == 3);
+  const Bucket* aged = r.Aged(0, 1, 100);
+  REQUIRE(aged != nullptr);
+  CHECK(aged->max == 3000);
+
+  // An event with its fields kept, reversed in a later batch: the mark drops them.
+  ReversalMemory again;
+  marks.clear();
+  REQUIRE(DecodeReversalFrame(frame, &again, &end, &types));
+  REQUIRE(DecodeRememberedRow(row1, &again, &marks));
+  REQUIRE(again.At(1)->record != nullptr);
+  CHECK(again.At(1)->record->fields[1].s == "card");
+  CHECK(again.At(1)->record->present == std::vector<bool>{true, false});
+
+  // Truncated, or a row missing (a gap between the frame's begin and the next row): refused.
+  ReversalMemory bad;
+  REQUIRE(DecodeReversalFrame(frame, &bad, &end, &types));
+  CHECK_FALSE(DecodeRememberedRow(std::string_view(row1).substr(0, row1.size() - 3), &bad, &marks));
+  ReversalMemory gap;
+  REQUIRE(DecodeReversalFrame(frame, &gap, &end, &types));
+  CHECK_FALSE(DecodeRememberedRow(row2, &gap, &marks));
+  CHECK_FALSE(DecodeReversalFrame(std::string_view(frame).substr(0, frame.size() - 1), &gap, &end, &types));
+}

@@ -168,12 +168,20 @@ struct Store::Impl {
   sqlite3_stmt* del_seen = nullptr;
   sqlite3_stmt* put_annex = nullptr;
   sqlite3_stmt* del_annex = nullptr;
+  sqlite3_stmt* put_reversal = nullptr;
+  sqlite3_stmt* del_reversal = nullptr;
+  uint64_t committed_reversal_end = 0;  // ReversalMemory::end() at the last commit
+  uint64_t reversal_deleted = 0;        // reversal rows with `last` up to this are deleted
+  // The event types of the program the frame is written for, and of the one that wrote it.
+  std::vector<std::string> event_signatures, stored_event_signatures;
+  std::vector<uint64_t> reversed;       // reuse: the indexes reversed in the batch
   std::vector<uint32_t> dirty;
   std::string blob;
 
   ~Impl() {
     StopWriter();
-    for (sqlite3_stmt* s : {put_log, del_log, put_meta, put_seen, del_seen, put_annex, del_annex}) sqlite3_finalize(s);
+    for (sqlite3_stmt* s : {put_log, del_log, put_meta, put_seen, del_seen, put_annex, del_annex, put_reversal, del_reversal})
+      sqlite3_finalize(s);
     if (db) sqlite3_close(db);
     // Closed after SQLite: closing any descriptor of the file drops the process's POSIX locks.
     if (lock_fd >= 0) ::close(lock_fd);
@@ -399,7 +407,13 @@ struct Store::Impl {
            // Added after format 1 shipped: an older state gets the (empty) table on open.
            Exec("CREATE TABLE IF NOT EXISTS annex(key INTEGER PRIMARY KEY, data BLOB NOT NULL)") &&
            Prepare("INSERT INTO annex(key, data) VALUES (?, ?)", &put_annex) &&
-           Prepare("DELETE FROM annex WHERE key <= ?", &del_annex);
+           Prepare("DELETE FROM annex WHERE key <= ?", &del_annex) &&
+           // [C10] What reversals remember, one row per commit (`last`: the end of its events'
+           // indexes; deleted once the memory begins past it). Created on open in older states.
+           Exec("CREATE TABLE IF NOT EXISTS reversal(seq INTEGER PRIMARY KEY, last INTEGER NOT NULL, "
+                "data BLOB NOT NULL)") &&
+           Prepare("INSERT INTO reversal(seq, last, data) VALUES (?, ?, ?)", &put_reversal) &&
+           Prepare("DELETE FROM reversal WHERE last <= ?", &del_reversal);
   }
 
   bool Create() {
@@ -432,7 +446,8 @@ struct Store::Impl {
 
   // Loads everything; clients come back in the stored schema's layout.
   bool Load(EngineState* es, std::vector<ClientState>* clients, std::vector<std::pair<int64_t, std::string>>* seen,
-            std::vector<uint64_t>* contents) {
+            std::vector<uint64_t>* contents, ReversalMemory* reversals) {
+    std::string reversal_frame;
     std::vector<std::pair<std::string, std::string>> meta;
     if (!LoadMeta(&meta)) return false;
     auto corrupt = [&](const std::string& what) {
@@ -451,6 +466,7 @@ struct Store::Impl {
       else if (key == "rejects_tail") rejects.tail = std::move(value), ++found;
       else if (key == "input") ok = DecodePosition(value, &position), ++found;
       else if (key == "commits") commits = std::strtoull(value.c_str(), nullptr, 10), ++found;
+      else if (key == "reversal") reversal_frame = std::move(value);  // absent before C10
       if (!ok) return corrupt("meta `" + key + "` does not decode");
     }
     if (found != 9) return corrupt("meta entries are missing");
@@ -518,6 +534,27 @@ struct Store::Impl {
     }
     if (seen->size() > es->remembered) return corrupt("more dedup ids than were remembered");
     committed_remembered = es->remembered;
+    if (!reversal_frame.empty() && !LoadReversals(reversal_frame, reversals)) return corrupt("reversal rows do not decode");
+    return true;
+  }
+
+  // [C10] The frame, then the rows in commit order, then the reversed marks.
+  bool LoadReversals(std::string_view frame, ReversalMemory* m) {
+    uint64_t end = 0;
+    if (!DecodeReversalFrame(frame, m, &end, &stored_event_signatures)) return false;
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT data FROM reversal ORDER BY seq", -1, &s, nullptr) != SQLITE_OK) return false;
+    std::vector<uint64_t> marks;
+    int rc;
+    bool ok = true;
+    while (ok && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+      const char* data = static_cast<const char*>(sqlite3_column_blob(s, 0));
+      ok = DecodeRememberedRow(std::string_view(data ? data : "", sqlite3_column_bytes(s, 0)), m, &marks);
+    }
+    sqlite3_finalize(s);
+    if (!ok || rc != SQLITE_DONE || m->end() != end) return false;
+    for (uint64_t index : marks) m->MarkReversed(index);
+    committed_reversal_end = end;
     return true;
   }
 
@@ -632,6 +669,10 @@ struct Store::Impl {
     uint64_t client_count = 0;
     std::string seen;  // dedup ids remembered in this batch, or empty
     uint64_t remembered = 0;
+    // [C10] Events remembered for reversals in this batch and those it reversed (or empty),
+    // the end of their indexes, and the memory's frame (begin, end, aged folds).
+    std::string reversal_row, reversal_frame;
+    uint64_t reversal_last = 0, reversal_begin = 0;
     uint64_t expired = 0;
     std::string engine_state, position;
     std::vector<std::pair<uint64_t, std::string>> annex;  // the embedder's rows (AttachAnnex)
@@ -742,6 +783,14 @@ struct Store::Impl {
     committed_remembered = es.remembered;
     b.remembered = es.remembered;
     b.expired = es.remembered - engine->remembered_count();
+    const ReversalMemory& rm = engine->reversal_memory();
+    engine->TakeReversed(&reversed);
+    if (rm.end() > std::max(committed_reversal_end, rm.begin()) || !reversed.empty())
+      EncodeRememberedRow(rm, committed_reversal_end, reversed, &b.reversal_row);
+    committed_reversal_end = rm.end();
+    b.reversal_last = rm.end();
+    b.reversal_begin = rm.begin();
+    EncodeReversalFrame(rm, event_signatures, &b.reversal_frame);
     EncodeEngineState(es, &b.engine_state);
     EncodePosition(position, &b.position);
     b.annex = std::move(annex_pending);
@@ -779,6 +828,18 @@ struct Store::Impl {
       sqlite3_bind_int64(del_annex, 1, static_cast<int64_t>(b.annex_drop));
       ok = Step(del_annex);
     }
+    if (ok && !b.reversal_row.empty()) {
+      sqlite3_bind_int64(put_reversal, 1, static_cast<int64_t>(commits + 1));
+      sqlite3_bind_int64(put_reversal, 2, static_cast<int64_t>(b.reversal_last));
+      sqlite3_bind_blob64(put_reversal, 3, b.reversal_row.data(), b.reversal_row.size(), SQLITE_STATIC);
+      ok = Step(put_reversal);
+    }
+    // A row whose events are all past the horizon holds nothing a reversal can reach (the
+    // events it marks reversed are older still).
+    if (ok && b.reversal_begin > reversal_deleted) {
+      sqlite3_bind_int64(del_reversal, 1, static_cast<int64_t>(b.reversal_begin));
+      ok = Step(del_reversal);
+    }
     // A chunk whose newest id has expired holds no live id.
     if (ok && b.expired > expired_deleted) {
       sqlite3_bind_int64(del_seen, 1, static_cast<int64_t>(b.expired));
@@ -791,7 +852,7 @@ struct Store::Impl {
     next_rejects.committed = rejects.committed;
     next_rejects.tail = rejects.tail;
     Advance(next_rejects, b.rejects);
-    ok = ok && PutMeta("engine", b.engine_state) && PutMeta("input", b.position) &&
+    ok = ok && PutMeta("engine", b.engine_state) && PutMeta("input", b.position) && PutMeta("reversal", b.reversal_frame) &&
          PutMetaInt("ledger_bytes", next_ledger.committed) && PutMeta("ledger_tail", next_ledger.tail) &&
          PutMetaInt("rejects_bytes", next_rejects.committed) && PutMeta("rejects_tail", next_rejects.tail) &&
          PutMetaInt("commits", commits + 1);
@@ -807,6 +868,7 @@ struct Store::Impl {
     writer_cpu += ThreadCpu() - cpu;
     ++commits;
     expired_deleted = std::max(expired_deleted, b.expired);
+    reversal_deleted = std::max(reversal_deleted, b.reversal_begin);
     ledger.committed = next_ledger.committed;
     ledger.tail = std::move(next_ledger.tail);
     rejects.committed = next_rejects.committed;
@@ -873,6 +935,29 @@ struct Store::Impl {
   }
 };
 
+namespace {
+
+// [C10] Whether restored reversal memory names only clients, events, rules, wallets and
+// aggregate slots the program has (a state written under the same program always does).
+bool ReversalsFit(const ReversalMemory& m, const checked::Program& p, size_t clients) {
+  for (uint64_t k = m.begin(); k < m.end(); ++k) {
+    const RememberedEvent& e = *m.At(k);
+    if (e.client >= clients || static_cast<size_t>(e.event_index) >= p.events.size()) return false;
+    for (uint32_t j = 0; j < e.aggs_count; ++j)
+      if (static_cast<size_t>(m.AggAt(e, j).slot) >= p.agg_slots.size()) return false;
+    for (uint32_t j = 0; j < e.effects_count; ++j) {
+      const FiringEffect& f = m.EffectAt(e, j);
+      if (static_cast<size_t>(f.rule) >= p.rules.size() || static_cast<size_t>(f.wallet) >= p.wallets.size())
+        return false;
+    }
+  }
+  for (const auto& [where, b] : m.aged())
+    if (std::get<0>(where) >= clients || static_cast<size_t>(std::get<1>(where)) >= p.agg_slots.size()) return false;
+  return true;
+}
+
+}  // namespace
+
 Store::Store() : impl_(std::make_unique<Impl>()) {}
 Store::~Store() = default;
 
@@ -886,6 +971,7 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
   m.ledger.what = "ledger";
   m.rejects.what = "rejects";
   m.engine = std::make_unique<Engine>(program, evaluator);
+  m.event_signatures = EventSignatures(program);
   auto fail = [&]() {
     *error = m.error;
     return nullptr;
@@ -921,6 +1007,7 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     if (!m.OpenOutput(m.ledger, options.ledger_path, notes) || !m.OpenOutput(m.rejects, options.rejects_path, notes))
       return fail();
     if (!m.Create()) return fail();
+    m.engine->LogReversed();
     m.StartWriter();
     for (const auto& name : options.allow_drop)
       notes->push_back(fmt::format("--allow-drop {}: the state is new, so nothing is dropped", name));
@@ -931,8 +1018,15 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
   std::vector<ClientState> clients;
   std::vector<std::pair<int64_t, std::string>> seen;
   std::vector<uint64_t> seen_contents;
-  if (!m.Load(&es, &clients, &seen, &seen_contents)) return fail();
+  ReversalMemory reversals;
+  if (!m.Load(&es, &clients, &seen, &seen_contents, &reversals)) return fail();
   bool upgrade = m.identity != identity;
+  if (!upgrade && !ReversalsFit(reversals, program, clients.size())) {
+    m.error = fmt::format("{}: the state file is corrupt (remembered events name what the program does not have); "
+                          "nothing was changed. Restore it from a backup",
+                          path);
+    return fail();
+  }
   if (!upgrade)
     for (const auto& name : options.allow_drop)
       notes->push_back(fmt::format("--allow-drop {}: the program is unchanged, so nothing is dropped", name));
@@ -962,6 +1056,7 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
   if (upgrade) {
     for (auto& c : clients) c = MigrateClient(c, plan, program);
     es.budgets = MigrateBudgets(es.budgets, plan, program);
+    const StateSchema old_schema = std::move(m.schema);
     m.schema = SchemaOf(program);
     m.identity = identity;
     notes->push_back(fmt::format("the program changed since the state was last written; state upgraded to {}", identity));
@@ -969,6 +1064,16 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     for (const auto& name : plan.unused_allow_drop)
       notes->push_back(UnusedAllowDropNote(name));
     for (const auto& l : plan.reset) notes->push_back(l);
+    // [C10] What reversals remember is mapped by name like clients; what no longer maps can no
+    // longer be reversed (docs/state.md). Rewritten whole, in the new numbering.
+    if (size_t lost = MigrateReversals(&reversals, m.stored_event_signatures, old_schema, plan, program))
+      notes->push_back(fmt::format("reversals: {} events accepted before the upgrade can no longer be reversed (their "
+                                   "type, or a rule, wallet or limit their firings used, changed or is gone)",
+                                   lost));
+    m.committed_reversal_end = reversals.end();
+    std::string reversal_frame, reversal_row;
+    EncodeReversalFrame(reversals, EventSignatures(program), &reversal_frame);
+    EncodeRememberedRow(reversals, reversals.begin(), {}, &reversal_row);
     // The upgrade is one transaction: every client in the new layout, the new schema.
     bool ok = m.Exec("BEGIN IMMEDIATE");
     std::vector<uint32_t> all(clients.size());
@@ -983,7 +1088,15 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     std::string schema_blob, engine_blob;
     EncodeSchema(m.schema, &schema_blob);
     EncodeEngineState(es, &engine_blob);
-    ok = ok && m.PutMeta("schema", schema_blob) && m.PutMeta("identity", identity) && m.PutMeta("engine", engine_blob);
+    ok = ok && m.PutMeta("schema", schema_blob) && m.PutMeta("identity", identity) && m.PutMeta("engine", engine_blob) &&
+         m.PutMeta("reversal", reversal_frame) && m.Exec("DELETE FROM reversal");
+    // Row 0: the commits that follow number theirs from commits + 1.
+    if (ok) {
+      sqlite3_bind_int64(m.put_reversal, 1, 0);
+      sqlite3_bind_int64(m.put_reversal, 2, static_cast<int64_t>(reversals.end()));
+      sqlite3_bind_blob64(m.put_reversal, 3, reversal_row.data(), reversal_row.size(), SQLITE_STATIC);
+      ok = m.Step(m.put_reversal);
+    }
     if (!ok || !m.Exec("COMMIT")) {
       std::string why = m.error;
       sqlite3_exec(m.db, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -992,6 +1105,7 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     }
   }
   m.engine->Restore(std::move(es), std::move(clients), std::move(seen), std::move(seen_contents));
+  m.engine->RestoreReversalMemory(std::move(reversals));
   m.StartWriter();
   return store;
 }
@@ -1005,7 +1119,9 @@ std::unique_ptr<Store> Store::OpenForReading(const std::string& path, std::strin
   std::vector<ClientState> clients;
   std::vector<std::pair<int64_t, std::string>> seen;
   std::vector<uint64_t> seen_contents;
-  if (!m.OpenDatabase(true, &fresh) || !m.Configure(true) || !m.Load(&es, &clients, &seen, &seen_contents)) {
+  ReversalMemory reversals;
+  if (!m.OpenDatabase(true, &fresh) || !m.Configure(true) ||
+      !m.Load(&es, &clients, &seen, &seen_contents, &reversals)) {
     *error = m.error;
     return nullptr;
   }

@@ -6,7 +6,11 @@ usage: crash_test.py --perk build/perk [--engine interp[,jit]] [--records 200000
 
 Programs: `forex` is bench/forex.perk; `lots` is the same with points that expire after 10
 days and welcome bonuses pending for 7 days (C11), so kills also land among releases and
-expiries and the restarts must carry lots and pending credits over.
+expiries and the restarts must carry lots and pending credits over. `reversals` is `lots` with
+an `on deposit reversed` rule over a 45-day stream where about 2% of deposits and trades are
+reversed (C10), some of them events that sent events or whose bonus is still pending, some
+twice or past the 30-day horizon: the restarts must carry what reversals remember over, and
+drop it past the horizon as one run does.
 
 For each engine: generates a deterministic stream of forex records (bench/gen_events.py) with
 some malformed records, blank lines and re-sent records mixed in, runs it once without state
@@ -59,17 +63,39 @@ end
 CRASH_POINTS = ["mid-ledger", "after-write", "before-commit", "after-commit", "mid-rejects"]
 
 
-def make_stream(path, records, seed):
-    """The generated stream, with rejects, duplicates and blank lines mixed in."""
+REVERSAL_RULES = '''
+rule chargeback_report "Reversed deposits are reported with what is left"
+  on deposit reversed
+  then emit "deposit_reversed" { amount: deposit.amount, hi: highest(deposit.amount within 30 days),
+                                 n: count(deposit within 30 days) }
+end
+'''
+
+
+def make_stream(path, records, seed, days=20, reversals=False):
+    """The generated stream, with rejects, duplicates and blank lines mixed in; with
+    `reversals`, reversal records too."""
     raw = path + ".raw"
     subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_events.py"), "--records", str(records),
-                    "--clients", str(max(records // 10, 10)), "--days", "20", "--seed", str(seed), "--out", raw],
+                    "--clients", str(max(records // 10, 10)), "--days", str(days), "--seed", str(seed), "--out", raw],
                    check=True)
     rng = random.Random(seed)
+    recent = []  # (id, client) of events, for reversals to name
     with open(raw) as f, open(path, "w") as out:
         previous = None
         for n, line in enumerate(f):
             out.write(line)
+            if reversals:
+                rec = json.loads(line)
+                if rec.get("type") in ("deposit", "trade"):
+                    recent.append((rec["id"], rec["client"]))
+                if recent and rng.random() < 0.02:
+                    # Mostly a recent event; now and then one from the start (past the horizon
+                    # late in the stream), and the same event twice (already reversed).
+                    pick = recent[0] if rng.random() < 0.02 else recent[max(0, len(recent) - rng.randint(1, 3000))]
+                    for _ in range(2 if rng.random() < 0.05 else 1):
+                        out.write(json.dumps({"type": "reversal", "id": f"r{n}_{_}", "client": pick[1],
+                                              "time": rec["time"], "of": pick[0]}) + "\n")
             if n % 997 == 500:
                 # Money with three decimals: rejected, and not remembered as seen.
                 rec = json.loads(line)
@@ -125,6 +151,14 @@ def lots_program(path):
     return path
 
 
+def reversals_program(path):
+    """The lots programme with an `on deposit reversed` rule (C10)."""
+    lots_program(path)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(REVERSAL_RULES)
+    return path
+
+
 def crash_engine(perk, engine, events, work, kills, rng, checks, program=PROGRAM, name="forex"):
     tag = f"[{engine}]" if name == "forex" else f"[{engine} {name}]"
     ref_ledger, ref_rejects = os.path.join(work, "ref.ledger"), os.path.join(work, "ref.rejects")
@@ -137,7 +171,8 @@ def crash_engine(perk, engine, events, work, kills, rng, checks, program=PROGRAM
     want_ledger, want_rejects = read(ref_ledger), read(ref_rejects)
     if not checks.check(f"{tag} the stream makes effects, rejects, duplicates and sends",
                         len(want_ledger) > 0 and len(want_rejects) > 0 and " 0 duplicates" not in r.stderr
-                        and b'"action":"send"' in want_ledger,
+                        and b'"action":"send"' in want_ledger
+                        and (name != "reversals" or b'"reverses"' in want_ledger),
                         r.stderr.strip()):
         return
 
@@ -212,7 +247,7 @@ def main():
     ap.add_argument("--records", type=int, default=200000)
     ap.add_argument("--kills", type=int, default=6, help="kills at random moments, besides one per commit step")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--programs", default="forex,lots", help="comma-separated: forex, lots")
+    ap.add_argument("--programs", default="forex,lots,reversals", help="comma-separated: forex, lots, reversals")
     ap.add_argument("--keep", help="work in this directory and keep it")
     a = ap.parse_args()
     perk = os.path.abspath(a.perk)
@@ -224,15 +259,22 @@ def main():
     with open(FOREX) as f, open(PROGRAM, "w") as out:
         out.write(f.read() + SEND_RULES)
     try:
-        events = os.path.join(work, "events.jsonl")
-        make_stream(events, a.records, a.seed)
-        programs = {"forex": PROGRAM, "lots": lots_program(os.path.join(work, "lots.perk"))}
+        programs = {"forex": PROGRAM, "lots": lots_program(os.path.join(work, "lots.perk")),
+                    "reversals": reversals_program(os.path.join(work, "reversals.perk"))}
+        streams = {}
         for name in a.programs.split(","):
+            if name not in programs:
+                ap.error(f"unknown program {name}: forex, lots or reversals")
+            kind = "reversals" if name == "reversals" else "plain"
+            if kind not in streams:
+                streams[kind] = os.path.join(work, f"events-{kind}.jsonl")
+                make_stream(streams[kind], a.records, a.seed, *((45, True) if kind == "reversals" else ()))
             for engine in a.engine.split(","):
                 d = os.path.join(work, engine if name == "forex" else f"{engine}-{name}")
                 shutil.rmtree(d, ignore_errors=True)
                 os.makedirs(d)
-                crash_engine(perk, engine, events, d, a.kills, random.Random(a.seed), checks, programs[name], name)
+                crash_engine(perk, engine, streams[kind], d, a.kills, random.Random(a.seed), checks, programs[name],
+                             name)
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
