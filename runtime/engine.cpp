@@ -1108,7 +1108,7 @@ struct Engine::Impl {
       budget_undo.clear();
       trigger_depth = 0;
       capturing = false;
-      RememberForReversal(*c, rec, s.sender);
+      RememberForReversal(*c, rec, /*sent=*/true, s.sender);
       Remember(rec, hashes);
     }
   }
@@ -1504,7 +1504,7 @@ struct Engine::Impl {
     budget_undo.clear();
     capturing = false;
     const uint64_t self = reversal_memory.end();
-    RememberForReversal(*c, rec, ReversalMemory::kNone);
+    RememberForReversal(*c, rec, /*sent=*/false, ReversalMemory::kNone);
     Remember(rec, hashes);
     SetOutcome(RecordStatus::Accepted);
     if (sent_next < sent.size()) {
@@ -1519,17 +1519,15 @@ struct Engine::Impl {
   // Keeps what the accepted event `rec` did (captured since it began) for a reversal.
   // `sender`: for a sent event, its sender's index in the memory (kNone: it cannot be reversed
   // through its sender, as when a day tick sent it).
-  void RememberForReversal(const ClientState& c, const runtime::Record& rec, uint64_t sender) {
-    RememberedEvent e;
+  void RememberForReversal(const ClientState& c, const runtime::Record& rec, bool sent, uint64_t sender) {
+    RememberedEvent& e = reversal_memory.Append(static_cast<uint32_t>(c.index));
     e.id = rec.id;
-    e.sent = rec.id.find('/') != std::string::npos;
+    e.sent = sent;
     e.sender = sender;
-    e.client = c.index;
     e.event_index = rec.event_index;
     e.time = rec.time;
     // `on EVENT reversed` rules read the event's fields: only then is the event itself kept.
     if (!program.reversed_rules_by_event[rec.event_index].empty()) e.record = std::make_unique<runtime::Record>(rec);
-    reversal_memory.Add(std::move(e));
   }
 
   // Why a reversal of `of` by `rec` cannot be processed, or "" when it can.

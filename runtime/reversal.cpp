@@ -6,6 +6,20 @@
 namespace perk::runtime {
 
 void ReversalMemory::Add(RememberedEvent event) {
+  Link(event, end());
+  events_.push_back(std::move(event));
+}
+
+RememberedEvent& ReversalMemory::Append(uint32_t client) {
+  RememberedEvent& event = events_.emplace_back();
+  event.client = client;
+  Link(event, end() - 1);
+  return event;
+}
+
+// Gives the event numbered `index` what was captured since the last one, and chains it to its
+// client's previous event.
+void ReversalMemory::Link(RememberedEvent& event, uint64_t index) {
   if (event.client >= last_of_client_.size()) last_of_client_.resize(event.client + 1, kNone);
   const Mark end = End();
   event.aggs_begin = captured_from_.aggs;
@@ -14,8 +28,7 @@ void ReversalMemory::Add(RememberedEvent event) {
   event.effects_count = static_cast<uint32_t>(end.effects - captured_from_.effects);
   event.keys_begin = captured_from_.keys;
   event.previous_of_client = last_of_client_[event.client];
-  last_of_client_[event.client] = this->end();
-  events_.push_back(std::move(event));
+  last_of_client_[event.client] = index;
   captured_from_ = end;
 }
 
@@ -29,7 +42,7 @@ uint64_t ReversalMemory::IndexOfClient(uint32_t client, std::string_view id) con
   return kNone;
 }
 
-void ReversalMemory::DropOlderThan(int64_t cutoff, const std::vector<uint8_t>& extremes) {
+void ReversalMemory::DropOlderThanSlow(int64_t cutoff, const std::vector<uint8_t>& extremes) {
   while (!events_.empty() && events_.front().time < cutoff) {
     RememberedEvent& e = events_.front();
     if (!e.reversed) {

@@ -118,6 +118,8 @@ class ReversalMemory {
   // Commits the event in progress (what was captured since BeginCapture); links it to its
   // client's previous one.
   void Add(RememberedEvent event);
+  // The same, built in place (no temporary to move): the caller fills in the rest.
+  RememberedEvent& Append(uint32_t client);
 
   // The index of the client's remembered event with this id, or kNone.
   uint64_t IndexOfClient(uint32_t client, std::string_view id) const;
@@ -140,7 +142,10 @@ class ReversalMemory {
   // Drops the events older than `cutoff` (time < cutoff). For slots that need their buckets'
   // highest and lowest (`extremes[slot]`), folds what a dropped event added into the aged
   // fold of its bucket, so that a later reversal in the same bucket refolds it exactly.
-  void DropOlderThan(int64_t cutoff, const std::vector<uint8_t>& extremes);
+  // Called at every record: the common case, nothing old enough, costs one comparison.
+  void DropOlderThan(int64_t cutoff, const std::vector<uint8_t>& extremes) {
+    if (!events_.empty() && events_.front().time < cutoff) DropOlderThanSlow(cutoff, extremes);
+  }
   // Forgets aged folds of buckets no remembered event can reach (keys before `min_key(slot)`).
   template <typename MinKey>
   void DropAgedBefore(MinKey min_key) {
@@ -184,6 +189,9 @@ class ReversalMemory {
   size_t Bytes() const;
 
  private:
+  void DropOlderThanSlow(int64_t cutoff, const std::vector<uint8_t>& extremes);
+  void Link(RememberedEvent& event, uint64_t index);
+
   std::deque<RememberedEvent> events_;
   uint64_t base_ = 0;  // the absolute index of events_.front()
   std::deque<AggContribution> aggs_;
