@@ -1104,7 +1104,12 @@ Expr Checker::CheckBinary(const ast::Expr& e, const Scope& s) {
       std::optional<int64_t> value;
       if (b.kind == ExprKind::Const) value = b.value.i;
       if (b.kind == ExprKind::Param) value = prog_->params[b.index].value.i;
-      const bool months = value && stdlib::IsMonths(*value);
+      // `n months` with an int param `n` (C5) is months too, though its value is only known
+      // where it is read: it must step the calendar, never be added as microseconds.
+      const bool counted_months = dur_ast.kind == ast::ExprKind::DurationLit && dur_ast.duration &&
+                                  (dur_ast.duration->unit == ast::DurationUnit::Month ||
+                                   dur_ast.duration->unit == ast::DurationUnit::Year);
+      const bool months = (value && stdlib::IsMonths(*value)) || counted_months;
       // A literal steps the calendar by its unit as written; a param (another branch adds
       // duration params) when it is months or whole days, as `1 day` would.
       const bool calendar = dur_ast.kind == ast::ExprKind::DurationLit
