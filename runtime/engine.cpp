@@ -1071,43 +1071,21 @@ struct Engine::Impl {
       // Derived ids cannot collide with input ids (those may not contain `/`), nor with each
       // other; one remembered already was processed already (the record was fed again).
       if (seen_ids.Find(rec.id, hashes.id, &remembered)) continue;
-      Savepoint sp = Save();
-      bool created = false;
-      // A client first known through a send is known from the send's time (spec §5).
-      ClientState* c = &GetClient(rec.client, hashes.client, rec.time, &created);
-      ClearUndo();
       trigger_view = rec.id;
       trigger_is_day = false;
       ++trigger_serial;
       now = rec.time;
       today = LocalDate(rec.time);
       trigger_depth = s.depth;
-      // [C10] What it does is remembered too: reversing its sender reverses it.
-      const ReversalMemory::Mark capture_mark = reversal_memory.End();
-      reversal_memory.BeginCapture();
-      capturing = true;
-      try {
-        Record(*c, rec);
-        RunRules(checked::TriggerKind::Event, rec.event_index, program.rules_by_event[rec.event_index], *c, &rec, 0);
-        if (MustReevaluate(*c)) Reevaluate(*c, &rec);
-      } catch (const RuntimeError& e) {
-        capturing = false;
-        reversal_memory.Truncate(capture_mark);
-        Rollback(sp);
-        if (created) {
-          DropNewestClient();
-        } else {
-          UndoTo(*c, 0);
-          SetStableUntil(c->index, INT64_MIN);
-        }
-        budget_undo.clear();
-        trigger_depth = 0;
-        Reject(current_line, fmt::format("sent event `{}` for client `{}`: {}", rec.id, rec.client, e.message));
+      // A client first known through a send is known from the send's time (spec §5).
+      std::string error;
+      ClientState* c = ApplyEvent(rec, hashes, &error);
+      trigger_depth = 0;
+      if (!c) {
+        Reject(current_line, fmt::format("sent event `{}` for client `{}`: {}", rec.id, rec.client, error));
         continue;
       }
-      budget_undo.clear();
-      trigger_depth = 0;
-      capturing = false;
+      // [C10] What it did is remembered too: reversing its sender reverses it.
       RememberForReversal(*c, rec, /*sent=*/true, s.sender);
       Remember(rec, hashes);
     }
@@ -1474,12 +1452,15 @@ struct Engine::Impl {
     }
   }
 
-  void ProcessEvent(const runtime::Record& rec, const IdHashes& hashes) {
+  // Records the event `rec` (an input one or a sent one; the caller has set the trigger) for
+  // its client, runs its rules and re-evaluates, capturing what it does for a reversal. Atomic:
+  // on a runtime error all of it is undone (a client it made known is dropped again), and the
+  // error's message is returned in *error with a null client.
+  ClientState* ApplyEvent(const runtime::Record& rec, const IdHashes& hashes, std::string* error) {
     Savepoint sp = Save();
     bool created = false;
     ClientState* c = &GetClient(rec.client, hashes.client, rec.time, &created);
     ClearUndo();
-    SetTrigger(rec.id, rec.time);
     const ReversalMemory::Mark capture_mark = reversal_memory.End();
     reversal_memory.BeginCapture();
     capturing = true;
@@ -1498,11 +1479,22 @@ struct Engine::Impl {
         SetStableUntil(c->index, INT64_MIN);
       }
       budget_undo.clear();
-      RejectRecord(current_line, e.message);
-      return;
+      *error = e.message;
+      return nullptr;
     }
     budget_undo.clear();
     capturing = false;
+    return c;
+  }
+
+  void ProcessEvent(const runtime::Record& rec, const IdHashes& hashes) {
+    SetTrigger(rec.id, rec.time);
+    std::string error;
+    ClientState* c = ApplyEvent(rec, hashes, &error);
+    if (!c) {
+      RejectRecord(current_line, error);
+      return;
+    }
     const uint64_t self = reversal_memory.end();
     RememberForReversal(*c, rec, /*sent=*/false, ReversalMemory::kNone);
     Remember(rec, hashes);
