@@ -888,7 +888,11 @@ class Builder {
                         " is too long: the number of a duration must fit in 64 bits");
       return std::nullopt;
     }
-    return Duration{*value, UnitOf(unit->getType()), range};
+    Duration out;
+    out.count = *value;
+    out.unit = UnitOf(unit->getType());
+    out.range = range;
+    return out;
   }
 
   // ---- rules

@@ -31,10 +31,6 @@ class JsonlSink final : public Sink {
   std::string& rejects() { return rejects_; }
 
  private:
-  void AppendAmount(Type type, int64_t amount);
-  // [v0.2] A reversal's counter-entry: `reverses`, and `short` on a counter-debit. Out of line:
-  // rare, and kept out of Entry's hot path.
-  void Reverses(const LedgerEntry& e);
 
   const checked::Program& program_;
   std::string ledger_;

@@ -239,6 +239,35 @@ TEST_CASE("the JSON Lines writer spells each ledger action as spec §6") {
   CHECK(sink.rejects() == "{\"line\":5,\"error\":\"bad \\\"x\\\"\"}\n{\"line\":6,\"error\":\"tick\"}\n");
 }
 
+TEST_CASE("the JSON Lines writer has room for strings that escape to their longest") {
+  // Entry writes into room it reserves beforehand; every byte here escapes to six (\u00XX).
+  auto p = Compile(kProgram);
+  perk::runtime::JsonlSink sink(*p);
+  const std::string worst(3000, '\x01');
+  const std::string quoted = perk::stdlib::JsonQuote(worst);
+  perk::Value text = perk::Value::Str(worst);
+  perk::runtime::LedgerValue data[2] = {{worst, perk::Type::String, &text}, {"m", perk::Type::Money, &text}};
+  perk::Value money = perk::Value::Int(INT64_MIN);
+  data[1].value = &money;
+  LedgerEntry e;
+  e.seq = UINT64_MAX;
+  e.event_id = worst;
+  e.trigger_serial = 1;
+  e.time = INT64_MIN;
+  e.client = worst;
+  e.rule = 0;
+  e.action = LedgerAction::Notify;
+  e.target = worst;
+  e.values = data;
+  sink.Entry(e);
+  std::string expected = "{\"seq\":18446744073709551615,\"trigger\":" + quoted + ",\"client\":" + quoted +
+                         ",\"time\":\"" + perk::stdlib::FormatTime(INT64_MIN) + "\",\"rule\":\"cashback\"," +
+                         "\"action\":\"notify\",\"template\":" + quoted + ",\"data\":{" + quoted + ":" + quoted +
+                         ",\"m\":\"-92233720368547758.08\"}}\n";
+  CHECK(sink.ledger() == expected);
+  CHECK(quoted.size() == 6 * worst.size() + 2);
+}
+
 TEST_CASE("ledger action names round-trip through the .def list") {
   for (int a = 0; a < perk::runtime::kLedgerActions; ++a) {
     LedgerAction parsed;

@@ -1,5 +1,6 @@
 // Exact int, decimal (micro-units) and money (cents) arithmetic, decimal text parsing and
 // formatting, and the names of Perk's types.
+#include <charconv>
 #include <limits>
 
 #include <fmt/format.h>
@@ -42,18 +43,6 @@ Wide DivCeil(Wide n, Wide d) {
   Wide q = n / d;
   if (n % d != 0 && ((n < 0) == (d < 0))) ++q;
   return q;
-}
-
-// Writes |v| in decimal; unsigned so that INT64_MIN has a magnitude.
-std::string Digits(uint64_t v) {
-  char buf[24];
-  char* end = buf + sizeof buf;
-  char* p = end;
-  do {
-    *--p = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  return std::string(p, end);
 }
 
 uint64_t Magnitude(int64_t v) {
@@ -267,24 +256,39 @@ std::optional<int64_t> ParseScaled(std::string_view text, int scale_digits,
   return result;
 }
 
-std::string FormatMoney(int64_t cents) {
+char* PutMoney(char* p, int64_t cents) {
   uint64_t m = Magnitude(cents);
-  std::string frac = Digits(m % 100);
-  if (frac.size() < 2) frac.insert(0, "0");
-  return (cents < 0 ? "-" : "") + Digits(m / 100) + "." + frac;
+  if (cents < 0) *p++ = '-';
+  p = std::to_chars(p, p + 20, m / 100).ptr;
+  *p++ = '.';
+  *p++ = static_cast<char>('0' + m % 100 / 10);
+  *p++ = static_cast<char>('0' + m % 10);
+  return p;
+}
+
+char* PutDecimal(char* p, int64_t micros) {
+  uint64_t m = Magnitude(micros);
+  if (micros < 0) *p++ = '-';
+  p = std::to_chars(p, p + 20, m / kDecimalScale).ptr;
+  uint64_t frac = m % kDecimalScale;
+  if (frac == 0) return p;
+  *p++ = '.';
+  // Six digits, zero-padded, then without the trailing zeros.
+  for (uint64_t unit = kDecimalScale / 10; frac != 0; unit /= 10) {
+    *p++ = static_cast<char>('0' + frac / unit);
+    frac %= unit;
+  }
+  return p;
+}
+
+std::string FormatMoney(int64_t cents) {
+  char text[kMaxFormatted];
+  return std::string(text, static_cast<size_t>(PutMoney(text, cents) - text));
 }
 
 std::string FormatDecimal(int64_t micros) {
-  uint64_t m = Magnitude(micros);
-  std::string text = (micros < 0 ? "-" : "") + Digits(m / kDecimalScale);
-  uint64_t frac = m % kDecimalScale;
-  if (frac != 0) {
-    std::string digits = Digits(frac);
-    digits.insert(0, 6 - digits.size(), '0');
-    digits.erase(digits.find_last_not_of('0') + 1);
-    text += "." + digits;
-  }
-  return text;
+  char text[kMaxFormatted];
+  return std::string(text, static_cast<size_t>(PutDecimal(text, micros) - text));
 }
 
 }  // namespace perk::stdlib

@@ -125,6 +125,14 @@ std::string FormatDecimal(int64_t micros);   // "0.3", "2", "-1.25" (no trailing
 std::string FormatTime(int64_t micros);      // "2026-01-05T10:00:00Z", fraction only when non-zero
                                              // (trailing zeros trimmed: ".5Z", ".123456Z")
 std::string FormatDate(int64_t days);        // "2026-01-05"
+// The same texts written at `p`, which has at least kMaxFormatted bytes free; each returns the
+// end of what it wrote. For the ledger writer, which formats amounts on every entry: no
+// temporary strings.
+constexpr size_t kMaxFormatted = 48;
+char* PutMoney(char* p, int64_t cents);
+char* PutDecimal(char* p, int64_t micros);
+char* PutTime(char* p, int64_t micros);
+char* PutDate(char* p, int64_t days);
 
 // RFC 3339: "2026-01-05T10:00:00Z", "2026-01-05T10:00:00.123+02:00"; 't'/' ' separators and
 // 'z' accepted; up to 6 fractional digits; result normalised to UTC micros.
@@ -153,5 +161,8 @@ bool IsValidUtf8(std::string_view s);
 std::string JsonQuote(std::string_view s);
 // JsonQuote appended to `out`, without a temporary (the ledger's hot path).
 void AppendJsonQuoted(std::string& out, std::string_view s);
+// The same written at `p`, which has at least JsonQuotedBound(s.size()) bytes free; returns the end.
+constexpr size_t JsonQuotedBound(size_t size) { return 6 * size + 2; }
+char* PutJsonQuoted(char* p, std::string_view s);
 
 }  // namespace perk::stdlib

@@ -1,6 +1,8 @@
 // UTF-8 string built-ins: locale-free case mapping, prefix/substring tests, validation and
 // JSON quoting.
+#include <array>
 #include <cstdint>
+#include <cstring>
 
 #include "stdlib/stdlib.h"
 
@@ -187,32 +189,55 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-void AppendJsonQuoted(std::string& out, std::string_view s) {
+namespace {
+
+// Which bytes a JSON string cannot hold as they are: control characters, '"' and '\\'.
+constexpr auto kNeedsEscape = [] {
+  std::array<bool, 256> table{};
+  for (int b = 0; b < 0x20; ++b) table[b] = true;
+  table['"'] = table['\\'] = true;
+  return table;
+}();
+
+}  // namespace
+
+char* PutJsonQuoted(char* p, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  // Runs of plain characters are appended whole: ids and names rarely need escapes.
+  *p++ = '"';
+  // Runs of plain characters are copied whole: ids and names rarely need escapes.
   size_t plain = 0;
   for (size_t k = 0; k < s.size(); ++k) {
     auto b = static_cast<unsigned char>(s[k]);
-    if (b >= 0x20 && b != '"' && b != '\\') continue;
-    out.append(s.data() + plain, k - plain);
+    if (!kNeedsEscape[b]) continue;
+    std::memcpy(p, s.data() + plain, k - plain);
+    p += k - plain;
     plain = k + 1;
+    *p++ = '\\';
     switch (b) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"': *p++ = '"'; break;
+      case '\\': *p++ = '\\'; break;
+      case '\n': *p++ = 'n'; break;
+      case '\t': *p++ = 't'; break;
+      case '\r': *p++ = 'r'; break;
+      case '\b': *p++ = 'b'; break;
+      case '\f': *p++ = 'f'; break;
       default:
-        out += "\\u00";
-        out.push_back(kHex[b >> 4]);
-        out.push_back(kHex[b & 0xF]);
+        std::memcpy(p, "u00", 3);
+        p[3] = kHex[b >> 4];
+        p[4] = kHex[b & 0xF];
+        p += 5;
     }
   }
-  out.append(s.data() + plain, s.size() - plain);
-  out.push_back('"');
+  std::memcpy(p, s.data() + plain, s.size() - plain);
+  p += s.size() - plain;
+  *p++ = '"';
+  return p;
+}
+
+void AppendJsonQuoted(std::string& out, std::string_view s) {
+  size_t old = out.size();
+  out.resize(old + JsonQuotedBound(s.size()));
+  out.resize(static_cast<size_t>(PutJsonQuoted(out.data() + old, s) - out.data()));
 }
 
 std::string JsonQuote(std::string_view s) {

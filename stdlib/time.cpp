@@ -1,5 +1,6 @@
 // UTC times and calendar dates: RFC 3339 parsing and formatting, civil calendar conversion,
 // and the time/date built-ins called by generated code.
+#include <cstring>
 #include <limits>
 
 #include <fmt/format.h>
@@ -165,17 +166,18 @@ char* PutDate(char* p, int64_t y, unsigned m, unsigned d) {
 
 }  // namespace
 
-std::string FormatDate(int64_t days) {
+char* PutDate(char* p, int64_t days) {
   int64_t y = 0;
   unsigned m = 0, d = 0;
   CivilFromDays(days, &y, &m, &d);
-  if (y < 0) return fmt::format("-{:04}-{:02}-{:02}", -y, m, d);
-  if (y > 9999) return fmt::format("{:04}-{:02}-{:02}", y, m, d);
-  char text[10];
-  return std::string(text, static_cast<size_t>(PutDate(text, y, m, d) - text));
+  if (y >= 0 && y <= 9999) return PutDate(p, y, m, d);
+  // A sign or a fifth digit: not on the ledger's path.
+  auto text = y < 0 ? fmt::format("-{:04}-{:02}-{:02}", -y, m, d) : fmt::format("{:04}-{:02}-{:02}", y, m, d);
+  std::memcpy(p, text.data(), text.size());
+  return p + text.size();
 }
 
-std::string FormatTime(int64_t micros) {
+char* PutTime(char* p, int64_t micros) {
   int64_t days = perk_time_date(micros);
   // Computed as a difference from the day's start in unsigned arithmetic: for the earliest
   // int64 times the day's start itself is below INT64_MIN.
@@ -186,17 +188,7 @@ std::string FormatTime(int64_t micros) {
   int64_t mm = in_day / kMicrosPerMinute % 60;
   int64_t ss = in_day / kMicrosPerSecond % 60;
   int64_t fraction = in_day % kMicrosPerSecond;
-  int64_t y = 0;
-  unsigned m = 0, d = 0;
-  CivilFromDays(days, &y, &m, &d);
-  char text[32];
-  char* p = text;
-  if (y >= 0 && y <= 9999) {
-    p = PutDate(p, y, m, d);
-  } else {
-    std::string date = FormatDate(days);  // a sign or a fifth digit: not on the ledger's path
-    return date + FormatTime(in_day).substr(10);  // in_day is a time on 1970-01-01
-  }
+  p = PutDate(p, days);
   *p++ = 'T';
   p = Put2(p, hh);
   *p++ = ':';
@@ -211,7 +203,17 @@ std::string FormatTime(int64_t micros) {
     }
   }
   *p++ = 'Z';
-  return std::string(text, static_cast<size_t>(p - text));
+  return p;
+}
+
+std::string FormatDate(int64_t days) {
+  char text[kMaxFormatted];
+  return std::string(text, static_cast<size_t>(PutDate(text, days) - text));
+}
+
+std::string FormatTime(int64_t micros) {
+  char text[kMaxFormatted];
+  return std::string(text, static_cast<size_t>(PutTime(text, micros) - text));
 }
 
 }  // namespace perk::stdlib
