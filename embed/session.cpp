@@ -708,8 +708,14 @@ bool Session::Reload(const std::string& name, const std::string& source, const s
       remembered.emplace_back(t, std::string(id));
       contents.push_back(content);
     });
+    // [C10] What reversals remember, mapped by name as a durable reload maps it.
+    runtime::ReversalMemory reversals = runtime::CopyReversalMemory(old.reversal_memory());
+    if (size_t lost = runtime::MigrateReversals(&reversals, runtime::EventSignatures(*m.program),
+                                                runtime::SchemaOf(*m.program), plan, *program))
+      result->notes.push_back(runtime::ReversalsLostNote(lost));
     auto engine = std::make_unique<runtime::Engine>(*program, evaluator.get());
     engine->Restore(std::move(es), std::move(clients), std::move(remembered), std::move(contents));
+    engine->RestoreReversalMemory(std::move(reversals));
     m.memory = std::move(engine);
     for (const auto& l : plan.dropped) result->notes.push_back("dropped: " + l);
     for (const auto& name : plan.unused_allow_drop)

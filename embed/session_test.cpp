@@ -253,6 +253,31 @@ TEST_CASE("a reload in memory keeps the clients and upgrades them to the new pro
   CHECK(result.version == 3);
 }
 
+TEST_CASE("a reload in memory carries over what reversals remember") {
+  auto s = Open();
+  Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00") + "\n" +
+                  Deposit("d2", "c1", "2026-01-05T11:00:00Z", "50.00"));
+  auto reversal = [](const std::string& id, const std::string& of, const std::string& time) {
+    return R"({"type":"reversal","id":")" + id + R"(","client":"c1","time":")" + time + R"(","of":")" + of + R"("})";
+  };
+  // d2 is reversed before the reload: reversing it again afterwards is refused as before.
+  BatchResult r = Process(*s, reversal("r2", "d2", "2026-01-05T12:00:00Z"));
+  REQUIRE(r.records[0].status == RecordStatus::Accepted);
+  std::string v2 = kProgram;
+  v2.replace(v2.find("wallet tally: int"), 17, "wallet tally: int\nwallet extra: int");
+  perk::embed::ReloadResult result;
+  Error error;
+  REQUIRE(s->Reload("v2.perk", v2, {}, {}, &result, &error));
+  r = Process(*s, reversal("r1", "d1", "2026-01-05T13:00:00Z") + "\n" + reversal("r3", "d2", "2026-01-05T13:00:01Z"));
+  INFO(r.Json());
+  REQUIRE(r.records[0].status == RecordStatus::Accepted);
+  CHECK(r.records[0].effects.find(R"("action":"debit","wallet":"bonus","amount":"10.00","balance":"0.00","reverses":1)") !=
+        std::string::npos);
+  CHECK(r.records[1].status == RecordStatus::Rejected);
+  CHECK(r.records[1].error.find("already reversed") != std::string::npos);
+  CHECK(result.notes.empty());
+}
+
 TEST_CASE("a record timed far ahead of the wall clock is rejected, and later records are accepted") {
   auto s = Open();
   BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "10.00") + "\n" +

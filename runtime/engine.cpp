@@ -1965,7 +1965,6 @@ size_t Engine::reversal_bytes() const { return impl_->reversal_memory.Bytes(); }
 const ReversalMemory& Engine::reversal_memory() const { return impl_->reversal_memory; }
 void Engine::RestoreReversalMemory(ReversalMemory memory) {
   impl_->reversal_memory = std::move(memory);
-  impl_->reversal_memory.LogReversed(true);
 }
 void Engine::LogReversed() { impl_->reversal_memory.LogReversed(true); }
 void Engine::TakeReversed(std::vector<uint64_t>* out) { impl_->reversal_memory.TakeReversed(out); }

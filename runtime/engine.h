@@ -150,7 +150,8 @@ class Engine {
   const ReversalMemory& reversal_memory() const;
   void LogReversed();
   void TakeReversed(std::vector<uint64_t>* out);
-  // Restores it (from the store, before any record); the engine logs reversals from then on.
+  // Restores it (from the store or an in-memory reload, before any record). Reversals are
+  // logged for TakeReversed only after LogReversed.
   void RestoreReversalMemory(ReversalMemory memory);
   // Restores saved state into a fresh engine, before any record: clients in order of first
   // appearance, dedup ids oldest first (ids the clock has already expired are dropped).

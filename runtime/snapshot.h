@@ -174,6 +174,13 @@ ClientState MigrateClient(const ClientState& old, const UpgradePlan& plan, const
 // `old_events`: the frame's EventSignatures. Returns how many reversible events became not.
 size_t MigrateReversals(ReversalMemory* m, const std::vector<std::string>& old_events, const StateSchema& old_schema,
                         const UpgradePlan& plan, const checked::Program& program);
+// The note a program upgrade gives when MigrateReversals made `lost` events no longer
+// reversible: the store's and an in-memory reload's wording are one.
+std::string ReversalsLostNote(size_t lost);
+// [C10] A copy of what reversals remember, through the encoding the store writes (a
+// remembered event owns its record, so the memory is not copyable as it is): an in-memory
+// reload carries it over to the new program's engine as a durable one does.
+ReversalMemory CopyReversalMemory(const ReversalMemory& m);
 // Moves per-rule budget series likewise.
 std::vector<Series> MigrateBudgets(const std::vector<Series>& old, const UpgradePlan& plan, const checked::Program& program);
 

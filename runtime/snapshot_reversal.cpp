@@ -1,7 +1,10 @@
 // [C10] The encodings of what reversals remember (runtime/snapshot.h): the durable store
 // writes one row per commit and the memory's frame, so that a reversal after a restart reverses
 // what one uninterrupted run would have.
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <stdexcept>
 
 #include "runtime/snapshot.h"
 
@@ -234,6 +237,32 @@ std::vector<std::string> EventSignatures(const checked::Program& program) {
   return out;
 }
 
+std::string ReversalsLostNote(size_t lost) {
+  return fmt::format("reversals: {} events accepted before the upgrade can no longer be reversed (their type, or a "
+                     "rule, wallet or limit their firings used, changed or is gone)",
+                     lost);
+}
+
+ReversalMemory CopyReversalMemory(const ReversalMemory& m) {
+  std::vector<uint64_t> reversed;
+  for (uint64_t k = m.begin(); k < m.end(); ++k)
+    if (m.At(k)->reversed) reversed.push_back(k);
+  std::string frame, row;
+  EncodeReversalFrame(m, {}, &frame);
+  EncodeRememberedRow(m, m.begin(), reversed, &row);
+  ReversalMemory copy;
+  uint64_t end = 0;
+  std::vector<std::string> events;
+  std::vector<uint64_t> marks;
+  // The encoding is the store's; both sides are this process's, so it always decodes.
+  bool ok = DecodeReversalFrame(frame, &copy, &end, &events) && DecodeRememberedRow(row, &copy, &marks) &&
+            copy.end() == end;
+  if (!ok) throw std::logic_error("CopyReversalMemory: the reversal memory did not decode");
+  for (uint64_t index : marks) copy.MarkReversed(index);
+  copy.LogReversed(false);
+  return copy;
+}
+
 size_t MigrateReversals(ReversalMemory* m, const std::vector<std::string>& old_events, const StateSchema& old_schema,
                         const UpgradePlan& plan, const checked::Program& program) {
   // Old index -> new index, -1 when it does not map.
@@ -315,8 +344,9 @@ size_t MigrateReversals(ReversalMemory* m, const std::vector<std::string>& old_e
     moved.reversed = e.reversed;
     moved.sent = e.sent;
     moved.event_index = type >= 0 ? type : 0;
+    // A reversed event keeps its id so that reversing it again is refused as already reversed.
+    if (keep || e.reversed) moved.id = std::move(e.id);
     if (keep) {
-      moved.id = std::move(e.id);
       if (e.record) e.record->event_index = type;
       moved.record = std::move(e.record);
     } else if (!e.reversed && !e.sent) {

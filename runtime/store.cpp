@@ -1067,9 +1067,7 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     // [C10] What reversals remember is mapped by name like clients; what no longer maps can no
     // longer be reversed (docs/state.md). Rewritten whole, in the new numbering.
     if (size_t lost = MigrateReversals(&reversals, m.stored_event_signatures, old_schema, plan, program))
-      notes->push_back(fmt::format("reversals: {} events accepted before the upgrade can no longer be reversed (their "
-                                   "type, or a rule, wallet or limit their firings used, changed or is gone)",
-                                   lost));
+      notes->push_back(ReversalsLostNote(lost));
     m.committed_reversal_end = reversals.end();
     std::string reversal_frame, reversal_row;
     EncodeReversalFrame(reversals, EventSignatures(program), &reversal_frame);
@@ -1106,6 +1104,7 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
   }
   m.engine->Restore(std::move(es), std::move(clients), std::move(seen), std::move(seen_contents));
   m.engine->RestoreReversalMemory(std::move(reversals));
+  m.engine->LogReversed();
   m.StartWriter();
   return store;
 }
