@@ -1460,6 +1460,7 @@ struct Engine::Impl {
     Savepoint sp = Save();
     bool created = false;
     ClientState* c = &GetClient(rec.client, hashes.client, rec.time, &created);
+    reversal_memory.PrefetchLink(static_cast<uint32_t>(c->index));
     ClearUndo();
     const ReversalMemory::Mark capture_mark = reversal_memory.End();
     reversal_memory.BeginCapture();

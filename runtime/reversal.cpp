@@ -103,10 +103,10 @@ void ReversalMemory::Clear() {
 
 size_t ReversalMemory::Bytes() const {
   size_t n = events_.size() * sizeof(RememberedEvent);
-  for (const RememberedEvent& e : events_) {
+  events_.ForEach([&](const RememberedEvent& e) {
     if (e.id.size() > 15) n += e.id.capacity() + 1;
     if (e.record) n += sizeof(Record) + e.record->fields.capacity() * sizeof(Value) + e.record->id.capacity();
-  }
+  });
   n += aggs_.size() * sizeof(AggContribution) + effects_.size() * sizeof(FiringEffect) + keys_.size() * sizeof(Value);
   n += last_of_client_.capacity() * sizeof(uint64_t);
   n += aged_.size() * (sizeof(Bucket) + 16 + 4 * sizeof(void*));
