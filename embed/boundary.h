@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/records.h"
+
 namespace perk::embed {
 
 struct BoundaryLimits {
@@ -22,7 +24,7 @@ struct BoundaryLimits {
   bool any() const { return max_future || max_clock_jump || max_client_id_bytes; }
 };
 
-constexpr size_t kDefaultMaxClientIdBytes = 256;
+constexpr size_t kDefaultMaxClientIdBytes = runtime::kMaxClientIdBytes;
 constexpr int64_t kDefaultMaxFutureMicros = int64_t{10} * 60 * 1000000;  // 10 minutes
 
 // Why `line` must be rejected before the engine sees it, or "" to hand it over (a line that is

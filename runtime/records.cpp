@@ -19,6 +19,11 @@ namespace perk::runtime {
 
 namespace {
 
+std::string ClientIdTooLong(size_t bytes) {
+  return "the client id is " + std::to_string(bytes) + " bytes long; client ids are at most " +
+         std::to_string(kMaxClientIdBytes) + " bytes";
+}
+
 namespace od = simdjson::ondemand;
 
 // Keys every record may carry; they get the first ids in the key table.
@@ -507,6 +512,7 @@ bool RecordDecoder::Impl::Convert(const FieldSpec& spec, const Capture& c, Value
     case Type::Client:
       // [v0.2] A client, by its id: a non-empty string (spec §4).
       if (c.kind != od::json_type::string || c.text.empty()) return fail("expected a client id: a non-empty string");
+      if (c.text.size() > kMaxClientIdBytes) return fail(ClientIdTooLong(c.text.size()));
       out->i = 0;
       out->s.assign(c.text);
       return true;
@@ -693,6 +699,7 @@ DecodeOutcome RecordDecoder::Impl::Decode(std::string_view line,
   if (client->kind != od::json_type::string || client->text.empty()) {
     return Reject(error, "`client`: expected a non-empty string, got " + Shown(client->kind, client->text));
   }
+  if (client->text.size() > kMaxClientIdBytes) return Reject(error, "`client`: " + ClientIdTooLong(client->text.size()));
   out->client.assign(client->text);
 
   if (event_index == kReversal) {

@@ -15,6 +15,11 @@
 
 namespace perk::runtime {
 
+// Client ids are capped wherever records come in (`client`, and client-typed fields): every
+// known client keeps its id in memory and in the state for good, so one mistaken megabyte-long
+// id would cost as much as thousands of clients (docs/semantics.md, "Client ids").
+constexpr size_t kMaxClientIdBytes = 256;
+
 struct FieldSpec {
   std::string name;
   Type type = Type::Int;  // Int Decimal Money Bool String Time Date
