@@ -124,6 +124,7 @@ struct StateOptions {
   std::string path;
   std::string what;
   std::string id;
+  std::string ledger, rejects;  // for `verify`
 };
 int State(const StateOptions& options);
 

@@ -103,10 +103,16 @@ int main(int argc, char** argv) {
                   "with --state: let a program upgrade drop this wallet, var or attribute (repeatable)");
 
   perk::cli::StateOptions state_opts;
-  auto* state = app.add_subcommand("state", "inspect durable state: `client ID` (as JSON) or `stats` (totals)");
+  auto* state = app.add_subcommand(
+      "state",
+      "inspect durable state: `client ID` (as JSON), `stats` (totals), or `verify --ledger FILE [--rejects FILE]` "
+      "(that the files hold what the state committed)");
   state->add_option("STATE", state_opts.path, "the state file (perk run --state)")->required();
-  state->add_option("WHAT", state_opts.what, "client or stats")->required()->check(CLI::IsMember({"client", "stats"}));
+  // Checked in State(), which also takes `perk state verify STATE`.
+  state->add_option("WHAT", state_opts.what, "client, stats or verify")->required();
   state->add_option("ID", state_opts.id, "the client id (for `client`)");
+  state->add_option("--ledger", state_opts.ledger, "for `verify`: the ledger file the state wrote");
+  state->add_option("--rejects", state_opts.rejects, "for `verify`: the rejects file the state wrote");
 
   run->add_option("--report", run_opts.report, "write an HTML report of the run (see docs/report.md)");
 

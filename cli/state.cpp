@@ -127,13 +127,44 @@ int RunDurable(const RunOptions& o, const checked::Program& program, InputLines&
   return 0;
 }
 
-int State(const StateOptions& o) {
+namespace {
+
+// `perk state STATE verify --ledger FILE [--rejects FILE]`: 0 when the files hold what the state
+// committed, 1 where they do not.
+int Verify(const runtime::Store& store, const StateOptions& o) {
+  if (o.ledger.empty() && o.rejects.empty()) {
+    fmt::print(stderr, "perk: `perk state STATE verify` needs --ledger FILE (and --rejects FILE to check it too)\n");
+    return 2;
+  }
+  int rc = 0;
+  for (bool rejects : {false, true}) {
+    const std::string& file = rejects ? o.rejects : o.ledger;
+    if (file.empty()) continue;
+    std::string report;
+    bool ok = store.VerifyOutput(rejects, file, &report);
+    fmt::print(ok ? stdout : stderr, "{}{}\n", ok ? "" : "perk: ", report);
+    if (!ok) rc = 1;
+  }
+  return rc;
+}
+
+}  // namespace
+
+int State(const StateOptions& given) {
+  StateOptions o = given;
+  auto known = [](const std::string& what) { return what == "client" || what == "stats" || what == "verify"; };
+  if (o.path == "verify" && !known(o.what)) std::swap(o.path, o.what);  // `perk state verify STATE`
+  if (!known(o.what)) {
+    fmt::print(stderr, "perk: `perk state STATE WHAT`: WHAT is client, stats or verify, not `{}`\n", o.what);
+    return 2;
+  }
   std::string error;
   auto store = runtime::Store::OpenForReading(o.path, &error);
   if (!store) {
     fmt::print(stderr, "perk: {}\n", error);
     return 2;
   }
+  if (o.what == "verify") return Verify(*store, o);
   const checked::Program& p = store->program();
   runtime::Engine& engine = store->engine();
   if (o.what == "client") {

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/checksum.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -13,8 +15,10 @@ namespace {
 // Bumped when an encoding changes; a blob with another version is refused, never misread.
 // Client version 2 (v0.2) adds which optional attributes are unset and then
 // ClientState::rule_series (per-client budgets, keyed limits); version 3 then adds lots and
-// pending credits (C11); versions 2 and 1 (v0.1) still decode.
-constexpr uint64_t kClientVersion = 3;
+// pending credits (C11); version 4 frames version 3's fields with their length and a checksum
+// (a damaged blob is refused, never loaded); versions 3, 2 and 1 (v0.1) still decode.
+constexpr uint64_t kClientVersion = 4;
+constexpr uint64_t kClientVersionV03 = 3;
 constexpr uint64_t kClientVersionV02 = 2;
 constexpr uint64_t kClientVersionV01 = 1;
 constexpr uint64_t kEngineVersion = 1;
@@ -130,6 +134,11 @@ struct RawWriter {
   }
 };
 
+uint32_t ClientChecksum(std::string_view fields) { return static_cast<uint32_t>(Hash64(fields)); }
+
+// Version `version`'s fields (1 to 3; version 4 holds version 3's inside its frame).
+bool DecodeClientFields(ByteReader& r, uint64_t version, ClientState* c);
+
 size_t ClientBound(const ClientState& c) {
   constexpr size_t V = 10;  // the longest varint
   size_t n = 16 * V + c.id.size() + (c.layout.wallets + c.layout.tiers + c.layout.segments) * V;
@@ -142,7 +151,7 @@ size_t ClientBound(const ClientState& c) {
   n += V;
   for (const auto& rs : c.rule_series) n += 4 * V + rs.key.s.size() + rs.series.buckets.size() * 5 * V;
   n += 2 * V + c.lots.size() * 3 * V + c.pending_credits.size() * 4 * V;
-  return n;
+  return n + 8;  // version 4's frame: the length and the checksum
 }
 
 }  // namespace
@@ -152,6 +161,9 @@ void EncodeClient(const ClientState& c, std::string* out) {
   out->resize(start + ClientBound(c));
   RawWriter w{out->data() + start};
   w.U(kClientVersion);
+  char* length_at = w.p;  // filled in once the fields are written
+  w.p += 4;
+  char* fields = w.p;
   w.Bytes(c.id);
   w.I(c.since());
   w.U(c.attrs.size());
@@ -202,6 +214,11 @@ void EncodeClient(const ClientState& c, std::string* out) {
     w.U(p.seq);
     last = p.until;
   }
+  const uint32_t length = static_cast<uint32_t>(w.p - fields);
+  const uint32_t sum = ClientChecksum(std::string_view(fields, length));
+  std::memcpy(length_at, &length, 4);
+  std::memcpy(w.p, &sum, 4);
+  w.p += 4;
   out->resize(static_cast<size_t>(w.p - out->data()));
 }
 
@@ -210,10 +227,35 @@ bool DecodeClient(std::string_view in, ClientState* c) {
   return DecodeClient(r, c) && r.done();
 }
 
-bool DecodeClient(ByteReader& r, ClientState* c) {
-  uint64_t version, u;
-  if (!r.U(&version) || (version != kClientVersion && version != kClientVersionV02 && version != kClientVersionV01))
-    return false;
+bool DecodeClient(ByteReader& r, ClientState* c) { return DecodeClientChecked(r, c) == ClientBlob::Ok; }
+
+ClientBlob DecodeClientChecked(ByteReader& r, ClientState* c) {
+  uint64_t version;
+  if (!r.U(&version)) return ClientBlob::Malformed;
+  if (version != kClientVersion) return DecodeClientFields(r, version, c) ? ClientBlob::Ok : ClientBlob::Malformed;
+  // The checksum is compared before any field is read: damaged bytes are never decoded.
+  std::string_view length_bytes, fields, sum_bytes;
+  uint32_t length = 0, sum = 0;
+  if (!r.Raw(4, &length_bytes)) return ClientBlob::Malformed;
+  std::memcpy(&length, length_bytes.data(), 4);
+  if (!r.Raw(length, &fields) || !r.Raw(4, &sum_bytes)) return ClientBlob::Malformed;
+  std::memcpy(&sum, sum_bytes.data(), 4);
+  if (sum != ClientChecksum(fields)) {
+    // The id, as far as it reads, names the client in the refusal.
+    ByteReader id(fields);
+    c->id.clear();
+    if (!id.Bytes(&c->id)) c->id.clear();
+    return ClientBlob::Damaged;
+  }
+  ByteReader inner(fields);
+  return DecodeClientFields(inner, kClientVersionV03, c) && inner.done() ? ClientBlob::Ok : ClientBlob::Malformed;
+}
+
+namespace {
+
+bool DecodeClientFields(ByteReader& r, uint64_t version, ClientState* c) {
+  uint64_t u;
+  if (version != kClientVersionV03 && version != kClientVersionV02 && version != kClientVersionV01) return false;
   const bool v02 = version != kClientVersionV01;
   // The block's regions come in the encoding's order; the layout needs all their counts first.
   int64_t since = 0, tier = 0;
@@ -247,7 +289,7 @@ bool DecodeClient(ByteReader& r, ClientState* c) {
     });
   c->lots.clear();
   c->pending_credits.clear();
-  if (ok && version == kClientVersion) {
+  if (ok && version == kClientVersionV03) {
     int64_t last = 0;
     auto wallet = [&](int32_t* out) {
       uint64_t w;
@@ -286,6 +328,8 @@ bool DecodeClient(ByteReader& r, ClientState* c) {
   for (size_t k = 0; k < vars.size(); ++k) c->set_var(k, std::move(vars[k]));
   return true;
 }
+
+}  // namespace
 
 void EncodeEngineState(const EngineState& s, std::string* out) {
   ByteWriter w(out);

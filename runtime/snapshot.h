@@ -70,6 +70,13 @@ class ByteReader {
     return true;
   }
   bool Bytes(std::string* s);
+  // The next `n` bytes as they are (fixed-width fields: checksums, a length reserved ahead).
+  bool Raw(size_t n, std::string_view* out) {
+    if (!ok_ || n > in_.size() - pos_) return ok_ = false;
+    *out = in_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
   // A count of items that each take at least one byte: bounds allocations on corrupt input.
   bool Count(uint64_t* n) { return U(n) && *n <= in_.size() - pos_; }
   bool done() const { return ok_ && pos_ == in_.size(); }
@@ -87,6 +94,11 @@ void EncodeClient(const ClientState& c, std::string* out);
 bool DecodeClient(std::string_view in, ClientState* c);
 // Reads one client from where the reader is (encodings back to back); false when malformed.
 bool DecodeClient(ByteReader& r, ClientState* c);
+// As DecodeClient, telling a blob whose checksum does not match (Damaged: c->id then holds the
+// id as stored, if it reads) from one that does not decode. Blobs written before checksums
+// (versions 1 to 3) are never Damaged.
+enum class ClientBlob { Ok, Malformed, Damaged };
+ClientBlob DecodeClientChecked(ByteReader& r, ClientState* c);
 
 // The engine-wide state besides clients and dedup ids.
 void EncodeEngineState(const EngineState& s, std::string* out);

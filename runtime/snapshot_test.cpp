@@ -171,6 +171,39 @@ TEST_CASE("corrupt client blobs are refused, never misread") {
   CHECK_FALSE(DecodeClient(other_version, &back));
 }
 
+TEST_CASE("a damaged client blob is told from a malformed one, by its checksum, with its id") {
+  auto program = Compile(kProgram);
+  ClientState c = NewClient(*program, "client-7", 0);
+  c.wallets()[0] = 200;
+  std::string blob;
+  EncodeClient(c, &blob);
+  size_t damaged = 0;
+  // Every byte of the fields after the id, changed: a checksum mismatch, never a client.
+  for (size_t k = 5 + 1 + c.id.size(); k + 4 < blob.size(); ++k) {
+    std::string bad = blob;
+    bad[k] ^= 0x04;
+    ByteReader r(bad);
+    ClientState back;
+    ClientBlob got = DecodeClientChecked(r, &back);
+    CHECK(got == ClientBlob::Damaged);
+    CHECK(back.id == "client-7");
+    damaged += got == ClientBlob::Damaged;
+  }
+  CHECK(damaged > 5);
+  // The checksum itself changed: damaged too.
+  std::string bad = blob;
+  bad.back() ^= 1;
+  ByteReader r(bad);
+  ClientState back;
+  CHECK(DecodeClientChecked(r, &back) == ClientBlob::Damaged);
+  // A blob cut short does not even frame: malformed.
+  ByteReader cut(std::string_view(blob).substr(0, blob.size() - 2));
+  CHECK(DecodeClientChecked(cut, &back) == ClientBlob::Malformed);
+  ByteReader whole(blob);
+  CHECK(DecodeClientChecked(whole, &back) == ClientBlob::Ok);
+  CHECK(back.wallets()[0] == 200);
+}
+
 TEST_CASE("identity ignores layout and comments but not behaviour or params") {
   auto a = Compile(kProgram);
   auto b = Compile(std::string("# a comment\n") + kProgram);
@@ -238,11 +271,26 @@ TEST_CASE("a client's stored bytes stay those of earlier builds, whatever the in
   EncodeClient(c, &blob);
   std::string hex;
   for (unsigned char ch : blob) hex += fmt::format("{:02x}", ch);
-  // Version 3 (v0.2): version 1's bytes, then the unset flags of the attributes (one, set),
-  // then the per-client budgets and keyed limits (none), then lots and pending credits (none).
+  // Version 4: version 3's fields (after its version byte) framed by their length (0x4d, 4
+  // bytes) and their checksum (4 bytes). Version 3 (v0.2): version 1's bytes, then the unset
+  // flags of the attributes (one, set), then the per-client budgets and keyed limits (none),
+  // then lots and pending credits (none).
   CHECK(hex ==
+        "044d000000"
+        "02633180a091f4a3e8a306010002444502a4130d0100096465706f7369746564020200c60101010109646570"
+        "6f7369746f720101d4bf02020202020201d4bf0202904e904e904e000100000000"
+        "c4712a7e");
+  // Version 3's bytes (before checksums) still decode, to the same client.
+  {
+    const std::string v3 =
         "0302633180a091f4a3e8a306010002444502a4130d0100096465706f7369746564020200c60101010109646570"
-        "6f7369746f720101d4bf02020202020201d4bf0202904e904e904e000100000000");
+        "6f7369746f720101d4bf02020202020201d4bf0202904e904e904e000100000000";
+    std::string bytes;
+    for (size_t k = 0; k < v3.size(); k += 2) bytes += static_cast<char>(std::stoi(v3.substr(k, 2), nullptr, 16));
+    ClientState old;
+    REQUIRE(DecodeClient(bytes, &old));
+    CHECK(ClientStateJson(*program, old) == ClientStateJson(*program, c));
+  }
   // Version 2's bytes (without lots) still decode, to the same client.
   {
     const std::string v2 =
@@ -344,7 +392,7 @@ end
   REQUIRE(saver.clients()[0].rule_series.size() == 2);
   std::string blob;
   EncodeClient(saver.clients()[0], &blob);
-  CHECK(blob[0] == 3);  // the v0.2 encoding (version 3 since lots)
+  CHECK(blob[0] == 4);  // the v0.2 encoding (version 3 since lots, framed with a checksum since 4)
   ClientState back;
   REQUIRE(DecodeClient(blob, &back));
   REQUIRE(back.rule_series.size() == 2);
@@ -367,7 +415,7 @@ end
   ClientState plain = NewClient(*program, "p", 0);
   std::string plain_blob;
   EncodeClient(plain, &plain_blob);
-  CHECK(plain_blob[0] == 3);
+  CHECK(plain_blob[0] == 4);
   ClientState plain_back;
   REQUIRE(DecodeClient(plain_blob, &plain_back));
   CHECK(plain_back.rule_series.empty());

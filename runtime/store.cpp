@@ -27,6 +27,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "runtime/ledger_check.h"
+
 namespace perk::runtime {
 
 namespace {
@@ -128,6 +130,11 @@ struct OutputFile {
   uint64_t committed = 0;  // bytes the state says the file holds
   uint64_t end = 0;        // the file's length: more than `committed` after a crash
   std::string tail;        // the last committed bytes (up to kTailBytes): recognises the file
+  // The running hash of the committed bytes, the checkpoints the state recorded of it, and the
+  // hash at `committed` (none in a state written before checksums): runtime/ledger_check.h.
+  RunningHash hash;
+  std::vector<Checkpoint> points;
+  std::optional<uint64_t> digest;
 
   ~OutputFile() {
     if (fd >= 0) ::close(fd);
@@ -170,6 +177,7 @@ struct Store::Impl {
   sqlite3_stmt* del_annex = nullptr;
   sqlite3_stmt* put_reversal = nullptr;
   sqlite3_stmt* del_reversal = nullptr;
+  sqlite3_stmt* put_check = nullptr;
   uint64_t committed_reversal_end = 0;  // ReversalMemory::end() at the last commit
   uint64_t reversal_deleted = 0;        // reversal rows with `last` up to this are deleted
   // The event types of the program the frame is written for, and of the one that wrote it.
@@ -177,10 +185,12 @@ struct Store::Impl {
   std::vector<uint64_t> reversed;       // reuse: the indexes reversed in the batch
   std::vector<uint32_t> dirty;
   std::string blob;
+  std::vector<Checkpoint> check_points[2];  // reuse (writer thread): a commit's, ledger and rejects
+  std::string check_row;
 
   ~Impl() {
     StopWriter();
-    for (sqlite3_stmt* s : {put_log, del_log, put_meta, put_seen, del_seen, put_annex, del_annex, put_reversal, del_reversal})
+    for (sqlite3_stmt* s : {put_log, del_log, put_meta, put_seen, del_seen, put_annex, del_annex, put_reversal, del_reversal, put_check})
       sqlite3_finalize(s);
     if (db) sqlite3_close(db);
     // Closed after SQLite: closing any descriptor of the file drops the process's POSIX locks.
@@ -413,7 +423,11 @@ struct Store::Impl {
            Exec("CREATE TABLE IF NOT EXISTS reversal(seq INTEGER PRIMARY KEY, last INTEGER NOT NULL, "
                 "data BLOB NOT NULL)") &&
            Prepare("INSERT INTO reversal(seq, last, data) VALUES (?, ?, ?)", &put_reversal) &&
-           Prepare("DELETE FROM reversal WHERE last <= ?", &del_reversal);
+           Prepare("DELETE FROM reversal WHERE last <= ?", &del_reversal) &&
+           // The outputs' checkpoints, one row per commit (runtime/ledger_check.h). Created on
+           // open in older states, whose outputs are then checked from their next commit on.
+           Exec("CREATE TABLE IF NOT EXISTS output_check(seq INTEGER PRIMARY KEY, data BLOB NOT NULL)") &&
+           Prepare("INSERT INTO output_check(seq, data) VALUES (?, ?)", &put_check);
   }
 
   bool Create() {
@@ -467,6 +481,12 @@ struct Store::Impl {
       else if (key == "input") ok = DecodePosition(value, &position), ++found;
       else if (key == "commits") commits = std::strtoull(value.c_str(), nullptr, 10), ++found;
       else if (key == "reversal") reversal_frame = std::move(value);  // absent before C10
+      else if (key == "ledger_hash" || key == "rejects_hash") {  // absent before output checksums
+        char* end = nullptr;
+        uint64_t digest = std::strtoull(value.c_str(), &end, 16);
+        ok = value.size() == 16 && *end == '\0';
+        (key == "ledger_hash" ? ledger : rejects).digest = digest;
+      }
       if (!ok) return corrupt("meta `" + key + "` does not decode");
     }
     if (found != 9) return corrupt("meta entries are missing");
@@ -500,7 +520,14 @@ struct Store::Impl {
       while (!r.done()) {
         uint64_t n;
         ClientState c;
-        if (!r.U(&n) || n > clients->size() || !DecodeClient(r, &c) ||
+        ClientBlob got = r.U(&n) && n <= clients->size() ? DecodeClientChecked(r, &c) : ClientBlob::Malformed;
+        if (got == ClientBlob::Damaged) {
+          sqlite3_finalize(s);
+          return corrupt(fmt::format("client \"{}\" (number {}, in client log row {}) does not match its checksum: its "
+                                     "stored bytes were damaged, and it is not loaded",
+                                     c.id, n, log_seq));
+        }
+        if (got != ClientBlob::Ok ||
             c.layout.wallets != schema.wallets.size() || c.layout.vars != schema.vars.size() ||
             c.layout.tiers != schema.tiers.size() || c.layout.segments != schema.segments.size() ||
             c.attrs.size() != schema.attrs.size()) {
@@ -535,7 +562,64 @@ struct Store::Impl {
     if (seen->size() > es->remembered) return corrupt("more dedup ids than were remembered");
     committed_remembered = es->remembered;
     if (!reversal_frame.empty() && !LoadReversals(reversal_frame, reversals)) return corrupt("reversal rows do not decode");
+    return LoadCheckpoints(corrupt);
+  }
+
+  // The outputs' checkpoints (none in a state written before them).
+  template <typename Corrupt>
+  bool LoadCheckpoints(Corrupt corrupt) {
+    sqlite3_stmt* s = nullptr;
+    int64_t exists = 0;
+    if (!QueryInt("SELECT count(*) FROM sqlite_master WHERE name = 'output_check'", &exists)) {
+      error = SqlError("reading the output checkpoints failed");
+      return false;
+    }
+    if (exists == 0) return true;
+    if (sqlite3_prepare_v2(db, "SELECT seq, data FROM output_check ORDER BY seq", -1, &s, nullptr) != SQLITE_OK) {
+      error = SqlError("reading the output checkpoints failed");
+      return false;
+    }
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      const char* data = static_cast<const char*>(sqlite3_column_blob(s, 1));
+      if (!DecodeCheckRow(std::string_view(data ? data : "", sqlite3_column_bytes(s, 1)),
+                          static_cast<uint64_t>(sqlite3_column_int64(s, 0)), &ledger.points, &rejects.points)) {
+        sqlite3_finalize(s);
+        return corrupt("output checkpoints do not decode");
+      }
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+      error = SqlError("reading the output checkpoints failed");
+      return false;
+    }
     return true;
+  }
+
+  // Locks the output files that exist already, before anything else is opened or created: a
+  // second process given the same ledger (with any state) is refused with nothing changed.
+  bool LockOutputs() {
+    for (OutputFile* out : {&ledger, &rejects}) {
+      const std::string& file = out == &ledger ? options.ledger_path : options.rejects_path;
+      int fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
+      struct stat st {};
+      if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) ::close(fd);
+        continue;  // OpenOutput creates it, or says why it cannot be used
+      }
+      out->fd = fd;
+      if (!LockOutput(*out, file)) return false;
+    }
+    return true;
+  }
+
+  bool LockOutput(OutputFile& out, const std::string& file) {
+    if (LockOutputFile(out.fd)) return true;
+    error = fmt::format(
+        "the {} file {} is in use by another perk process (perk run --state or perk serve, with this state or another "
+        "one), or is given as both --ledger and --rejects; two states never write one file. Nothing was changed",
+        out.what, file);
+    return false;
   }
 
   // [C10] The frame, then the rows in commit order, then the reversed marks.
@@ -563,7 +647,8 @@ struct Store::Impl {
   // nothing, a file that is shorter or does not end as the state recorded.
   bool OpenOutput(OutputFile& out, const std::string& file, std::vector<std::string>* notes) {
     out.path = file;
-    out.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    bool locked = out.fd >= 0;  // by LockOutputs
+    if (!locked) out.fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     struct stat st {};
     if (out.fd < 0 || ::fstat(out.fd, &st) != 0) {
       error = fmt::format("cannot open the {} file {}: {}", out.what, file, std::strerror(errno));
@@ -574,6 +659,7 @@ struct Store::Impl {
                           out.what, file);
       return false;
     }
+    if (!locked && !LockOutput(out, file)) return false;
     out.end = static_cast<uint64_t>(st.st_size);
     auto foreign = [&](const std::string& why) {
       error = fmt::format(
@@ -581,6 +667,19 @@ struct Store::Impl {
           out.what, file, path, why, out.what);
       return false;
     };
+    // Every committed byte, against the checkpoints: an edit anywhere is found, not only at the
+    // end. (An empty file is not a damaged one, but another: refused as foreign below.)
+    OutputCheck check = CheckOutput(out.fd, out.end, out.end == 0 ? 0 : out.committed, out.points, out.digest);
+    if (!check.ok) {
+      error = fmt::format(
+          "the {} file {} does not hold what the state {} committed: {}. Restore the file the state wrote (or the "
+          "state that goes with this file) from a backup; `perk state {} verify --{} {}` tells the same. Nothing was "
+          "changed",
+          out.what, file, path, check.where, path, out.what, file);
+      return false;
+    }
+    out.hash = check.hash;
+    out.points.clear();  // only needed to check: a long-lived state has many
     if (out.end < out.committed)
       return foreign(fmt::format("it has {} bytes, but the state committed {}", out.end, out.committed));
     std::string have;
@@ -845,6 +944,19 @@ struct Store::Impl {
       sqlite3_bind_int64(del_seen, 1, static_cast<int64_t>(b.expired));
       ok = Step(del_seen);
     }
+    RunningHash ledger_hash = ledger.hash, rejects_hash = rejects.hash;
+    check_points[0].clear();
+    check_points[1].clear();
+    HashCommit(b.ledger, &ledger_hash, &check_points[0]);
+    HashCommit(b.rejects, &rejects_hash, &check_points[1]);
+    if (ok && !(check_points[0].empty() && check_points[1].empty())) {
+      EncodeCheckRow(check_points[0], check_points[1], &check_row);
+      sqlite3_bind_int64(put_check, 1, static_cast<int64_t>(commits + 1));
+      sqlite3_bind_blob64(put_check, 2, check_row.data(), check_row.size(), SQLITE_STATIC);
+      ok = Step(put_check);
+    }
+    ok = ok && PutMeta("ledger_hash", fmt::format("{:016x}", ledger_hash.Digest())) &&
+         PutMeta("rejects_hash", fmt::format("{:016x}", rejects_hash.Digest()));
     OutputFile next_ledger, next_rejects;  // only their committed length and tail are used
     next_ledger.committed = ledger.committed;
     next_ledger.tail = ledger.tail;
@@ -873,6 +985,8 @@ struct Store::Impl {
     ledger.tail = std::move(next_ledger.tail);
     rejects.committed = next_rejects.committed;
     rejects.tail = std::move(next_rejects.tail);
+    ledger.hash = ledger_hash;
+    rejects.hash = rejects_hash;
     return true;
   }
 
@@ -995,6 +1109,7 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     }
     return true;
   };
+  if (!m.LockOutputs()) return fail();
   struct stat state_stat {};
   if (::stat(path.c_str(), &state_stat) != 0 && !outputs_empty()) return fail();
   bool fresh = false;
@@ -1164,6 +1279,48 @@ StoreInfo Store::Info() const {
   info.ledger_unconfirmed = m.ledger.end > m.ledger.committed ? m.ledger.end - m.ledger.committed : 0;
   info.rejects_unconfirmed = m.rejects.end > m.rejects.committed ? m.rejects.end - m.rejects.committed : 0;
   return info;
+}
+
+bool Store::VerifyOutput(bool rejects, const std::string& file, std::string* report) const {
+  const Impl& m = *impl_;
+  const OutputFile& out = rejects ? m.rejects : m.ledger;
+  const char* what = rejects ? "rejects" : "ledger";
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    *report = fmt::format("cannot read the {} file {}: {}", what, file,
+                          fd < 0 || errno ? std::strerror(errno) : "not a regular file");
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  OutputCheck check = CheckOutput(fd, size, out.committed, out.points, out.digest);
+  std::string have;
+  // A state written before checksums recorded only the end of what it committed.
+  bool tail_ok = check.ok && ReadAt(fd, out.committed - out.tail.size(), out.tail.size(), &have) && have == out.tail;
+  ::close(fd);
+  if (!check.ok) {
+    *report = fmt::format("the {} file {} does not hold what the state {} committed: {}", what, file, m.path, check.where);
+    return false;
+  }
+  if (!tail_ok) {
+    *report = fmt::format("the {} file {} does not hold what the state {} committed: its committed bytes do not end as "
+                          "the state recorded",
+                          what, file, m.path);
+    return false;
+  }
+  *report = fmt::format("ok: {} {} bytes in {} lines match the {} commits of {}", file, out.committed, check.lines,
+                        m.commits, m.path);
+  if (!out.digest)
+    *report += fmt::format(" (written before output checksums: only its last {} bytes are recorded to compare)",
+                           out.tail.size());
+  else
+    *report += fmt::format(" ({} checkpoints compared)", check.checked);
+  if (size > out.committed)
+    *report += fmt::format("; {} bytes past the last commit are not yet committed (a run in progress, or an "
+                           "interrupted one)",
+                           size - out.committed);
+  return true;
 }
 
 InputPosition Store::BeginInput(const std::string& events_path) {

@@ -93,6 +93,11 @@ class Store {
   const checked::Program& program() const;  // the program, or the stored schema's skeleton
   StoreInfo Info() const;
 
+  // `perk state verify`: whether `file` holds what the state committed to its ledger (or, with
+  // `rejects`, its rejects file), checked as Open checks it (runtime/ledger_check.h). True with
+  // what was checked in *report; false with where the file stops matching in *report.
+  bool VerifyOutput(bool rejects, const std::string& file, std::string* report) const;
+
   // Where to continue reading the input at `events_path` ("-" for stdin): past the last
   // committed line when the file is the stream the state stopped in, else from the start
   // (ids already seen are then skipped as duplicates by the dedup window). Also remembers the

@@ -560,11 +560,168 @@ end
     assert b'"reverses"' not in c.read("ledger"), c.read("ledger")
 
 
+def hold_until_locked(path, proc, timeout=30):
+    """Waits until another process holds `path`'s lock (flock), or `proc` has ended."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(f, fcntl.LOCK_UN)
+                except BlockingIOError:
+                    return True
+        time.sleep(0.02)
+    return False
+
+
+def case_two_runs_on_one_ledger(c):
+    """A second process with another state but the same ledger is refused at start; nothing written."""
+    c.write("p.perk", PROGRAM)
+    c.write("a.jsonl", events(0, 12))
+    args = [c.perk, "run", c.path("p.perk"), "--events", "-", "--engine", c.engine, "--state", c.path("a.db"),
+            "--ledger", c.path("ledger"), "--rejects", c.path("a.rejects")]
+    first = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert hold_until_locked(c.path("ledger"), first), "the first run never locked its ledger"
+        before = c.read("ledger")
+        r = c.run("p.perk", "a.jsonl", state="b.db", rejects="b.rejects")
+        assert r.returncode == 2 and "is in use by another perk process" in r.stderr, r.stderr
+        assert c.read("ledger") == before, "the refused run wrote the ledger"
+        assert not os.path.exists(c.path("b.db")) and not os.path.exists(c.path("b.rejects")), os.listdir(c.work)
+        # The same with the first one's rejects file as the second's.
+        r = c.run("p.perk", "a.jsonl", state="b.db", ledger="b.ledger", rejects="a.rejects")
+        assert r.returncode == 2 and "rejects file" in r.stderr and "in use" in r.stderr, r.stderr
+        _, err = first.communicate(c.read("a.jsonl").decode(), timeout=60)
+        assert first.returncode == 0, err
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    # Once the first has finished, the file is free again (for the state that wrote it).
+    c.write("b.jsonl", events(12, 12, day0=4))
+    r = c.run("p.perk", "b.jsonl", state="a.db", rejects="a.rejects")
+    assert r.returncode == 0, r.stderr
+
+
+def committed_ledger(c, records=60):
+    """A state s.db whose ledger was committed in many small commits; returns the ledger's lines."""
+    c.write("p.perk", PROGRAM)
+    c.write("a.jsonl", events(0, records))
+    c.write("b.jsonl", events(100, 12, day0=20))
+    env = dict(os.environ, PERK_COMMIT_RECORDS="7")
+    args = [c.perk, "run", c.path("p.perk"), "--events", c.path("a.jsonl"), "--engine", c.engine, "--state",
+            c.path("s.db"), "--ledger", c.path("ledger"), "--rejects", c.path("rejects")]
+    r = subprocess.run(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert r.returncode == 0, r.stderr
+    v = c.state("verify", "--ledger", c.path("ledger"), "--rejects", c.path("rejects"))
+    assert v.returncode == 0 and v.stdout.startswith("ok: "), (v.stdout, v.stderr)
+    lines = c.read("ledger").splitlines(keepends=True)
+    assert f"{len(c.read('ledger'))} bytes in {len(lines)} lines" in v.stdout, v.stdout
+    return lines
+
+
+def line_range(text):
+    """The `lines A..B` a refusal names."""
+    import re
+    m = re.search(r"lines (\d+)\.\.(\d+)", text)
+    assert m, text
+    return int(m.group(1)), int(m.group(2))
+
+
+def case_edited_ledger_is_refused(c):
+    """A byte changed in the middle of a committed ledger is found at restart and by `perk state verify`."""
+    lines = committed_ledger(c)
+    k = len(lines) // 2  # 0-based: line k + 1
+    # One digit changed, in place: the file keeps its length and every other byte.
+    line = bytearray(lines[k])
+    at = max(i for i, ch in enumerate(line) if chr(ch).isdigit())
+    line[at] = ord("1") if line[at] != ord("1") else ord("2")
+    lines[k] = bytes(line)
+    with open(c.path("ledger"), "wb") as f:
+        f.write(b"".join(lines))
+    before = {name: c.read(name) for name in ("ledger", "rejects", "s.db")}
+    r = c.run("p.perk", "b.jsonl", state="s.db")
+    assert r.returncode == 2 and "does not hold what the state" in r.stderr and "edited" in r.stderr, r.stderr
+    first, last = line_range(r.stderr)
+    assert first <= k + 1 <= last, (k + 1, r.stderr)
+    assert last - first < 20, r.stderr
+    assert {name: c.read(name) for name in before} == before, "a refused run changed the files"
+    for args in (("s.db", "verify"), ("verify", "s.db")):  # both orders are taken
+        v = subprocess.run([c.perk, "state", *[c.path(a) if a == "s.db" else a for a in args], "--ledger",
+                            c.path("ledger")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert v.returncode == 1 and "does not hold what the state" in v.stderr, (v.stdout, v.stderr)
+        assert line_range(v.stderr) == (first, last), v.stderr
+
+
+def case_truncated_ledger_is_refused(c):
+    """A committed ledger cut short is refused, naming the line where it stops."""
+    lines = committed_ledger(c)
+    keep = b"".join(lines[:40]) + lines[40][:5]
+    with open(c.path("ledger"), "wb") as f:
+        f.write(keep)
+    r = c.run("p.perk", "b.jsonl", state="s.db")
+    assert r.returncode == 2 and "truncated in line 41" in r.stderr, r.stderr
+    assert c.read("ledger") == keep
+    v = c.state("verify", "--ledger", c.path("ledger"))
+    assert v.returncode == 1 and "truncated in line 41" in v.stderr, v.stderr
+
+
+def case_swapped_ledger_is_refused(c):
+    """Another run's ledger of the same length, or an older state's checks: placed or taken as they are."""
+    lines = committed_ledger(c)
+    other = bytearray(b"".join(lines))
+    other[10] = ord("X")
+    with open(c.path("other.l"), "wb") as f:
+        f.write(bytes(other))
+    v = c.state("verify", "--ledger", c.path("other.l"))
+    assert v.returncode == 1 and "bytes 0.." in v.stderr and "lines 1.." in v.stderr, v.stderr
+    # A state written before the checks (no checkpoints, no hashes) opens, and records them from then on.
+    db = sqlite3.connect(c.path("s.db"))
+    db.execute("DROP TABLE output_check")
+    db.execute("DELETE FROM meta WHERE key IN ('ledger_hash', 'rejects_hash')")
+    db.commit()
+    db.close()
+    v = c.state("verify", "--ledger", c.path("ledger"))
+    assert v.returncode == 0 and "before output checksums" in v.stdout, (v.stdout, v.stderr)
+    r = c.run("p.perk", "b.jsonl", state="s.db")
+    assert r.returncode == 0, r.stderr
+    v = c.state("verify", "--ledger", c.path("ledger"))
+    assert v.returncode == 0 and "checkpoints compared" in v.stdout, (v.stdout, v.stderr)
+
+
+def case_damaged_client_blob_is_refused(c):
+    """A client whose stored bytes were damaged is refused by name, never loaded."""
+    c.write("p.perk", PROGRAM)
+    c.write("a.jsonl", events(0, 30))
+    assert c.run("p.perk", "a.jsonl", state="s.db").returncode == 0
+    db = sqlite3.connect(c.path("s.db"))
+    seq, data = db.execute("SELECT seq, data FROM client_log ORDER BY seq LIMIT 1").fetchone()
+    data = bytearray(data)
+    # The row's first client: its index (0), version 4, a 4-byte length, then its fields: the id first.
+    assert data[0] == 0 and data[1] == 4, data[:8]
+    id_len = data[6]
+    client = data[7:7 + id_len].decode()
+    data[7 + id_len + 1] ^= 0x01  # a byte of what follows the id
+    db.execute("UPDATE client_log SET data = ? WHERE seq = ?", (bytes(data), seq))
+    db.commit()
+    db.close()
+    before = c.read("s.db")
+    c.write("b.jsonl", events(100, 12, day0=20))
+    r = c.run("p.perk", "b.jsonl", state="s.db")
+    assert r.returncode == 2 and f'client "{client}"' in r.stderr and "does not match its checksum" in r.stderr, r.stderr
+    assert c.read("s.db") == before
+    s = c.state("client", client)
+    assert s.returncode == 2 and "does not match its checksum" in s.stderr, s.stderr
+
+
 CASES = [case_resume_with_more, case_until, case_state_client_and_stats, case_upgrade_keeps,
          case_upgrade_refuses_loss, case_refuses_foreign_files, case_outputs_must_continue, case_tentative_tail,
          case_recovers_an_interrupted_write, case_v02_client_series_resume, case_v02_lots_resume,
          case_v02_sends_resume, case_v02_reversals_resume,
-         case_v02_reversals_upgrade]
+         case_v02_reversals_upgrade, case_two_runs_on_one_ledger, case_edited_ledger_is_refused,
+         case_truncated_ledger_is_refused, case_swapped_ledger_is_refused, case_damaged_client_blob_is_refused]
 
 
 def main():

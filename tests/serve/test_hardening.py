@@ -457,6 +457,32 @@ def test_run_max_clock_jump(perk):
     assert len(rejects) == 197, len(rejects)
 
 
+# ---- finding 6: the ledger is locked and checksummed ----
+
+def test_two_servers_on_one_ledger_the_second_is_refused(perk):
+    d = tempfile.mkdtemp(prefix="perk-ledger-lock-")
+    ledger = os.path.join(d, "shared.ledger.jsonl")
+    a = Server(perk, "interp", state=True, scratch=d, args=["--ledger", ledger])
+    try:
+        status, body = a.post(deposit("d1", "c1", "10", time_="2026-01-05T10:00:00Z", first=True))
+        assert status == 200 and body["accepted"] == 1, (status, body)
+        with open(ledger, "rb") as f:
+            before = f.read()
+        assert before, "the first server committed nothing"
+        other = os.path.join(d, "other.db")
+        rc, err = start_fails(perk, "interp", ["--insecure-no-auth", "--state", other, "--ledger", ledger])
+        assert rc == 2 and "is in use by another perk process" in err and ledger in err, (rc, err)
+        with open(ledger, "rb") as f:
+            assert f.read() == before, "the refused server wrote the ledger"
+        assert not os.path.exists(other), "the refused server created its state"
+        # The first one goes on serving.
+        status, body = a.post(deposit("d2", "c1", "10", time_="2026-01-05T11:00:00Z"))
+        assert status == 200 and body["accepted"] == 1, (status, body)
+    finally:
+        a.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
 TESTS = [v for k, v in list(globals().items()) if k.startswith("test_")]
 
 
