@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
   run->add_option("--max-clock-jump", run_opts.max_clock_jump,
                   "reject a record that would move the clock forward by more than this at once (e.g. 36h, 7d)");
   run->add_option("--allow-drop", run_opts.allow_drop,
-                  "with --state: let a program upgrade drop this wallet, var or attribute (repeatable)");
+                  "with --state: let a program upgrade drop this wallet, var or attribute, or reset this rule's "
+                  "limit and budget history (repeatable)");
 
   perk::cli::StateOptions state_opts;
   auto* state = app.add_subcommand(

@@ -196,6 +196,8 @@ struct RuleDecl {
   std::string name;
   SourceRange range;
   std::string label;  // optional
+  std::string renamed_from;  // `renamed from OLD`; empty when not renamed
+  SourceRange renamed_range;
   Trigger trigger;
   ExprPtr when;  // optional
   std::optional<Limit> limit;

@@ -906,6 +906,24 @@ class Builder {
     rule.range = Range(&ctx);
     rule.trigger = std::move(*trigger);
     if (ctx.label != nullptr) rule.label = BuildString(*ctx.label).value_or("");
+    if (P::RenamingContext* r = ctx.renaming()) {
+      // `renamed` and `from` are plain words to the grammar (so `from` stays a usable name).
+      const bool words = IsReal(r->renamed) && r->renamed->getText() == "renamed" &&
+                         (r->from == nullptr || r->from->getText() == "from");
+      if (words && IsReal(r->old)) {
+        rule.renamed_from = r->old->getText();
+        rule.renamed_range = Range(r);
+      } else if (words) {
+        diags_.Report(DiagKind::SyntaxError, Range(r),
+                      "`renamed from` needs the rule's old name: `renamed from OLD_NAME`");
+      } else {
+        diags_.Report(DiagKind::SyntaxError, Range(r),
+                      "unexpected " +
+                          Backticked((r->renamed->getText() != "renamed" ? r->renamed : r->from)->getText()) +
+                          "; a rule needs a trigger (`on EVENT`, `on tier_changed` or `every day`) first, "
+                          "after `renamed from OLD_NAME` when the rule had another name");
+      }
+    }
     SourceRange when_range, limit_range, budget_range, client_budget_range;
     for (P::ClauseContext* clause : ctx.clause()) {
       if (auto* c = dynamic_cast<P::WhenClauseContext*>(clause)) {

@@ -322,6 +322,7 @@ class Checker {
   std::optional<ast::Duration> ResolveDuration(const ast::Duration& d, checked::ParamDuration* ref);
   // Records that the window or hold just checked (target, index) comes from a param.
   void NoteParamDuration(checked::ParamDuration::Target target, size_t index);
+  void CheckRenamedFrom(size_t rule);
   std::optional<int64_t> CheckLotDuration(const ast::Duration& d, const char* what, checked::ParamDuration::Target target,
                                           size_t index);
   checked::ParamDuration last_window_param_;
@@ -2230,6 +2231,8 @@ void Checker::CheckRules() {
     out.name = r.name;
     out.label = r.label;
     out.range = r.range;
+    CheckRenamedFrom(k);
+    out.renamed_from = r.renamed_from;
     Scope scope{Place::RuleEvent};
     switch (r.trigger.kind) {
       case ast::TriggerKind::Event: {
@@ -2347,6 +2350,33 @@ void Checker::CheckRules() {
     known_set_.resize(known);
     prog_->rules.push_back(std::move(out));
   }
+}
+
+// `renamed from OLD` moves OLD's history in the state to the rule, so OLD must be gone from the
+// program and moved to one rule only. A name the state does not know is fine: the program may
+// be loaded on a fresh state.
+void Checker::CheckRenamedFrom(size_t k) {
+  const ast::RuleDecl& r = ast_.rules[k];
+  if (r.renamed_from.empty()) return;
+  for (const ast::RuleDecl& other : ast_.rules)
+    if (other.name == r.renamed_from) {
+      Error(DiagKind::RenamedFromExisting, r.renamed_range,
+            fmt::format("rule {} is renamed from {}, but the program still declares a rule {}; remove "
+                        "`renamed from` or rename that rule as well",
+                        Q(r.name), Q(r.renamed_from), Q(r.renamed_from)));
+      diags_.Note(other.range, fmt::format("{} is declared here", Q(r.renamed_from)));
+      return;
+    }
+  for (size_t j = 0; j < k; ++j)
+    if (ast_.rules[j].renamed_from == r.renamed_from) {
+      Error(DiagKind::DuplicateRename, r.renamed_range,
+            fmt::format("rules {} and {} are both renamed from {}; a rule's history can go to one rule only, so keep "
+                        "`renamed from` on one of them",
+                        Q(ast_.rules[j].name), Q(r.name), Q(r.renamed_from)));
+      diags_.Note(ast_.rules[j].renamed_range, fmt::format("{} is renamed from {} here", Q(ast_.rules[j].name),
+                                                             Q(r.renamed_from)));
+      return;
+    }
 }
 
 std::optional<int64_t> Checker::CheckBudgetAmount(const ast::Expr& e, Type* type, std::shared_ptr<const Expr>* keep) {

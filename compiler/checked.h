@@ -204,6 +204,10 @@ enum DayKind : uint8_t { kPlainDay = 0, kMonday = 1, kFirstOfMonth = 2, kMondayF
 struct Rule {
   std::string name;
   std::string label;
+  // `renamed from OLD`: an upgrade carries OLD's limit and budget history and what reversals
+  // remember of it over to this rule (runtime/snapshot.h PlanUpgrade). Not part of the
+  // program's identity: it changes how state is moved, not how the program behaves.
+  std::string renamed_from;
   TriggerKind trigger = TriggerKind::Event;
   int event = -1;  // TriggerKind::Event and Reversed
   int segment = -1;  // TriggerKind::Entering and Leaving

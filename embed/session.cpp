@@ -556,16 +556,16 @@ std::unique_ptr<Session> Session::Open(const std::string& name, const std::strin
     std::string why;
     auto existing = runtime::Store::OpenForReading(options.state_path, &why);
     if (existing) {
-      runtime::StateSchema schema = runtime::SchemaOf(existing->program());
+      // The stored schema, not the skeleton program's: rules' limits and budgets are in it.
+      runtime::StateSchema schema = existing->schema();
       existing.reset();
       runtime::UpgradePlan plan = runtime::PlanUpgrade(schema, *m.program, options.allow_drop);
       if (!plan.lost.empty()) {
         std::string list;
         for (const auto& l : plan.lost) list += "\n  " + l;
         *error = {ErrorCode::Upgrade,
-                  fmt::format("{}: the program no longer keeps data this state holds:{}\nKeep them in the program, or "
-                              "allow dropping them (--allow-drop NAME). Nothing was changed",
-                              options.state_path, list)};
+                  fmt::format("{}: the program no longer keeps data this state holds:{}\n{}. Nothing was changed",
+                              options.state_path, list, runtime::LostAdvice(plan, "--allow-drop NAME"))};
         return nullptr;
       }
     }
@@ -651,10 +651,9 @@ bool Session::Reload(const std::string& name, const std::string& source, const s
   if (!plan.lost.empty()) {
     std::string list;
     for (const auto& l : plan.lost) list += "\n  " + l;
-    *error = {ErrorCode::Upgrade,
-              fmt::format("the new program no longer keeps data the state holds:{}\nKeep them in the program, or allow "
-                          "dropping them (allow_drop=NAME); the old version goes on serving",
-                          list)};
+    *error = {ErrorCode::Upgrade, fmt::format("the new program no longer keeps data the state holds:{}\n{}; the old "
+                                              "version goes on serving",
+                                              list, runtime::LostAdvice(plan, "allow_drop=NAME"))};
     return false;
   }
   result->notes.clear();

@@ -278,6 +278,68 @@ TEST_CASE("a reload in memory carries over what reversals remember") {
   CHECK(result.notes.empty());
 }
 
+TEST_CASE("a reload in memory refuses to reset a renamed rule's limit unless allowed, and `renamed from` keeps it") {
+  const std::string v1 = R"(program "Once"
+currency USD
+event deposit { amount: money }
+wallet bonus: money
+rule welcome "welcome"
+  on deposit
+  limit once per client
+  then credit bonus 10 USD
+end
+)";
+  auto open = [&] {
+    SessionOptions options;
+    options.engine = perk::runtime::EngineKind::Interp;
+    Error error;
+    auto s = Session::Open("v1.perk", v1, options, &error);
+    INFO(error.message);
+    REQUIRE(s);
+    Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "100.00"));
+    return s;
+  };
+  auto bonus = [](Session& s) {
+    std::string json;
+    REQUIRE(s.ClientJson("c1", &json));
+    return json.substr(json.find(R"("bonus":)"), 15);
+  };
+  std::string renamed = v1;
+  renamed.replace(renamed.find("rule welcome"), 12, "rule greeting");
+  perk::embed::ReloadResult result;
+  Error error;
+
+  auto s = open();
+  CHECK_FALSE(s->Reload("v2.perk", renamed, {}, {}, &result, &error));
+  CHECK(error.code == perk::embed::ErrorCode::Upgrade);
+  CHECK(error.message.find("rule `welcome`") != std::string::npos);
+  CHECK(error.message.find("allow_drop=NAME") != std::string::npos);
+  CHECK(error.message.find("renamed from OLD") != std::string::npos);
+  CHECK(s->Stats().program_version == 1);
+
+  std::string carried = renamed;
+  carried.replace(carried.find(R"("welcome")"), 9, R"("welcome" renamed from welcome)");
+  REQUIRE(s->Reload("v3.perk", carried, {}, {}, &result, &error));
+  CHECK(result.notes.empty());
+  BatchResult r = Process(*s, Deposit("d2", "c1", "2026-01-06T10:00:00Z", "100.00"));
+  CHECK(bonus(*s) == R"("bonus":"10.00")");
+  // What reversals remember of `welcome` follows it to `greeting`.
+  r = Process(*s, R"({"type":"reversal","id":"r1","client":"c1","time":"2026-01-06T11:00:00Z","of":"d1"})");
+  INFO(r.Json());
+  CHECK(r.records[0].status == RecordStatus::Accepted);
+  CHECK(r.records[0].effects.find(R"("rule":"greeting")") != std::string::npos);
+
+  // Allowed by the old name: the limit starts afresh and c1 is paid again.
+  auto t = open();
+  REQUIRE(t->Reload("v2.perk", renamed, {}, {"welcome"}, &result, &error));
+  // Its firings' limit counts are gone too, so d1 can no longer be reversed (a second note).
+  REQUIRE(result.notes.size() == 2);
+  CHECK(result.notes[0] == "reversals: 1 events accepted before the upgrade can no longer be reversed (their type, or a rule, wallet or limit their firings used, changed or is gone)");
+  CHECK(result.notes[1].find("dropped: rule `welcome`") == 0);
+  Process(*t, Deposit("d2", "c1", "2026-01-06T10:00:00Z", "100.00"));
+  CHECK(bonus(*t) == R"("bonus":"20.00")");
+}
+
 TEST_CASE("a record timed far ahead of the wall clock is rejected, and later records are accepted") {
   auto s = Open();
   BatchResult r = Process(*s, Deposit("d1", "c1", "2026-01-05T10:00:00Z", "10.00") + "\n" +

@@ -42,7 +42,12 @@ revenueDecl: REVENUE event=IDENT DOT field=word (WHERE cond=expr)?;
 typeRef: INT | DECIMAL | MONEY | BOOL | STRING | TIME | DATE | TIER | CLIENT;
 
 // The clauses come in any order; the builder reports one given twice.
-ruleDecl: RULE name=IDENT label=str? trigger clause* THEN action* END;
+ruleDecl: RULE name=IDENT label=str? renaming? trigger clause* THEN action* END;
+
+// `renamed from OLD`: the rule carries OLD's history in the state (docs/state.md). The two
+// words are not keywords, so that `from` stays usable as a name; the builder checks them, and
+// the later words are optional so that a stray word is one error the builder words.
+renaming: renamed=IDENT (from=IDENT old=IDENT?)?;
 
 // Written so every choice is made on one token: errors then name exactly what was expected.
 trigger

@@ -2,6 +2,7 @@
 #include "runtime/snapshot.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "runtime/checksum.h"
 
@@ -419,6 +420,9 @@ namespace {
 uint64_t ExprHash(const checked::Expr& e);
 }  // namespace
 
+// The shape of a rule with neither limit nor budget: it keeps no history in the state.
+constexpr std::string_view kNoRuleHistory = "limit:-;budget:-";
+
 StateSchema SchemaOf(const checked::Program& p) {
   StateSchema s;
   s.program = p.name;
@@ -712,7 +716,6 @@ UpgradePlan PlanUpgrade(const StateSchema& old_schema, const checked::Program& p
   plan.vars = MatchByName(old_schema.vars, now.vars);
   plan.tiers = MatchByName(old_schema.tiers, now.tiers);
   plan.segments = MatchByName(old_schema.segments, now.segments);
-  plan.rules = MatchByName(old_schema.rules, now.rules);
   plan.aggs = MatchByName(old_schema.aggs, now.aggs);
 
   // Stored data that nothing derives again: refused when it would go, unless allowed by name.
@@ -735,23 +738,79 @@ UpgradePlan PlanUpgrade(const StateSchema& old_schema, const checked::Program& p
   lose("wallet", old_schema.wallets, now.wallets, plan.wallets);
   lose("var", old_schema.vars, now.vars, plan.vars);
   lose("client attribute", old_schema.attrs, now.attrs, plan.attrs);
+
+  // Rules: a rule stands for the old rule of its name, or for the one it is `renamed from` when
+  // the state knows that one. It keeps that rule's limit and budget series when their shape
+  // (windows, key) is unchanged.
+  auto old_rule = [&](const std::string& name) {
+    for (size_t j = 0; j < old_schema.rules.size(); ++j)
+      if (old_schema.rules[j].name == name) return static_cast<int>(j);
+    return -1;
+  };
+  plan.rules.assign(now.rules.size(), -1);
+  plan.rule_names.assign(now.rules.size(), -1);
+  for (size_t k = 0; k < now.rules.size(); ++k) {
+    int j = program.rules[k].renamed_from.empty() ? -1 : old_rule(program.rules[k].renamed_from);
+    if (j < 0) j = old_rule(now.rules[k].name);
+    plan.rule_names[k] = j;
+    if (j >= 0 && old_schema.rules[j].type == now.rules[k].type) plan.rules[k] = j;
+  }
+  // A rule's limit and budget series are money history ("once per client" is kept by them):
+  // resetting them pays again, so it is refused like dropping a wallet, unless allowed by the
+  // old rule's name (or by the new name of a rule that changed shape).
+  for (size_t j = 0; j < old_schema.rules.size(); ++j) {
+    const StateSchema::Named& was = old_schema.rules[j];
+    if (was.type == kNoRuleHistory || std::find(plan.rules.begin(), plan.rules.end(), static_cast<int>(j)) != plan.rules.end())
+      continue;
+    auto k = std::find(plan.rule_names.begin(), plan.rule_names.end(), static_cast<int>(j)) - plan.rule_names.begin();
+    const bool changed = static_cast<size_t>(k) < now.rules.size();
+    // What the shape holds, in words: "limit (per key) and budget".
+    std::vector<std::string> kinds;
+    if (was.type.find("limit:-") == std::string::npos)
+      kinds.push_back(was.type.find(";key:") == std::string::npos ? "limit" : "limit (per key)");
+    if (was.type.find("budget:-") == std::string::npos) kinds.push_back("budget");
+    if (was.type.find(";client_budget:") != std::string::npos) kinds.push_back("per-client budget");
+    std::string history = fmt::format("its {} history would start afresh (what it paid could be paid again)",
+                                      fmt::join(kinds, " and "));
+    std::string line =
+        changed ? fmt::format("rule `{}` {} its limit or budget window or key: {}", was.name,
+                              now.rules[k].name == was.name ? "changed" : "renamed to `" + now.rules[k].name + "` changed",
+                              history)
+                : fmt::format("rule `{}` removed or renamed: {}", was.name, history);
+    std::string allowed_by;
+    for (const std::string& name : allow_drop)
+      if (name == was.name || (changed && name == now.rules[k].name)) allowed_by = name;
+    if (!allowed_by.empty()) {
+      plan.dropped.push_back(std::move(line));
+      used_allow.push_back(allowed_by);
+    } else {
+      plan.lost.push_back(std::move(line));
+      plan.lost_rule_history = true;
+    }
+  }
   // A name allowed to go that nothing drops is most likely a typo: the caller says so.
   for (const std::string& name : allow_drop)
     if (std::find(used_allow.begin(), used_allow.end(), name) == used_allow.end() &&
         std::find(plan.unused_allow_drop.begin(), plan.unused_allow_drop.end(), name) == plan.unused_allow_drop.end())
       plan.unused_allow_drop.push_back(name);
 
-  // Derived, windowed state: started afresh and reported, never refused.
+  // A rule that gains a limit or budget has no history of it to keep: it counts from now.
   for (size_t k = 0; k < now.rules.size(); ++k)
-    if (plan.rules[k] < 0 && (program.rules[k].has_limit || program.rules[k].has_budget || program.rules[k].has_client_budget)) {
-      bool existed = false;
-      for (const auto& n : old_schema.rules) existed |= n.name == now.rules[k].name;
-      if (existed) plan.reset.push_back(fmt::format("rule `{}`: limit and budget use start afresh (window changed)", now.rules[k].name));
-    }
+    if (plan.rules[k] < 0 && plan.rule_names[k] >= 0 && old_schema.rules[plan.rule_names[k]].type == kNoRuleHistory)
+      plan.reset.push_back(fmt::format("rule `{}`: its new limit or budget counts from now", now.rules[k].name));
+  // Aggregates are not money history: one no longer used is dropped, and a new one starts empty.
   for (size_t j = 0; j < old_schema.aggs.size(); ++j)
     if (std::find(plan.aggs.begin(), plan.aggs.end(), static_cast<int>(j)) == plan.aggs.end())
       plan.reset.push_back(fmt::format("aggregate history of `{}` is no longer used and is dropped", old_schema.aggs[j].name));
   return plan;
+}
+
+std::string LostAdvice(const UpgradePlan& plan, std::string_view allow) {
+  std::string advice = fmt::format("Keep them in the program, or allow dropping them with {}", allow);
+  if (plan.lost_rule_history)
+    advice += ", for a rule its old name; a renamed rule carries its history over when declared "
+              "`rule NEW \"title\" renamed from OLD`";
+  return advice;
 }
 
 std::string UnusedAllowDropNote(std::string_view name) {

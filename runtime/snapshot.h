@@ -159,18 +159,29 @@ std::string IdentityHex(uint64_t identity);
 // How state written under one schema maps onto a program: for every slot of the new program,
 // the old slot it keeps (or -1 to start at the default).
 struct UpgradePlan {
-  std::vector<int> attrs, wallets, vars, tiers, segments, rules, aggs;
-  std::vector<std::string> lost;   // data the upgrade would drop: "wallet `bonus` (money(USD))"
-  std::vector<std::string> reset;  // derived state started afresh: aggregates, limits, budgets
+  // `rules`: the old rule whose limit and budget series a rule keeps (same name, or the one it
+  // is `renamed from`, and same shape). `rule_names`: the old rule it stands for whatever its
+  // shape, which what reversals remember of credits and debits follows.
+  std::vector<int> attrs, wallets, vars, tiers, segments, rules, aggs, rule_names;
+  // Data and money history the upgrade would drop: "wallet `bonus` (money(USD)) removed",
+  // "rule `welcome` (...) removed or renamed: its limit and budget history would start afresh".
+  std::vector<std::string> lost;
+  bool lost_rule_history = false;  // some of `lost` is a rule's history (LostAdvice)
+  std::vector<std::string> reset;  // derived state started afresh: aggregates, new limits
   std::vector<std::string> dropped;  // lost data allowed by --allow-drop
   std::vector<std::string> unused_allow_drop;  // --allow-drop names that drop nothing here
 };
 
 // Plans moving state from `old_schema` to `program`. Wallets, vars and client attributes
-// whose name and type are unchanged are kept; removing or retyping one loses data and is
-// listed in plan->lost unless its name is in `allow_drop`.
+// whose name and type are unchanged are kept, and rules' limit and budget history whose rule
+// keeps its name (or is `renamed from` it) and windows; losing any of these is listed in
+// plan->lost unless the name is in `allow_drop` (docs/state.md, Upgrades).
 UpgradePlan PlanUpgrade(const StateSchema& old_schema, const checked::Program& program,
                         const std::vector<std::string>& allow_drop);
+
+// What a refused upgrade (plan.lost not empty) tells the caller to do; `allow` is how the
+// caller allows a name ("--allow-drop NAME (repeatable)", "allow_drop=NAME").
+std::string LostAdvice(const UpgradePlan& plan, std::string_view allow);
 
 // The note for an allow-drop name that drops nothing (UpgradePlan::unused_allow_drop): the
 // store's and a libperk reload's wording are one.

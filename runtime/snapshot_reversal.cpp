@@ -275,10 +275,9 @@ size_t MigrateReversals(ReversalMemory* m, const std::vector<std::string>& old_e
   const std::vector<int> slots = invert(plan.aggs, old_schema.aggs.size());
   const std::vector<int> wallets = invert(plan.wallets, old_schema.wallets.size());
   const std::vector<int> limit_rules = invert(plan.rules, old_schema.rules.size());
-  std::vector<int> rules(old_schema.rules.size(), -1), events(old_events.size(), -1);
-  for (size_t j = 0; j < rules.size(); ++j)
-    for (size_t k = 0; k < program.rules.size(); ++k)
-      if (program.rules[k].name == old_schema.rules[j].name) rules[j] = static_cast<int>(k);
+  // Credits and debits follow their rule by name, or to the rule `renamed from` it.
+  const std::vector<int> rules = invert(plan.rule_names, old_schema.rules.size());
+  std::vector<int> events(old_events.size(), -1);
   const std::vector<std::string> now_events = EventSignatures(program);
   for (size_t j = 0; j < events.size(); ++j)
     for (size_t k = 0; k < now_events.size(); ++k)

@@ -435,6 +435,75 @@ end
   CHECK(MigrateClient(back, PlanUpgrade(SchemaOf(*program), *third, {}), *third).rule_series.empty());
 }
 
+TEST_CASE("an upgrade refuses to reset a rule's limit and budget history unless allowed or renamed from") {
+  auto program = Compile(kProgram);
+  const StateSchema old_schema = SchemaOf(*program);
+  auto with = [&](const char* from, const char* to) {
+    std::string src = kProgram;
+    src.replace(src.find(from), std::string_view(from).size(), to);
+    return Compile(src);
+  };
+
+  // Renamed without saying so: refused, naming the old rule; the advice names `renamed from`.
+  auto renamed = with("rule reward", "rule deposit_reward");
+  UpgradePlan plan = PlanUpgrade(old_schema, *renamed, {});
+  REQUIRE(plan.lost.size() == 1);
+  CHECK(plan.lost[0] ==
+        "rule `reward` removed or renamed: its limit and budget history would start afresh (what it paid could be paid "
+        "again)");
+  CHECK(plan.lost_rule_history);
+  CHECK(LostAdvice(plan, "--allow-drop NAME").find("renamed from OLD") != std::string::npos);
+  CHECK(plan.rules == std::vector<int>{-1});
+  // Allowed by the old name: dropped, and the name is used.
+  plan = PlanUpgrade(old_schema, *renamed, {"reward"});
+  CHECK(plan.lost.empty());
+  CHECK(plan.dropped.size() == 1);
+  CHECK(plan.unused_allow_drop.empty());
+  // The new name of a rule the state has never seen allows nothing.
+  CHECK(PlanUpgrade(old_schema, *renamed, {"deposit_reward"}).lost.size() == 1);
+
+  // `renamed from`: the rule keeps the series and stands for the old rule.
+  auto carried = with("rule reward", "rule deposit_reward renamed from reward");
+  REQUIRE(carried->rules[0].renamed_from == "reward");
+  plan = PlanUpgrade(old_schema, *carried, {});
+  CHECK(plan.lost.empty());
+  CHECK(plan.reset.empty());
+  CHECK(plan.rules == std::vector<int>{0});
+  CHECK(plan.rule_names == std::vector<int>{0});
+  CHECK(MigrateBudgets({Series{}}, plan, *carried).size() == 1);
+  // ... once the state knows the new name, `renamed from` a name it does not know is harmless.
+  CHECK(PlanUpgrade(SchemaOf(*carried), *carried, {}).rules == std::vector<int>{0});
+
+  // A changed limit window or budget window resets the history too: refused, allowed by name.
+  for (auto [from, to] : {std::pair{"limit 2 per client within 7 days", "limit 2 per client within 8 days"},
+                          std::pair{"budget 1_000 USD within 30 days", "budget 1_000 USD within 31 days"}}) {
+    auto changed = with(from, to);
+    plan = PlanUpgrade(old_schema, *changed, {});
+    REQUIRE(plan.lost.size() == 1);
+    CHECK(plan.lost[0] ==
+          "rule `reward` changed its limit or budget window or key: its limit and budget history would start afresh "
+          "(what it paid could be paid again)");
+    CHECK(PlanUpgrade(old_schema, *changed, {"reward"}).lost.empty());
+  }
+  // A changed count or amount keeps the series (only windows and keys shape them).
+  CHECK(PlanUpgrade(old_schema, *with("limit 2 per", "limit 3 per"), {}).lost.empty());
+  // Removed: refused.
+  auto removed = Compile(std::string(kProgram).substr(0, std::string_view(kProgram).find("rule reward")));
+  CHECK(PlanUpgrade(old_schema, *removed, {}).lost.size() == 1);
+  CHECK(PlanUpgrade(old_schema, *removed, {"reward"}).lost.empty());
+
+  // A rule with neither limit nor budget has no history: renaming or removing it is no loss,
+  // and a limit it gains counts from now (noted).
+  auto plain = Compile("program \"P\"\nevent ping {}\nrule r on ping then emit \"x\" end\n");
+  auto plain_renamed = Compile("program \"P\"\nevent ping {}\nrule s on ping then emit \"x\" end\n");
+  CHECK(PlanUpgrade(SchemaOf(*plain), *plain_renamed, {}).lost.empty());
+  auto limited = Compile("program \"P\"\nevent ping {}\nrule r on ping limit once per client then emit \"x\" end\n");
+  plan = PlanUpgrade(SchemaOf(*plain), *limited, {});
+  CHECK(plan.lost.empty());
+  REQUIRE(plan.reset.size() == 1);
+  CHECK(plan.reset[0] == "rule `r`: its new limit or budget counts from now");
+}
+
 TEST_CASE("lots and pending credits survive encoding, dates as deltas") {
   auto program = Compile(kProgram);
   ClientState c = NewClient(*program, "c1", 5);

@@ -1151,10 +1151,8 @@ std::unique_ptr<Store> Store::Open(const std::string& path, const checked::Progr
     if (!plan.lost.empty()) {
       std::string list;
       for (const auto& l : plan.lost) list += "\n  " + l;
-      m.error = fmt::format(
-          "{}: the program no longer keeps data this state holds:{}\nKeep them in the program, or allow dropping them "
-          "with --allow-drop NAME (repeatable). Nothing was changed",
-          path, list);
+      m.error = fmt::format("{}: the program no longer keeps data this state holds:{}\n{}. Nothing was changed", path,
+                            list, LostAdvice(plan, "--allow-drop NAME (repeatable)"));
       return fail();
     }
   }
@@ -1249,6 +1247,7 @@ std::unique_ptr<Store> Store::OpenForReading(const std::string& path, std::strin
 Engine& Store::engine() { return *impl_->engine; }
 const checked::Program& Store::program() const { return *impl_->program; }
 const std::string& Store::error() const { return impl_->error; }
+const StateSchema& Store::schema() const { return impl_->schema; }
 
 StoreInfo Store::Info() const {
   const Impl& m = *impl_;

@@ -136,6 +136,8 @@ class Store {
   // Every annex row in key order; call right after Open.
   bool ForEachAnnex(const std::function<void(uint64_t, std::string_view)>& f);
   const std::string& error() const;
+  // The schema the state was written under (OpenForReading's program is a skeleton of it).
+  const StateSchema& schema() const;
 
   // Encodes clients into the store's client-log rows, as a commit does (bench/store_bench.cpp).
   static void EncodeClientRows(const ClientList& clients, const std::vector<uint32_t>& which,

@@ -205,6 +205,59 @@ def case_upgrade_refuses_loss(c):
     assert json.loads(c.state("client", "c1").stdout)["wallets"]["points"] in ("1.00", "2.00"), c.state("client", "c1").stdout
 
 
+RENAME_PROGRAM = """program "Rename"
+currency USD
+event deposit { amount: money }
+wallet bonus: money
+rule welcome "Welcome bonus"
+  on deposit
+  limit once per client
+  then credit bonus 10 USD
+end
+"""
+
+
+def case_upgrade_rule_rename(c):
+    """Renaming a "once per client" rule is refused; `renamed from` keeps its history, --allow-drop resets it."""
+    def deposit(n, client, day):
+        return json.dumps({"type": "deposit", "id": f"d{n}", "client": client,
+                           "time": f"2026-01-{day:02d}T10:00:00Z", "amount": "100.00"}) + "\n"
+
+    def bonus(state, client):
+        r = subprocess.run([c.perk, "state", c.path(state), "client", client], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)["wallets"]["bonus"]
+
+    c.write("p.perk", RENAME_PROGRAM)
+    c.write("a.jsonl", deposit(1, "c1", 1))
+    c.write("b.jsonl", deposit(2, "c1", 2) + deposit(3, "c2", 2))
+    for state in ("s.db", "t.db"):
+        r = c.run("p.perk", "a.jsonl", state=state, ledger=state + ".ledger", rejects=state + ".rejects")
+        assert r.returncode == 0, r.stderr
+    renamed = RENAME_PROGRAM.replace("rule welcome", "rule first_deposit")
+    c.write("p2.perk", renamed)
+    files = {n: c.read(n) for n in ("s.db", "s.db.ledger", "s.db.rejects")}
+    r = c.run("p2.perk", "b.jsonl", state="s.db", ledger="s.db.ledger", rejects="s.db.rejects")
+    assert r.returncode == 2, r.stderr
+    assert "rule `welcome`" in r.stderr and "history" in r.stderr, r.stderr
+    assert "rule `welcome` removed or renamed: its limit history would start afresh" in r.stderr, r.stderr
+    assert "--allow-drop" in r.stderr and "renamed from OLD" in r.stderr, r.stderr
+    assert {n: c.read(n) for n in files} == files, "a refused upgrade changed a file"
+    # Carried over: c1 was paid under `welcome` and is not paid again under its new name.
+    c.write("p3.perk", renamed.replace('"Welcome bonus"', '"Welcome bonus" renamed from welcome'))
+    r = c.run("p3.perk", "b.jsonl", state="s.db", ledger="s.db.ledger", rejects="s.db.rejects")
+    assert r.returncode == 0, r.stderr
+    assert bonus("s.db", "c1") == "10.00" and bonus("s.db", "c2") == "10.00", r.stderr
+    # Allowed by the old rule's name: its history starts afresh, so c1 is paid again.
+    r = c.run("p2.perk", "b.jsonl", state="t.db", ledger="t.db.ledger", rejects="t.db.rejects",
+              extra=["--allow-drop", "welcome"])
+    assert r.returncode == 0, r.stderr
+    assert "dropped (--allow-drop): rule `welcome`" in r.stderr, r.stderr
+    assert "drops nothing" not in r.stderr, r.stderr
+    assert bonus("t.db", "c1") == "20.00", r.stderr
+
+
 def make_hot_journal(path):
     """Leaves `path` as a process killed mid-transaction leaves it: pages written to the file and
     a hot rollback journal beside it (a writer killed before Perk switched the file to WAL)."""
@@ -721,7 +774,8 @@ CASES = [case_resume_with_more, case_until, case_state_client_and_stats, case_up
          case_recovers_an_interrupted_write, case_v02_client_series_resume, case_v02_lots_resume,
          case_v02_sends_resume, case_v02_reversals_resume,
          case_v02_reversals_upgrade, case_two_runs_on_one_ledger, case_edited_ledger_is_refused,
-         case_truncated_ledger_is_refused, case_swapped_ledger_is_refused, case_damaged_client_blob_is_refused]
+         case_truncated_ledger_is_refused, case_swapped_ledger_is_refused, case_damaged_client_blob_is_refused,
+         case_upgrade_rule_rename]
 
 
 def main():

@@ -56,8 +56,9 @@ typedef struct perk_options {
   const char* state_path;     /* durable state file; NULL keeps the state in memory */
   const char* const* params;  /* "NAME=VALUE" overrides of the program's params */
   size_t param_count;
-  /* With a state path: names of wallets, vars or client attributes a changed program may drop
-   * (without them such a program gets PERK_ERR_UPGRADE and the state is left as it was). */
+  /* With a state path: names of wallets, vars or client attributes a changed program may drop,
+   * and of rules whose limit and budget history it may reset (without them such a program gets
+   * PERK_ERR_UPGRADE and the state is left as it was). */
   const char* const* allow_drop;
   size_t allow_drop_count;
 } perk_options;

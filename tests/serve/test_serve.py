@@ -679,10 +679,12 @@ def reload_under_load(perk, engine, state):
             assert client["wallets"]["cashback"] == f"{ran_v2:.2f}", (client, ran_v2)
         if state:
             check_ledger(s.state + ".ledger.jsonl", answers)
-        # A version that would drop the points wallet is refused, and the old one goes on.
+        # A version that would drop the points wallet, and the budget history of the removed
+        # `one_percent` rule, is refused, and the old one goes on.
         status, _, data = s.request("POST", "/v1/program", drop.encode(), "text/plain")
         err = json.loads(data)["error"]
         assert status == 409 and err["code"] == "upgrade" and "points" in err["message"], (status, err)
+        assert "rule `one_percent` removed or renamed" in err["message"] and "renamed from" in err["message"], err
         status, body = s.post(deposit("after-409", "uc0", "10"))
         assert any(e["rule"] == "one_percent" for e in body["records"][0]["effects"]), body
         # A program with errors: 400 with the diagnostics.
@@ -691,13 +693,15 @@ def reload_under_load(perk, engine, state):
         assert status == 400 and err["code"] == "program" and "E0001" in err["message"], (status, err)
         # Allowed to drop, with a param for the new version.
         status, _, data = s.request(
-            "POST", "/v1/program?allow_drop=points&allow_drop=cashback&allow_drop=pionts&param=rate%3D10%25",
+            "POST", "/v1/program?allow_drop=points&allow_drop=cashback&allow_drop=one_percent&allow_drop=pionts"
+            "&param=rate%3D10%25",
             drop.encode(), "text/plain")
         reply = json.loads(data)
         assert status == 200 and reply["version"] == 3, (status, reply)
         # The misspelt name drops nothing, and the reply says so.
         assert any("pionts" in n and "drops nothing" in n for n in reply["notes"]), reply
         assert not any("points" in n and "drops nothing" in n for n in reply["notes"]), reply
+        assert any("rule `one_percent`" in n for n in reply["notes"]), reply
         status, client = s.get_json("/v1/clients/uc0")
         assert client["wallets"] == {"bonus": "30.00"}, client
         status, body = s.post(deposit("v3", "new-client", "100.00", first=True))
