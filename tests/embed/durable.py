@@ -54,7 +54,8 @@ def main():
         if wallets != {"bonus": "75.00", "points": 29}:
             failures.append(f"wallets after reopen: {wallets}")
         perk.close()
-        # A changed program that would drop a wallet: PERK_ERR_UPGRADE, nothing changed.
+        # A changed program that would drop a wallet (and the welcome rule's once-per-client
+        # history): PERK_ERR_UPGRADE, nothing changed.
         try:
             embed.Perk(lib, source='program "Welcome"\ncurrency USD\nevent deposit { amount: money }\n',
                        name="smaller.perk", engine=args.engine, state_path=state)
@@ -64,7 +65,7 @@ def main():
                 failures.append(f"dropping wallets: status {e.status}: {e}")
         perk = embed.Perk(lib, source='program "Welcome"\ncurrency USD\nevent deposit { amount: money }\n'
                           'wallet bonus: money\n', name="smaller.perk", engine=args.engine, state_path=state,
-                          allow_drop=["points"])
+                          allow_drop=["points", "welcome"])
         wallets = json.loads(perk.client("c1"))["wallets"]
         if wallets != {"bonus": "75.00"}:
             failures.append(f"after dropping points: {wallets}")
