@@ -400,6 +400,21 @@ def case_tentative_tail(c):
     assert c.read("ledger") == c.read("ref.l") and c.read("rejects") == c.read("ref.r")
 
 
+def resume_at(c, program, lines, cut, between=None):
+    """Runs `program` on lines[:cut], then on lines[cut:], against a fresh state s.db with its
+    ledger and rejects; `between()` runs after the first part (to look at the stored state)."""
+    for f in os.listdir(c.work):
+        if f.startswith("s.db") or f in ("ledger", "rejects"):
+            os.remove(c.path(f))
+    c.write("a.jsonl", "".join(lines[:cut]))
+    c.write("b.jsonl", "".join(lines[cut:]))
+    for part in ("a.jsonl", "b.jsonl"):
+        r = c.run(program, part, state="s.db")
+        assert r.returncode == 0, r.stderr
+        if part == "a.jsonl" and between:
+            between()
+
+
 def case_v02_client_series_resume(c):
     """v0.2 per-client budgets and keyed limits survive a resume at every record boundary."""
     golden = os.path.join(ROOT, "tests", "golden")
@@ -411,14 +426,7 @@ def case_v02_client_series_resume(c):
         with open(os.path.join(golden, name, "expected.jsonl"), "rb") as f:
             expected = f.read()
         for cut in range(1, len(lines)):
-            for f in os.listdir(c.work):
-                if f.startswith("s.db") or f in ("ledger", "rejects"):
-                    os.remove(c.path(f))
-            c.write("a.jsonl", "".join(lines[:cut]))
-            c.write("b.jsonl", "".join(lines[cut:]))
-            for f in ("a.jsonl", "b.jsonl"):
-                r = c.run("v2.perk", f, state="s.db")
-                assert r.returncode == 0, r.stderr
+            resume_at(c, "v2.perk", lines, cut)
             assert c.read("ledger") == expected, f"{name}: resuming after line {cut} changes the ledger"
 
 
@@ -437,25 +445,19 @@ def case_v02_lots_resume(c):
         with open(os.path.join(case, "expected.jsonl"), "rb") as f:
             expected = f.read()
         for cut in range(1, len(lines)):
-            for f in os.listdir(c.work):
-                if f.startswith("s.db") or f in ("ledger", "rejects"):
-                    os.remove(c.path(f))
-            c.write("a.jsonl", "".join(lines[:cut]))
-            c.write("b.jsonl", "".join(lines[cut:]))
-            r = c.run("lots.perk", "a.jsonl", state="s.db")
-            assert r.returncode == 0, r.stderr
-            # What the first part left pending or in lots is in the stored client.
-            s = c.state("client", "c1")
-            if s.returncode == 0:
-                client = json.loads(s.stdout)
-                # (A state read without its program shows them only when the client has any.)
-                for p in client.get("pending_credits", []):
-                    seen_pending = True
-                    assert p["until"] > "2026" and p["seq"] >= 1, client
-                    assert p["wallet"] in client["pending"], client
-                seen_lot = seen_lot or bool(client.get("lots"))
-            r = c.run("lots.perk", "b.jsonl", state="s.db")
-            assert r.returncode == 0, r.stderr
+            def look():
+                # What the first part left pending or in lots is in the stored client.
+                nonlocal seen_pending, seen_lot
+                s = c.state("client", "c1")
+                if s.returncode == 0:
+                    client = json.loads(s.stdout)
+                    # (A state read without its program shows them only when the client has any.)
+                    for p in client.get("pending_credits", []):
+                        seen_pending = True
+                        assert p["until"] > "2026" and p["seq"] >= 1, client
+                        assert p["wallet"] in client["pending"], client
+                    seen_lot = seen_lot or bool(client.get("lots"))
+            resume_at(c, "lots.perk", lines, cut, between=look)
             assert c.read("ledger") == expected, f"{case}: resuming after line {cut} changes the ledger"
     assert seen_pending and seen_lot, "no cut left a pending credit or a lot in the state"
 def case_v02_sends_resume(c):
@@ -471,14 +473,7 @@ def case_v02_sends_resume(c):
         with open(os.path.join(golden, name, "expected.jsonl"), "rb") as f:
             expected = f.read()
         for cut in range(1, len(lines)):
-            for f in os.listdir(c.work):
-                if f.startswith("s.db") or f in ("ledger", "rejects"):
-                    os.remove(c.path(f))
-            c.write("a.jsonl", "".join(lines[:cut]))
-            c.write("b.jsonl", "".join(lines[cut:]))
-            for f in ("a.jsonl", "b.jsonl"):
-                r = c.run("v2.perk", f, state="s.db")
-                assert r.returncode == 0, r.stderr
+            resume_at(c, "v2.perk", lines, cut)
             assert c.read("ledger") == expected, f"{name}: resuming after line {cut} changes the ledger"
         c.write("all.jsonl", "".join(lines))
         with open(c.path("all.jsonl")) as stdin:
@@ -510,14 +505,7 @@ def case_v02_reversals_resume(c):
         expected, expected_rejects = c.read("ref.l"), errors(c.read("ref.r"))
         reversals_accepted += expected.count(b'"reverses"')
         for cut in range(1, len(lines)):
-            for f in os.listdir(c.work):
-                if f.startswith("s.db") or f in ("ledger", "rejects"):
-                    os.remove(c.path(f))
-            c.write("a.jsonl", "".join(lines[:cut]))
-            c.write("b.jsonl", "".join(lines[cut:]))
-            for f in ("a.jsonl", "b.jsonl"):
-                r = c.run("rev.perk", f, state="s.db")
-                assert r.returncode == 0, r.stderr
+            resume_at(c, "rev.perk", lines, cut)
             assert c.read("ledger") == expected, f"{case}: resuming after line {cut} changes the ledger"
             assert errors(c.read("rejects")) == expected_rejects, \
                 f"{case}: resuming after line {cut} changes the rejects: {errors(c.read('rejects'))}"
