@@ -4,9 +4,11 @@
 //
 // Why not std::deque: it allocates a 512-byte node every few elements and frees one as often,
 // and every fresh 4 KiB page it touches is a page fault (on the benchmark VM they were most of
-// the cost of remembering events). Chunks come from mmap and, once a queue holds more than one,
-// are marked for transparent huge pages: one fault per 2 MiB. Emptied chunks are kept for the
-// next ones, so a queue in steady state allocates nothing.
+// the cost of remembering events). A queue's first chunk comes from mmap and is faulted in page
+// by page as it fills (a small queue touches only the pages it uses); a queue that outgrows it is
+// a big one, and takes its next chunks from ChunkSource, which faults them in ahead on a thread
+// of its own, as transparent huge pages. Emptied chunks are kept for the next ones, so a queue
+// in steady state allocates nothing.
 #pragma once
 
 #include <sys/mman.h>
@@ -17,12 +19,14 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/chunk_source.h"
+
 namespace perk::runtime {
 
 template <typename T>
 class ChunkQueue {
  public:
-  static constexpr size_t kChunkBytes = size_t{2} << 20;
+  static constexpr size_t kChunkBytes = ChunkSource::kChunkBytes;
   static constexpr size_t kPerChunk = kChunkBytes / sizeof(T);
 
   ChunkQueue() = default;
@@ -95,17 +99,15 @@ class ChunkQueue {
       spare_.pop_back();
       return chunk;
     }
+    if (!chunks_.empty()) return static_cast<T*>(ChunkSource::Shared().Take());
     void* p = mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
-    // A queue that outgrows its first chunk is a big one: fault its memory in 2 MiB at a time.
-    // (A small one touches only the 4 KiB pages it uses.)
-    if (!chunks_.empty()) madvise(p, kChunkBytes, MADV_HUGEPAGE);
     return static_cast<T*>(p);
   }
   void Release() {
     resize(0);
-    for (T* chunk : chunks_) munmap(chunk, kChunkBytes);
-    for (T* chunk : spare_) munmap(chunk, kChunkBytes);
+    for (T* chunk : chunks_) ChunkSource::Release(chunk);
+    for (T* chunk : spare_) ChunkSource::Release(chunk);
     chunks_.clear();
     spare_.clear();
     first_ = 0;

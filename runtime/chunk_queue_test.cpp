@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <cstring>
+#include <vector>
 #include <string>
 
 namespace {
@@ -61,4 +63,33 @@ TEST_CASE("ChunkQueue keeps order and indexes across chunks as the front moves o
     CHECK(moved.front().value == 7);
   }
   CHECK(live == 0);
+}
+
+// A queue's chunks after its first come from the shared source; whether faulted in ahead or
+// mapped on the spot, they read as zero, like any fresh memory.
+TEST_CASE("chunk source: chunks handed out are fresh and zero", "[chunk_queue]") {
+  using perk::runtime::ChunkQueue;
+  using perk::runtime::ChunkSource;
+  ChunkSource& source = ChunkSource::Shared();
+  const size_t before = source.taken_ready() + source.taken_cold();
+  std::vector<void*> chunks;
+  for (int k = 0; k < 5; ++k) {
+    chunks.push_back(source.Take());
+    const auto* bytes = static_cast<const unsigned char*>(chunks.back());
+    size_t nonzero = 0;
+    for (size_t at = 0; at < ChunkSource::kChunkBytes; at += 512) nonzero += bytes[at] != 0;
+    CHECK(nonzero == 0);
+    std::memset(chunks.back(), 0xab, ChunkSource::kChunkBytes);  // written to, then given back
+  }
+  CHECK(source.taken_ready() + source.taken_cold() == before + 5);
+  for (void* chunk : chunks) ChunkSource::Release(chunk);
+
+  struct Wide {
+    int64_t words[8] = {};
+  };
+  ChunkQueue<Wide> q;
+  const size_t n = 3 * ChunkQueue<Wide>::kPerChunk + 5;
+  for (size_t i = 0; i < n; ++i) q.emplace_back().words[i % 8] = static_cast<int64_t>(i);
+  CHECK(source.taken_ready() + source.taken_cold() == before + 5 + 3);
+  for (size_t i = 0; i < n; ++i) REQUIRE(q[i].words[i % 8] == static_cast<int64_t>(i));
 }
