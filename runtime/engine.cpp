@@ -1503,7 +1503,7 @@ struct Engine::Impl {
     if (sent_next < sent.size()) {
       ProcessSent();
       // Everything the event sent, directly or not, was remembered right after it.
-      if (RememberedEvent* e = reversal_memory.At(self)) e->chain_end = reversal_memory.end();
+      reversal_memory.SetChainEnd(self, reversal_memory.end());
     }
   }
 
@@ -1513,14 +1513,15 @@ struct Engine::Impl {
   // `sender`: for a sent event, its sender's index in the memory (kNone: it cannot be reversed
   // through its sender, as when a day tick sent it).
   void RememberForReversal(const ClientState& c, const runtime::Record& rec, bool sent, uint64_t sender) {
-    RememberedEvent& e = reversal_memory.Append(static_cast<uint32_t>(c.index));
+    const uint64_t index = reversal_memory.end();
+    RememberedEvent& e = reversal_memory.Append(static_cast<uint32_t>(c.index), sender);
     e.id = rec.id;
     e.sent = sent;
-    e.sender = sender;
     e.event_index = rec.event_index;
     e.time = rec.time;
     // `on EVENT reversed` rules read the event's fields: only then is the event itself kept.
-    if (!program.reversed_rules_by_event[rec.event_index].empty()) e.record = std::make_unique<runtime::Record>(rec);
+    if (!program.reversed_rules_by_event[rec.event_index].empty())
+      reversal_memory.KeepRecord(index, std::make_unique<runtime::Record>(rec));
   }
 
   // Why a reversal of `of` by `rec` cannot be processed, or "" when it can.
@@ -1562,7 +1563,7 @@ struct Engine::Impl {
     ClearUndo();
     SetTrigger(rec.id, rec.time);
     try {
-      Reverse(index, ev->chain_end);
+      Reverse(index, reversal_memory.ChainEndOf(index));
     } catch (const RuntimeError& e) {
       Rollback(sp);
       for (auto& [k, saved] : reversal_saved) {
@@ -1600,14 +1601,14 @@ struct Engine::Impl {
     TakeOutOfAggregates(c, ev);
     UndoEffects(c, ev);
     const auto& rules = program.reversed_rules_by_event[ev.event_index];
-    RunRules(checked::TriggerKind::Reversed, ev.event_index, rules, c, ev.record.get(), 0);
+    RunRules(checked::TriggerKind::Reversed, ev.event_index, rules, c, reversal_memory.RecordOf(self), 0);
     Reevaluate(c, nullptr);
     MarkDirty(c);
     SetStableUntil(k, INT64_MIN);  // its aggregates changed in the middle of their series
     reversal_done.push_back(self);
     for (uint64_t j = self + 1; j < chain_end; ++j) {
       const RememberedEvent* sent_event = reversal_memory.At(j);
-      if (sent_event && sent_event->sender == self && !sent_event->reversed) Reverse(j, chain_end);
+      if (sent_event && reversal_memory.SenderOf(j) == self && !sent_event->reversed) Reverse(j, chain_end);
     }
   }
 

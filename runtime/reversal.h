@@ -5,8 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
+#include <stdexcept>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -59,32 +62,97 @@ struct FiringEffect {
   int64_t client_budget_bucket = kNoBucket;  // Credit: the per-client budget's bucket
 };
 
-// An accepted event as a reversal sees it. What it added and did lives in ReversalMemory's
-// pools (first-in first-out like the events, so no event allocates on its own).
+// An event's id in 16 bytes: up to 15 bytes in place (ids are short: the 1M benchmark's are 2
+// to 8 bytes), longer ones on the heap. Half of a std::string, for every remembered event.
+class EventId {
+ public:
+  EventId() { bytes_[kTag] = 0; }
+  EventId(const EventId&) = delete;
+  EventId& operator=(const EventId&) = delete;
+  EventId(EventId&& o) noexcept {
+    std::memcpy(bytes_, o.bytes_, sizeof bytes_);
+    o.bytes_[kTag] = 0;
+  }
+  EventId& operator=(EventId&& o) noexcept {
+    if (this != &o) {
+      Free();
+      std::memcpy(bytes_, o.bytes_, sizeof bytes_);
+      o.bytes_[kTag] = 0;
+    }
+    return *this;
+  }
+  EventId& operator=(std::string_view s) {
+    Free();
+    Assign(s);
+    return *this;
+  }
+  ~EventId() { Free(); }
+
+  std::string_view view() const {
+    if (bytes_[kTag] != kOnHeap) return {reinterpret_cast<const char*>(bytes_), bytes_[kTag]};
+    const char* p;
+    uint32_t n;
+    std::memcpy(&p, bytes_, sizeof p);
+    std::memcpy(&n, bytes_ + 8, sizeof n);
+    return {p, n};
+  }
+  bool operator==(std::string_view s) const { return view() == s; }
+  // What it holds outside its 16 bytes.
+  size_t HeapBytes() const { return bytes_[kTag] == kOnHeap ? view().size() : 0; }
+
+ private:
+  static constexpr size_t kTag = 15;               // the length in place, or kOnHeap
+  static constexpr unsigned char kOnHeap = 0xff;  // a char* at 0 and its uint32 length at 8
+  void Assign(std::string_view s) {
+    if (s.size() < kTag) {
+      std::memcpy(bytes_, s.data(), s.size());
+      bytes_[kTag] = static_cast<unsigned char>(s.size());
+      return;
+    }
+    if (s.size() > UINT32_MAX) throw std::length_error("an event id of 4 GiB or more");
+    char* p = new char[s.size()];
+    std::memcpy(p, s.data(), s.size());
+    const auto n = static_cast<uint32_t>(s.size());
+    std::memcpy(bytes_, &p, sizeof p);
+    std::memcpy(bytes_ + 8, &n, sizeof n);
+    bytes_[kTag] = kOnHeap;
+  }
+  void Free() {
+    if (bytes_[kTag] != kOnHeap) return;
+    char* p;
+    std::memcpy(&p, bytes_, sizeof p);
+    delete[] p;
+    bytes_[kTag] = 0;
+  }
+  alignas(8) unsigned char bytes_[16];
+};
+
+// An accepted event as a reversal sees it, in 72 bytes (docs/state.md). What it added and did
+// lives in ReversalMemory's pools (first-in first-out like the events, so no event allocates on
+// its own); the rarer things (who sent it, the end of what it sent, the event itself for
+// `on EVENT reversed` rules) are asked of ReversalMemory by the event's index.
 struct RememberedEvent {
-  std::string id;
-  uint32_t client = 0;  // index in the engine's clients
-  int32_t event_index = 0;
+  EventId id;
   int64_t time = 0;
   // Its client's previous remembered event (an absolute index into ReversalMemory), or
   // kNone: the chain a reversal walks to find the event and to refold highest and lowest.
   uint64_t previous_of_client = UINT64_MAX;
-  uint64_t aggs_begin = 0;     // absolute index into the aggregate pool
-  uint64_t effects_begin = 0;  // absolute index into the effect pool
-  uint64_t keys_begin = 0;     // absolute index into the key pool
+  uint32_t client = 0;  // index in the engine's clients
+  int32_t event_index = 0;
   uint32_t aggs_count = 0;
   uint32_t effects_count = 0;
-  // [C9] For an event made by `send`: the index of the remembered event that sent it, or kNone
-  // (a day tick or a reversal sent it). For an input event that sent events: the end of the
-  // range after it where everything it sent, directly or not, was remembered; else 0.
-  uint64_t sender = UINT64_MAX;
-  uint64_t chain_end = 0;
+  // Where its entries start in the aggregate, effect and key pools: the low 32 bits of the
+  // absolute index (a pool never holds 2^32 entries, so they name one entry exactly).
+  uint32_t aggs_from = 0, effects_from = 0, keys_from = 0;
+  // [C9] ReversalMemory::SenderOf and ChainEndOf, as distances from the event's own index
+  // (0: none). Everything one input event sends is remembered right after it.
+  uint32_t sender_back = 0;
+  uint32_t chain_ahead = 0;
   bool reversed = false;
-  bool sent = false;  // [C9] made by `send`: reversed only with the event that sent it
-  // The event itself, kept only when the program has `on EVENT reversed` rules for its type
-  // (they read its fields).
-  std::unique_ptr<Record> record;
+  bool sent = false;         // [C9] made by `send`: reversed only with the event that sent it
+  bool has_record = false;   // ReversalMemory::RecordOf has the event itself
 };
+static_assert(sizeof(RememberedEvent) == 72, "docs/state.md gives the bytes per remembered event");
 
 // Every remembered event in order of acceptance (so in time order), with pools of what they
 // added and did. An event in progress appends to the pools as it goes (the capture); a
@@ -115,11 +183,32 @@ class ReversalMemory {
   // Begins capturing for an event: what it appends from here on is its own.
   void BeginCapture() { captured_from_ = End(); }
 
-  // Commits the event in progress (what was captured since BeginCapture); links it to its
-  // client's previous one.
-  void Add(RememberedEvent event);
-  // The same, built in place (no temporary to move): the caller fills in the rest.
-  RememberedEvent& Append(uint32_t client);
+  // Commits the event in progress (what was captured since BeginCapture) as index end(); links
+  // it to its client's previous one. `sender`: the index of the event that sent it, or kNone.
+  // `record`: the event itself, kept for `on EVENT reversed` rules (or null).
+  void Add(RememberedEvent event, uint64_t sender = kNone, std::unique_ptr<Record> record = nullptr);
+  // The same, built in place (no temporary to move): the caller fills in id, time, event_index
+  // and sent.
+  RememberedEvent& Append(uint32_t client, uint64_t sender);
+  // The event itself, for an event remembered with one; null otherwise.
+  const Record* RecordOf(uint64_t index) const {
+    auto it = records_.find(index);
+    return it == records_.end() ? nullptr : it->second.get();
+  }
+  void KeepRecord(uint64_t index, std::unique_ptr<Record> record);
+  // [C9] The index of the event that sent the event at `index`, or kNone (an input event, or
+  // one a day tick or a reversal sent).
+  uint64_t SenderOf(uint64_t index) const {
+    const RememberedEvent* e = At(index);
+    return e && e->sender_back ? index - e->sender_back : kNone;
+  }
+  // [C9] For an input event that sent events: the end of the range after it where everything
+  // it sent, directly or not, was remembered; else 0.
+  uint64_t ChainEndOf(uint64_t index) const {
+    const RememberedEvent* e = At(index);
+    return e && e->chain_ahead ? index + e->chain_ahead : 0;
+  }
+  void SetChainEnd(uint64_t index, uint64_t chain_end);
 
   // Starts loading the client's link, which Append reads once the event is done: with many
   // clients it is a cache miss, taken while the event's rules run.
@@ -138,11 +227,13 @@ class ReversalMemory {
   uint64_t LastOf(uint32_t client) const { return client < last_of_client_.size() ? last_of_client_[client] : kNone; }
 
   // What an event added and did.
-  const AggContribution& AggAt(const RememberedEvent& e, uint32_t k) const { return aggs_[e.aggs_begin + k - aggs_base_]; }
-  const FiringEffect& EffectAt(const RememberedEvent& e, uint32_t k) const {
-    return effects_[e.effects_begin + k - effects_base_];
+  const AggContribution& AggAt(const RememberedEvent& e, uint32_t k) const {
+    return aggs_[Offset(e.aggs_from, aggs_base_) + k];
   }
-  const Value& KeyAt(const RememberedEvent& e, uint32_t k) const { return keys_[e.keys_begin + k - keys_base_]; }
+  const FiringEffect& EffectAt(const RememberedEvent& e, uint32_t k) const {
+    return effects_[Offset(e.effects_from, effects_base_) + k];
+  }
+  const Value& KeyAt(const RememberedEvent& e, uint32_t k) const { return keys_[Offset(e.keys_from, keys_base_) + k]; }
 
   // Drops the events older than `cutoff` (time < cutoff). For slots that need their buckets'
   // highest and lowest (`extremes[slot]`), folds what a dropped event added into the aged
@@ -195,7 +286,10 @@ class ReversalMemory {
 
  private:
   void DropOlderThanSlow(int64_t cutoff, const std::vector<uint8_t>& extremes);
-  void Link(RememberedEvent& event, uint64_t index);
+  void Link(RememberedEvent& event, uint64_t index, uint64_t sender);
+  // The position in a pool (whose front has absolute index `base`) of the entry whose absolute
+  // index has the low 32 bits `from`.
+  static size_t Offset(uint32_t from, uint64_t base) { return static_cast<uint32_t>(from - static_cast<uint32_t>(base)); }
 
   ChunkQueue<RememberedEvent> events_;
   uint64_t base_ = 0;  // the absolute index of events_.front()
@@ -205,6 +299,7 @@ class ReversalMemory {
   uint64_t aggs_base_ = 0, effects_base_ = 0, keys_base_ = 0;
   Mark captured_from_{};
   std::vector<uint64_t> last_of_client_;
+  std::unordered_map<uint64_t, std::unique_ptr<Record>> records_;  // by index: RememberedEvent::has_record
   AgedFolds aged_;
   bool log_reversed_ = false;
   std::vector<uint64_t> reversed_log_;

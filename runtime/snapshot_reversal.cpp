@@ -66,15 +66,17 @@ void EncodeRememberedRow(const ReversalMemory& m, uint64_t from, const std::vect
   w.U(end - from);
   for (uint64_t index = from; index < end; ++index) {
     const RememberedEvent& e = *m.At(index);
-    const bool has_sender = e.sender != ReversalMemory::kNone && e.sender < index;
-    w.Bytes(e.id);
+    const uint64_t sender = m.SenderOf(index), chain_end = m.ChainEndOf(index);
+    const Record* record = m.RecordOf(index);
+    const bool has_sender = sender != ReversalMemory::kNone && sender < index;
+    w.Bytes(e.id.view());
     w.U((e.reversed ? kReversed : 0) | (e.sent ? kSent : 0) | (has_sender ? kHasSender : 0) |
-        (e.record ? kHasRecord : 0));
+        (record ? kHasRecord : 0));
     w.U(e.client);
     w.U(static_cast<uint64_t>(e.event_index));
     w.I(e.time);
-    if (has_sender) w.U(index - e.sender);
-    w.U(e.chain_end > index ? e.chain_end - index : 0);
+    if (has_sender) w.U(index - sender);
+    w.U(chain_end > index ? chain_end - index : 0);
     w.U(e.aggs_count);
     for (uint32_t k = 0; k < e.aggs_count; ++k) {
       const AggContribution& a = m.AggAt(e, k);
@@ -98,12 +100,12 @@ void EncodeRememberedRow(const ReversalMemory& m, uint64_t from, const std::vect
     const uint32_t keys = m.KeyCount(e);
     w.U(keys);
     for (uint32_t k = 0; k < keys; ++k) PutValue(w, m.KeyAt(e, k));
-    if (e.record) {
-      w.Bytes(e.record->client);
-      w.U(e.record->fields.size());
-      for (const Value& v : e.record->fields) PutValue(w, v);
-      PutBits(w, e.record->present);
-      PutBits(w, e.record->nulled);
+    if (record) {
+      w.Bytes(record->client);
+      w.U(record->fields.size());
+      for (const Value& v : record->fields) PutValue(w, v);
+      PutBits(w, record->present);
+      PutBits(w, record->nulled);
     }
   }
   w.U(reversed.size());
@@ -116,18 +118,23 @@ bool DecodeRememberedRow(std::string_view in, ReversalMemory* m, std::vector<uin
   if (!r.U(&version) || version != kRowVersion || !r.U(&from) || !r.Count(&count)) return false;
   for (uint64_t index = from; index < from + count; ++index) {
     RememberedEvent e;
+    std::string id;
     uint64_t flags, client, event_index, sender_delta = 0, chain_delta, n;
-    if (!r.Bytes(&e.id) || !r.U(&flags) || flags > 15 || !r.U(&client) || client > UINT32_MAX ||
+    if (!r.Bytes(&id) || !r.U(&flags) || flags > 15 || !r.U(&client) || client > UINT32_MAX ||
         !r.U(&event_index) || event_index > INT32_MAX || !r.I(&e.time))
       return false;
-    if ((flags & kHasSender) && (!r.U(&sender_delta) || sender_delta == 0 || sender_delta > index)) return false;
-    if (!r.U(&chain_delta)) return false;
+    if ((flags & kHasSender) && (!r.U(&sender_delta) || sender_delta == 0 || sender_delta > index ||
+                                 sender_delta > UINT32_MAX))
+      return false;
+    if (!r.U(&chain_delta) || chain_delta > UINT32_MAX) return false;
+    e.id = id;
     e.client = static_cast<uint32_t>(client);
     e.event_index = static_cast<int32_t>(event_index);
     e.reversed = flags & kReversed;
     e.sent = flags & kSent;
-    e.sender = (flags & kHasSender) ? index - sender_delta : ReversalMemory::kNone;
-    e.chain_end = chain_delta ? index + chain_delta : 0;
+    const uint64_t sender = (flags & kHasSender) ? index - sender_delta : ReversalMemory::kNone;
+    e.chain_ahead = static_cast<uint32_t>(chain_delta);
+    std::unique_ptr<Record> record;
     // Events the frame says are past the horizon are read and skipped.
     const bool keep = index >= m->begin();
     if (keep && index != m->end()) return false;  // a gap: rows are missing
@@ -164,16 +171,16 @@ bool DecodeRememberedRow(std::string_view in, ReversalMemory* m, std::vector<uin
       auto rec = std::make_unique<Record>();
       rec->kind = RecordKind::Event;
       rec->event_index = e.event_index;
-      rec->id = e.id;
+      rec->id = id;
       rec->time = e.time;
       if (!r.Bytes(&rec->client) || !r.Count(&n)) return false;
       rec->fields.resize(n);
       for (Value& v : rec->fields)
         if (!GetValue(r, &v)) return false;
       if (!GetBits(r, &rec->present) || !GetBits(r, &rec->nulled)) return false;
-      e.record = std::move(rec);
+      record = std::move(rec);
     }
-    if (keep) m->Add(std::move(e));
+    if (keep) m->Add(std::move(e), sender, std::move(record));
   }
   uint64_t n;
   if (!r.Count(&n)) return false;
@@ -301,14 +308,14 @@ size_t MigrateReversals(ReversalMemory* m, const std::vector<std::string>& old_e
       keep = limit ? at(limit_rules, f.rule) >= 0 : at(rules, f.rule) >= 0 && at(wallets, f.wallet) >= 0;
     }
     // `on EVENT reversed` rules read the event's fields: kept only when some rule needed them.
-    if (keep && !e.record && !program.reversed_rules_by_event[type].empty()) keep = false;
+    if (keep && !m->RecordOf(index) && !program.reversed_rules_by_event[type].empty()) keep = false;
     keeps[index - begin] = keep;
   }
   for (uint64_t index = m->end(); index-- > begin;) {
     const RememberedEvent& e = *m->At(index);
-    if (!keeps[index - begin] && !e.reversed && e.sender != ReversalMemory::kNone && e.sender >= begin &&
-        e.sender < index)
-      keeps[e.sender - begin] = 0;
+    const uint64_t sender = m->SenderOf(index);
+    if (!keeps[index - begin] && !e.reversed && sender != ReversalMemory::kNone && sender >= begin && sender < index)
+      keeps[sender - begin] = 0;
   }
 
   // Rebuilt event by event, so every index stays as stored.
@@ -338,20 +345,19 @@ size_t MigrateReversals(ReversalMemory* m, const std::vector<std::string>& old_e
     RememberedEvent moved;
     moved.client = e.client;
     moved.time = e.time;
-    moved.sender = e.sender;
-    moved.chain_end = e.chain_end;
+    moved.chain_ahead = e.chain_ahead;  // indexes stay as stored
     moved.reversed = e.reversed;
     moved.sent = e.sent;
     moved.event_index = type >= 0 ? type : 0;
     // A reversed event keeps its id so that reversing it again is refused as already reversed.
     if (keep || e.reversed) moved.id = std::move(e.id);
-    if (keep) {
-      if (e.record) e.record->event_index = type;
-      moved.record = std::move(e.record);
-    } else if (!e.reversed && !e.sent) {
-      ++lost;  // an empty id is never named by a reversal
+    std::unique_ptr<Record> record;
+    if (keep && e.has_record) {
+      record = std::make_unique<Record>(*m->RecordOf(index));
+      record->event_index = type;
     }
-    out.Add(std::move(moved));
+    if (!keep && !e.reversed && !e.sent) ++lost;  // an empty id is never named by a reversal
+    out.Add(std::move(moved), m->SenderOf(index), std::move(record));
   }
   for (const auto& [where, b] : m->aged()) {
     const int slot = at(slots, std::get<1>(where));

@@ -536,22 +536,22 @@ TEST_CASE("reversal memory round-trips through rows and a frame, indexes as stor
     e.client = client;
     e.event_index = 1;
     e.time = time;
-    e.sender = sender;
     e.sent = sender != ReversalMemory::kNone;
+    std::unique_ptr<Record> record;
     if (keep_record) {
-      e.record = std::make_unique<Record>();
-      e.record->kind = RecordKind::Event;
-      e.record->client = "c" + std::to_string(client);
-      e.record->fields = {perk::Value::Int(42), perk::Value::Str("card")};
-      e.record->present = {true, false};
+      record = std::make_unique<Record>();
+      record->kind = RecordKind::Event;
+      record->client = "c" + std::to_string(client);
+      record->fields = {perk::Value::Int(42), perk::Value::Str("card")};
+      record->present = {true, false};
     }
-    m.Add(std::move(e));
+    m.Add(std::move(e), sender, std::move(record));
   };
   m.LogReversed(true);
   add("d0", 0, 1000, ReversalMemory::kNone, false);  // dropped past the horizon below
   add("d1", 1, 2000, ReversalMemory::kNone, true);
   add("d1/r/1", 0, 2000, 1, false);  // sent by d1
-  m.At(1)->chain_end = 3;
+  m.SetChainEnd(1, 3);
   std::vector<uint64_t> reversed;
   m.TakeReversed(&reversed);
   std::string row1;
@@ -580,12 +580,12 @@ TEST_CASE("reversal memory round-trips through rows and a frame, indexes as stor
   CHECK(r.end() == 4);
   CHECK(r.At(0) == nullptr);
   CHECK(r.At(1)->reversed);
-  CHECK(r.At(1)->chain_end == 3);
+  CHECK(r.ChainEndOf(1) == 3);
   CHECK(r.At(1)->effects_count == 0);
   const RememberedEvent& sent = *r.At(2);
   CHECK(sent.id == "d1/r/1");
   CHECK(sent.sent);
-  CHECK(sent.sender == 1);
+  CHECK(r.SenderOf(2) == 1);
   CHECK(sent.time == 2000);
   REQUIRE(sent.aggs_count == 1);
   CHECK(r.AggAt(sent, 0).value == 6000);
@@ -608,9 +608,9 @@ TEST_CASE("reversal memory round-trips through rows and a frame, indexes as stor
   marks.clear();
   REQUIRE(DecodeReversalFrame(frame, &again, &end, &types));
   REQUIRE(DecodeRememberedRow(row1, &again, &marks));
-  REQUIRE(again.At(1)->record != nullptr);
-  CHECK(again.At(1)->record->fields[1].s == "card");
-  CHECK(again.At(1)->record->present == std::vector<bool>{true, false});
+  REQUIRE(again.RecordOf(1) != nullptr);
+  CHECK(again.RecordOf(1)->fields[1].s == "card");
+  CHECK(again.RecordOf(1)->present == std::vector<bool>{true, false});
 
   // Truncated, or a row missing (a gap between the frame's begin and the next row): refused.
   ReversalMemory bad;
