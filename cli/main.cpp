@@ -9,6 +9,7 @@
 #include "cli/diff.h"
 #include "cli/repl.h"
 #include "cli/serve.h"
+#include "cli/test.h"
 #include "compiler/compiler.h"
 #include "compiler/jit.h"
 #include "compiler/jit_cache.h"
@@ -134,6 +135,8 @@ int main(int argc, char** argv) {
   repl->add_flag("--json", repl_opts.json, "print effects as ledger lines instead of tables");
   perk::cli::ServeOptions serve_opts;
   auto* serve = perk::cli::AddServeCommand(app, &serve_opts);
+  perk::cli::TestOptions test_opts;
+  auto* test = perk::cli::AddTestCommand(app, &test_opts);
 
   // The JIT's object cache, for every command that compiles a program (docs/jit.md).
   std::string jit_cache_dir;
@@ -166,5 +169,6 @@ int main(int argc, char** argv) {
   if (*state) return perk::cli::State(state_opts);
   if (*repl) return perk::cli::Repl(repl_opts);
   if (*serve) return perk::cli::Serve(serve_opts);
+  if (*test) return perk::cli::Test(test_opts);
   return 2;
 }
