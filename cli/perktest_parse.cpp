@@ -19,8 +19,9 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Splits a line into words: runs of non-space characters, or "quoted strings" (with \" and \\
-// escapes) given back without their quotes. `#` outside a string starts a comment.
+// Splits a line into words: runs of non-space characters, or "quoted strings" given back
+// without their quotes (a backslash escapes the next character). `#` outside a string starts
+// a comment.
 bool Words(std::string_view line, uint32_t line_no, std::vector<Word>* out, ParseError* error) {
   size_t i = 0;
   while (i < line.size()) {
@@ -50,6 +51,10 @@ bool Words(std::string_view line, uint32_t line_no, std::vector<Word>* out, Pars
     out->push_back(std::move(w));
   }
   return true;
+}
+
+bool IsCurrency(const std::string& word) {
+  return word.size() == 3 && std::all_of(word.begin(), word.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
 const char* const kKinds =
@@ -234,8 +239,7 @@ class Parser {
         if (k < own.size() && is_amount(own[k].text)) {
           p->value = own[k++];
           // `75.00 USD`: the currency may follow as a word of its own.
-          if (k < own.size() && own[k].text.size() == 3 &&
-              std::all_of(own[k].text.begin(), own[k].text.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)); })) {
+          if (k < own.size() && IsCurrency(own[k].text)) {
             p->value->text += own[k++].text;
           }
         }
@@ -319,6 +323,8 @@ class Parser {
       e->name = w[i + 1];
       e->value = w[i + 3];
       i += 4;
+      // `= 75.00 USD`: the currency may follow as a word of its own.
+      if (i < w.size() && IsCurrency(w[i].text)) e->value.text += w[i++].text;
     } else if (what == "tier") {
       if (i + 1 >= w.size()) return Fail({w[i].pos, w[i].length, "write `tier TIER`"}), false;
       e->kind = ExpectKind::Tier;

@@ -111,6 +111,8 @@ class Programs {
     for (const auto& p : s.params) {
       const size_t eq = p.text.find('=');
       if (!OverrideParam(*lp->program, p.text.substr(0, eq), p.text.substr(eq + 1), &error)) {
+        // The message names the command-line option; here the position does.
+        if (error.rfind("--param ", 0) == 0 && error.find(": ") != std::string::npos) error = error.substr(error.find(": ") + 2);
         out.error = perktest::RenderError(file, file_text, {p.pos, static_cast<uint32_t>(p.text.size()), error});
         return out;
       }
