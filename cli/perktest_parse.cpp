@@ -73,7 +73,10 @@ class Parser {
     ParseError error;
     // A record is parsed later, with the program; only the head word matters here.
     const bool maybe_record = text.front() == '{';
-    if (!maybe_record && !Words(text, line_no, &words, &error)) return Fail(Shift(error, column - 1));
+    if (!maybe_record && !Words(text, line_no, &words, &error)) {
+      if (text.rfind("expect", 0) == 0) saw_expect_ = true;
+      return Fail(Shift(error, column - 1));
+    }
     for (Word& w : words) w.pos.column += column - 1;
     const std::string head = maybe_record || words.empty() ? "" : words[0].text;
     const Pos pos{line_no, column};
@@ -119,6 +122,7 @@ class Parser {
     }
     Step step;
     if (head == "expect") {
+      saw_expect_ = true;
       step.is_record = false;
       step.expect.pos = pos;
       step.expect.text = std::string(text);
@@ -155,6 +159,7 @@ class Parser {
     saw_scenario_ = true;
     open_ = true;
     current_ = Scenario{};
+    saw_expect_ = false;
     current_.name = words.size() > 1 ? words[1].text : "";
     current_.pos = pos;
     current_.program = program_;
@@ -169,7 +174,8 @@ class Parser {
             fmt::format("scenario \"{}\" names no program: add `program \"program.perk\"` at the top of the file",
                         current_.name)});
     }
-    if (std::none_of(current_.steps.begin(), current_.steps.end(), [](const Step& s) { return !s.is_record; })) {
+    // An `expect` that did not parse has its own error already.
+    if (!saw_expect_) {
       Fail({current_.pos, 8,
             fmt::format("scenario \"{}\" expects nothing; add `expect ...` lines (docs/test.md lists the kinds)",
                         current_.name)});
@@ -365,6 +371,7 @@ class Parser {
   std::vector<Param> params_;
   bool saw_scenario_ = false;
   bool open_ = false;
+  bool saw_expect_ = false;  // in the open scenario, parsed or not
   Scenario current_;
 };
 

@@ -80,7 +80,11 @@ class Programs {
     auto it = cache_.find(key);
     if (it == cache_.end()) it = cache_.emplace(key, Load(path.string(), file, file_text, s)).first;
     if (!it->second.error.empty()) {
-      *error = it->second.error;
+      // The diagnostics once, under the first scenario that runs the program.
+      *error = it->second.shown.empty() ? it->second.error
+                                        : fmt::format("the program {} cannot run; see scenario \"{}\" above\n", s.program,
+                                                      it->second.shown);
+      if (it->second.shown.empty()) it->second.shown = s.name;
       return nullptr;
     }
     return it->second.loaded.get();
@@ -90,6 +94,7 @@ class Programs {
   struct Entry {
     std::unique_ptr<perktest::LoadedProgram> loaded;
     std::string error;
+    std::string shown;  // the scenario whose failure shows `error`
   };
 
   static Entry Load(const std::string& path, const std::string& file, std::string_view file_text, const perktest::Scenario& s) {

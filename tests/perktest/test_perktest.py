@@ -330,6 +330,29 @@ def _(problems):
         shutil.rmtree(d)
 
 
+@case("a program with errors fails its scenarios; its diagnostics are shown once")
+def _(problems):
+    d = tempfile.mkdtemp(prefix="perktest-")
+    try:
+        with open(os.path.join(d, "program.perk"), "w") as f:
+            f.write(PROGRAM.replace("credit points 10", "credit pionts 10"))
+        path = os.path.join(d, "t.perktest")
+        with open(path, "w") as f:
+            f.write('program "program.perk"\n' + "".join(
+                f'scenario "{n}"\n  deposit c1 amount=5 at 2026-01-05\n  expect no effects\nend\n' for n in ("one", "two")))
+        code, out, _ = perk_test(path)
+        if code != 1:
+            problems.append(f"exit {code}, expected 1")
+        if statuses(out) != {"one": "FAILED", "two": "FAILED"}:
+            problems.append(f"statuses {statuses(out)}")
+        if out.count("pionts") != 2:  # the diagnostic's message and its source line, once
+            problems.append(f"the diagnostics are shown {out.count('pionts') // 2} times")
+        expect_in(problems, out, "t.perktest:1:9: note: the program this scenario runs has errors",
+                  'the program program.perk cannot run; see scenario "one" above')
+    finally:
+        shutil.rmtree(d)
+
+
 @case("--junit writes JUnit XML with each scenario and its failure")
 def _(problems):
     d = tempfile.mkdtemp(prefix="perktest-")

@@ -9,7 +9,7 @@
 namespace perk::perktest {
 namespace {
 
-const ParseError& OnlyError(const File& f) {
+ParseError OnlyError(const File& f) {
   REQUIRE(f.errors.size() == 1);
   return f.errors[0];
 }
@@ -81,38 +81,38 @@ end
 
 TEST_CASE("perktest: errors carry line and column and say what to do") {
   SECTION("an unknown action") {
-    const ParseError& e = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  expect credt bonus\nend\n"));
+    const ParseError e = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  expect credt bonus\nend\n"));
     CHECK(e.pos.line == 3);
     CHECK(e.pos.column == 10);
     CHECK(e.message.find("`credt` is not a ledger action") == 0);
   }
   SECTION("a scenario without end") {
-    const ParseError& e = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  expect no effects\n"));
+    const ParseError e = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  expect no effects\n"));
     CHECK(e.pos.line == 2);
     CHECK(e.message.find("add `end`") != std::string::npos);
   }
   SECTION("a record outside a scenario") {
-    const ParseError& e = OnlyError(Parse("program \"p.perk\"\n   deposit c1 amount=5\n"));
+    const ParseError e = OnlyError(Parse("program \"p.perk\"\n   deposit c1 amount=5\n"));
     CHECK(e.pos.line == 2);
     CHECK(e.pos.column == 4);
     CHECK(e.message.find("scenario") != std::string::npos);
   }
   SECTION("no program") {
-    const ParseError& e = OnlyError(Parse("scenario \"s\"\n  expect no effects\nend\n"));
+    const ParseError e = OnlyError(Parse("scenario \"s\"\n  expect no effects\nend\n"));
     CHECK(e.message.find("add `program \"program.perk\"`") != std::string::npos);
   }
   SECTION("an unclosed string") {
-    const ParseError& e = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  expect reject \"amount\nend\n"));
+    const ParseError e = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  expect reject \"amount\nend\n"));
     CHECK(e.pos.line == 3);
     CHECK(e.pos.column == 17);
   }
   SECTION("a client expectation without its value") {
-    const ParseError& e = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  expect client c1 balance bonus 5\nend\n"));
+    const ParseError e = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  expect client c1 balance bonus 5\nend\n"));
     CHECK(e.pos.column == 20);
     CHECK(e.message == "write `balance NAME = VALUE`");
   }
   SECTION("a scenario that expects nothing") {
-    const ParseError& e = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  deposit c1 amount=5\nend\n"));
+    const ParseError e = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  deposit c1 amount=5\nend\n"));
     CHECK(e.message.find("expects nothing") != std::string::npos);
   }
   SECTION("several errors are all reported, in order") {
