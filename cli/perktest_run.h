@@ -42,6 +42,11 @@ struct RunResult {
 // segments, rules, amounts); each problem points at the word.
 std::vector<ParseError> Validate(const Scenario& scenario, const checked::Program& program);
 
+// Both engines' results as the report shows them; "" when both met every expectation and
+// wrote the same ledger. Failures both share are shown once, with the interpreter's
+// explanations; where they differ, each engine's own; a ledger that differs gets a diff.
+std::string Judge(const RunResult& interp, const RunResult& jit);
+
 // Runs `scenario` on a fresh engine of `kind`. With `explain`, missed entries carry the rule's
 // explanation (traced through the engine's rule observer, evaluated by the interpreter).
 RunResult RunScenario(const Scenario& scenario, const LoadedProgram& program, runtime::EngineKind kind, bool explain);

@@ -23,7 +23,6 @@ namespace perk::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using perktest::Failure;
 
 constexpr const char* kGreen = "\033[32m";
 constexpr const char* kRed = "\033[31m";
@@ -131,34 +130,6 @@ class Programs {
   std::map<std::string, Entry> cache_;
 };
 
-std::string RenderFailures(const std::vector<Failure>& failures, const char* engines, bool with_explain) {
-  std::string out;
-  for (const Failure& f : failures) {
-    out += f.headline + (engines ? fmt::format(" ({})", engines) : "") + "\n" + f.detail;
-    if (with_explain && !f.explain.empty()) out += "    why (`:explain` of the reference interpreter):\n" + f.explain;
-  }
-  return out;
-}
-
-// Both engines' results as one text; "" when both pass and agree.
-std::string Judge(const perktest::RunResult& interp, const perktest::RunResult& jit) {
-  std::string out;
-  if (interp.failures == jit.failures) {
-    out = RenderFailures(interp.failures, nullptr, true);
-  } else {
-    // Where the engines part, each one's own failures: the interpreter is the reference.
-    out = RenderFailures(interp.failures, "interp", true) + RenderFailures(jit.failures, "jit", false);
-  }
-  if (interp.ledger != jit.ledger) {
-    out += "the engines wrote different ledgers (interp is the reference):\n";
-    size_t k = 0;
-    while (k < interp.ledger.size() && k < jit.ledger.size() && interp.ledger[k] == jit.ledger[k]) ++k;
-    for (size_t j = k; j < interp.ledger.size() && j < k + 5; ++j) out += "    - interp " + interp.ledger[j] + "\n";
-    for (size_t j = k; j < jit.ledger.size() && j < k + 5; ++j) out += "    + jit    " + jit.ledger[j] + "\n";
-  }
-  return out;
-}
-
 Outcome RunOne(const std::string& file, std::string_view text, const perktest::Scenario& s, Programs& programs) {
   Outcome o{file, s.name, s.pos.line, true, "", 0};
   const auto start = std::chrono::steady_clock::now();
@@ -171,7 +142,7 @@ Outcome RunOne(const std::string& file, std::string_view text, const perktest::S
   if (error.empty()) {
     auto interp = perktest::RunScenario(s, *lp, runtime::EngineKind::Interp, true);
     auto jit = perktest::RunScenario(s, *lp, runtime::EngineKind::Jit, false);
-    error = Judge(interp, jit);
+    error = perktest::Judge(interp, jit);
   }
   o.ok = error.empty();
   o.text = std::move(error);
