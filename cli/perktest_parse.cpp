@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "cli/perktest.h"
+#include "compiler/diagnostics.h"
 #include "stdlib/stdlib.h"
 
 namespace perk::perktest {
@@ -207,13 +208,19 @@ class Parser {
     }
     runtime::LedgerAction action;
     if (!runtime::ParseLedgerAction(w[i].text, &action)) {
+      std::vector<std::string> names;
       std::string actions;
-      for (int k = 0; k < runtime::kLedgerActions; ++k)
-        actions += fmt::format("{}`{}`", k ? ", " : "", runtime::LedgerActionName(static_cast<runtime::LedgerAction>(k)));
-      return Fail({w[i].pos, w[i].length,
-                   fmt::format("`{}` is not a ledger action; write {} or one of {}", w[i].text,
-                               negative ? "`effects`" : kKinds, actions)}),
-             false;
+      for (int k = 0; k < runtime::kLedgerActions; ++k) {
+        names.push_back(runtime::LedgerActionName(static_cast<runtime::LedgerAction>(k)));
+        actions += fmt::format("{}`{}`", k ? ", " : "", names.back());
+      }
+      if (!negative) names.insert(names.end(), {"no", "reject", "client"});
+      const std::string best = ClosestName(w[i].text, names);
+      std::string message =
+          !best.empty() ? fmt::format("`{}` is not a ledger action; did you mean `{}`?", w[i].text, best)
+          : negative    ? fmt::format("`{}` is not a ledger action: write `effects` or one of {}", w[i].text, actions)
+                        : fmt::format("`{}` is not something to expect: write {}; the actions are {}", w[i].text, kKinds, actions);
+      return Fail({w[i].pos, w[i].length, std::move(message)}), false;
     }
     e->effect.action = action;
     ++i;

@@ -86,6 +86,13 @@ TEST_CASE("perktest: errors carry line and column and say what to do") {
     CHECK(e.pos.column == 10);
     CHECK(e.message.find("`credt` is not a ledger action") == 0);
   }
+  SECTION("a close action is suggested; anything else gets the list") {
+    const ParseError close = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  expect credt bonus\nend\n"));
+    CHECK(close.message == "`credt` is not a ledger action; did you mean `credit`?");
+    const ParseError far = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  expect bananas\nend\n"));
+    CHECK(far.message.find("`bananas` is not something to expect: write `expect ACTION ...`") == 0);
+    CHECK(far.message.find("the actions are `credit`, `debit`") != std::string::npos);
+  }
   SECTION("a scenario without end") {
     const ParseError e = OnlyError(Parse("program \"p.perk\"\nscenario \"s\"\n  expect no effects\n"));
     CHECK(e.pos.line == 2);
