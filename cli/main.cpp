@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
   // The JIT's object cache, for every command that compiles a program (docs/jit.md).
   std::string jit_cache_dir;
   bool no_jit_cache = false;
-  for (CLI::App* command : {run, serve, repl, diff}) {
+  for (CLI::App* command : {run, serve, repl, diff, test}) {
     command->add_option("--jit-cache", jit_cache_dir,
                         "keep compiled programs in DIR (default: $PERK_JIT_CACHE, else $XDG_CACHE_HOME/perk/jit or "
                         "~/.cache/perk/jit; docs/jit.md)");
