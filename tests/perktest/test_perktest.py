@@ -224,6 +224,11 @@ scenario "no time on the first record"
   expect no effects
 end
 
+scenario "a long window is cut"
+  deposit c1 amount=5 at 2026-01-05T10:00
+""" + "  deposit c1 amount=5 at +1m\n" * 19 + """  expect credit points 11
+end
+
 scenario "unknown names"
   deposit c1 amount=5 at 2026-01-05T10:00
   expect credit bonsu 5
@@ -259,7 +264,8 @@ def _(problems):
         for name in ("state at a later time", "a reject that is expected", "JSON records"):
             if st.get(name) != "ok":
                 problems.append(f"{name}: {st.get(name)}")
-        for name in ("a reject that is not", "an expected reject that does not come", "a param",
+        expect_in(problems, out, "    ... and 10 more entries\n")
+        for name in ("a reject that is not", "an expected reject that does not come", "a param", "a long window is cut",
                      "a short-form error", "no time on the first record", "unknown names"):
             if st.get(name) != "FAILED":
                 problems.append(f"{name}: {st.get(name)}, expected FAILED")
