@@ -305,7 +305,8 @@ class Runner {
       if (e.kind == ExpectKind::Effect) positive.push_back(&e);
       if (e.kind == ExpectKind::Reject) rejects.push_back(&e);
     }
-    // Rejects.
+    // Rejects: expectations that name part of the message choose first.
+    std::stable_partition(rejects.begin(), rejects.end(), [](const Expectation* e) { return e->reject_text.has_value(); });
     const bool any_reject = rejects_from_ < sink_.rejects.size();
     UnexpectedRejects(&rejects);
     for (const Expectation* e : rejects) {
@@ -335,7 +336,7 @@ class Runner {
     }
     std::sort(missed.begin(), missed.end(), [](auto* a, auto* b) { return a->pos.line < b->pos.line; });
     if (!missed.empty()) {
-      std::string diff = Diff(positive, missed, used, window_end);
+      std::string diff = Diff(missed, used, window_end);
       for (const Expectation* e : missed) {
         Fail(e->pos.line, fmt::format("expected entry not written: {}", e->text.substr(7)), diff, Explain(*e));
         diff.clear();  // one diff per group, under its first miss
@@ -363,8 +364,7 @@ class Runner {
 
   // Expected against written: `-` expected and not written, `+` written and not expected,
   // ` ` both.
-  std::string Diff(const std::vector<const Expectation*>& positive, const std::vector<const Expectation*>& missed,
-                   const std::vector<int>& used, size_t window_end) const {
+  std::string Diff(const std::vector<const Expectation*>& missed, const std::vector<int>& used, size_t window_end) const {
     std::string out = window_start_ == window_end ? "    nothing was written since the last expectations\n"
                                                   : "    - expected, not written   + written, not expected\n";
     for (const Expectation* e : missed) out += fmt::format("    - {}    (line {})\n", e->text.substr(7), e->pos.line);
@@ -375,7 +375,6 @@ class Runner {
       out += fmt::format("    {} {}\n", x < 0 ? "+" : " ", Described(sink_.entries[k]));
     }
     if (window_end - window_start_ > kShown) out += fmt::format("    ... and {} more entries\n", window_end - window_start_ - kShown);
-    (void)positive;
     return out;
   }
 
