@@ -125,6 +125,59 @@ def _(problems):
         shutil.rmtree(d)
 
 
+def mutants(src):
+    """(line, mutated source) for each one-line credit of `src`, its amount doubled; with none,
+    the first notify or emit renamed."""
+    lines = src.split("\n")
+    found = []
+    for i, l in enumerate(lines):
+        m = re.match(r"^(\s+(?:then\s+)?credit\s+\w+\s+)(.+?)(\s+end)?$", l)
+        if m and m.group(2).count("(") == m.group(2).count(")") and " pending " not in m.group(2):
+            new = lines[:]
+            new[i] = f"{m.group(1)}({m.group(2)}) * 2{m.group(3) or ''}"
+            found.append((i + 1, "\n".join(new)))
+    if not found:
+        for i, l in enumerate(lines):
+            if re.search(r'\b(notify|emit) "\w+"', l):
+                new = lines[:]
+                new[i] = re.sub(r'\b(notify|emit) "(\w+)"', r'\1 "\2_mutated"', l, count=1)
+                found.append((i + 1, "\n".join(new)))
+                break
+    return found
+
+
+@case("every example's scenarios catch each doubled credit (or a renamed notice)")
+def _(problems):
+    total = 0
+    for name in sorted(os.listdir(os.path.join(ROOT, "examples"))):
+        src_dir = os.path.join(ROOT, "examples", name)
+        if not os.path.isdir(src_dir):
+            continue
+        if not os.path.exists(os.path.join(src_dir, "tests.perktest")):
+            problems.append(f"{name}: no tests.perktest")
+            continue
+        prog = next(f for f in sorted(os.listdir(src_dir)) if f.endswith(".perk"))
+        with open(os.path.join(src_dir, prog)) as f:
+            found = mutants(f.read())
+        if not found:
+            problems.append(f"{name}: nothing to mutate")
+        d = tempfile.mkdtemp(prefix="perktest-")
+        try:
+            dst = os.path.join(d, name)
+            shutil.copytree(src_dir, dst, ignore=shutil.ignore_patterns("*.jsonl"))
+            for line, text in found:
+                total += 1
+                with open(os.path.join(dst, prog), "w") as f:
+                    f.write(text)
+                code, out, _ = perk_test(dst)
+                if code != 1:
+                    problems.append(f"{name}: the mutant of {prog}:{line} survived (exit {code})")
+        finally:
+            shutil.rmtree(d)
+    if total < 50:
+        problems.append(f"only {total} mutants")
+
+
 PROGRAM = """program "T"
 currency USD
 event deposit { amount: money, first: bool = false }
