@@ -9,6 +9,7 @@
 #include "cli/diff.h"
 #include "cli/repl.h"
 #include "cli/serve.h"
+#include "cli/test.h"
 #include "compiler/compiler.h"
 #include "compiler/jit.h"
 #include "compiler/jit_cache.h"
@@ -134,11 +135,13 @@ int main(int argc, char** argv) {
   repl->add_flag("--json", repl_opts.json, "print effects as ledger lines instead of tables");
   perk::cli::ServeOptions serve_opts;
   auto* serve = perk::cli::AddServeCommand(app, &serve_opts);
+  perk::cli::TestOptions test_opts;
+  auto* test = perk::cli::AddTestCommand(app, &test_opts);
 
   // The JIT's object cache, for every command that compiles a program (docs/jit.md).
   std::string jit_cache_dir;
   bool no_jit_cache = false;
-  for (CLI::App* command : {run, serve, repl, diff}) {
+  for (CLI::App* command : {run, serve, repl, diff, test}) {
     command->add_option("--jit-cache", jit_cache_dir,
                         "keep compiled programs in DIR (default: $PERK_JIT_CACHE, else $XDG_CACHE_HOME/perk/jit or "
                         "~/.cache/perk/jit; docs/jit.md)");
@@ -166,5 +169,6 @@ int main(int argc, char** argv) {
   if (*state) return perk::cli::State(state_opts);
   if (*repl) return perk::cli::Repl(repl_opts);
   if (*serve) return perk::cli::Serve(serve_opts);
+  if (*test) return perk::cli::Test(test_opts);
   return 2;
 }

@@ -25,6 +25,7 @@
 #include <unordered_map>
 
 #include "cli/common.h"
+#include "cli/explain.h"
 #include "cli/repl_input.h"
 #include "cli/repl_terminal.h"
 #include "stdlib/zone.h"
@@ -43,6 +44,7 @@ using repl::ErrorKind;
 using repl::InputError;
 using repl::InputKind;
 using repl::Paint;
+using repl::RuleTrace;
 namespace style = repl::style;
 
 // `text` as one shell word: as it is when it holds only safe characters, else in single quotes.
@@ -143,19 +145,6 @@ std::vector<std::string> SplitLines(const std::string& text) {
   return out;
 }
 
-std::string WindowText(const checked::Window& w) {
-  if (w.unit == checked::WindowUnit::All) return "";
-  const char* unit = w.unit == checked::WindowUnit::Minute ? "minute"
-                     : w.unit == checked::WindowUnit::Hour  ? "hour"
-                     : w.unit == checked::WindowUnit::Month ? "month"
-                     : w.unit == checked::WindowUnit::Year  ? "year"
-                                                            : "day";
-  const char* previous = w.previous ? "previous " : "";
-  if (w.unit == checked::WindowUnit::Day && w.count % 7 == 0)
-    return fmt::format(" within {}{}", previous, Plural(w.count / 7, "week", "weeks"));
-  return fmt::format(" within {}{} {}{}", previous, w.count, unit, w.count == 1 ? "" : "s");
-}
-
 // Every aggregate the program uses, as (use index, text), one per distinct text.
 void CollectAggregates(const checked::Expr& e, const repl::SourceLines& source, std::vector<std::pair<int, std::string>>* out) {
   if (e.kind == checked::ExprKind::Aggregate) {
@@ -222,93 +211,6 @@ runtime::InputSchema SchemaOf(const checked::Program& p) {
   }
   for (const auto& f : p.client_fields) s.client_fields.push_back({f.name, f.type, f.has_default, f.default_value});
   return s;
-}
-
-// ---- :explain ----
-
-struct ExplainLine {
-  int depth = 0;
-  std::string text;
-  std::string value;
-  bool reached = true;
-};
-
-struct RuleTrace {
-  int rule = 0;
-  std::string client;
-  std::string trigger;   // "on deposit (d1)", "every day (2026-01-06)", ...
-  std::string limit;     // "" without a limit
-  bool limit_ok = true;
-  bool has_when = false;
-  std::string when_value;  // "true", "false" or an error
-  std::vector<ExplainLine> when;
-  uint64_t seq_before = 0;  // the engine's last seq when the rule was considered
-  std::vector<std::string> effects;
-};
-
-std::string StatusText(PerkStatus s) { return s == PERK_DIV_BY_ZERO ? "division by zero" : "arithmetic overflow"; }
-
-// Walks `e` as the interpreter would, recording each sub-expression's value; parts that
-// short-circuiting skips are listed as not evaluated.
-void ExplainExpr(const checked::Expr& e, const runtime::EvalContext& ctx, const repl::SourceLines& source, int depth, bool reached,
-                 std::vector<ExplainLine>* out, Value* result = nullptr, bool* ok = nullptr,
-                 const std::string& parent = "") {
-  using K = checked::ExprKind;
-  // Widenings the checker inserted show as their operand.
-  if (e.kind == K::Op && e.op == OpCode::WidenInt && e.args.size() == 1) {
-    ExplainExpr(e.args[0], ctx, source, depth, reached, out, nullptr, nullptr, parent);
-    if (result || ok) {
-      Value v;
-      SourceRange where;
-      PerkStatus s = runtime::Eval(e, ctx, &v, &where);
-      if (ok) *ok = s == PERK_OK;
-      if (result) *result = v;
-    }
-    return;
-  }
-  Value v;
-  bool good = false;
-  std::string value = "not evaluated";
-  if (reached) {
-    SourceRange where;
-    PerkStatus s = runtime::Eval(e, ctx, &v, &where);
-    good = s == PERK_OK;
-    value = good ? repl::FormatValue(*ctx.program, e.type, v) : "error: " + StatusText(s);
-  }
-  if (result) *result = v;
-  if (ok) *ok = good;
-  std::string text = repl::ExprText(source, e);
-  // Arguments the checker supplies (`anniversary` reads today) carry their call's range.
-  if (e.kind == K::Now) text = "now";
-  if (e.kind == K::Today) text = "today";
-  // Literals speak for themselves below the top, and a part written as its whole
-  // (parentheses) is not repeated.
-  bool shown = !(depth > 0 && e.kind == K::Const) && !(depth > 0 && text == parent);
-  if (shown) out->push_back({depth, text, value, reached});
-  int child = shown ? depth + 1 : depth;
-  const std::string& whole = shown ? text : parent;
-  switch (e.kind) {
-    case K::And:
-    case K::Or: {
-      Value left;
-      bool left_ok = false;
-      ExplainExpr(e.args[0], ctx, source, child, reached, out, &left, &left_ok, whole);
-      bool goes_on = reached && left_ok && ((e.kind == K::And) == (left.i != 0));
-      ExplainExpr(e.args[1], ctx, source, child, goes_on, out, nullptr, nullptr, whole);
-      break;
-    }
-    case K::If: {
-      Value c;
-      bool c_ok = false;
-      ExplainExpr(e.args[0], ctx, source, child, reached, out, &c, &c_ok, whole);
-      ExplainExpr(e.args[1], ctx, source, child, reached && c_ok && c.i != 0, out, nullptr, nullptr, whole);
-      ExplainExpr(e.args[2], ctx, source, child, reached && c_ok && c.i == 0, out, nullptr, nullptr, whole);
-      break;
-    }
-    case K::Aggregate: break;
-    default:
-      for (const auto& a : e.args) ExplainExpr(a, ctx, source, child, reached, out, nullptr, nullptr, whole);
-  }
 }
 
 // ---- output ----
@@ -556,64 +458,13 @@ void Session::ProcessOne(Runner& r, const std::string& json, uint64_t number, bo
   for (size_t k = 0; k < lines.size() && k < r.collected.entries.size(); ++k)
     r.ledger.push_back({std::move(lines[k]), r.collected.entries[k]});
   if (!trace) return;
-  // Each rule's effects are the entries it wrote before the next rule was considered.
-  for (size_t k = 0; k < traces.size(); ++k) {
-    const uint64_t end = k + 1 < traces.size() ? traces[k + 1].seq_before : UINT64_MAX;
-    for (const repl::EntryView& v : r.collected.entries) {
-      const auto seq = static_cast<uint64_t>(v.seq);
-      if (seq > traces[k].seq_before && seq <= end && v.rule_index == traces[k].rule)
-        traces[k].effects.push_back(v.action + " " + v.details);
-    }
-  }
+  repl::AttributeEffects(traces, r.collected.entries);
   last_.traces = std::move(traces);
 }
 
 void Session::Observe(Runner& r, int rule_index, const runtime::EvalContext& ctx) {
   if (!traces_) return;
-  const checked::Program& p = *r.program;
-  const checked::Rule& rule = p.rules[rule_index];
-  RuleTrace t;
-  t.rule = rule_index;
-  t.client = ctx.client->id;
-  t.seq_before = r.engine->seq();
-  switch (rule.trigger) {
-    case checked::TriggerKind::Event:
-      t.trigger = fmt::format("on {} ({})", p.events[rule.event].name, ctx.event ? ctx.event->id : "?");
-      break;
-    case checked::TriggerKind::Reversed:
-      t.trigger = fmt::format("on {} reversed ({})", p.events[rule.event].name, ctx.event ? ctx.event->id : "?");
-      break;
-    case checked::TriggerKind::TierChanged:
-      t.trigger = fmt::format("on tier_changed ({} -> {})", p.tiers[ctx.previous_tier].name, p.tiers[ctx.client->tier()].name);
-      break;
-    case checked::TriggerKind::EveryDay: t.trigger = fmt::format("every day ({})", stdlib::FormatDate(ctx.today)); break;
-    case checked::TriggerKind::EveryWeek: t.trigger = fmt::format("every week ({})", stdlib::FormatDate(ctx.today)); break;
-    case checked::TriggerKind::EveryMonth: t.trigger = fmt::format("every month ({})", stdlib::FormatDate(ctx.today)); break;
-    case checked::TriggerKind::Entering:
-    case checked::TriggerKind::Leaving:
-      t.trigger = fmt::format("on {} {}", rule.trigger == checked::TriggerKind::Entering ? "entering" : "leaving",
-                              p.segments[rule.segment].name);
-      break;
-  }
-  if (rule.has_limit) {
-    const int64_t used = runtime::LimitUsed(p, rule_index, ctx);
-    t.limit_ok = used < rule.limit_count;
-    bool once = rule.limit_count == 1 && rule.limit_window.unit == checked::WindowUnit::All;
-    // A keyed limit shows the use under this event's key.
-    const std::string per = rule.limit_key ? "per key" : "per client";
-    t.limit = once ? fmt::format("limit once {}: {} used", per, used)
-                   : fmt::format("limit {} {}{}: {} used", rule.limit_count, per, WindowText(rule.limit_window), used);
-  }
-  if (rule.when) {
-    t.has_when = true;
-    if (t.limit_ok) {
-      Value v;
-      bool ok = false;
-      ExplainExpr(*rule.when, ctx, r.lines, 0, true, &t.when, &v, &ok);
-      t.when_value = t.when.empty() ? (ok ? repl::FormatValue(p, Type::Bool, v) : "error") : t.when.front().value;
-    }
-  }
-  traces_->push_back(std::move(t));
+  traces_->push_back(repl::TraceRule(*r.program, r.lines, rule_index, ctx, r.engine->seq()));
 }
 
 void Session::Install(std::unique_ptr<Runner> next, bool report) {
@@ -803,7 +654,7 @@ void Session::Evaluate(const std::string& line, size_t offset) {
   SourceRange where;
   PerkStatus s = runtime::Eval(e, ctx, &v, &where);
   if (s != PERK_OK) {
-    return Fail({ErrorKind::RuntimeError, where.column, where.length, StatusText(s) + " here"}, line);
+    return Fail({ErrorKind::RuntimeError, where.column, where.length, repl::EvalErrorText(s) + " here"}, line);
   }
   Out(fmt::format("{} {}\n", repl::FormatValue(extended, e.type, v), Paint(color_, style::kDim, fmt::format(": {}", TypeName(e.type)))));
 }
@@ -1074,7 +925,7 @@ void Session::CmdClient(const std::string& line, const std::string& arg, size_t 
   for (size_t k = 0; k < aggs.size(); ++k) {
     Value v;
     PerkStatus s = runtime::EvalAggregate(p.aggregates[aggs[k].first], ctx, &v);
-    std::string value = s == PERK_OK ? repl::FormatValue(p, p.aggregates[aggs[k].first].type, v) : "error: " + StatusText(s);
+    std::string value = s == PERK_OK ? repl::FormatValue(p, p.aggregates[aggs[k].first].type, v) : "error: " + repl::EvalErrorText(s);
     rows.push_back({{k == 0 ? "aggregates" : "", style::kBold}, {fmt::format("{} = {}", aggs[k].second, value), ""}});
   }
   // Padded by hand: a width in fmt would count the colour codes.
@@ -1138,38 +989,7 @@ void Session::CmdExplain() {
     out += last_.outcome == "accepted" ? "  no rule has this trigger\n" : "  no rule ran\n";
     return Out(out);
   }
-  for (const RuleTrace& t : last_.traces) {
-    const checked::Rule& rule = p.rules[t.rule];
-    out += "\n" + Paint(color_, style::kBold, "rule " + rule.name) + (rule.label.empty() ? "" : " " + stdlib::JsonQuote(rule.label)) +
-           " " + t.trigger + ", client " + t.client + "\n";
-    if (!t.limit.empty()) {
-      out += "  " + t.limit + " -> " + (t.limit_ok ? Paint(color_, style::kGreen, "ok") : Paint(color_, style::kRed, "reached")) + "\n";
-    }
-    std::string verdict;
-    if (!t.limit_ok) {
-      verdict = Paint(color_, style::kYellow, "not run: its limit is reached");
-    } else {
-      if (t.has_when) {
-        bool holds = t.when_value == "true";
-        bool failed = t.when_value.rfind("error", 0) == 0;
-        out += "  when -> " + Paint(color_, holds ? style::kGreen : style::kRed, t.when_value) + "\n";
-        for (const auto& l : t.when) {
-          std::string value = l.reached ? l.value : Paint(color_, style::kDim, l.value);
-          out += fmt::format("    {}{}  = {}\n", std::string(2 * l.depth, ' '), l.text, value);
-        }
-        if (failed) verdict = Paint(color_, style::kRed, "stopped: the error rejects the whole record");
-        else if (!holds) verdict = Paint(color_, style::kYellow, "not run: `when` does not hold");
-      }
-      if (verdict.empty()) {
-        bool skipped = std::any_of(t.effects.begin(), t.effects.end(), [](const std::string& e) { return e.rfind("skip", 0) == 0; });
-        verdict = t.effects.empty() ? Paint(color_, style::kGreen, "fired, with no effect")
-                  : skipped         ? Paint(color_, style::kYellow, "fired, stopped by its budget")
-                                    : Paint(color_, style::kGreen, "fired");
-      }
-    }
-    out += "  " + verdict + "\n";
-    for (const auto& e : t.effects) out += "    " + e + "\n";
-  }
+  for (const RuleTrace& t : last_.traces) out += repl::RenderTrace(p, t, color_);
   Out(out);
 }
 
