@@ -62,5 +62,5 @@ TEST_CASE("framing ends on a cut-off body", "[lsp]") {
 TEST_CASE("framing writes the byte length", "[lsp]") {
   std::ostringstream out;
   perk::lsp::WriteMessage(out, "{\"é\":1}");
-  CHECK(out.str() == "Content-Length: 9\r\n\r\n{\"é\":1}");
+  CHECK(out.str() == "Content-Length: 8\r\n\r\n{\"é\":1}");
 }

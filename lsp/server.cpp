@@ -5,7 +5,9 @@
 
 #include <map>
 #include <memory>
+#include <istream>
 #include <ostream>
+#include <set>
 #include <string>
 
 #include "lsp/document.h"
@@ -38,6 +40,8 @@ class Server {
   bool Handle(const std::string& body);
   void ReplyError(const json& id, int code, const std::string& message);
   int exit_status() const { return shut_down_ ? 0 : 1; }
+  // Checks the documents changed since their last diagnostics, and publishes them.
+  void Flush();
 
  private:
   json Request(const std::string& method, const json& params);
@@ -54,6 +58,7 @@ class Server {
   bool initialized_ = false;
   bool shut_down_ = false;
   std::map<std::string, std::unique_ptr<Document>> docs_;
+  std::set<std::string> changed_;  // changed, not yet checked
 };
 
 Position PositionOf(const json& p) { return {p.at("line").get<int>(), p.at("character").get<int>()}; }
@@ -100,6 +105,8 @@ bool Server::Handle(const std::string& body) {
     if (shut_down_) throw RpcError{kInvalidRequest, "the server is shut down; only `exit` is accepted"};
     if (!initialized_ && method != "initialize")
       throw RpcError{kServerNotInitialized, "`" + method + "` before `initialize`; send `initialize` first"};
+    // A request sees the latest text's analysis.
+    Flush();
     json result = Request(method, params);
     Send({{"jsonrpc", "2.0"}, {"id", id}, {"result", result}});
   } catch (const RpcError& e) {
@@ -176,10 +183,11 @@ void Server::Notification(const std::string& method, const json& params) {
         doc.Replace(change.at("text").get<std::string>(), version);
       }
     }
-    doc.Analyze();
-    Publish(doc);
+    // Checked once no more input is waiting (Flush), so a burst of keystrokes costs one check.
+    changed_.insert(doc.uri());
   } else if (method == "textDocument/didClose") {
     const std::string uri = params.at("textDocument").at("uri").get<std::string>();
+    changed_.erase(uri);
     if (docs_.erase(uri))
       Send({{"jsonrpc", "2.0"},
             {"method", "textDocument/publishDiagnostics"},
@@ -188,12 +196,23 @@ void Server::Notification(const std::string& method, const json& params) {
   // Others (initialized, $/cancelRequest, didSave, ...) need nothing.
 }
 
+void Server::Flush() {
+  for (const std::string& uri : changed_) {
+    Document& doc = *docs_.at(uri);
+    doc.Analyze();
+    Publish(doc);
+  }
+  changed_.clear();
+}
+
 }  // namespace
 
 int Serve(std::istream& in, std::ostream& out, std::ostream* log) {
   Server server(out, log);
   std::string body, error;
   while (true) {
+    // Nothing more waiting to be read: the changed documents get their diagnostics now.
+    if (in.rdbuf()->in_avail() <= 0) server.Flush();
     ReadStatus status = ReadMessage(in, &body, &error);
     if (status == ReadStatus::End) break;
     if (status == ReadStatus::BadHeader) {

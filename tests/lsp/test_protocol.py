@@ -253,6 +253,25 @@ def diagnostics_follow_full_and_incremental_changes():
     c.close()
 
 
+@test
+def a_burst_of_changes_ends_with_the_last_version():
+    c, _ = opened()
+    frames = b""
+    for v, text in ((2, PROGRAM.replace("welcome_bonus\n", "welcom_bonus\n")), (3, PROGRAM + "\nrule"), (4, PROGRAM)):
+        frames += frame({"jsonrpc": "2.0", "method": "textDocument/didChange",
+                         "params": {"textDocument": {"uri": URI, "version": v}, "contentChanges": [{"text": text}]}})
+    c.send_raw(frames)
+    d = c.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["version"] == 4)
+    assert d["params"]["diagnostics"] == [], d
+    # A request right after a change sees the changed text.
+    broken = PROGRAM.replace("credit points floor", "credit pints floor")
+    c.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 5}, "contentChanges": [{"text": broken}]})
+    r = c.call("textDocument/codeAction", {"textDocument": {"uri": URI},
+                                          "range": {"start": {"line": 0, "character": 0}, "end": {"line": 99, "character": 0}}})
+    assert [a["edit"]["changes"][URI][0]["newText"] for a in r["result"]] == ["points"], r
+    c.close()
+
+
 # ---- language features
 
 @test
