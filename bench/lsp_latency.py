@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Times `perk lsp`'s diagnostics as you type on the 200-rule program (bench/gen_program.py):
 from sending a didChange to receiving its publishDiagnostics, over N edits, incremental (one
-character typed and removed in a rule's condition, alternately making and fixing an error) and
-full (the whole text sent). Prints p50, p99 and max in milliseconds. Asserts nothing.
+character typed and removed in a rule's condition, alternately making and fixing an error),
+N/2 edits that make and fix a syntax error (the whole program is then parsed again), and N/4
+full-text changes. Prints p50, p99 and max in milliseconds. Asserts nothing.
 
 usage: bench/lsp_latency.py [--perk build/perk] [--rules 200] [--edits 200]
 """
@@ -68,6 +69,20 @@ def main():
         incremental.append((time.perf_counter() - t0) * 1000)
         assert bool(d["params"]["diagnostics"]) == (k % 2 == 0)
     cpu_per_edit = (cpu_ms(c.proc.pid) - cpu_start) / args.edits
+    # Typing `(` makes a syntax error: the whole program is parsed again (lsp/incremental.h).
+    syntax = []
+    for k in range(args.edits // 2):
+        version += 1
+        at = {"line": line, "character": col}
+        if k % 2 == 0:
+            change = {"range": {"start": at, "end": at}, "text": "("}
+        else:
+            change = {"range": {"start": at, "end": {"line": line, "character": col + 1}}, "text": ""}
+        t0 = time.perf_counter()
+        c.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version}, "contentChanges": [change]})
+        d = c.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics" and m["params"]["version"] == version)
+        syntax.append((time.perf_counter() - t0) * 1000)
+        assert bool(d["params"]["diagnostics"]) == (k % 2 == 0)
     for k in range(args.edits // 4):
         version += 1
         t0 = time.perf_counter()
@@ -79,7 +94,7 @@ def main():
     c.close()
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"program: {args.rules} rules, {len(lines)} lines, {len(text)} bytes; open to diagnostics {open_ms:.1f} ms")
-    for name, xs in (("incremental edit", incremental), ("full-text change", full)):
+    for name, xs in (("incremental edit", incremental), ("syntax error edit", syntax), ("full-text change", full)):
         print(f"{name:17} x{len(xs)}: p50 {statistics.median(xs):.1f} ms, p99 {percentile(xs, 99):.1f} ms, "
               f"max {max(xs):.1f} ms")
     print(f"server CPU time per incremental edit (parse, check, index, answer): {cpu_per_edit:.1f} ms")

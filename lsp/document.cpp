@@ -1,6 +1,8 @@
 // An open document and its analysis (lsp/document.h).
 #include "lsp/document.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 #include "compiler/compiler.h"
@@ -99,12 +101,46 @@ void Document::FromLsp(Position p, uint32_t* line, uint32_t* column) const {
   }
 }
 
+namespace {
+
+// The compiler's limits (compiler/check.cpp): programs up to 1 MiB, parsed and checked on a
+// thread whose large stack makes deep nesting safe.
+constexpr size_t kMaxProgramBytes = 1 << 20;
+constexpr size_t kStackBytes = size_t{1} << 30;  // reserved, not committed
+
+struct AnalyzeJob {
+  IncrementalParser* parser;
+  std::string_view text;
+  Analysis* analysis;
+};
+
+void* RunAnalyze(void* arg) {
+  auto* job = static_cast<AnalyzeJob*>(arg);
+  const ast::Program& program = job->parser->Parse(job->text, job->analysis->diags);
+  CheckProgram(program, job->analysis->diags);
+  job->analysis->index = std::make_unique<query::Index>(program);
+  return nullptr;
+}
+
+}  // namespace
+
 void Document::Analyze() {
   auto analysis = std::make_unique<Analysis>();
   analysis->diags = Diagnostics(uri_, text_);
-  CompileProgram(text_, analysis->diags, &analysis->ast);
-  if (!analysis->ast) analysis->ast = std::make_unique<ast::Program>();
-  analysis->index = std::make_unique<query::Index>(*analysis->ast);
+  if (text_.size() > kMaxProgramBytes) {
+    // CompileProgram words the error as `perk check` does.
+    CompileProgram(text_, analysis->diags);
+    analysis->index = std::make_unique<query::Index>(ast::Program{});
+  } else {
+    AnalyzeJob job{&parser_, text_, analysis.get()};
+    pthread_attr_t attr;
+    pthread_t thread;
+    bool threaded = pthread_attr_init(&attr) == 0 && pthread_attr_setstacksize(&attr, kStackBytes) == 0 &&
+                    pthread_create(&thread, &attr, RunAnalyze, &job) == 0;
+    pthread_attr_destroy(&attr);
+    if (threaded) pthread_join(thread, nullptr);
+    else RunAnalyze(&job);
+  }
   const bool parsed = std::none_of(analysis->diags.all().begin(), analysis->diags.all().end(),
                                    [](const Diagnostic& d) { return d.kind == DiagKind::SyntaxError; });
   analysis_ = std::move(analysis);

@@ -9,6 +9,7 @@
 #include "compiler/ast.h"
 #include "compiler/diagnostics.h"
 #include "compiler/query.h"
+#include "lsp/incremental.h"
 
 namespace perk::lsp {
 
@@ -21,7 +22,6 @@ struct Position {
 // What the compiler says about one version of the text.
 struct Analysis {
   Diagnostics diags{"", ""};
-  std::unique_ptr<ast::Program> ast;
   std::unique_ptr<query::Index> index;
 };
 
@@ -37,7 +37,8 @@ class Document {
   void Replace(std::string text, int version);
   void Edit(Position start, Position end, const std::string& text, int version);
 
-  // Parses and checks the current text (what `perk check` does).
+  // Parses and checks the current text (what `perk check` does), re-parsing only the
+  // declarations that changed since the last time.
   void Analyze();
   const Analysis& analysis() const { return *analysis_; }
   // The last index whose program parsed without errors (completion while a line is half typed).
@@ -58,6 +59,7 @@ class Document {
   std::string text_;
   int version_ = 0;
   std::vector<size_t> starts_;  // byte offset of each line
+  IncrementalParser parser_;
   std::unique_ptr<Analysis> analysis_;
   std::unique_ptr<query::Index> clean_;
 };
