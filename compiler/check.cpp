@@ -2495,24 +2495,18 @@ struct CompileJob {
   std::string_view source;
   Diagnostics* diags;
   std::unique_ptr<checked::Program> result;
-  std::unique_ptr<ast::Program> ast;
 };
 
 void* RunCompile(void* arg) {
   auto* job = static_cast<CompileJob*>(arg);
-  job->ast = ast::ParseProgram(job->source, *job->diags);
-  if (job->ast) job->result = CheckProgram(*job->ast, *job->diags);
+  auto ast = ast::ParseProgram(job->source, *job->diags);
+  if (ast) job->result = CheckProgram(*ast, *job->diags);
   return nullptr;
 }
 
 }  // namespace
 
 std::unique_ptr<checked::Program> CompileProgram(std::string_view source, Diagnostics& diags) {
-  return CompileProgram(source, diags, nullptr);
-}
-
-std::unique_ptr<checked::Program> CompileProgram(std::string_view source, Diagnostics& diags,
-                                                 std::unique_ptr<ast::Program>* ast) {
   if (source.size() > kMaxProgramBytes) {
     diags.Report(DiagKind::SyntaxError, {1, 1, 1},
                  fmt::format("the program is {} bytes; Perk reads programs of at most {} bytes", source.size(),
@@ -2527,7 +2521,6 @@ std::unique_ptr<checked::Program> CompileProgram(std::string_view source, Diagno
   pthread_attr_destroy(&attr);
   if (threaded) pthread_join(thread, nullptr);
   else RunCompile(&job);
-  if (ast) *ast = std::move(job.ast);
   if (diags.HasErrors()) return nullptr;
   if (job.result) {
     std::vector<const checked::Expr*> top = checked::TopLevelExpressions(*job.result);

@@ -19,10 +19,6 @@ std::unique_ptr<checked::Program> CheckProgram(const ast::Program& program, Diag
 
 // Parse + check in one step.
 std::unique_ptr<checked::Program> CompileProgram(std::string_view source, Diagnostics& diags);
-// The same, giving back the syntax tree in *ast as well (even when there are errors), for the
-// language server's queries.
-std::unique_ptr<checked::Program> CompileProgram(std::string_view source, Diagnostics& diags,
-                                                 std::unique_ptr<ast::Program>* ast);
 
 // Applies `--param NAME=VALUE` overrides: VALUE is read as a literal of the param's type
 // ("25%" or "0.25" for decimal, "500 USD" or "500" for money, "true", "2026-01-01", text for
