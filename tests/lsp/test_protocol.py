@@ -399,6 +399,40 @@ def quick_fix_for_did_you_mean():
     c.close()
 
 
+def fixes(c, text):
+    """The (range text, replacement) of every quick fix offered on the whole document."""
+    r = c.call("textDocument/codeAction", {"textDocument": {"uri": URI}, "context": {"diagnostics": []},
+                                          "range": {"start": {"line": 0, "character": 0},
+                                                    "end": {"line": 999, "character": 0}}})["result"]
+    lines = text.split("\n")
+    out = []
+    for action in r:
+        (edit,) = action["edit"]["changes"][URI]
+        start, end = edit["range"]["start"], edit["range"]["end"]
+        assert start["line"] == end["line"]
+        out.append((lines[start["line"]][start["character"]:end["character"]], edit["newText"]))
+    return out
+
+
+@test
+def quick_fixes_for_keywords_percentages_and_names():
+    text = (PROGRAM.replace("limit once per client", "limit once per client\n  wen deposit.amount > 0", 1)
+            .replace("credit bonus welcome_bonus", "credit bonus deposit.amount * 30"))
+    c, d = opened(text)
+    assert ("wen", "when") in fixes(c, text), fixes(c, text)
+    text = PROGRAM.replace("credit bonus welcome_bonus", "credit bonus deposit.amount * 30")
+    c.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": text}]})
+    d = c.diagnostics(URI)
+    assert any(x["severity"] == 2 for x in d["diagnostics"]), d
+    assert fixes(c, text) == [("30", "30%")], fixes(c, text)
+    text = PROGRAM.replace("floor(trade", "flor(trade").replace("bonus welcome_bonus", "bonuss welcome_bonus").replace(
+        "count(trade within", "count(trad within")
+    c.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 3}, "contentChanges": [{"text": text}]})
+    c.diagnostics(URI)
+    assert sorted(fixes(c, text)) == [("bonuss", "bonus"), ("flor", "floor"), ("trad", "trade")], fixes(c, text)
+    c.close()
+
+
 @test
 def unicode_columns_are_utf16():
     # `𝒜` (U+1D49C, a letter) is one column to `perk check` and two UTF-16 units to the editor.
