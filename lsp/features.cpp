@@ -2,6 +2,9 @@
 // and quick fixes, from a document's analysis to LSP JSON (lsp/features.h).
 #include "lsp/features.h"
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
 #include <string>
 
 #include "compiler/query.h"

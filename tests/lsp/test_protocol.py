@@ -158,6 +158,35 @@ def invalid_params():
 
 
 @test
+def random_requests_do_not_stop_the_server():
+    import random
+    rng = random.Random(21)
+    c, _ = opened()
+    methods = ["textDocument/hover", "textDocument/definition", "textDocument/references", "textDocument/completion",
+               "textDocument/documentSymbol", "textDocument/codeAction", "textDocument/didChange", "initialize", "$/x"]
+    values = [None, 0, -5, 10 ** 12, "x", [], {}, {"line": 3}, {"line": -1, "character": -1},
+              {"line": 10 ** 6, "character": 10 ** 6}, {"uri": URI}, {"textDocument": {"uri": URI}}]
+    ids = []
+    for k in range(300):
+        params = {"textDocument": rng.choice([{"uri": URI}, {"uri": 3}, {}, None]),
+                  "position": rng.choice(values), "range": {"start": rng.choice(values), "end": rng.choice(values)},
+                  "contentChanges": rng.choice([None, [], [{"text": 5}], [{"range": rng.choice(values), "text": "("}]]),
+                  "context": rng.choice(values)}
+        msg = {"jsonrpc": "2.0", "method": rng.choice(methods), "params": rng.choice([params, None, 7, "p"])}
+        if rng.random() < 0.7:
+            msg["id"] = 1000 + k
+            ids.append(1000 + k)
+        c.send_raw(frame(msg))
+    for rid in ids:
+        c.response(rid)  # every request is answered, with a result or an error
+    # Undo whatever the random changes did to the text, and check it is still served.
+    c.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 99}, "contentChanges": [{"text": PROGRAM}]})
+    r = c.call("textDocument/hover", {"textDocument": {"uri": URI}, "position": position(PROGRAM, "amount >= 100")})
+    assert "money" in r["result"]["contents"]["value"], r
+    c.close()
+
+
+@test
 def shutdown_then_exit():
     c, _ = opened()
     assert c.call("shutdown")["result"] is None
