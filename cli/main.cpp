@@ -7,6 +7,7 @@
 
 #include "cli/common.h"
 #include "cli/diff.h"
+#include "cli/lsp.h"
 #include "cli/repl.h"
 #include "cli/serve.h"
 #include "cli/test.h"
@@ -137,6 +138,7 @@ int main(int argc, char** argv) {
   auto* serve = perk::cli::AddServeCommand(app, &serve_opts);
   perk::cli::TestOptions test_opts;
   auto* test = perk::cli::AddTestCommand(app, &test_opts);
+  auto* lsp = perk::cli::AddLspCommand(app);
 
   // The JIT's object cache, for every command that compiles a program (docs/jit.md).
   std::string jit_cache_dir;
@@ -170,5 +172,6 @@ int main(int argc, char** argv) {
   if (*repl) return perk::cli::Repl(repl_opts);
   if (*serve) return perk::cli::Serve(serve_opts);
   if (*test) return perk::cli::Test(test_opts);
+  if (*lsp) return perk::cli::Lsp();
   return 2;
 }

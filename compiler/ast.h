@@ -31,6 +31,7 @@ struct Duration {
   // duration is the duration param `param` (`within inactive`), and count and unit are unused.
   std::string param;
   bool whole = false;
+  SourceRange param_range;  // the param's name, when `param` is set
 };
 
 enum class ExprKind {
@@ -92,12 +93,14 @@ struct FieldDecl {
   SourceRange range;
   TypeRef type;
   ExprPtr default_value;  // optional
+  SourceRange name_range;  // the name alone (the editor's go to definition)
 };
 
 struct EventDecl {
   std::string name;
   SourceRange range;
   std::vector<FieldDecl> fields;
+  SourceRange name_range;
 };
 
 struct WalletDecl {
@@ -106,6 +109,7 @@ struct WalletDecl {
   TypeRef type;
   ExprPtr worth;                   // [v0.2] `worth M`, optional (C12)
   std::optional<Duration> expiry;  // [v0.2] `expires after D`, optional (C11)
+  SourceRange name_range;
 };
 
 struct VarDecl {
@@ -113,6 +117,7 @@ struct VarDecl {
   SourceRange range;
   TypeRef type;
   ExprPtr init;
+  SourceRange name_range;
 };
 
 struct ParamDecl {
@@ -120,6 +125,7 @@ struct ParamDecl {
   SourceRange range;
   std::optional<TypeRef> type;  // `param x: money = 10 USD`; usually inferred
   ExprPtr value;
+  SourceRange name_range;
 };
 
 struct TierDecl {
@@ -127,6 +133,7 @@ struct TierDecl {
   SourceRange range;
   ExprPtr when;  // null for the base tier
   std::optional<Duration> hold;
+  SourceRange name_range;
 };
 
 // [v0.2] `revenue EVENT.FIELD [where C]` (C12).
@@ -143,6 +150,7 @@ struct SegmentDecl {
   std::string name;
   SourceRange range;
   ExprPtr when;
+  SourceRange name_range;
 };
 
 enum class TriggerKind { Event, TierChanged, EveryDay, EveryWeek, EveryMonth, Entering, Leaving };
@@ -151,6 +159,7 @@ struct Trigger {
   std::string event;  // TriggerKind::Event; Entering/Leaving: the segment's name
   bool reversed = false;  // [v0.2] TriggerKind::Event: `on EVENT reversed`
   SourceRange range;
+  SourceRange event_range;  // Event/Entering/Leaving: the name alone
 };
 
 struct Limit {
@@ -204,6 +213,8 @@ struct RuleDecl {
   std::optional<Budget> budget;         // the campaign budget
   std::optional<Budget> client_budget;  // `budget M per client`
   std::vector<Action> actions;
+  SourceRange name_range;
+  uint32_t end_line = 0;  // the line of its `end` (0 when missing)
 };
 
 struct Program {
@@ -231,6 +242,9 @@ std::unique_ptr<Program> ParseProgram(std::string_view source, Diagnostics& diag
 
 // Parses a single expression (the REPL); nullptr with diagnostics on error.
 ExprPtr ParseExpression(std::string_view source, Diagnostics& diags);
+
+// Every keyword of the language, as written (`program` ... `duration`), from the grammar.
+const std::vector<std::string>& Keywords();
 
 // A readable dump of the tree, for `perk dump ast` golden tests.
 std::string Dump(const Program& program);

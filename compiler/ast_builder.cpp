@@ -185,6 +185,7 @@ class SyntaxErrors {
   const std::string& end() const { return end_; }
 
   void Report(SourceRange range, std::string message) {
+    std::pair<std::string, std::string> suggested = std::exchange(suggested_, {});
     if (!seen_.insert({range.line, range.column}).second) return;
     if (count_ == kMaxSyntaxErrors) {
       diags_.Report(DiagKind::SyntaxError, range,
@@ -192,10 +193,15 @@ class SyntaxErrors {
     }
     if (count_++ >= kMaxSyntaxErrors) return;
     diags_.Report(DiagKind::SyntaxError, range, std::move(message));
+    if (!suggested.second.empty()) diags_.SuggestFix(suggested.first, suggested.second);
   }
+
+  // A misspelt keyword's correction, attached as a fix to the next error reported.
+  void Suggest(std::string original, std::string replacement) { suggested_ = {std::move(original), std::move(replacement)}; }
 
  private:
   Diagnostics& diags_;
+  std::pair<std::string, std::string> suggested_;
   std::string end_;
   int count_ = 0;
   std::set<std::pair<uint32_t, uint32_t>> seen_;
@@ -526,7 +532,10 @@ class PerkErrorStrategy : public antlr4::DefaultErrorStrategy {
         if (IsKeyword(e)) keywords.push_back(KeywordText(vocabulary, e));
       }
       std::string close = ClosestName(t->getText(), keywords);
-      if (!close.empty()) return seen + "; did you mean " + Backticked(close) + "?";
+      if (!close.empty()) {
+        sink_.Suggest(t->getText(), close);
+        return seen + "; did you mean " + Backticked(close) + "?";
+      }
     }
     if (expected.empty()) return seen;
     std::string wanted = DescribeExpected(vocabulary, expected, ctx, sink_.end());
@@ -742,7 +751,7 @@ class Builder {
       BuildTimezone(*c, program);
     } else if (auto* c = ctx.eventDecl()) {
       if (!IsReal(c->name)) return;
-      EventDecl event{c->name->getText(), Range(c), {}};
+      EventDecl event{c->name->getText(), Range(c), {}, TokenRange(c->name)};
       for (auto* f : c->fieldDecl()) {
         if (auto field = BuildField(*f)) event.fields.push_back(std::move(*field));
       }
@@ -754,17 +763,17 @@ class Builder {
     } else if (auto* c = ctx.walletDecl()) {
       auto type = BuildType(c->typeRef());
       if (!IsReal(c->name) || !type) return;
-      WalletDecl wallet{c->name->getText(), Range(c), *type, nullptr, std::nullopt};
+      WalletDecl wallet{c->name->getText(), Range(c), *type, nullptr, std::nullopt, TokenRange(c->name)};
       if (c->WORTH() != nullptr) wallet.worth = BuildExpr(c->worth, Range(c));
       if (c->EXPIRES() != nullptr) wallet.expiry = BuildDuration(c->expiry);
       program.wallets.push_back(std::move(wallet));
     } else if (auto* c = ctx.varDecl()) {
       auto type = BuildType(c->typeRef());
       if (!IsReal(c->name) || !type) return;
-      program.vars.push_back({c->name->getText(), Range(c), *type, BuildExpr(c->value, Range(c))});
+      program.vars.push_back({c->name->getText(), Range(c), *type, BuildExpr(c->value, Range(c)), TokenRange(c->name)});
     } else if (auto* c = ctx.paramDecl()) {
       if (!IsReal(c->name)) return;
-      ParamDecl param{c->name->getText(), Range(c), std::nullopt, BuildExpr(c->value, Range(c))};
+      ParamDecl param{c->name->getText(), Range(c), std::nullopt, BuildExpr(c->value, Range(c)), TokenRange(c->name)};
       if (c->COLON() != nullptr) {
         param.type = BuildType(c->typeRef());
         if (!param.type) return;
@@ -772,13 +781,13 @@ class Builder {
       program.params.push_back(std::move(param));
     } else if (auto* c = ctx.tierDecl()) {
       if (!IsReal(c->name)) return;
-      TierDecl tier{c->name->getText(), Range(c), nullptr, std::nullopt};
+      TierDecl tier{c->name->getText(), Range(c), nullptr, std::nullopt, TokenRange(c->name)};
       if (c->WHEN() != nullptr) tier.when = BuildExpr(c->cond, Range(c));
       if (c->HOLD() != nullptr) tier.hold = BuildDuration(c->hold);
       program.tiers.push_back(std::move(tier));
     } else if (auto* c = ctx.segmentDecl()) {
       if (!IsReal(c->name)) return;
-      program.segments.push_back({c->name->getText(), Range(c), BuildExpr(c->cond, Range(c))});
+      program.segments.push_back({c->name->getText(), Range(c), BuildExpr(c->cond, Range(c)), TokenRange(c->name)});
     } else if (auto* c = ctx.ruleDecl()) {
       if (auto rule = BuildRule(*c)) program.rules.push_back(std::move(*rule));
     } else if (auto* c = ctx.revenueDecl()) {
@@ -828,7 +837,7 @@ class Builder {
     auto type = BuildType(ctx.typeRef());
     Token* name = OnlyToken(ctx.name);
     if (name == nullptr || !type) return std::nullopt;
-    FieldDecl field{name->getText(), Range(&ctx), *type, nullptr};
+    FieldDecl field{name->getText(), Range(&ctx), *type, nullptr, TokenRange(name)};
     if (ctx.ASSIGN() != nullptr) field.default_value = BuildExpr(ctx.value, Range(&ctx));
     return field;
   }
@@ -859,6 +868,7 @@ class Builder {
       Duration d;
       d.range = Range(ctx);
       d.param = ctx->param->getText();
+      d.param_range = TokenRange(ctx->param);
       if (Token* unit = OnlyToken(ctx->unit)) d.unit = UnitOf(unit->getType());
       else d.whole = true;
       return d;
@@ -904,6 +914,8 @@ class Builder {
     RuleDecl rule;
     rule.name = ctx.name->getText();
     rule.range = Range(&ctx);
+    rule.name_range = TokenRange(ctx.name);
+    if (ctx.END() != nullptr && IsReal(ctx.END()->getSymbol())) rule.end_line = static_cast<uint32_t>(ctx.END()->getSymbol()->getLine());
     rule.trigger = std::move(*trigger);
     if (ctx.label != nullptr) rule.label = BuildString(*ctx.label).value_or("");
     if (P::RenamingContext* r = ctx.renaming()) {
@@ -986,12 +998,14 @@ class Builder {
     if (IsReal(ctx->event)) {
       trigger.kind = TriggerKind::Event;
       trigger.event = ctx->event->getText();
+      trigger.event_range = TokenRange(ctx->event);
       trigger.reversed = ctx->reversed != nullptr;
     } else if (IsReal(ctx->changed)) {
       trigger.kind = TriggerKind::TierChanged;
     } else if ((ctx->entering != nullptr || ctx->leaving != nullptr) && IsReal(ctx->segment)) {
       trigger.kind = ctx->entering != nullptr ? TriggerKind::Entering : TriggerKind::Leaving;
       trigger.event = ctx->segment->getText();
+      trigger.event_range = TokenRange(ctx->segment);
     } else if (ctx->EVERY() != nullptr && ctx->DAY() != nullptr &&
                IsReal(ctx->DAY()->getSymbol())) {
       trigger.kind = TriggerKind::EveryDay;
@@ -1243,6 +1257,7 @@ class Builder {
         Duration d;
         d.range = range;
         d.param = c->callee->getText();
+        d.param_range = TokenRange(c->callee);
         d.unit = UnitOf(unit->getType());
         e->duration = d;
         return e;
@@ -1791,6 +1806,18 @@ bool NestingTooDeep(std::string_view source, Diagnostics& diags) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& Keywords() {
+  static const std::vector<std::string> keywords = [] {
+    std::vector<std::string> out;
+    antlr4::ANTLRInputStream input("");
+    PerkLexer lexer(&input);
+    const antlr4::dfa::Vocabulary& vocabulary = lexer.getVocabulary();
+    for (size_t t = P::PROGRAM; t <= P::DURATION; ++t) out.push_back(KeywordText(vocabulary, t));
+    return out;
+  }();
+  return keywords;
+}
 
 std::unique_ptr<Program> ParseProgram(std::string_view source, Diagnostics& diags) {
   if (NestingTooDeep(source, diags)) return std::make_unique<Program>();

@@ -287,12 +287,19 @@ class Checker {
     SourceRange range;
   };
 
-  void Error(DiagKind k, SourceRange r, std::string msg) { diags_.Report(k, r, std::move(msg)); }
+  // An error; a suggestion DidYouMean just made for it becomes its fix.
+  void Error(DiagKind k, SourceRange r, std::string msg) {
+    diags_.Report(k, r, std::move(msg));
+    if (!suggested_.second.empty()) diags_.SuggestFix(suggested_.first, suggested_.second);
+    suggested_ = {};
+  }
 
   void Declare(const std::string& name, SymKind kind, int index, SourceRange range);
   const Symbol* Lookup(const std::string& name) const;
   std::vector<std::string> NamesOf(std::function<bool(SymKind)> keep) const;
   std::string DidYouMean(const std::string& name, const std::vector<std::string>& candidates) const;
+  // The last suggestion (name, suggested name), for the next Error's fix.
+  mutable std::pair<std::string, std::string> suggested_;
   void Use(const std::string& name) { used_.insert(name); }
 
   void CheckHeader();
@@ -413,6 +420,7 @@ std::vector<std::string> Checker::NamesOf(std::function<bool(SymKind)> keep) con
 
 std::string Checker::DidYouMean(const std::string& name, const std::vector<std::string>& candidates) const {
   std::string best = ClosestName(name, candidates);
+  suggested_ = {name, best};
   return best.empty() ? "" : fmt::format("; did you mean {}?", Q(best));
 }
 
@@ -1403,10 +1411,11 @@ Expr Checker::CheckPending(const ast::Expr& e, const Scope& s) {
 }
 
 Expr Checker::CheckCall(const ast::Expr& e, const Scope& s) {
-  static const std::vector<std::string> kBuiltins = {"min", "max", "abs", "floor", "ceil", "round", "date",
-                                                     "days_between", "anniversary", "has_badge", "lower",
-                                                     "upper", "starts_with", "contains", "year", "month", "day",
-                                                     "hour", "minute", "weekday", "years_between", "pending"};
+  static const std::vector<std::string> kBuiltins = {
+#define PERK_BUILTIN(name, signature, description) #name,
+#include "stdlib/builtins.def"
+#undef PERK_BUILTIN
+  };
   const std::string& f = e.text;
   if (f == "pending") return CheckPending(e, s);
   if (std::find(kBuiltins.begin(), kBuiltins.end(), f) == kBuiltins.end()) {

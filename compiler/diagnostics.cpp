@@ -88,12 +88,17 @@ void Diagnostics::Report(DiagKind kind, SourceRange range, std::string message) 
   } else {
     ++warnings_;
   }
-  diags_.push_back({kind, range, std::move(message), {}});
+  diags_.push_back({kind, range, std::move(message), {}, std::nullopt});
 }
 
 void Diagnostics::Note(SourceRange range, std::string message) {
   if (diags_.empty()) return;
   diags_.back().notes.emplace_back(range, std::move(message));
+}
+
+void Diagnostics::SuggestFix(std::string original, std::string replacement) {
+  if (diags_.empty() || original.empty() || replacement.empty()) return;
+  diags_.back().fix = Fix{std::move(original), std::move(replacement)};
 }
 
 std::string Diagnostics::Render(bool color) const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -36,12 +37,20 @@ const DiagKindInfo& Info(DiagKind kind);
 // Every kind, in .def order (for docs and the coverage test).
 const std::vector<DiagKind>& AllDiagKinds();
 
+// The edit a "did you mean `amount`?" proposes: replace the first `original` within the
+// diagnostic's range by `replacement` (an editor's quick fix).
+struct Fix {
+  std::string original;
+  std::string replacement;
+};
+
 struct Diagnostic {
   DiagKind kind;
   SourceRange range;
   std::string message;
   // Secondary places: ("tier `Gold` declared here").
   std::vector<std::pair<SourceRange, std::string>> notes;
+  std::optional<Fix> fix;
 };
 
 class Diagnostics {
@@ -51,6 +60,8 @@ class Diagnostics {
   void Report(DiagKind kind, SourceRange range, std::string message);
   // Attaches a note to the most recent diagnostic.
   void Note(SourceRange range, std::string message);
+  // Attaches a fix to the most recent diagnostic.
+  void SuggestFix(std::string original, std::string replacement);
 
   bool HasErrors() const { return errors_ > 0; }
   int errors() const { return errors_; }

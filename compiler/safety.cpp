@@ -81,6 +81,7 @@ void WarnCredits(const checked::Rule& rule, const std::vector<Action>& actions, 
       diags.Report(DiagKind::MoneyTimesInteger, n->range,
                    fmt::format("rule `{}` credits money multiplied by {}, {} times the amount; did you mean `{}%`?",
                                rule.name, n->value.i, n->value.i, n->value.i));
+      diags.SuggestFix(std::to_string(n->value.i), fmt::format("{}%", n->value.i));
     }
   }
 }

@@ -1,0 +1,23 @@
+// The language features, each from an open document and the request's params to the LSP
+// result (lsp/features.cpp); the server (lsp/server.cpp) routes requests to them.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "lsp/document.h"
+
+namespace perk::lsp {
+
+using nlohmann::json;
+
+// The params of textDocument/publishDiagnostics for the document's latest analysis.
+json PublishDiagnostics(const Document& doc);
+json Hover(const Document& doc, Position at);
+json Definition(const Document& doc, Position at);
+json References(const Document& doc, Position at, bool include_declaration);
+json Completion(const Document& doc, Position at);
+json DocumentSymbols(const Document& doc);
+// Quick fixes for the diagnostics with a fix that touch the lines from `start` to `end`.
+json CodeActions(const Document& doc, Position start, Position end);
+
+}  // namespace perk::lsp
