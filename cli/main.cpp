@@ -7,6 +7,7 @@
 
 #include "cli/common.h"
 #include "cli/diff.h"
+#include "cli/fmt.h"
 #include "cli/repl.h"
 #include "cli/serve.h"
 #include "compiler/compiler.h"
@@ -134,6 +135,8 @@ int main(int argc, char** argv) {
   repl->add_flag("--json", repl_opts.json, "print effects as ledger lines instead of tables");
   perk::cli::ServeOptions serve_opts;
   auto* serve = perk::cli::AddServeCommand(app, &serve_opts);
+  perk::cli::FmtOptions fmt_opts;
+  auto* fmt_cmd = perk::cli::AddFmtCommand(app, &fmt_opts);
 
   // The JIT's object cache, for every command that compiles a program (docs/jit.md).
   std::string jit_cache_dir;
@@ -166,5 +169,6 @@ int main(int argc, char** argv) {
   if (*state) return perk::cli::State(state_opts);
   if (*repl) return perk::cli::Repl(repl_opts);
   if (*serve) return perk::cli::Serve(serve_opts);
+  if (*fmt_cmd) return perk::cli::Fmt(fmt_opts);
   return 2;
 }
