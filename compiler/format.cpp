@@ -143,14 +143,31 @@ class Formatter {
     return cols;
   }
 
-  bool IsBreak(const Piece& p, int* rank) const {
-    if (p.index == kNone) return false;
+  // How loose a break before code[k] is, by precedence: 0 for none.
+  enum Rank { kNoBreak, kMul, kAdd, kCompare, kAnd, kOr, kElse, kSeparator };
+  Rank BreakRank(const std::vector<const Piece*>& code, size_t k) const {
+    const Piece& previous = *code[k - 1];
+    if (previous.text == "," && (previous.index == kNone || tokens_[previous.index].kind == TokenKind::Punct)) {
+      return kSeparator;
+    }
+    const Piece& p = *code[k];
+    if (p.index == kNone) return kNoBreak;
     const Token& t = tokens_[p.index];
-    if ((t.flags & syntax::kExprElse) != 0) *rank = 3;
-    else if (t.kind == TokenKind::Word && t.text == "or") *rank = 2;
-    else if (t.kind == TokenKind::Word && t.text == "and") *rank = 1;
-    else return false;
-    return true;
+    if ((t.flags & syntax::kExprElse) != 0) return kElse;
+    if (t.kind == TokenKind::Word) {
+      if (t.text == "within") return kSeparator;
+      if (t.text == "or") return kOr;
+      if (t.text == "and") return kAnd;
+      if (t.text == "mod") return kMul;
+      return kNoBreak;
+    }
+    if (t.kind != TokenKind::Punct) return kNoBreak;
+    if (t.text == "==" || t.text == "!=" || t.text == "<" || t.text == "<=" || t.text == ">" || t.text == ">=") {
+      return kCompare;
+    }
+    if (t.text == "+" || (t.text == "-" && (t.flags & syntax::kUnaryMinus) == 0)) return kAdd;
+    if (t.text == "*" || t.text == "/") return kMul;
+    return kNoBreak;
   }
 
   static int DepthChange(const Piece& p) {
@@ -161,55 +178,57 @@ class Formatter {
   }
 
   // Breaks code pieces [a, b), starting at column `start`, when they do not fit: before every
-  // loosest operator (`else` of an `if` expression, then `or`, then `and`) at the shallowest
-  // bracket depth that has one. A continuation aligns with the start of what it continues:
-  // the `if` of an `else`, `align_at` for breaks at depth `align_depth` (a condition's start),
-  // else just inside the bracket. Each piece is broken again the same way, its own breaks
-  // aligned with its first operand, so `and` lines sit right of the `or` lines they belong to.
-  // Records breaks in `breaks` (piece → column).
+  // loosest break at the shallowest bracket depth that has one (after a `,` or before
+  // `within`, then before an `if` expression's `else`, `or`, `and`, a comparison, `+` or `-`,
+  // `*`, `/` or `mod`).
+  // A continuation aligns with the start of what it continues: the `if` of an `else`,
+  // `align_at` for breaks at depth `align_depth` (a condition's start), else just inside the
+  // bracket. Each piece is broken again the same way, a piece that starts with an operator
+  // aligning its own breaks with the operand after it, so `and` lines sit right of the `or`
+  // lines they belong to. Records breaks in `breaks` (piece → column).
   void Break(const std::vector<const Piece*>& code, size_t a, size_t b, int start, int align_depth,
              int align_at, int fallback, std::vector<int>& breaks) const {
     std::vector<int> cols = Columns(code, a, b, start);
     if (cols.back() <= kFormatWidth || b - a < 2) return;
-    int best_depth = 1 << 20, best_rank = 0;
-    int depth = 0;
-    for (size_t k = a; k < b; ++k) {
-      int rank = 0;
-      if (k > a && IsBreak(*code[k], &rank)) {
-        if (depth < best_depth || (depth == best_depth && rank > best_rank)) {
-          best_depth = depth;
-          best_rank = rank;
-        }
+    int best_depth = 1 << 20;
+    Rank best_rank = kNoBreak;
+    int depth = DepthChange(*code[a]);
+    for (size_t k = a + 1; k < b; ++k) {
+      Rank rank = BreakRank(code, k);
+      if (rank != kNoBreak && (depth < best_depth || (depth == best_depth && rank > best_rank))) {
+        best_depth = depth;
+        best_rank = rank;
       }
       depth += DepthChange(*code[k]);
     }
-    if (best_rank == 0) return;
+    if (best_rank == kNoBreak) return;
     std::vector<size_t> at;
     int align = -1;
     size_t opener = kNone;
     depth = 0;
     for (size_t k = a; k < b; ++k) {
-      int rank = 0;
-      if (k > a && depth == best_depth && IsBreak(*code[k], &rank) && rank == best_rank) {
-        at.push_back(k);
-      }
-      if (best_rank == 3 && at.empty() && depth == best_depth && align < 0 &&
-          code[k]->index != kNone && (tokens_[code[k]->index].flags & syntax::kExprIf) != 0) {
+      if (k > a && depth == best_depth && BreakRank(code, k) == best_rank) at.push_back(k);
+      if (best_rank == kElse && at.empty() && depth == best_depth && align < 0 && code[k]->index != kNone &&
+          (tokens_[code[k]->index].flags & syntax::kExprIf) != 0) {
         align = cols[k - a];
       }
       int change = DepthChange(*code[k]);
       if (change > 0 && depth + 1 == best_depth && at.empty()) opener = k;
       depth += change;
     }
-    if (best_rank != 3 || align < 0) {
+    if (best_rank != kElse || align < 0) {
       align = best_depth == align_depth ? align_at : opener != kNone ? cols[opener + 1 - a] : align_at;
     }
     if (align > kMaxAlign || align <= 0) align = fallback;
     for (size_t k : at) breaks[k] = align;
-    Break(code, a, at.front(), start, best_depth, align + code[at.front()]->width + 1, fallback, breaks);
+    // The operand after a piece's leading operator; a separator leads with the operand.
+    auto operand = [&](size_t k) {
+      return best_rank == kSeparator ? align : align + code[k]->width + 1;
+    };
+    Break(code, a, at.front(), start, best_depth, operand(at.front()), fallback, breaks);
     for (size_t j = 0; j < at.size(); ++j) {
       size_t end = j + 1 < at.size() ? at[j + 1] : b;
-      Break(code, at[j], end, align, 0, align + code[at[j]]->width + 1, fallback, breaks);
+      Break(code, at[j], end, align, 0, operand(at[j]), fallback, breaks);
     }
   }
 
@@ -330,10 +349,15 @@ class Formatter {
 
   // Names in a run of declarations (no blank line between) pad to the longest, so that what
   // follows them lines up: `tier Silver   when ...`, `event trade   { ... }`.
+  // A one-line `client { ... }` in a run of events lines its `{` up with theirs.
   void Align(const std::vector<const Node*>& run) {
+    auto named = [&](const Node* n) { return tokens_[n->first].text != "client"; };
+    auto label = [&](const Node* n) {
+      return named(n) ? tokens_[n->first].width + 1 + tokens_[n->first + 1].width : tokens_[n->first].width;
+    };
     uint32_t longest = 0;
-    for (const Node* n : run) longest = std::max(longest, tokens_[n->first + 1].width);
-    for (const Node* n : run) pad_[n->first + 1] = static_cast<int>(longest - tokens_[n->first + 1].width);
+    for (const Node* n : run) longest = std::max(longest, label(n));
+    for (const Node* n : run) pad_[named(n) ? n->first + 1 : n->first] = static_cast<int>(longest - label(n));
   }
 
   void AlignRuns(const Node& program) {
@@ -342,8 +366,7 @@ class Formatter {
       // Only declarations with something after the name take part.
       if (n.kind == NodeKind::Tier) return n.last > n.first + 1 ? kTier : kOther;
       if (n.kind == NodeKind::Segment) return kSegment;
-      if (n.kind == NodeKind::Fields && tokens_[n.first].text == "event" && OneLine(n)) return kEvent;
-      if (n.kind == NodeKind::Fields && OneLine(n)) one_line_.push_back(&n);
+      if (n.kind == NodeKind::Fields && OneLine(n)) return kEvent;
       return kOther;
     };
     std::vector<const Node*> run;
@@ -398,16 +421,22 @@ class Formatter {
       pad_[colon] = static_cast<int>(longest - tokens_[f.first].width);
     }
     WriteLine(node.first, open, 0, nullptr);
+    WriteEntries(node, kIndent);
+    Gap(node.last, kIndent, false, false);
+    WriteLine(node.last, node.last, 0, nullptr);
+  }
+
+  // The fields of an event or client block, or the entries of a data map, one a line with
+  // the comma after it.
+  void WriteEntries(const Node& node, int indent) {
     for (size_t k = 0; k < node.children.size(); ++k) {
       const Node& f = node.children[k];
-      Gap(f.first, kIndent, k > 0, false);
+      Gap(f.first, indent, k > 0, false);
       size_t end = f.last;
       size_t after = NextCode(f.last + 1);
       if (after < node.last && IsPunct(tokens_[after], ",")) end = after;
-      WriteLine(f.first, end, kIndent, ExprOf(f));
+      WriteLine(f.first, end, indent, ExprOf(f));
     }
-    Gap(node.last, kIndent, false, false);
-    WriteLine(node.last, node.last, 0, nullptr);
   }
 
   void WriteRule(const Node& rule) {
@@ -457,7 +486,21 @@ class Formatter {
   }
 
   void WriteAction(const Node& action, int indent) {
-    if (action.kind != NodeKind::If) return WriteLine(action.first, action.last, indent, ExprOf(action));
+    if (action.kind == NodeKind::Action) {
+      const Node* map = nullptr;
+      for (const Node& child : action.children) {
+        if (child.kind == NodeKind::Map) map = &child;
+      }
+      std::vector<Piece> pieces = Pieces(action.first, action.last);
+      if (map == nullptr || (!HasComment(pieces) && indent + FlatWidth(pieces) <= kFormatWidth)) {
+        return WriteLine(action.first, action.last, indent, ExprOf(action));
+      }
+      // A data map too long for the line, or with comments: an entry a line.
+      WriteLine(action.first, map->first, indent, ExprOf(action));
+      WriteEntries(*map, indent + kIndent);
+      Gap(map->last, indent + kIndent, false, false);
+      return WriteLine(map->last, action.last, indent, nullptr);
+    }
     size_t then = 0;
     while (action.children[then].kind != NodeKind::Then) ++then;
     WriteLine(action.first, action.children[then].first, indent, ExprOf(action));
