@@ -1802,14 +1802,20 @@ class Outliner {
  public:
   explicit Outliner(antlr4::BufferedTokenStream& tokens) : tokens_(tokens) {}
 
+  // Every token but EOF, comments included, without flags.
+  static std::vector<syntax::Token> Tokens(antlr4::BufferedTokenStream& tokens) {
+    std::vector<syntax::Token> out;
+    for (Token* t : tokens.getTokens()) {
+      if (t->getType() == kEof) break;
+      out.push_back({t->getText(), KindOf(t->getType()), 0, static_cast<uint32_t>(t->getLine()),
+                     static_cast<uint32_t>(t->getCharPositionInLine() + 1), TokenLength(t)});
+    }
+    return out;
+  }
+
   syntax::Tree Outline(P::ProgramContext& ctx) {
     syntax::Tree tree;
-    for (Token* t : tokens_.getTokens()) {
-      if (t->getType() == kEof) break;
-      tree.tokens.push_back({t->getText(), KindOf(t->getType()), 0,
-                             static_cast<uint32_t>(t->getLine()),
-                             static_cast<uint32_t>(t->getCharPositionInLine() + 1), TokenLength(t)});
-    }
+    tree.tokens = Tokens(tokens_);
     tokens_out_ = &tree.tokens;
     Flag(&ctx);
     tree.root = {syntax::NodeKind::Program, 0, tree.tokens.empty() ? 0 : tree.tokens.size() - 1, {}};
@@ -2091,6 +2097,16 @@ std::optional<Tree> ParseTree(std::string_view source, Diagnostics& diags) {
     ast::ReportInternalError(diags, "unknown exception");
   }
   return std::nullopt;
+}
+
+std::vector<Token> Tokenize(std::string_view source) {
+  Diagnostics ignored("", source);
+  try {
+    ast::Session session(source, ignored, "program");
+    return ast::Outliner::Tokens(session.tokens());
+  } catch (...) {
+    return {};
+  }
 }
 
 }  // namespace perk::syntax

@@ -69,4 +69,7 @@ struct Tree {
 // to `diags`: the same ones `perk check` reports first); type errors are not looked for.
 std::optional<Tree> ParseTree(std::string_view source, Diagnostics& diags);
 
+// Only the tokens, comments included (no outline, no flags): for checks that need no parse.
+std::vector<Token> Tokenize(std::string_view source);
+
 }  // namespace perk::syntax

@@ -172,8 +172,9 @@ def repo(perk, engine, workdir):
         text = open(path, encoding="utf-8", errors="surrogateescape").read()
         problem = round_trip(perk, engine, rel, text, workdir, events, args)
         if problem == "skip":
-            if not rel.startswith("tests/diagnostics/") and rel not in ("tests/repl/broken.perk",):
-                report("repo " + rel, "does not parse, and only tests/diagnostics may hold such programs")
+            if not rel.startswith(("tests/diagnostics/", "tests/fmt/cases/fail_")):
+                report("repo " + rel, "does not parse, and only tests/diagnostics and tests/fmt/cases/fail_* "
+                       "may hold such programs")
             continue
         report("repo " + rel + (" (ledger)" if events else ""), problem)
 
