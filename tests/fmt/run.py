@@ -8,6 +8,8 @@ Goldens: each tests/fmt/cases/NAME.perk formats to NAME.expected (`--update` rew
 Round trips, for every program in the repository that parses and for the programs
 tests/difftest/gen.py makes for seeds S..S+N-1 (default 0..99):
   - formatting twice changes nothing (idempotent);
+  - the program with its indentation dropped and its spaces widened formats the same (one
+    layout, whatever the spacing);
   - `perk check` gives the same exit status and the same diagnostics (positions aside);
   - `perk dump ast` is identical;
   - where there is a stream (an example's or golden's events.jsonl with its case.json args,
@@ -24,6 +26,7 @@ PART is golden, repo, corpus or layout. Prints `ok NAME` / `FAIL NAME: why`, the
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -86,6 +89,38 @@ def run_ledger(perk, engine, program, events, args, workdir, tag):
     return p.returncode, out[0], out[1]
 
 
+def respace(text, seed):
+    """text with every line's indentation dropped and each space between tokens widened to
+    1-3 (strings and comments untouched): the same tokens, comments and blank lines."""
+    rng = random.Random(seed)
+    out = []
+    for line in text.split("\n"):
+        line = line.lstrip(" \t")
+        chars, in_string, k = [], False, 0
+        while k < len(line):
+            c = line[k]
+            if in_string:
+                chars.append(c)
+                if c == "\\" and k + 1 < len(line):
+                    chars.append(line[k + 1])
+                    k += 1
+                elif c == '"':
+                    in_string = False
+            elif c == "#":
+                chars.append(line[k:])
+                break
+            elif c == '"':
+                in_string = True
+                chars.append(c)
+            elif c == " ":
+                chars.append(" " * rng.randint(1, 3))
+            else:
+                chars.append(c)
+            k += 1
+        out.append("".join(chars))
+    return "\n".join(out)
+
+
 def round_trip(perk, engine, name, text, workdir, events=None, args=()):
     """Checks one program's round trip; returns a problem or None (also None: no parse)."""
     rc, once, err = fmt_text(perk, text)
@@ -96,6 +131,9 @@ def round_trip(perk, engine, name, text, workdir, events=None, args=()):
     rc2, twice, _ = fmt_text(perk, once)
     if rc2 != 0 or twice != once:
         return "not idempotent: formatting the formatted program changes it again"
+    # One layout: where the spaces were does not matter.
+    if fmt_text(perk, respace(text, len(text)))[1] != once:
+        return "not canonical: the program with other spacing formats differently"
     original = os.path.join(workdir, "original.perk")
     formatted = os.path.join(workdir, "formatted.perk")
     with open(original, "w", encoding="utf-8", newline="") as f:
