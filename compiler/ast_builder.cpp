@@ -1846,16 +1846,24 @@ class Outliner {
     }
   }
 
+  // Casts only where the rule index says one can succeed: dynamic_cast on every node of a
+  // 200-rule program cost as much as the layout itself.
   void Flag(antlr4::tree::ParseTree* node) {
-    if (auto* c = dynamic_cast<P::NameOrCallContext*>(node)) Mark(c->LPAREN(), syntax::kCallParen);
-    if (auto* c = dynamic_cast<P::DateCallContext*>(node)) Mark(c->LPAREN(), syntax::kCallParen);
-    if (auto* c = dynamic_cast<P::CalendarCallContext*>(node)) Mark(c->LPAREN(), syntax::kCallParen);
-    if (auto* c = dynamic_cast<P::PendingCallContext*>(node)) Mark(c->LPAREN(), syntax::kCallParen);
-    if (auto* c = dynamic_cast<P::AggregateContext*>(node)) Mark(c->LPAREN(), syntax::kCallParen);
-    if (auto* c = dynamic_cast<P::NegateContext*>(node)) Mark(c->MINUS(), syntax::kUnaryMinus);
-    if (auto* c = dynamic_cast<P::IfExprContext*>(node)) {
-      Mark(c->IF(), syntax::kExprIf);
-      Mark(c->ELSE(), syntax::kExprElse);
+    // Only rule contexts have children (a terminal has none, and neither has anything to mark).
+    if (node->children.empty()) return;
+    auto* ctx = static_cast<ParserRuleContext*>(node);
+    if (ctx->getRuleIndex() == P::RulePrimary) {
+      if (auto* c = dynamic_cast<P::NameOrCallContext*>(ctx)) Mark(c->LPAREN(), syntax::kCallParen);
+      else if (auto* c = dynamic_cast<P::AggregateContext*>(ctx)) Mark(c->LPAREN(), syntax::kCallParen);
+      else if (auto* c = dynamic_cast<P::CalendarCallContext*>(ctx)) Mark(c->LPAREN(), syntax::kCallParen);
+      else if (auto* c = dynamic_cast<P::DateCallContext*>(ctx)) Mark(c->LPAREN(), syntax::kCallParen);
+      else if (auto* c = dynamic_cast<P::PendingCallContext*>(ctx)) Mark(c->LPAREN(), syntax::kCallParen);
+      else if (auto* c = dynamic_cast<P::IfExprContext*>(ctx)) {
+        Mark(c->IF(), syntax::kExprIf);
+        Mark(c->ELSE(), syntax::kExprElse);
+      }
+    } else if (ctx->getRuleIndex() == P::RuleUnary) {
+      if (auto* c = dynamic_cast<P::NegateContext*>(ctx)) Mark(c->MINUS(), syntax::kUnaryMinus);
     }
     for (antlr4::tree::ParseTree* child : node->children) Flag(child);
   }
