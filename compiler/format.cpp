@@ -290,12 +290,18 @@ class Formatter {
     std::vector<int> cols = Columns(code, 0, code.size(), indent);
     int fallback = indent + 2 * kIndent;
     int base = fallback;
+    size_t anchor_first = kNone;  // breaks before the anchor do not align with it
     if (anchor != nullptr) {
       for (size_t k = 0; k < code.size(); ++k) {
         if (code[k]->index == anchor->first) base = cols[k];
       }
+      anchor_first = anchor->first;
     }
     if (base > kMaxAlign) base = fallback;
+    // Where a line goes on after a comment: under the anchor once past its start.
+    auto after_comment = [&](size_t next_index) {
+      return anchor_first != kNone && next_index != kNone && next_index >= anchor_first ? base : fallback;
+    };
     std::vector<int> breaks(code.size(), -1);
     Break(code, 0, code.size(), indent, 0, base, fallback, breaks);
 
@@ -314,7 +320,8 @@ class Formatter {
           line += "  " + std::string(p.text);
         } else {
           flush();
-          out_.push_back(std::string(base, ' ') + std::string(p.text));
+          size_t next = k < code.size() ? code[k]->index : kNone;
+          out_.push_back(std::string(after_comment(next), ' ') + std::string(p.text));
         }
         newline = true;
         continue;
@@ -324,11 +331,11 @@ class Formatter {
         fresh = false;
       } else if (breaks[k] >= 0 || newline) {
         flush();
-        line = std::string(breaks[k] >= 0 ? breaks[k] : base, ' ') + std::string(p.text);
+        line = std::string(breaks[k] >= 0 ? breaks[k] : after_comment(p.index), ' ') + std::string(p.text);
         fresh = false;
       } else {
         if (fresh) {
-          line = std::string(base, ' ');
+          line = std::string(after_comment(p.index), ' ');
           fresh = false;
         } else {
           line += Sep(*previous, p);

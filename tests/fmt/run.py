@@ -10,6 +10,8 @@ tests/difftest/gen.py makes for seeds S..S+N-1 (default 0..99):
   - formatting twice changes nothing (idempotent);
   - the program with its indentation dropped and its spaces widened formats the same (one
     layout, whatever the spacing);
+  - (repository programs) with comments slipped in between tokens, it still formats,
+    idempotently, and own-line comments stay on their own lines;
   - `perk check` gives the same exit status and the same diagnostics (positions aside);
   - `perk dump ast` is identical;
   - where there is a stream (an example's or golden's events.jsonl with its case.json args,
@@ -121,6 +123,44 @@ def respace(text, seed):
     return "\n".join(out)
 
 
+def commented(text, seed):
+    """text with comments slipped in at random spaces between tokens: some at the end of a
+    line (which then goes on below), some on a line of their own. Lines with strings or
+    comments are left alone, so no `#` lands inside a string."""
+    rng = random.Random(seed)
+    out = []
+    for line in text.split("\n"):
+        if '"' in line or "#" in line or not line.strip():
+            out.append(line)
+            continue
+        parts = line.split(" ")
+        res = parts[0]
+        for part in parts[1:]:
+            roll = rng.random()
+            if roll < 0.1 and res.strip():
+                res += f" # note {rng.randint(0, 99)}\n" + part
+            elif roll < 0.14 and res.strip():
+                res += "\n# own line\n" + part
+            else:
+                res += " " + part
+        out.append(res)
+    return "\n".join(out)
+
+
+def comments_anywhere(perk, text, seed):
+    """A problem when the program with comments slipped in does not format, or not stably."""
+    noisy = commented(text, seed)
+    rc, once, err = fmt_text(perk, noisy)
+    if rc == 2:
+        return "with comments slipped in, it no longer formats: " + err[-400:]
+    if fmt_text(perk, once)[1] != once:
+        return "with comments slipped in, formatting is not idempotent"
+    if [l.strip() for l in once.splitlines() if "#" in l and '"' not in l].count("# own line") != \
+            noisy.count("\n# own line\n"):
+        return "with comments slipped in, an own-line comment did not stay on its own line"
+    return None
+
+
 def round_trip(perk, engine, name, text, workdir, events=None, args=()):
     """Checks one program's round trip; returns a problem or None (also None: no parse)."""
     rc, once, err = fmt_text(perk, text)
@@ -209,6 +249,8 @@ def repo(perk, engine, workdir):
                 args = json.load(open(meta, encoding="utf-8")).get("args", [])
         text = open(path, encoding="utf-8", errors="surrogateescape").read()
         problem = round_trip(perk, engine, rel, text, workdir, events, args)
+        if problem is None:
+            problem = comments_anywhere(perk, text, len(rel))
         if problem == "skip":
             if not rel.startswith(("tests/diagnostics/", "tests/fmt/cases/fail_")):
                 report("repo " + rel, "does not parse, and only tests/diagnostics and tests/fmt/cases/fail_* "
