@@ -3,7 +3,9 @@
 
 #include <string>
 
+#include "compiler/ast.h"
 #include "compiler/format.h"
+#include "compiler/syntax.h"
 
 namespace {
 
@@ -226,4 +228,43 @@ TEST_CASE("fmt: type errors do not stop formatting") {
         "  on e\n"
         "  then credit nowhere e.a\n"
         "end\n");
+}
+
+TEST_CASE("fmt: the parser's outline keeps comments as tokens and marks the grammar's spans") {
+  std::string source =
+      "program \"p\"  # name\nevent e { a: int }\nwallet w: int\n"
+      "rule r on e when -e.a < abs(e.a) then credit w if e.a > 0 then 1 else 2 end\n";
+  perk::Diagnostics diags("test.perk", source);
+  auto tree = perk::syntax::ParseTree(source, diags);
+  REQUIRE(tree.has_value());
+  const auto& tokens = tree->tokens;
+  REQUIRE(tokens.size() > 3);
+  CHECK(tokens[2].text == "# name");
+  CHECK(tokens[2].kind == perk::syntax::TokenKind::Comment);
+  const auto& decls = tree->root.children;
+  REQUIRE(decls.size() == 4);
+  CHECK(decls[1].kind == perk::syntax::NodeKind::Fields);
+  CHECK(decls[3].kind == perk::syntax::NodeKind::Rule);
+  // The rule: trigger, when, then, the action, end.
+  REQUIRE(decls[3].children.size() == 5);
+  CHECK(decls[3].children[2].kind == perk::syntax::NodeKind::Then);
+  CHECK(decls[3].children[4].kind == perk::syntax::NodeKind::End);
+  int calls = 0, minus = 0, ifs = 0, elses = 0;
+  for (const auto& t : tokens) {
+    calls += (t.flags & perk::syntax::kCallParen) != 0;
+    minus += (t.flags & perk::syntax::kUnaryMinus) != 0;
+    ifs += (t.flags & perk::syntax::kExprIf) != 0;
+    elses += (t.flags & perk::syntax::kExprElse) != 0;
+  }
+  CHECK(calls == 1);
+  CHECK(minus == 1);
+  CHECK(ifs == 1);
+  CHECK(elses == 1);
+  CHECK(perk::syntax::Tokenize("program \"p\" # c\n").size() == 3);
+  // Comments ride the hidden channel: the parser reads the same program without them.
+  std::string plain = "program \"p\"\nevent e { a: int }\nwallet w: int\n"
+                      "rule r on e when -e.a < abs(e.a) then credit w if e.a > 0 then 1 else 2 end\n";
+  perk::Diagnostics d1("a.perk", source), d2("b.perk", plain);
+  CHECK(perk::ast::Dump(*perk::ast::ParseProgram(source, d1)) == perk::ast::Dump(*perk::ast::ParseProgram(plain, d2)));
+  CHECK_FALSE(d1.HasErrors());
 }
