@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "cli/diff.h"
 #include "cli/lsp.h"
+#include "cli/fmt.h"
 #include "cli/repl.h"
 #include "cli/serve.h"
 #include "cli/test.h"
@@ -139,6 +140,8 @@ int main(int argc, char** argv) {
   perk::cli::TestOptions test_opts;
   auto* test = perk::cli::AddTestCommand(app, &test_opts);
   auto* lsp = perk::cli::AddLspCommand(app);
+  perk::cli::FmtOptions fmt_opts;
+  auto* fmt_cmd = perk::cli::AddFmtCommand(app, &fmt_opts);
 
   // The JIT's object cache, for every command that compiles a program (docs/jit.md).
   std::string jit_cache_dir;
@@ -173,5 +176,6 @@ int main(int argc, char** argv) {
   if (*serve) return perk::cli::Serve(serve_opts);
   if (*test) return perk::cli::Test(test_opts);
   if (*lsp) return perk::cli::Lsp();
+  if (*fmt_cmd) return perk::cli::Fmt(fmt_opts);
   return 2;
 }

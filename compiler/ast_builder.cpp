@@ -18,6 +18,7 @@
 #include "antlr4-runtime.h"
 #include "compiler/ast.h"
 #include "compiler/diagnostics.h"
+#include "compiler/syntax.h"
 #include "stdlib/stdlib.h"
 #include "perk_gen/PerkLexer.h"
 #include "perk_gen/PerkParser.h"
@@ -434,9 +435,11 @@ class PerkErrorStrategy : public antlr4::DefaultErrorStrategy {
     // character, which is the likely cause of an error just after it.
     if (t != nullptr && t->getType() == P::UNTERMINATED_STRING) return;
     auto& tokens = *static_cast<antlr4::BufferedTokenStream*>(parser->getTokenStream());
-    if (t != nullptr && t->getTokenIndex() != kInvalidIndex && t->getTokenIndex() > 0 &&
-        tokens.get(t->getTokenIndex() - 1)->getType() == P::BAD_CHAR) {
-      return;
+    if (t != nullptr && t->getTokenIndex() != kInvalidIndex && t->getTokenIndex() > 0) {
+      // Comments share the hidden channel; look past them to what came before.
+      size_t i = t->getTokenIndex() - 1;
+      while (i > 0 && tokens.get(i)->getType() == P::COMMENT) --i;
+      if (tokens.get(i)->getType() == P::BAD_CHAR) return;
     }
     std::vector<size_t> expected;
     for (ssize_t v : expected_set.toList()) expected.push_back(static_cast<size_t>(v));
@@ -1805,6 +1808,190 @@ bool NestingTooDeep(std::string_view source, Diagnostics& diags) {
   return false;
 }
 
+
+// ---------------------------------------------------------------- outline for perk fmt
+
+// Walks the parse tree into syntax::Tree: the spans `perk fmt` lays out, and the few tokens
+// whose spacing depends on the grammar (a call's `(`, a unary `-`, an `if` expression).
+class Outliner {
+ public:
+  explicit Outliner(antlr4::BufferedTokenStream& tokens) : tokens_(tokens) {}
+
+  // Every token but EOF, comments included, without flags.
+  static std::vector<syntax::Token> Tokens(antlr4::BufferedTokenStream& tokens) {
+    std::vector<syntax::Token> out;
+    for (Token* t : tokens.getTokens()) {
+      if (t->getType() == kEof) break;
+      out.push_back({t->getText(), KindOf(t->getType()), 0, static_cast<uint32_t>(t->getLine()),
+                     static_cast<uint32_t>(t->getCharPositionInLine() + 1), TokenLength(t)});
+    }
+    return out;
+  }
+
+  syntax::Tree Outline(P::ProgramContext& ctx) {
+    syntax::Tree tree;
+    tree.tokens = Tokens(tokens_);
+    tokens_out_ = &tree.tokens;
+    Flag(&ctx);
+    tree.root = {syntax::NodeKind::Program, 0, tree.tokens.empty() ? 0 : tree.tokens.size() - 1, {}};
+    tree.root.children.push_back(Span(syntax::NodeKind::Line, ctx.header()));
+    for (P::DeclContext* decl : ctx.decl()) tree.root.children.push_back(Decl(*decl));
+    return tree;
+  }
+
+ private:
+  static syntax::TokenKind KindOf(size_t type) {
+    switch (type) {
+      case P::COMMENT: return syntax::TokenKind::Comment;
+      case P::STRING_LIT:
+      case P::UNTERMINATED_STRING: return syntax::TokenKind::String;
+      case P::INT_LIT:
+      case P::DECIMAL_LIT:
+      case P::PERCENT_LIT:
+      case P::DATE_LIT:
+      case P::TIME_LIT: return syntax::TokenKind::Number;
+      default: return type == P::IDENT || IsKeyword(type) ? syntax::TokenKind::Word
+                                                          : syntax::TokenKind::Punct;
+    }
+  }
+
+  void Mark(antlr4::tree::TerminalNode* node, uint8_t flag) {
+    if (node != nullptr && IsReal(node->getSymbol())) {
+      (*tokens_out_)[node->getSymbol()->getTokenIndex()].flags |= flag;
+    }
+  }
+
+  // Casts only where the rule index says one can succeed: dynamic_cast on every node of a
+  // 200-rule program cost as much as the layout itself.
+  void Flag(antlr4::tree::ParseTree* node) {
+    // Only rule contexts have children (a terminal has none, and neither has anything to mark).
+    if (node->children.empty()) return;
+    auto* ctx = static_cast<ParserRuleContext*>(node);
+    if (ctx->getRuleIndex() == P::RulePrimary) {
+      if (auto* c = dynamic_cast<P::NameOrCallContext*>(ctx)) Mark(c->LPAREN(), syntax::kCallParen);
+      else if (auto* c = dynamic_cast<P::AggregateContext*>(ctx)) Mark(c->LPAREN(), syntax::kCallParen);
+      else if (auto* c = dynamic_cast<P::CalendarCallContext*>(ctx)) Mark(c->LPAREN(), syntax::kCallParen);
+      else if (auto* c = dynamic_cast<P::DateCallContext*>(ctx)) Mark(c->LPAREN(), syntax::kCallParen);
+      else if (auto* c = dynamic_cast<P::PendingCallContext*>(ctx)) Mark(c->LPAREN(), syntax::kCallParen);
+      else if (auto* c = dynamic_cast<P::IfExprContext*>(ctx)) {
+        Mark(c->IF(), syntax::kExprIf);
+        Mark(c->ELSE(), syntax::kExprElse);
+      }
+    } else if (ctx->getRuleIndex() == P::RuleUnary) {
+      if (auto* c = dynamic_cast<P::NegateContext*>(ctx)) Mark(c->MINUS(), syntax::kUnaryMinus);
+    }
+    for (antlr4::tree::ParseTree* child : node->children) Flag(child);
+  }
+
+  syntax::Node Span(syntax::NodeKind kind, ParserRuleContext* ctx) {
+    return {kind, ctx->getStart()->getTokenIndex(), ctx->getStop()->getTokenIndex(), {}};
+  }
+  static syntax::Node One(syntax::NodeKind kind, antlr4::tree::TerminalNode* node) {
+    size_t i = node->getSymbol()->getTokenIndex();
+    return {kind, i, i, {}};
+  }
+  void AddExpr(syntax::Node& node, ParserRuleContext* expr) {
+    if (expr != nullptr) node.children.push_back(Span(syntax::NodeKind::Expr, expr));
+  }
+
+  syntax::Node Decl(P::DeclContext& ctx) {
+    using K = syntax::NodeKind;
+    if (auto* c = ctx.eventDecl()) return Fields(c, c->fieldDecl());
+    if (auto* c = ctx.clientDecl()) return Fields(c, c->fieldDecl());
+    if (auto* c = ctx.ruleDecl()) return Rule(*c);
+    syntax::Node node;
+    if (auto* c = ctx.tierDecl()) {
+      node = Span(K::Tier, c);
+      AddExpr(node, c->cond);
+    } else if (auto* c = ctx.segmentDecl()) {
+      node = Span(K::Segment, c);
+      AddExpr(node, c->cond);
+    } else if (auto* c = ctx.walletDecl()) {
+      node = Span(K::Line, c);
+      AddExpr(node, c->worth);
+    } else if (auto* c = ctx.varDecl()) {
+      node = Span(K::Line, c);
+      AddExpr(node, c->value);
+    } else if (auto* c = ctx.paramDecl()) {
+      node = Span(K::Line, c);
+      AddExpr(node, c->value);
+    } else if (auto* c = ctx.revenueDecl()) {
+      node = Span(K::Line, c);
+      AddExpr(node, c->cond);
+    } else {
+      node = Span(K::Line, &ctx);
+    }
+    return node;
+  }
+
+  syntax::Node Fields(ParserRuleContext* ctx, const std::vector<P::FieldDeclContext*>& fields) {
+    syntax::Node node = Span(syntax::NodeKind::Fields, ctx);
+    for (P::FieldDeclContext* f : fields) {
+      syntax::Node field = Span(syntax::NodeKind::Field, f);
+      AddExpr(field, f->value);
+      node.children.push_back(std::move(field));
+    }
+    return node;
+  }
+
+  syntax::Node Rule(P::RuleDeclContext& ctx) {
+    using K = syntax::NodeKind;
+    syntax::Node node = Span(K::Rule, &ctx);
+    node.children.push_back(Span(K::Clause, ctx.trigger()));
+    for (P::ClauseContext* c : ctx.clause()) {
+      syntax::Node clause = Span(K::Clause, c);
+      if (auto* w = dynamic_cast<P::WhenClauseContext*>(c)) AddExpr(clause, w->cond);
+      if (auto* l = dynamic_cast<P::LimitClauseContext*>(c)) AddExpr(clause, l->key);
+      if (auto* b = dynamic_cast<P::BudgetClauseContext*>(c)) AddExpr(clause, b->amount);
+      node.children.push_back(std::move(clause));
+    }
+    node.children.push_back(One(K::Then, ctx.THEN()));
+    for (P::ActionContext* a : ctx.action()) node.children.push_back(Action(*a));
+    node.children.push_back(One(K::End, ctx.END()));
+    return node;
+  }
+
+  syntax::Node Action(P::ActionContext& ctx) {
+    using K = syntax::NodeKind;
+    if (auto* c = dynamic_cast<P::IfActionContext*>(&ctx)) {
+      syntax::Node node = Span(K::If, c);
+      AddExpr(node, c->cond);
+      node.children.push_back(One(K::Then, c->THEN()));
+      for (P::ActionContext* a : c->thenActions) node.children.push_back(Action(*a));
+      if (c->ELSE() != nullptr) {
+        node.children.push_back(One(K::Else, c->ELSE()));
+        for (P::ActionContext* a : c->elseActions) node.children.push_back(Action(*a));
+      }
+      node.children.push_back(One(K::End, c->END()));
+      return node;
+    }
+    syntax::Node node = Span(K::Action, &ctx);
+    P::DataMapContext* map = nullptr;
+    if (auto* c = dynamic_cast<P::CreditActionContext*>(&ctx)) AddExpr(node, c->amount);
+    if (auto* c = dynamic_cast<P::DebitActionContext*>(&ctx)) AddExpr(node, c->amount);
+    if (auto* c = dynamic_cast<P::SetActionContext*>(&ctx)) AddExpr(node, c->value);
+    if (auto* c = dynamic_cast<P::NotifyActionContext*>(&ctx)) map = c->dataMap();
+    if (auto* c = dynamic_cast<P::EmitActionContext*>(&ctx)) map = c->dataMap();
+    if (auto* c = dynamic_cast<P::SendActionContext*>(&ctx)) {
+      AddExpr(node, c->to);
+      map = c->dataMap();
+    }
+    if (map != nullptr) {
+      syntax::Node m = Span(K::Map, map);
+      for (P::DataEntryContext* e : map->dataEntry()) {
+        syntax::Node entry = Span(K::Entry, e);
+        AddExpr(entry, e->value);
+        m.children.push_back(std::move(entry));
+      }
+      node.children.push_back(std::move(m));
+    }
+    return node;
+  }
+
+  antlr4::BufferedTokenStream& tokens_;
+  std::vector<syntax::Token>* tokens_out_ = nullptr;
+};
+
 }  // namespace
 
 const std::vector<std::string>& Keywords() {
@@ -1924,3 +2111,37 @@ std::string Dump(const Program& program) {
 }
 
 }  // namespace perk::ast
+
+namespace perk::syntax {
+
+std::optional<Tree> ParseTree(std::string_view source, Diagnostics& diags) {
+  int errors_before = diags.errors();
+  if (ast::NestingTooDeep(source, diags)) return std::nullopt;
+  try {
+    ast::Session session(source, diags, "program");
+    ast::P::ProgramContext* tree = session.Parse(&ast::PerkParser::program);
+    // The builder reports what the grammar lets through but the language does not (a clause
+    // given twice, a bad literal): a program with those does not parse either.
+    ast::Builder builder(diags, session.tokens());
+    builder.BuildProgram(*tree);
+    if (diags.errors() != errors_before) return std::nullopt;
+    return ast::Outliner(session.tokens()).Outline(*tree);
+  } catch (const std::exception& e) {
+    ast::ReportInternalError(diags, e.what());
+  } catch (...) {
+    ast::ReportInternalError(diags, "unknown exception");
+  }
+  return std::nullopt;
+}
+
+std::vector<Token> Tokenize(std::string_view source) {
+  Diagnostics ignored("", source);
+  try {
+    ast::Session session(source, ignored, "program");
+    return ast::Outliner::Tokens(session.tokens());
+  } catch (...) {
+    return {};
+  }
+}
+
+}  // namespace perk::syntax

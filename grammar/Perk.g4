@@ -303,7 +303,9 @@ AND_SYMBOL: '&&' -> type(AND);
 OR_SYMBOL: '||' -> type(OR);
 NOT_SYMBOL: '!' -> type(NOT);
 
-COMMENT: '#' ~[\r\n]* -> skip;
+// Comments ride the hidden channel, like stray characters: the parser never sees them, and
+// `perk fmt` gets them back in place from the token stream (docs/fmt.md).
+COMMENT: '#' ~[\r\n]* -> channel(HIDDEN);
 WS: [ \t\r\n\f]+ -> skip;
 // Any other character: hidden from the parser (so it causes no cascade) and reported by the
 // builder with a message about that character.

@@ -1,5 +1,5 @@
 // The language features: diagnostics, hover, definitions, references, completion, symbols
-// and quick fixes, from a document's analysis to LSP JSON (lsp/features.h).
+// quick fixes and formatting, from a document's analysis to LSP JSON (lsp/features.h).
 #include "lsp/features.h"
 
 #include <algorithm>
@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "compiler/format.h"
 #include "compiler/query.h"
 
 namespace perk::lsp {
@@ -249,6 +250,20 @@ json CodeActions(const Document& doc, Position start, Position end) {
                    {"edit", {{"changes", {{doc.uri(), json::array({edit})}}}}}});
   }
   return out;
+}
+
+std::optional<json> Formatting(const Document& doc) {
+  Diagnostics diags(doc.uri(), doc.text());
+  std::optional<std::string> formatted = FormatSource(doc.text(), diags);
+  if (!formatted) return std::nullopt;
+  if (*formatted == doc.text()) return json::array();
+  // The whole text: from its start to the end of its last line (columns count code points).
+  const uint32_t last = doc.LineCount();
+  uint32_t column = 1;
+  for (unsigned char ch : doc.Line(last)) column += (ch & 0xc0) != 0x80;
+  const Position end = doc.ToLsp(last, column);
+  json range = {{"start", {{"line", 0}, {"character", 0}}}, {"end", {{"line", end.line}, {"character", end.character}}}};
+  return json::array({{{"range", range}, {"newText", *formatted}}});
 }
 
 }  // namespace perk::lsp

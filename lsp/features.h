@@ -2,6 +2,8 @@
 // result (lsp/features.cpp); the server (lsp/server.cpp) routes requests to them.
 #pragma once
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "lsp/document.h"
@@ -19,5 +21,9 @@ json Completion(const Document& doc, Position at);
 json DocumentSymbols(const Document& doc);
 // Quick fixes for the diagnostics with a fix that touch the lines from `start` to `end`.
 json CodeActions(const Document& doc, Position start, Position end);
+// textDocument/formatting: one edit replacing the whole text with its canonical layout
+// (`perk fmt`, docs/fmt.md), or none when it is formatted already; nullopt when the program
+// does not parse (nothing can be formatted then).
+std::optional<json> Formatting(const Document& doc);
 
 }  // namespace perk::lsp

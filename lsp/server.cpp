@@ -25,6 +25,7 @@ constexpr int kMethodNotFound = -32601;
 constexpr int kInvalidParams = -32602;
 constexpr int kInternalError = -32603;
 constexpr int kServerNotInitialized = -32002;
+constexpr int kRequestFailed = -32803;
 
 // A request the server refuses, answered with `code` and `message`.
 struct RpcError {
@@ -137,9 +138,7 @@ json Server::Request(const std::string& method, const json& params) {
         {"documentSymbolProvider", true},
         {"codeActionProvider", {{"codeActionKinds", {"quickfix"}}}},
     };
-    // MERGE(i21-fmt): when `perk fmt` is a library function, set
-    // capabilities["documentFormattingProvider"] = true here and answer
-    // "textDocument/formatting" below (see the other MERGE(i21-fmt) mark).
+    capabilities["documentFormattingProvider"] = true;
     return {{"capabilities", capabilities}, {"serverInfo", {{"name", "perk"}, {"version", "0.2"}}}};
   }
   if (method == "shutdown") {
@@ -158,9 +157,10 @@ json Server::Request(const std::string& method, const json& params) {
     const json& range = params.at("range");
     return CodeActions(Doc(params), PositionOf(range.at("start")), PositionOf(range.at("end")));
   }
-  // MERGE(i21-fmt): "textDocument/formatting": format Doc(params).text() with the formatter and
-  // answer one TextEdit replacing the whole document (or [] when it is already formatted; an
-  // RpcError{kRequestFailed = -32803, ...} when the program does not parse).
+  if (method == "textDocument/formatting") {
+    if (std::optional<json> edits = Formatting(Doc(params))) return *edits;
+    throw RpcError{kRequestFailed, "the program does not parse: fix its syntax errors, then format it"};
+  }
   throw RpcError{kMethodNotFound, "the server does not handle `" + method + "`"};
 }
 

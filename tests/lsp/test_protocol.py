@@ -75,7 +75,7 @@ def initialize_gives_capabilities():
     r = c.call("initialize", {"processId": None, "rootUri": None, "capabilities": {}})
     caps = r["result"]["capabilities"]
     for key in ("hoverProvider", "definitionProvider", "referencesProvider", "documentSymbolProvider",
-                "completionProvider", "codeActionProvider", "textDocumentSync"):
+                "completionProvider", "codeActionProvider", "documentFormattingProvider", "textDocumentSync"):
         assert key in caps, key
     assert caps["completionProvider"]["triggerCharacters"] == ["."]
     c.notify("initialized", {})
@@ -484,6 +484,30 @@ def unicode_columns_are_utf16():
                                           "context": {"diagnostics": [diag]}})["result"]
     (edit,) = r[0]["edit"]["changes"][URI]
     assert edit["range"] == diag["range"] and edit["newText"] == "𝒜points", edit
+    c.close()
+
+
+@test
+def formatting_gives_perk_fmt_layout():
+    """textDocument/formatting answers one edit whose text is what `perk fmt` writes; none for a
+    formatted document; an error (and a server that serves on) for one that does not parse."""
+    messy = PROGRAM.replace("\n", "   \n").replace("  ", "    ", 3)
+    c, _ = opened(messy)
+    caps_ok = c.call("textDocument/formatting", {"textDocument": {"uri": URI}, "options": {"tabSize": 2, "insertSpaces": True}})
+    (edit,) = caps_ok["result"]
+    want = subprocess.run([PERK, "fmt", "-"], input=messy.encode(), capture_output=True, check=True).stdout.decode()
+    assert edit["newText"] == want, edit["newText"]
+    assert edit["range"]["start"] == {"line": 0, "character": 0}, edit
+    lines = messy.split("\n")
+    assert edit["range"]["end"] == {"line": len(lines) - 1, "character": len(lines[-1])}, edit
+    c.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 2}, "contentChanges": [{"text": want}]})
+    c.diagnostics(URI)
+    r = c.call("textDocument/formatting", {"textDocument": {"uri": URI}, "options": {"tabSize": 2, "insertSpaces": True}})
+    assert r["result"] == [], r
+    c.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 3}, "contentChanges": [{"text": "rule ( on"}]})
+    c.diagnostics(URI)
+    expect_error(c.call("textDocument/formatting", {"textDocument": {"uri": URI}, "options": {}}), -32803)
+    alive(c)
     c.close()
 
 
