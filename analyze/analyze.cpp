@@ -89,7 +89,7 @@ Analyzer::Analyzer(const checked::Program& program, const AnalyzeOptions& option
 z3::check_result Analyzer::Check(const std::vector<z3::expr>& constraints, const z3::expr& goal, z3::model* model) {
   z3::solver s(ctx_);
   z3::params p(ctx_);
-  p.set("timeout", options_.timeout_ms);
+  p.set("rlimit", options_.effort);
   s.set(p);
   for (const z3::expr& c : constraints) s.add(c);
   s.add(goal);
@@ -207,12 +207,14 @@ void Analyzer::RuleFacts(const Rule& rule) {
   }
   if (r == z3::unknown) {
     Add(FindingKind::Unknown, at, rule.name,
-        fmt::format("could not decide within {} ms whether rule `{}` can fire; nothing is claimed about it",
-                    options_.timeout_ms, rule.name));
+        fmt::format("could not decide within the solver's effort limit ({}, `--effort`) whether rule `{}` can "
+                    "fire; nothing is claimed about it",
+                    options_.effort, rule.name));
   }
   // Every firing asks more than a fresh budget holds (a `partial` one cuts instead): none ever
   // completes.
-  if (Check(base, f.when && FitsBudgets(rule, f, true), nullptr) == z3::unsat) {
+  const bool strict_budget = (rule.has_budget && !rule.budget_partial) || (rule.has_client_budget && !rule.client_budget_partial);
+  if (strict_budget && !f.credits.empty() && Check(base, f.when && FitsBudgets(rule, f, true), nullptr) == z3::unsat) {
     Add(FindingKind::BudgetStopsRule, rule.range, rule.name,
         fmt::format("rule `{}` can never complete a firing: every firing would credit more than its budget, so each "
                     "is skipped; raise the budget or cap the credit",

@@ -58,6 +58,85 @@ int64_t ModelValue(const z3::model& m, const z3::expr& e) {
   return v;
 }
 
+// Interval analysis of an amount, over the checked expression alone (no `when`): enough for the
+// usual caps (`min(x, 500 USD)`, constants, `if` branches), which the optimiser handles slowly
+// through the roundings. Bounds are widened by one unit around every rounding.
+struct Interval {
+  __int128 lo, hi;
+};
+constexpr __int128 kInf = static_cast<__int128>(1) << 100;
+
+__int128 Clamp(__int128 v) { return v > kInf ? kInf : v < -kInf ? -kInf : v; }
+
+std::optional<int64_t> ConstantOf(const checked::Program& program, const checked::Expr& e) {
+  if (IsText(e.type)) return std::nullopt;
+  if (e.kind == checked::ExprKind::Const) return e.value.i;
+  if (e.kind == checked::ExprKind::Param) return program.params[e.index].value.i;
+  return std::nullopt;
+}
+
+Interval Range(const checked::Program& program, const checked::Expr& e) {
+  using checked::ExprKind;
+  const Interval any{-kInf, kInf};
+  if (auto c = ConstantOf(program, e)) return {*c, *c};
+  if (e.kind == ExprKind::If) {
+    Interval a = Range(program, e.args[1]), b = Range(program, e.args[2]);
+    return {std::min(a.lo, b.lo), std::max(a.hi, b.hi)};
+  }
+  if (e.kind != ExprKind::Op) return any;
+  auto arg = [&](int i) { return Range(program, e.args[i]); };
+  auto scaled = [&](Interval x, __int128 num, __int128 den) {
+    // x * num / den rounded, num and den constants (den > 0).
+    __int128 a = Clamp(x.lo * num / den), b = Clamp(x.hi * num / den);
+    if (x.lo <= -kInf || x.hi >= kInf) return any;
+    return Interval{std::min(a, b) - 1, std::max(a, b) + 1};
+  };
+  switch (e.op) {
+    case OpCode::Add: {
+      Interval a = arg(0), b = arg(1);
+      return {Clamp(a.lo + b.lo), Clamp(a.hi + b.hi)};
+    }
+    case OpCode::Sub: {
+      Interval a = arg(0), b = arg(1);
+      return {Clamp(a.lo - b.hi), Clamp(a.hi - b.lo)};
+    }
+    case OpCode::Neg: {
+      Interval a = arg(0);
+      return {-a.hi, -a.lo};
+    }
+    case OpCode::Min: {
+      Interval a = arg(0), b = arg(1);
+      return {std::min(a.lo, b.lo), std::min(a.hi, b.hi)};
+    }
+    case OpCode::Max: {
+      Interval a = arg(0), b = arg(1);
+      return {std::max(a.lo, b.lo), std::max(a.hi, b.hi)};
+    }
+    case OpCode::MulInt:
+    case OpCode::MulMoneyInt:
+    case OpCode::MulDec:
+    case OpCode::MulMoneyDec: {
+      const bool dec = e.op == OpCode::MulDec || e.op == OpCode::MulMoneyDec;
+      for (int i : {0, 1})
+        if (auto k = ConstantOf(program, e.args[i])) return scaled(arg(1 - i), *k, dec ? stdlib::kDecimalScale : 1);
+      return any;
+    }
+    case OpCode::DivMoneyInt:
+      if (auto k = ConstantOf(program, e.args[1]); k && *k > 0) return scaled(arg(0), 1, *k);
+      return any;
+    case OpCode::FloorDec:
+    case OpCode::CeilDec:
+    case OpCode::RoundDec: return scaled(arg(0), 1, stdlib::kDecimalScale);
+    case OpCode::FloorMoney:
+    case OpCode::CeilMoney:
+    case OpCode::RoundMoney: {
+      Interval a = arg(0);
+      return {Clamp(a.lo - 100), Clamp(a.hi + 100)};
+    }
+    default: return any;
+  }
+}
+
 }  // namespace
 
 std::string Analyzer::Amount(int wallet, int64_t value) const {
@@ -139,21 +218,45 @@ int Analyzer::WitnessFor(const Rule& rule, const std::function<z3::expr(const Ru
 }
 
 Bound Analyzer::MaxPerFiring(const Rule& rule, const RuleFormula& f, int wallet, const std::vector<z3::expr>& base) {
+  z3::expr total = Total(f, [wallet](const Action& a) { return a.target == wallet; });
+  // Interval analysis first; the solver then only says whether that bound is reached.
+  __int128 interval = 0;
+  for (const CreditAt& c : f.credits)
+    if (c.action->target == wallet) interval += std::max<__int128>(0, Range(program_, *c.action->value).hi);
+  if (interval < (static_cast<__int128>(1) << 62)) {
+    const int64_t cap = static_cast<int64_t>(interval);
+    std::vector<z3::expr> with_when = base;
+    with_when.push_back(f.when);
+    if (Check(with_when, total == ctx_.int_val(cap), nullptr) == z3::sat)
+      return CapByBudgets(rule, wallet, Bounded(cap, "", "from its credit expressions and `when`"));
+  }
+  // Past 2^62 units a credit no longer fits any real balance: a plain check answers "unbounded"
+  // at once, where the optimiser would search an unbounded objective through the roundings.
+  const z3::expr huge = ctx_.int_val(int64_t{1} << 62);
+  std::vector<z3::expr> with_when = base;
+  with_when.push_back(f.when);
+  const z3::check_result past = Check(with_when, total >= huge, nullptr);
+  if (past == z3::sat) {
+    Bound b = Unbounded("nothing caps the amount: neither the `when` nor a `min(...)` bounds it");
+    return CapByBudgets(rule, wallet, b);
+  }
   z3::optimize opt(ctx_);
   z3::params p(ctx_);
-  p.set("timeout", options_.timeout_ms);
+  p.set("rlimit", options_.effort);
   opt.set(p);
   for (const z3::expr& c : base) opt.add(c);
   opt.add(f.when);
-  z3::expr total = Total(f, [wallet](const Action& a) { return a.target == wallet; });
+  if (past == z3::unsat) opt.add(total < huge);
   z3::optimize::handle h = opt.maximize(total);
   ++report_.queries;
   z3::check_result r = opt.check();
   Bound b;
-  if (r == z3::unknown) {
+  if (r == z3::unknown && interval < (static_cast<__int128>(1) << 62)) {
+    b = Bounded(static_cast<int64_t>(interval), "", "from its credit expressions (interval analysis)");
+  } else if (r == z3::unknown) {
     ++report_.unknowns;
     b.state = Bound::State::Unknown;
-    b.why = fmt::format("the solver did not finish within {} ms", options_.timeout_ms);
+    b.why = fmt::format("the solver gave up at its effort limit ({}, `--effort`)", options_.effort);
   } else if (r == z3::unsat) {
     b = Bounded(0, "", "it can never credit");
   } else {
@@ -164,7 +267,11 @@ Bound Analyzer::MaxPerFiring(const Rule& rule, const RuleFormula& f, int wallet,
       b = Unbounded("nothing caps the amount: neither the `when` nor a `min(...)` bounds it");
     }
   }
-  // A budget caps what one firing can credit (a larger credit is skipped, or cut with `partial`).
+  return CapByBudgets(rule, wallet, b);
+}
+
+// A budget caps what one firing can credit (a larger credit is skipped, or cut with `partial`).
+Bound Analyzer::CapByBudgets(const Rule& rule, int wallet, Bound b) {
   const Type type = program_.wallets[wallet].type;
   auto cap = [&](bool has, Type t, int64_t amount, const char* clause) {
     if (!has || t != type) return;
@@ -260,11 +367,30 @@ void Analyzer::Payouts(const Rule& rule, const RuleFormula& f, const std::vector
   NegativeCredits(rule);
 }
 
+namespace {
+
+// Whether an amount can go below zero for non-negative inputs at all: only through a
+// subtraction, a negation or a negative constant. The rest is not asked (it saves most queries).
+bool MayGoNegative(const checked::Program& program, const checked::Expr& e) {
+  using checked::ExprKind;
+  if (e.kind == ExprKind::Op && (e.op == OpCode::Sub || e.op == OpCode::Neg || e.op == OpCode::SubTime)) return true;
+  if (e.kind == ExprKind::Const && !IsText(e.type) && e.value.i < 0) return true;
+  if (e.kind == ExprKind::Param && !IsText(e.type) && program.params[e.index].value.i < 0) return true;
+  if (e.kind == ExprKind::Wallet || e.kind == ExprKind::Var || e.kind == ExprKind::Aggregate) return true;
+  for (const checked::Expr& a : e.args)
+    if (MayGoNegative(program, a)) return true;
+  return false;
+}
+
+}  // namespace
+
 void Analyzer::NegativeCredits(const Rule& rule) {
   if (rule.trigger != TriggerKind::Event) return;
   BeginPinned(rule);
-  size_t count = Translate(rule).credits.size();
-  for (size_t i = 0; i < count; ++i) {
+  std::vector<const Action*> credits;
+  for (const CreditAt& c : Translate(rule).credits) credits.push_back(c.action);
+  for (size_t i = 0; i < credits.size(); ++i) {
+    if (!MayGoNegative(program_, *credits[i]->value)) continue;
     tr_.nonnegative_inputs = true;
     const Action* action = nullptr;
     int witness = WitnessFor(
@@ -313,7 +439,7 @@ void Analyzer::Overlaps() {
     // One solver for the event: each pair is a push, a check and a pop.
     z3::solver s(ctx_);
     z3::params prm(ctx_);
-    prm.set("timeout", options_.timeout_ms);
+    prm.set("rlimit", options_.effort);
     s.set(prm);
     for (const z3::expr& c : tr_.constraints()) s.add(c);
     for (size_t i = 0; i < rules.size(); ++i) {

@@ -49,6 +49,7 @@ class Analyzer {
   // payout.cpp
   void Payouts(const checked::Rule& rule, const RuleFormula& f, const std::vector<z3::expr>& base);
   Bound MaxPerFiring(const checked::Rule& rule, const RuleFormula& f, int wallet, const std::vector<z3::expr>& base);
+  Bound CapByBudgets(const checked::Rule& rule, int wallet, Bound b);
   void PerClientAndCampaign(const checked::Rule& rule, Payout* p);
   // Pinned-mode questions about `rule` on its event: a witness for `goal`, or -1.
   int WitnessFor(const checked::Rule& rule, const std::function<z3::expr(const RuleFormula&)>& goal,

@@ -56,7 +56,10 @@ CLI::App* AddAnalyzeCommand(CLI::App& app, CLI::App* check, AnalyzeCliOptions* o
   cmd->add_flag("--json", options->json, "print the report as JSON");
   cmd->add_option("--witness", options->witness_dir,
                   "write a JSON Lines stream per overlap and reached worst case into DIR, with the effects it must show");
-  cmd->add_option("--timeout-ms", options->timeout_ms, "the solver's time per question (default 2000)")->capture_default_str();
+  cmd->add_option("--effort", options->effort,
+                  "the solver's budget per question, in Z3 resource units; a question it cannot answer within it is "
+                  "reported as unknown")
+      ->capture_default_str();
   check->add_flag("--analyze", options->from_check, "also analyze the program (as `perk analyze`)");
   return cmd;
 }
@@ -67,7 +70,7 @@ int Analyze(const AnalyzeCliOptions& options) {
   if (!program) return code;
   if (!ApplyParams(*program, options.params)) return 2;
   analyze::AnalyzeOptions opts;
-  opts.timeout_ms = options.timeout_ms;
+  opts.effort = options.effort;
   analyze::Report report = analyze::AnalyzeProgram(*program, opts);
   fmt::print("{}", options.json ? analyze::RenderJson(*program, report, options.program)
                                 : analyze::RenderText(*program, report, options.program));

@@ -16,7 +16,7 @@ struct AnalyzeCliOptions {
   std::vector<std::string> params;
   bool json = false;
   std::string witness_dir;     // write each witness stream and its claims here
-  unsigned timeout_ms = 2000;  // per solver query
+  unsigned effort = 5'000'000;  // per solver question, in Z3 resource units (analyze.h)
   bool from_check = false;     // `perk check --analyze`
 };
 
