@@ -87,16 +87,23 @@ Analyzer::Analyzer(const checked::Program& program, const AnalyzeOptions& option
     : program_(program), options_(options), tr_(ctx_, program) {}
 
 z3::check_result Analyzer::Check(const std::vector<z3::expr>& constraints, const z3::expr& goal, z3::model* model) {
-  z3::solver s(ctx_);
-  z3::params p(ctx_);
-  p.set("rlimit", options_.effort);
-  s.set(p);
+  // One solver for the whole analysis, each question a push and a pop: making a solver per
+  // question cost more than most questions.
+  if (!solver_) {
+    solver_.emplace(ctx_);
+    z3::params p(ctx_);
+    p.set("rlimit", options_.effort);
+    solver_->set(p);
+  }
+  z3::solver& s = *solver_;
+  s.push();
   for (const z3::expr& c : constraints) s.add(c);
   s.add(goal);
   ++report_.queries;
   z3::check_result r = s.check();
   if (r == z3::unknown) ++report_.unknowns;
   if (r == z3::sat && model) *model = s.get_model();
+  s.pop();
   return r;
 }
 

@@ -6,6 +6,7 @@
 #include <z3++.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,7 @@ class Analyzer {
   z3::context ctx_;
   Translator tr_;
   Report report_;
+  std::optional<z3::solver> solver_;
 };
 
 }  // namespace perk::analyze
