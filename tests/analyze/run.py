@@ -148,6 +148,14 @@ def main():
         else:
             passed += 1
 
+    # `perk check --analyze` is `perk check` then the analysis.
+    r = subprocess.run([perk, "check", "tests/analyze/never_fires.perk", "--analyze"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300)
+    if r.returncode == 0 and "never_fires.perk: ok (" in r.stdout and "[A0001]" in r.stdout:
+        passed += 1
+    else:
+        failures.append(f"perk check --analyze: exit {r.returncode}, output:\n{r.stdout}{r.stderr}")
+
     witnesses = 0
     for wdir in witness_dirs:
         p, f = run_witnesses(perk, a.engine, wdir)
