@@ -10,7 +10,7 @@
 #include <optional>
 #include <set>
 
-#include "analyze/payout.h"
+#include "analyze/analyzer.h"
 #include "analyze/translate.h"
 #include "stdlib/stdlib.h"
 
@@ -43,23 +43,6 @@ void Walk(Translator& tr, const std::vector<Action>& actions, const z3::expr& pa
     }
     if (a.kind == ActionKind::Credit && a.value) out->credits.push_back({&a, path, tr.Int(*a.value)});
     tr.Written(a);
-  }
-}
-
-void WrittenKeys(const std::vector<Action>& actions, std::set<std::string>* out) {
-  for (const Action& a : actions) {
-    switch (a.kind) {
-      case ActionKind::Credit:
-        out->insert(fmt::format("w{}", a.target));
-        out->insert(fmt::format("p{}", a.target));
-        break;
-      case ActionKind::Debit: out->insert(fmt::format("w{}", a.target)); break;
-      case ActionKind::Set: out->insert(fmt::format("v{}", a.target)); break;
-      case ActionKind::Grant: out->insert("b" + a.name); break;
-      default: break;
-    }
-    WrittenKeys(a.then_actions, out);
-    WrittenKeys(a.else_actions, out);
   }
 }
 

@@ -8,7 +8,7 @@
 #include <optional>
 #include <set>
 
-#include "analyze/payout.h"
+#include "analyze/analyzer.h"
 #include "stdlib/stdlib.h"
 
 namespace perk::analyze {
