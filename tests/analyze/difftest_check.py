@@ -45,8 +45,11 @@ def check_seed(perk, seed, effort):
         for i, x in enumerate(args):
             if x == "--param":
                 params += ["--param", args[i + 1]]
-        r = subprocess.run([perk, "analyze", os.path.join(d, "program.perk"), "--json", "--effort", str(effort)]
-                           + params, capture_output=True, text=True, timeout=600)
+        try:
+            r = subprocess.run([perk, "analyze", os.path.join(d, "program.perk"), "--json", "--effort", str(effort)]
+                               + params, capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            return 0, 0, [f"seed {seed}: perk analyze took more than 120 s"]
         if r.returncode != 0:
             return 0, 0, [f"seed {seed}: perk analyze exited {r.returncode}: {r.stderr.strip()[:500]}"]
         report = json.loads(r.stdout)
