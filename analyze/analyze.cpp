@@ -12,6 +12,7 @@
 
 #include "analyze/analyzer.h"
 #include "analyze/translate.h"
+#include "analyze/watchdog.h"
 #include "stdlib/stdlib.h"
 
 namespace perk::analyze {
@@ -83,7 +84,11 @@ z3::check_result Analyzer::Check(const std::vector<z3::expr>& constraints, const
   for (const z3::expr& c : constraints) s.add(c);
   s.add(goal);
   ++report_.queries;
-  z3::check_result r = s.check();
+  z3::check_result r = z3::unknown;
+  {
+    Watchdog watchdog(ctx_, options_.query_ms);
+    r = s.check();
+  }
   if (r == z3::unknown) ++report_.unknowns;
   if (r == z3::sat && model) *model = s.get_model();
   s.pop();

@@ -87,6 +87,9 @@ struct AnalyzeOptions {
   // Z3 4.8.12 can deadlock in the timer behind its `timeout` (Z3Prover/z3 PR 5371), and a count
   // of steps gives the same answers on every machine, which goldens and CI need.
   unsigned effort = 5'000'000;
+  // A wall-clock limit per question besides (analyze/watchdog.h): some questions run long
+  // without spending effort. Unlike the effort, it can make answers depend on the machine.
+  unsigned query_ms = 10'000;
   bool witnesses = true;       // build witness streams (cheap; writing them is the CLI's part)
 };
 

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "analyze/analyzer.h"
+#include "analyze/watchdog.h"
 #include "stdlib/stdlib.h"
 
 namespace perk::analyze {
@@ -249,7 +250,11 @@ Bound Analyzer::MaxPerFiring(const Rule& rule, const RuleFormula& f, int wallet,
   if (past == z3::unsat) opt.add(total < huge);
   z3::optimize::handle h = opt.maximize(total);
   ++report_.queries;
-  z3::check_result r = opt.check();
+  z3::check_result r = z3::unknown;
+  {
+    Watchdog watchdog(ctx_, options_.query_ms);
+    r = opt.check();
+  }
   Bound b;
   if (r == z3::unknown && interval < (static_cast<__int128>(1) << 62)) {
     b = Bounded(static_cast<int64_t>(interval), "", "from its credit expressions (interval analysis)");
@@ -458,7 +463,11 @@ void Analyzer::Overlaps() {
         s.add(formulas[i].when && FitsBudgets(ri, formulas[i]) && Total(formulas[i], to_w) > 0);
         s.add(formulas[j].when && FitsBudgets(rj, formulas[j]) && Total(formulas[j], to_w) > 0);
         ++report_.queries;
-        z3::check_result r = s.check();
+        z3::check_result r = z3::unknown;
+        {
+          Watchdog watchdog(ctx_, options_.query_ms);
+          r = s.check();
+        }
         if (r == z3::unknown) ++report_.unknowns;
         if (r == z3::sat) {
           z3::model m = s.get_model();

@@ -60,6 +60,8 @@ CLI::App* AddAnalyzeCommand(CLI::App& app, CLI::App* check, AnalyzeCliOptions* o
                   "the solver's budget per question, in Z3 resource units; a question it cannot answer within it is "
                   "reported as unknown")
       ->capture_default_str();
+  cmd->add_option("--query-ms", options->query_ms, "a wall-clock limit per solver question, in milliseconds")
+      ->capture_default_str();
   check->add_flag("--analyze", options->from_check, "also analyze the program (as `perk analyze`)");
   return cmd;
 }
@@ -71,6 +73,7 @@ int Analyze(const AnalyzeCliOptions& options) {
   if (!ApplyParams(*program, options.params)) return 2;
   analyze::AnalyzeOptions opts;
   opts.effort = options.effort;
+  opts.query_ms = options.query_ms;
   analyze::Report report = analyze::AnalyzeProgram(*program, opts);
   fmt::print("{}", options.json ? analyze::RenderJson(*program, report, options.program)
                                 : analyze::RenderText(*program, report, options.program));

@@ -17,6 +17,7 @@ struct AnalyzeCliOptions {
   bool json = false;
   std::string witness_dir;     // write each witness stream and its claims here
   unsigned effort = 5'000'000;  // per solver question, in Z3 resource units (analyze.h)
+  unsigned query_ms = 10'000;   // and in wall-clock time
   bool from_check = false;     // `perk check --analyze`
 };
 
