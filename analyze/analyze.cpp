@@ -119,9 +119,10 @@ z3::expr Analyzer::FitsBudgets(const Rule& rule, const RuleFormula& f, bool stri
   auto of_type = [&](Type t) {
     return [this, t](const Action& a) { return program_.wallets[a.target].type == t; };
   };
-  if (rule.has_budget && !(strict_only && rule.budget_partial))
+  // A budget `within previous …` is held against the previous window only (see CapByBudgets).
+  if (rule.has_budget && !rule.budget_window.previous && !(strict_only && rule.budget_partial))
     fits = fits && Total(f, of_type(rule.budget_type)) <= ctx_.int_val(rule.budget_cents);
-  if (rule.has_client_budget && !(strict_only && rule.client_budget_partial))
+  if (rule.has_client_budget && !rule.client_budget_window.previous && !(strict_only && rule.client_budget_partial))
     fits = fits && Total(f, of_type(rule.client_budget_type)) <= ctx_.int_val(rule.client_budget_amount);
   return fits;
 }

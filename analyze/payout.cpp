@@ -282,8 +282,11 @@ Bound Analyzer::CapByBudgets(const Rule& rule, int wallet, Bound b) {
     if (!has || t != type) return;
     if (b.state != Bound::State::Bounded || amount < b.value) b = Bounded(amount, "", fmt::format("its `{}`", clause));
   };
-  cap(rule.has_budget, rule.budget_type, rule.budget_cents, "budget");
-  cap(rule.has_client_budget, rule.client_budget_type, rule.client_budget_amount, "budget … per client");
+  // A budget `within previous …` is held against what the previous window spent, never against
+  // this firing's own credits: it caps nothing here.
+  cap(rule.has_budget && !rule.budget_window.previous, rule.budget_type, rule.budget_cents, "budget");
+  cap(rule.has_client_budget && !rule.client_budget_window.previous, rule.client_budget_type,
+      rule.client_budget_amount, "budget … per client");
   return b;
 }
 
@@ -295,9 +298,9 @@ void Analyzer::PerClientAndCampaign(const Rule& rule, Payout* p) {
       candidates.push_back(Bounded(v, WindowText(rule.limit_window),
                                    fmt::format("`limit {} per client` × the most one firing pays", rule.limit_count)));
   }
-  if (rule.has_client_budget && rule.client_budget_type == p->type)
+  if (rule.has_client_budget && rule.client_budget_type == p->type && !rule.client_budget_window.previous)
     candidates.push_back(Bounded(rule.client_budget_amount, WindowText(rule.client_budget_window), "its `budget … per client`"));
-  if (rule.has_budget && rule.budget_type == p->type)
+  if (rule.has_budget && rule.budget_type == p->type && !rule.budget_window.previous)
     candidates.push_back(Bounded(rule.budget_cents, WindowText(rule.budget_window), "its `budget` (all clients)"));
   const Bound* best = nullptr;
   for (const Bound& c : candidates) {
@@ -319,8 +322,10 @@ void Analyzer::PerClientAndCampaign(const Rule& rule, Payout* p) {
     if (!p->per_firing.bounded() && rule.has_limit) why = "one firing has no bound (" + p->per_firing.why + ")";
     p->per_client = Unbounded(why);
   }
-  if (rule.has_budget && rule.budget_type == p->type)
+  if (rule.has_budget && rule.budget_type == p->type && !rule.budget_window.previous)
     p->campaign = Bounded(rule.budget_cents, WindowText(rule.budget_window), "its `budget`");
+  else if (rule.has_budget && rule.budget_type == p->type)
+    p->campaign = Unbounded("its `budget` counts only the previous window, not what the current one pays");
   else
     p->campaign = Unbounded("it has no `budget` clause");
 }
