@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "cli/analyze.h"
 #include "cli/common.h"
 #include "cli/diff.h"
 #include "cli/lsp.h"
@@ -142,6 +143,8 @@ int main(int argc, char** argv) {
   auto* lsp = perk::cli::AddLspCommand(app);
   perk::cli::FmtOptions fmt_opts;
   auto* fmt_cmd = perk::cli::AddFmtCommand(app, &fmt_opts);
+  perk::cli::AnalyzeCliOptions analyze_opts;
+  auto* analyze = perk::cli::AddAnalyzeCommand(app, check, &analyze_opts);
 
   // The JIT's object cache, for every command that compiles a program (docs/jit.md).
   std::string jit_cache_dir;
@@ -167,7 +170,8 @@ int main(int argc, char** argv) {
   const std::string no_state;
   const std::string& state_path = *run ? run_opts.state : *serve ? serve_opts.state : no_state;
   perk::jit::SetDefaultCacheDir(perk::jit::ResolveCacheDir(jit_cache_dir, no_jit_cache, state_path));
-  if (*check) return Check(check_path);
+  if (*check) return perk::cli::AnalyzeAfterCheck(Check(check_path), check_path, analyze_opts);
+  if (*analyze) return perk::cli::Analyze(analyze_opts);
   if (*run) return perk::cli::Run(run_opts);
   if (*diff) return perk::cli::Diff(diff_opts);
   if (*dump) return Dump(dump_what, dump_path);
