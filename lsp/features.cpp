@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "analyze/analyze.h"
+#include "compiler/compiler.h"
 #include "compiler/format.h"
 #include "compiler/query.h"
 
@@ -264,6 +266,33 @@ std::optional<json> Formatting(const Document& doc) {
   const Position end = doc.ToLsp(last, column);
   json range = {{"start", {{"line", 0}, {"character", 0}}}, {"end", {{"line", end.line}, {"character", end.character}}}};
   return json::array({{{"range", range}, {"newText", *formatted}}});
+}
+
+json AnalysisDiagnostics(const Document& doc) {
+  json list = json::array();
+  if (doc.analysis().diags.HasErrors()) return list;
+  Diagnostics diags(doc.uri(), doc.text());
+  std::unique_ptr<checked::Program> program = CompileProgram(doc.text(), diags);
+  if (!program) return list;
+  analyze::AnalyzeOptions options;
+  options.witnesses = false;  // the editor shows findings; witnesses are `perk analyze --witness`'s
+  options.query_ms = 2'000;   // a question that runs long is reported unknown, not waited for
+  const analyze::Report report = analyze::AnalyzeProgram(*program, options);
+  // Where the check already warns (money times 30, a `when` that is always false, no limit),
+  // the finding says the same again: the check's warning stands alone.
+  auto warned_at = [&](const SourceRange& r) {
+    for (const Diagnostic& d : doc.analysis().diags.all())
+      if (d.range.line == r.line && d.range.column == r.column) return true;
+    return false;
+  };
+  for (const analyze::Finding& f : report.findings)
+    if (!warned_at(f.range))
+      list.push_back({{"range", RangeJson(doc, f.range)},
+                    {"severity", 3},  // information: a finding is about the money, not the syntax
+                    {"code", analyze::Info(f.kind).code},
+                    {"source", "perk analyze"},
+                    {"message", f.message}});
+  return list;
 }
 
 }  // namespace perk::lsp

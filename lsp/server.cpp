@@ -49,7 +49,13 @@ class Server {
   void Notification(const std::string& method, const json& params);
   void Send(const json& message);
   Document& Doc(const json& params);
-  void Publish(const Document& doc) { Send({{"jsonrpc", "2.0"}, {"method", "textDocument/publishDiagnostics"}, {"params", PublishDiagnostics(doc)}}); }
+  // The check's diagnostics, and the findings of the last analysis while the text is unchanged.
+  void Publish(const Document& doc) {
+    json params = PublishDiagnostics(doc);
+    if (auto it = findings_.find(doc.uri()); it != findings_.end())
+      for (const json& finding : it->second) params["diagnostics"].push_back(finding);
+    Send({{"jsonrpc", "2.0"}, {"method", "textDocument/publishDiagnostics"}, {"params", params}});
+  }
   void Log(const std::string& line) {
     if (log_) *log_ << "perk lsp: " << line << "\n" << std::flush;
   }
@@ -60,6 +66,7 @@ class Server {
   bool shut_down_ = false;
   std::map<std::string, std::unique_ptr<Document>> docs_;
   std::set<std::string> changed_;  // changed, not yet checked
+  std::map<std::string, json> findings_;  // `perk analyze`'s, from the last open or save
 };
 
 Position PositionOf(const json& p) { return {p.at("line").get<int>(), p.at("character").get<int>()}; }
@@ -130,7 +137,7 @@ json Server::Request(const std::string& method, const json& params) {
     if (initialized_) throw RpcError{kInvalidRequest, "`initialize` was already sent"};
     initialized_ = true;
     json capabilities = {
-        {"textDocumentSync", {{"openClose", true}, {"change", 2}}},  // 2: incremental
+        {"textDocumentSync", {{"openClose", true}, {"change", 2}, {"save", {{"includeText", false}}}}},  // 2: incremental
         {"hoverProvider", true},
         {"definitionProvider", true},
         {"referencesProvider", true},
@@ -170,6 +177,7 @@ void Server::Notification(const std::string& method, const json& params) {
     const std::string uri = item.at("uri").get<std::string>();
     auto doc = std::make_unique<Document>(uri, item.at("text").get<std::string>(), item.value("version", 0));
     doc->Analyze();
+    findings_[uri] = AnalysisDiagnostics(*doc);
     Publish(*doc);
     docs_[uri] = std::move(doc);
   } else if (method == "textDocument/didChange") {
@@ -184,16 +192,24 @@ void Server::Notification(const std::string& method, const json& params) {
       }
     }
     // Checked once no more input is waiting (Flush), so a burst of keystrokes costs one check.
+    // The analysis's findings are about the old text: gone until the next save.
     changed_.insert(doc.uri());
+    findings_.erase(doc.uri());
+  } else if (method == "textDocument/didSave") {
+    Document& doc = Doc(params);
+    if (changed_.erase(doc.uri())) doc.Analyze();
+    findings_[doc.uri()] = AnalysisDiagnostics(doc);
+    Publish(doc);
   } else if (method == "textDocument/didClose") {
     const std::string uri = params.at("textDocument").at("uri").get<std::string>();
     changed_.erase(uri);
+    findings_.erase(uri);
     if (docs_.erase(uri))
       Send({{"jsonrpc", "2.0"},
             {"method", "textDocument/publishDiagnostics"},
             {"params", {{"uri", uri}, {"diagnostics", json::array()}}}});
   }
-  // Others (initialized, $/cancelRequest, didSave, ...) need nothing.
+  // Others (initialized, $/cancelRequest, ...) need nothing.
 }
 
 void Server::Flush() {

@@ -215,8 +215,11 @@ def check_diagnostics(path):
 
 
 def lsp_diagnostics(params):
+    """The check's diagnostics (`perk analyze`'s findings have their own test)."""
     found = []
     for d in params["diagnostics"]:
+        if d["source"] != "perk":
+            continue
         r = d["range"]
         length = max(1, r["end"]["character"] - r["start"]["character"])
         found.append((r["start"]["line"] + 1, r["start"]["character"] + 1, length,
@@ -507,6 +510,48 @@ def formatting_gives_perk_fmt_layout():
     c.notify("textDocument/didChange", {"textDocument": {"uri": URI, "version": 3}, "contentChanges": [{"text": "rule ( on"}]})
     c.diagnostics(URI)
     expect_error(c.call("textDocument/formatting", {"textDocument": {"uri": URI}, "options": {}}), -32803)
+    alive(c)
+    c.close()
+
+
+@test
+def analysis_findings_on_open_and_save():
+    """`perk analyze`'s findings come as information diagnostics on open and on save, at the
+    places `perk analyze` reports them; an edit makes them stale, so they go until the next save."""
+    path = os.path.join(ROOT, "tests", "analyze", "never_fires.perk")
+    uri = "file://" + path
+    with open(path) as f:
+        text = f.read()
+    want = set()
+    with open(os.path.join(ROOT, "tests", "analyze", "never_fires.expected")) as f:
+        for line in f:
+            m = re.match(r"tests/analyze/never_fires\.perk:(\d+):(\d+): \w+: (.*) \[(A\d+)\]$", line.strip())
+            if m:
+                want.add((int(m.group(1)) - 1, int(m.group(2)) - 1, m.group(4), m.group(3)))
+    assert want, "the golden names findings"
+
+    def findings(d):
+        return {(x["range"]["start"]["line"], x["range"]["start"]["character"], x["code"], x["message"])
+                for x in d["diagnostics"] if x.get("source") == "perk analyze"}
+
+    c = started()
+    c.open(uri, text)
+    d = c.diagnostics(uri)
+    assert findings(d) == want, (findings(d), want)
+    assert all(x["severity"] == 3 for x in d["diagnostics"] if x.get("source") == "perk analyze"), d
+    c.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2},
+                                       "contentChanges": [{"text": text + "# edited\n"}]})
+    assert findings(c.diagnostics(uri)) == set()
+    c.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
+    assert findings(c.diagnostics(uri)) == want
+    # Where the check warns already (money times 30, a `when` always false), no finding repeats it.
+    path = os.path.join(ROOT, "tests", "diagnostics", "safety_warnings.perk")
+    with open(path) as f:
+        c.open("file://" + path, f.read())
+    d = c.diagnostics("file://" + path)
+    starts = lambda source: {(x["range"]["start"]["line"], x["range"]["start"]["character"])
+                             for x in d["diagnostics"] if x["source"] == source}
+    assert starts("perk") and not starts("perk") & starts("perk analyze"), d
     alive(c)
     c.close()
 
