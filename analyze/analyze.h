@@ -98,6 +98,9 @@ Report AnalyzeProgram(const checked::Program& program, const AnalyzeOptions& opt
 // The report as text (`file:line:col: warning: message [A0001]` lines after the payouts) or JSON.
 std::string RenderText(const checked::Program& program, const Report& report, const std::string& filename);
 std::string RenderJson(const checked::Program& program, const Report& report, const std::string& filename);
+// A bound as the text report words it ("at most 75.00 USD per 30 days (…)", "unbounded: …");
+// `unit` names an int wallet's unit, `windowed` adds the bound's window.
+std::string BoundText(const checked::Program& program, const Bound& b, Type type, const std::string& unit, bool windowed);
 // A witness's claims as one JSON object, for the test that runs witnesses.
 std::string ClaimsJson(const Witness& witness);
 

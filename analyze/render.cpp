@@ -15,19 +15,6 @@ std::string AmountText(const checked::Program& program, Type type, const std::st
   return fmt::format("{} {}", v, unit);
 }
 
-std::string BoundText(const checked::Program& program, const Bound& b, Type type, const std::string& unit, bool windowed) {
-  switch (b.state) {
-    case Bound::State::Bounded: {
-      std::string s = "at most " + AmountText(program, type, unit, b.value);
-      if (windowed) s += b.window.empty() ? " for ever" : " per " + b.window;
-      return s + " (" + b.why + ")";
-    }
-    case Bound::State::Unbounded: return "unbounded: " + b.why;
-    case Bound::State::Unknown: return "unknown: " + b.why;
-  }
-  return "";
-}
-
 std::string AmountJson(Type type, int64_t v) {
   return type == Type::Money ? fmt::format("\"{}\"", stdlib::FormatMoney(v)) : std::to_string(v);
 }
@@ -46,6 +33,19 @@ Type WalletType(const checked::Program& program, const std::string& name) {
 }
 
 }  // namespace
+
+std::string BoundText(const checked::Program& program, const Bound& b, Type type, const std::string& unit, bool windowed) {
+  switch (b.state) {
+    case Bound::State::Bounded: {
+      std::string s = "at most " + AmountText(program, type, unit, b.value);
+      if (windowed) s += b.window.empty() ? " for ever" : " per " + b.window;
+      return s + " (" + b.why + ")";
+    }
+    case Bound::State::Unbounded: return "unbounded: " + b.why;
+    case Bound::State::Unknown: return "unknown: " + b.why;
+  }
+  return "";
+}
 
 std::string RenderText(const checked::Program& program, const Report& report, const std::string& filename) {
   std::string out = fmt::format("analysis of {} (\"{}\", {} rule{})\n", filename, program.name, program.rules.size(),

@@ -9,6 +9,7 @@
 
 #include "analyze/analyze.h"
 #include "cli/common.h"
+#include "report/report.h"
 #include "stdlib/stdlib.h"
 
 namespace perk::cli {
@@ -85,6 +86,26 @@ int AnalyzeAfterCheck(int check_code, const std::string& path, AnalyzeCliOptions
   if (check_code != 0 || !options.from_check) return check_code;
   options.program = path;
   return Analyze(options);
+}
+
+report::WorstCase WorstCaseOf(const checked::Program& program) {
+  analyze::AnalyzeOptions options;
+  options.witnesses = false;
+  const analyze::Report r = analyze::AnalyzeProgram(program, options);
+  auto bound = [&](const analyze::Bound& b, Type type, const std::string& unit, bool windowed) {
+    const int64_t raw = b.bounded() ? b.value : b.state == analyze::Bound::State::Unbounded ? -1 : -2;
+    return report::WorstCase::Bound{raw, analyze::BoundText(program, b, type, unit, windowed)};
+  };
+  report::WorstCase w;
+  for (const analyze::Payout& p : r.payouts)
+    w.payouts.push_back({p.rule, p.wallet, bound(p.per_firing, p.type, p.wallet, false),
+                         bound(p.per_client, p.type, p.wallet, true), bound(p.campaign, p.type, p.wallet, true)});
+  w.program_total = bound(r.program_total, Type::Money, "", true);
+  for (const analyze::Finding& f : r.findings) {
+    const analyze::FindingKindInfo& info = analyze::Info(f.kind);
+    w.findings.push_back({f.range.line, info.code, info.severity, f.message});
+  }
+  return w;
 }
 
 }  // namespace perk::cli

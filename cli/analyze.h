@@ -9,6 +9,13 @@ namespace CLI {
 class App;
 }
 
+namespace perk::checked {
+struct Program;
+}
+namespace perk::report {
+struct WorstCase;
+}
+
 namespace perk::cli {
 
 struct AnalyzeCliOptions {
@@ -27,5 +34,7 @@ CLI::App* AddAnalyzeCommand(CLI::App& app, CLI::App* check, AnalyzeCliOptions* o
 int Analyze(const AnalyzeCliOptions& options);
 // After `perk check PROGRAM` gave `check_code`: the analysis too when --analyze was given.
 int AnalyzeAfterCheck(int check_code, const std::string& path, AnalyzeCliOptions options);
+// The analysis as `perk run --report`'s page shows it (its "Worst case" section).
+report::WorstCase WorstCaseOf(const checked::Program& program);
 
 }  // namespace perk::cli

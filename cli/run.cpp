@@ -6,6 +6,7 @@
 
 #include <simdjson.h>
 
+#include "cli/analyze.h"
 #include "cli/common.h"
 #include "cli/input.h"
 #include "cli/progress.h"
@@ -251,7 +252,7 @@ int Run(const RunOptions& o) {
   const auto& s = engine.stats();
   if (collector) {
     report::RunFigures figures = collector->Finish(engine.clients(), s);
-    std::string page = report::RunPage(figures, {program->name, o.program, o.events, o.engine});
+    std::string page = report::RunPage(figures, {program->name, o.program, o.events, o.engine, WorstCaseOf(*program)});
     ok &= report_out.Write(page) && report_out.Flush();
   }
   fmt::print(stderr, "perk: {} records, {} effects, {} rejects, {} duplicates\n", s.records + boundary_rejects,

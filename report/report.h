@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -203,11 +204,33 @@ class EffectDiff {
 };
 
 // What the page says about where the figures came from.
+// [issue 22] What `perk analyze` proves about the program (docs/analyze.md), as the run page
+// shows it beside what the run did: each rule's worst case per firing, per client and for the
+// campaign, and the findings.
+struct WorstCase {
+  struct Bound {
+    int64_t raw = -1;  // cents (or an int wallet's units) when bounded; -1 unbounded, -2 unknown
+    std::string text;  // as `perk analyze` words it
+  };
+  struct Row {
+    std::string rule, wallet;
+    Bound per_firing, per_client, campaign;
+  };
+  std::vector<Row> payouts;
+  Bound program_total;
+  struct Finding {
+    uint32_t line = 0;
+    std::string code, severity, message;
+  };
+  std::vector<Finding> findings;
+};
+
 struct PageInfo {
   std::string title;
   std::string program;  // path(s) as given
   std::string events;
   std::string engine;
+  std::optional<WorstCase> worst_case;  // shown when the caller analysed the program
 };
 
 std::string RunPage(const RunFigures& run, const PageInfo& info);

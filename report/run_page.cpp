@@ -196,6 +196,37 @@ std::string ValueSection(const RunFigures& f) {
   }
   return body + "</section>\n";
 }
+// [issue 22] What the program can cost at worst, proved before any record (docs/analyze.md).
+std::string WorstCaseSection(const WorstCase& w) {
+  auto cell = [](const char* key, const WorstCase::Bound& b) {
+    return fmt::format("<td class=\"l\" data-k=\"{}\" data-v=\"{}\">{}</td>", key, b.raw, Esc(b.text));
+  };
+  std::string body =
+      "<section id=\"worst-case\"><h2>Worst case (perk analyze)</h2><p class=\"note\">What the program can pay at "
+      "most, proved from its rules before any record: per firing, per client and for the whole campaign. "
+      "\"Unbounded\" names the clause that is missing.</p>";
+  if (!w.payouts.empty()) {
+    body += "<div class=\"scroll\"><table><thead><tr><th class=\"l\">Rule</th><th class=\"l\">Wallet</th>"
+            "<th class=\"l\">Per firing</th><th class=\"l\">Per client</th><th class=\"l\">Campaign</th></tr></thead><tbody>";
+    for (const WorstCase::Row& r : w.payouts)
+      body += fmt::format("<tr data-rule=\"{}\" data-wallet=\"{}\"><td class=\"l\">{}</td><td class=\"l\">{}</td>{}{}{}</tr>",
+                          Esc(r.rule), Esc(r.wallet), Esc(r.rule), Esc(r.wallet), cell("per_firing", r.per_firing),
+                          cell("per_client", r.per_client), cell("campaign", r.campaign));
+    body += "</tbody></table></div>";
+    body += fmt::format("<p data-k=\"program_total\" data-v=\"{}\">The whole program: {}.</p>", w.program_total.raw,
+                        Esc(w.program_total.text));
+  }
+  body += fmt::format("<p>{} finding{}.</p>", w.findings.size(), w.findings.size() == 1 ? "" : "s");
+  if (!w.findings.empty()) {
+    body += "<ul>";
+    for (const WorstCase::Finding& f : w.findings)
+      body += fmt::format("<li data-code=\"{}\" data-line=\"{}\">line {}: {}: {} [{}]</li>", Esc(f.code), f.line, f.line,
+                          Esc(f.severity), Esc(f.message), Esc(f.code));
+    body += "</ul>";
+  }
+  return body + "</section>\n";
+}
+
 }  // namespace
 
 std::string RunPage(const RunFigures& f, const PageInfo& info) {
@@ -419,7 +450,9 @@ std::string RunPage(const RunFigures& f, const PageInfo& info) {
     }
     body += "</tbody></table></div>";
   }
-  body += "</section>\n<p class=\"note\">Every figure is defined in docs/report.md of the Perk sources. Money is exact; "
+  body += "</section>\n";
+  if (info.worst_case) body += WorstCaseSection(*info.worst_case);
+  body += "<p class=\"note\">Every figure is defined in docs/report.md of the Perk sources. Money is exact; "
           "charts are drawn from the same exact figures.</p>";
   return Page(f.program_name + " · perk run report", body);
 }

@@ -20,6 +20,7 @@ Prints `ok NAME` / `FAIL NAME: why` per check, then `N passed, N failed`; exits 
 import argparse
 import collections
 import datetime
+import decimal
 import html.parser
 import json
 import os
@@ -375,6 +376,24 @@ def check_run(checks, perk, engine, browser, out, tmp, events):
     reasons = dom.find(section="rejects", k="count")
     checks.check(f"run{tag} rejects by reason add up", sum(reasons) == want["kpi"]["rejects"] and len(reasons) >= 3,
                  f"reasons {reasons}, rejects {want['kpi']['rejects']}")
+
+    # [issue 22] The worst case the page shows is `perk analyze`'s, bound by bound.
+    a = run_perk(perk, ["analyze", program, "--json"])
+    if checks.check(f"run{tag} perk analyze --json runs", a.returncode in (0, 1) and a.stdout.startswith("{"),
+                    a.stderr[-1000:]):
+        analysis = json.loads(a.stdout)
+
+        def raw(b):
+            if b["state"] != "bounded":
+                return -1 if b["state"] == "unbounded" else -2
+            amount = b["amount"]
+            return amount if isinstance(amount, int) else int(decimal.Decimal(amount) * 100)
+
+        checks.check(f"run{tag} worst case lists rules", len(analysis["payouts"]) >= 2, f"{analysis['payouts']}")
+        for p_ in analysis["payouts"]:
+            for key in ("per_firing", "per_client", "campaign"):
+                checks.equal(f"run{tag} worst case {p_['rule']} {p_['wallet']} {key}",
+                             dom.one(section="worst-case", rule=p_["rule"], wallet=p_["wallet"], k=key), raw(p_[key]))
 
     # Readable on a phone: nothing wider than the screen, every chart drawn.
     for width in (390, 1280):
